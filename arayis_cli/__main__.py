@@ -1,0 +1,3 @@
+from arayis_cli.cli.app import main
+
+main()

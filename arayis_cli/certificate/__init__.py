@@ -1,0 +1,1 @@
+"""The certificate (arayış): PDF rendering."""

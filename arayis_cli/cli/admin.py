@@ -1,0 +1,62 @@
+"""db upgrade, stats, demo."""
+
+from __future__ import annotations
+
+import typer
+
+from arayis_cli.cli.output import JSON_OPT, command, console, emit_json, now, say, state
+
+db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+
+
+@command
+def db_upgrade(as_json: bool = JSON_OPT) -> None:
+    """Migrate the database to the current schema (any database, SQLite or PostgreSQL)."""
+    from arayis_cli.db import upgrade
+    from arayis_cli.migrations import HEAD
+
+    upgrade(state.db_url)
+    if as_json:
+        emit_json({"revision": HEAD})
+    else:
+        say(f"Database is at schema revision {HEAD}.")
+
+
+@command
+def stats(as_json: bool = JSON_OPT) -> None:
+    """Counts by status, overdue, processing-time figures (working days)."""
+    from rich.table import Table
+
+    from arayis_cli.db import session_scope
+    from arayis_cli.services.common import baku_date
+    from arayis_cli.services.stats import stats as compute
+    from arayis_cli.workflow import Status
+
+    with session_scope(state.db_url, write=False) as session:
+        data = compute(session, today=baku_date(now()))
+    if as_json:
+        emit_json(data)
+        return
+    table = Table(title="Statistika", title_justify="left", show_header=False)
+    table.add_column(style="bold")
+    table.add_column(justify="right")
+    for status in Status:
+        table.add_row(status.label, str(data["by_status"][status.value]))
+    table.add_row("Cəmi", str(data["total"]))
+    table.add_row("Gecikən (açıq, son tarix keçib)", str(data["overdue"]))
+    table.add_row("Qərar verilmiş", str(data["decided"]))
+    table.add_row("Gec qərar verilmiş", str(data["decided_late"]))
+    median = data["median_working_days_to_decision"]
+    table.add_row("Qərara qədər (median, iş günü)", "—" if median is None else f"{median:g}")
+    worst = data["max_working_days_to_decision"]
+    table.add_row("Qərara qədər (ən çox, iş günü)", "—" if worst is None else str(worst))
+    console().print(table)
+
+
+def register(app: typer.Typer) -> None:
+    db_app.command("upgrade")(db_upgrade)
+    app.add_typer(db_app, name="db")
+    app.command("stats")(stats)
+    from arayis_cli.cli import demo
+
+    app.command("demo")(demo.demo)

@@ -1,0 +1,71 @@
+"""The root Typer app: global options, and every command group registered.
+
+Only typer is imported here; each command imports what it needs when it runs, so
+``arayis --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from arayis_cli import __version__
+from arayis_cli.cli import admin, decisions, intake, outbox, reference
+from arayis_cli.cli.output import state
+
+app = typer.Typer(
+    name="arayis",
+    help=(
+        "Back-office tool for Azərsu certificates of no debt "
+        "(borcun olmaması haqqında arayış), group I subscribers."
+    ),
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=None,
+    pretty_exceptions_show_locals=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"arayis {__version__}\n")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(
+    db: str = typer.Option(
+        None,
+        "--db",
+        envvar="ARAYIS_DATABASE_URL",
+        help="SQLAlchemy database URL (default: a SQLite file in the user's data directory).",
+        show_default=False,
+    ),
+    operator: str = typer.Option(
+        None,
+        "--operator",
+        envvar="ARAYIS_OPERATOR",
+        help="Who is acting, recorded in the history (default: the OS user name).",
+        show_default=False,
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    from arayis_cli.config import default_database_url, default_operator
+
+    state.db_url = db or default_database_url()
+    state.operator = (operator or "").strip() or default_operator()
+
+
+intake.register(app)
+decisions.register(app)
+reference.register(app)
+outbox.register(app)
+admin.register(app)
+
+
+def main() -> None:
+    app()

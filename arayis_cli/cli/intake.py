@@ -1,0 +1,258 @@
+"""submit, attach, list, show."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from arayis_cli.cli.output import (
+    JSON_OPT,
+    PII_OPT,
+    actor,
+    command,
+    console,
+    emit_json,
+    now,
+    say,
+    state,
+)
+
+
+@command
+def submit(
+    abonent: str = typer.Option(None, "--abonent", help="Abonent code (digits)."),
+    fin: str = typer.Option(None, "--fin", help="FIN of the property owner (7 characters)."),
+    phone: str = typer.Option(None, "--phone", help="Contact phone (Azerbaijani number)."),
+    email: str = typer.Option(None, "--email", help="Contact email address."),
+    channel: str = typer.Option("egov", "--channel", help="egov, azersu or office."),
+    external_id: str = typer.Option(None, "--external-id", help="Portal request id (unique)."),
+    submitted_at: str = typer.Option(
+        None, "--submitted-at", help="Registration time, ISO 8601 (default: now)."
+    ),
+    from_file: Path = typer.Option(
+        None, "--from-file", help="Import many applications from CSV or JSON Lines."
+    ),
+    as_json: bool = JSON_OPT,
+    show_pii: bool = PII_OPT,
+) -> None:
+    """Register an application (status Yeni) and queue the confirmation email."""
+    from arayis_cli.errors import InvalidInput
+
+    if from_file is not None:
+        if any(v is not None for v in (abonent, fin, phone, email, external_id, submitted_at)):
+            raise InvalidInput("--from-file cannot be combined with single-application options")
+        _submit_file(from_file, as_json=as_json)
+        return
+    missing = [
+        name
+        for name, value in (
+            ("--abonent", abonent),
+            ("--fin", fin),
+            ("--phone", phone),
+            ("--email", email),
+        )
+        if value is None
+    ]
+    if missing:
+        raise InvalidInput(f"missing {', '.join(missing)} (or use --from-file)")
+    from arayis_cli.db import session_scope
+    from arayis_cli.services.applications import submit as submit_one
+    from arayis_cli.services.applications import validate_submission
+
+    sub = validate_submission(
+        abonent=abonent,
+        fin=fin,
+        phone=phone,
+        email=email,
+        channel=channel,
+        external_id=external_id,
+        submitted_at=submitted_at,
+    )
+    who = actor()
+    with session_scope(state.db_url) as session:
+        app, created = submit_one(session, sub, now=now(), actor=who)
+    if not as_json:
+        if created:
+            say(
+                "[green]Əməliyyat uğurla yerinə yetirildi.[/] Müraciətinizin nəticəsi "
+                "3 iş günü ərzində email ünvanınıza göndəriləcək."
+            )
+        else:
+            say(f"Application {app.id} already exists for external id {app.external_id}.")
+    _show_application(app.id or 0, as_json=as_json, show_pii=show_pii)
+
+
+def _submit_file(path: Path, *, as_json: bool) -> None:
+    import sys
+
+    from arayis_cli.db import session_scope
+    from arayis_cli.services.applications import submit_file
+
+    progress_cb = None
+    progress = None
+    if not as_json and sys.stderr.isatty():
+        from rich.progress import Progress
+
+        progress = Progress(console=console(stderr=True))
+        task = progress.add_task("Müraciətlər", total=_count_lines(path))
+        progress.start()
+
+        def progress_cb(n: int) -> None:
+            progress.advance(task, n)
+
+    who = actor()
+    try:
+        with session_scope(state.db_url) as session:
+            report = submit_file(session, path, now=now(), actor=who, progress=progress_cb)
+    finally:
+        if progress is not None:
+            progress.stop()
+    if as_json:
+        emit_json(report.as_json())
+    else:
+        from arayis_cli.cli.render import print_import_report
+
+        print_import_report(report.as_json())
+    if report.failed:
+        raise typer.Exit(2)
+
+
+def _count_lines(path: Path) -> int | None:
+    try:
+        with path.open("rb") as fh:
+            return max(
+                0, sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) - 1
+            )
+    except OSError:
+        return None
+
+
+def _show_application(
+    app_id: int, *, as_json: bool, show_pii: bool, extra: dict | None = None
+) -> None:
+    from arayis_cli.db import session_scope
+    from arayis_cli.present import application_json
+    from arayis_cli.services.applications import documents_of
+    from arayis_cli.services.common import baku_date, get_application
+
+    with session_scope(state.db_url, write=False) as session:
+        app = get_application(session, app_id)
+        docs = documents_of(session, [app_id]).get(app_id, [])
+        data = application_json(app, docs, today=baku_date(now()), show_pii=show_pii)
+    data.update(extra or {})
+    if as_json:
+        emit_json(data)
+    else:
+        from arayis_cli.cli.render import print_application
+
+        print_application(data)
+
+
+@command
+def attach(
+    app_id: int = typer.Argument(..., help="Application number."),
+    files: list[Path] = typer.Argument(..., help="PDF, JPEG or PNG copies."),
+    kind: str = typer.Option(..., "--kind", help="id-card, ownership, power-of-attorney or other."),
+    as_json: bool = JSON_OPT,
+    show_pii: bool = PII_OPT,
+) -> None:
+    """Store document copies for an open application (all files or none)."""
+    from arayis_cli.config import settings
+    from arayis_cli.db import session_scope
+    from arayis_cli.services.documents import attach as attach_docs
+    from arayis_cli.services.documents import read_upload
+    from arayis_cli.validation import parse_document_kind
+
+    parse_document_kind(kind)
+    limit = settings().max_document_bytes
+    uploads = [read_upload(path, limit=limit) for path in files]
+    who = actor()
+    with session_scope(state.db_url) as session:
+        _, added = attach_docs(
+            session, app_id=app_id, uploads=uploads, kind=kind, now=now(), actor=who
+        )
+    if not as_json:
+        same = len(uploads) - added
+        say(f"Stored {added} document(s)" + (f"; {same} already attached" if same else "") + ".")
+    _show_application(app_id, as_json=as_json, show_pii=show_pii)
+
+
+@command
+def list_(
+    status: list[str] = typer.Option(
+        None, "--status", help="new, in_progress, completed, rejected, or the Azerbaijani label."
+    ),
+    abonent: str = typer.Option(None, "--abonent", help="Only this abonent code."),
+    overdue: bool = typer.Option(False, "--overdue", help="Only open applications past due."),
+    since: str = typer.Option(None, "--since", help="Submitted on or after this date."),
+    until: str = typer.Option(None, "--until", help="Submitted on or before this date."),
+    limit: int = typer.Option(None, "--limit", help="At most N applications."),
+    offset: int = typer.Option(0, "--offset", help="Skip the first N."),
+    fmt: str = typer.Option("table", "--format", help="table, json or csv."),
+    as_json: bool = JSON_OPT,
+    show_pii: bool = PII_OPT,
+) -> None:
+    """List applications, oldest first."""
+    from arayis_cli.errors import InvalidInput
+    from arayis_cli.validation import parse_abonent_code, parse_date
+    from arayis_cli.workflow import parse_status
+
+    fmt = "json" if as_json else fmt.strip().lower()
+    if fmt not in ("table", "json", "csv"):
+        raise InvalidInput("--format must be table, json or csv")
+    if (limit is not None and limit < 0) or offset < 0:
+        raise InvalidInput("--limit and --offset must not be negative")
+    from arayis_cli.services.applications import ListFilter
+
+    flt = ListFilter(
+        statuses=tuple(dict.fromkeys(parse_status(s) for s in status or [])),
+        abonent_code=parse_abonent_code(abonent) if abonent else None,
+        overdue=overdue,
+        since=parse_date(since, "--since") if since else None,
+        until=parse_date(until, "--until") if until else None,
+        limit=limit,
+        offset=offset,
+    )
+    from arayis_cli.cli.render import write_list
+
+    write_list(flt, fmt=fmt, show_pii=show_pii)
+
+
+@command
+def show(
+    app_id: int = typer.Argument(..., help="Application number."),
+    as_json: bool = JSON_OPT,
+    show_pii: bool = PII_OPT,
+) -> None:
+    """One application in full: documents, history, emails, certificates."""
+    from arayis_cli.db import session_scope
+    from arayis_cli.present import (
+        application_json,
+        certificate_json,
+        event_json,
+        outbox_json,
+    )
+    from arayis_cli.services.applications import detail
+    from arayis_cli.services.common import baku_date
+
+    with session_scope(state.db_url, write=False) as session:
+        d = detail(session, app_id)
+        data = application_json(d.app, d.documents, today=baku_date(now()), show_pii=show_pii)
+        data["owner_name"] = d.abonent.owner_name if d.abonent else None
+        data["history"] = [event_json(e) for e in d.events]
+        data["emails"] = [outbox_json(m, show_pii=show_pii) for m in d.emails]
+        data["certificates"] = [certificate_json(c) for c in d.certificates]
+    if as_json:
+        emit_json(data)
+    else:
+        from arayis_cli.cli.render import print_detail
+
+        print_detail(data)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("submit")(submit)
+    app.command("attach")(attach)
+    app.command("list")(list_)
+    app.command("show")(show)

@@ -1,0 +1,186 @@
+"""abonent add/import/show, ledger import, pay: subscribers and billing data."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from arayis_cli.cli.output import JSON_OPT, PII_OPT, command, console, emit_json, now, state
+
+abonent_app = typer.Typer(help="Subscribers (abonentlər): add, import, show.", no_args_is_help=True)
+ledger_app = typer.Typer(help="Billing data: charges, payments, adjustments.", no_args_is_help=True)
+
+
+@command
+def abonent_add(
+    code: str = typer.Argument(..., help="Abonent code (digits)."),
+    group: str = typer.Option(..., "--group", help="I, II or III."),
+    owner_name: str = typer.Option(..., "--owner-name", help="Owner's full name."),
+    owner_fin: str = typer.Option(..., "--owner-fin", help="Owner's FIN."),
+    address: str = typer.Option(..., "--address", help="Address of the property."),
+    as_json: bool = JSON_OPT,
+    show_pii: bool = PII_OPT,
+) -> None:
+    """Add one subscriber."""
+    from arayis_cli.db import session_scope
+    from arayis_cli.services.abonents import add_abonent
+
+    with session_scope(state.db_url) as session:
+        abonent = add_abonent(
+            session,
+            now=now(),
+            code=code,
+            group=group,
+            owner_name=owner_name,
+            owner_fin=owner_fin,
+            address=address,
+        )
+        code = abonent.code
+    _show(code, as_json=as_json, show_pii=show_pii)
+
+
+@command
+def abonent_import(
+    file: Path = typer.Argument(..., help="CSV: code,group,owner_name,owner_fin,address."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Import subscribers from CSV; the same file again changes nothing."""
+    from arayis_cli.db import session_scope
+    from arayis_cli.services.abonents import import_abonents
+
+    with session_scope(state.db_url) as session:
+        report = import_abonents(session, file, now=now())
+    _report(report.as_json(), as_json=as_json)
+
+
+@command
+def abonent_show(
+    code: str = typer.Argument(..., help="Abonent code."),
+    as_json: bool = JSON_OPT,
+    show_pii: bool = PII_OPT,
+) -> None:
+    """Owner, group, balance and debt, recent ledger entries."""
+    _show(code, as_json=as_json, show_pii=show_pii)
+
+
+def _show(code: str, *, as_json: bool, show_pii: bool) -> None:
+    from rich.table import Table
+
+    from arayis_cli.db import session_scope
+    from arayis_cli.formats import fmt_date
+    from arayis_cli.money import money_human, money_json
+    from arayis_cli.present import abonent_json
+    from arayis_cli.services.abonents import abonent_summary
+
+    with session_scope(state.db_url, write=False) as session:
+        summary = abonent_summary(session, code, now=now())
+    data = abonent_json(summary["abonent"], show_pii=show_pii)
+    data["balance"] = money_json(summary["balance"])
+    data["debt"] = money_json(summary["debt"])
+    data["ledger"] = [
+        {**e, "date": e["date"].isoformat(), "amount": money_json(e["amount"])}
+        for e in summary["ledger"]
+    ]
+    if as_json:
+        emit_json(data)
+        return
+    table = Table(show_header=False, title=f"Abonent {data['code']}", title_justify="left")
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("Qrup", f"{data['group']} qrup")
+    table.add_row("Sahibi", data["owner_name"])
+    table.add_row("FİN", data["owner_fin"])
+    table.add_row("Ünvan", data["address"])
+    table.add_row("Balans", money_human(summary["balance"]))
+    debt = summary["debt"]
+    table.add_row("Borc", f"[red]{money_human(debt)}[/]" if debt > 0 else "[green]yoxdur[/]")
+    console().print(table)
+    if summary["ledger"]:
+        ledger = Table(title="Son əməliyyatlar", title_justify="left")
+        for col, justify in (
+            ("Tarix", "left"),
+            ("Növ", "left"),
+            ("Məbləğ", "right"),
+            ("İstinad", "left"),
+        ):
+            ledger.add_column(col, justify=justify)  # type: ignore[arg-type]
+        for e in summary["ledger"]:
+            ledger.add_row(fmt_date(e["date"]), e["kind"], money_human(e["amount"]), e["reference"])
+        console().print(ledger)
+
+
+@command
+def ledger_import(
+    file: Path = typer.Argument(..., help="CSV: abonent_code,date,kind,amount,reference."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Load charges, payments and adjustments; a reference already loaded is skipped."""
+    from arayis_cli.db import session_scope
+    from arayis_cli.services.abonents import import_ledger
+
+    with session_scope(state.db_url) as session:
+        report = import_ledger(session, file, now=now())
+    _report(report.as_json(), as_json=as_json)
+
+
+def _report(report: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        emit_json(report)
+    else:
+        from arayis_cli.cli.render import print_import_report
+
+        print_import_report(report)
+    if report["failed"]:
+        raise typer.Exit(2)
+
+
+@command
+def pay(
+    code: str = typer.Argument(..., help="Abonent code."),
+    amount: str = typer.Argument(..., help="Amount in AZN, e.g. 12.50."),
+    reference: str = typer.Option(None, "--reference", help="Payment reference (idempotent)."),
+    paid_at: str = typer.Option(None, "--paid-at", help="Payment date (default: today)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Record a payment (ödəniş) on the abonent's ledger."""
+    from arayis_cli.db import session_scope
+    from arayis_cli.money import from_qepik, money_human, money_json
+    from arayis_cli.services.abonents import pay as record_payment
+    from arayis_cli.services.common import debt_of
+
+    with session_scope(state.db_url) as session:
+        result = record_payment(
+            session, code=code, amount=amount, reference=reference, paid_at=paid_at, now=now()
+        )
+    entry = result.entry
+    data = {
+        "abonent_code": entry.abonent_code,
+        "amount": money_json(from_qepik(entry.amount_qepik)),
+        "reference": entry.reference,
+        "paid_at": entry.entry_date.isoformat(),
+        "created": result.created,
+        "balance": money_json(result.balance),
+        "debt": money_json(debt_of(result.balance)),
+    }
+    if as_json:
+        emit_json(data)
+        return
+    verb = "Ödəniş qeydə alındı" if result.created else "Bu ödəniş artıq qeydə alınıb"
+    debt = debt_of(result.balance)
+    console().print(
+        f"{verb}: {entry.abonent_code}, {money_human(from_qepik(entry.amount_qepik))} "
+        f"({entry.reference}). "
+        + (f"Qalan borc: {money_human(debt)}." if debt > 0 else "Borc yoxdur.")
+    )
+
+
+def register(app: typer.Typer) -> None:
+    abonent_app.command("add")(abonent_add)
+    abonent_app.command("import")(abonent_import)
+    abonent_app.command("show")(abonent_show)
+    ledger_app.command("import")(ledger_import)
+    app.add_typer(abonent_app, name="abonent")
+    app.add_typer(ledger_app, name="ledger")
+    app.command("pay")(pay)

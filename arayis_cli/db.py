@@ -1,0 +1,175 @@
+"""Engine, sessions and migrations.
+
+SQLite (the embedded default) runs in WAL mode with a busy timeout, and every write
+transaction starts with ``BEGIN IMMEDIATE`` so that the read half of a
+read-then-update already holds the write lock. PostgreSQL is used as it is; claims
+there use ``FOR UPDATE SKIP LOCKED``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from arayis_cli.errors import InvalidInput
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Engine
+    from sqlmodel import Session
+
+_write_mode: ContextVar[bool] = ContextVar("arayis_write_mode", default=False)
+_engines: dict[str, Engine] = {}
+_migrated: set[str] = set()
+
+SQLITE_BUSY_TIMEOUT_MS = 60_000
+
+
+def _prepare_sqlite_file(url: Any) -> None:
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database).expanduser()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():
+            # The database holds personal data: owner-only from the first byte.
+            fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+            os.close(fd)
+    except OSError as exc:
+        raise InvalidInput(f"cannot create the database file {path}: {exc.strerror}") from None
+
+
+def get_engine(url: str) -> Engine:
+    engine = _engines.get(url)
+    if engine is not None:
+        return engine
+    from sqlalchemy import event
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+    from sqlmodel import create_engine
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise InvalidInput("database URL is not a valid SQLAlchemy URL") from None
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        _prepare_sqlite_file(parsed)
+        engine = create_engine(
+            parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "isolation_level": None}
+        )
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_connect(dbapi_conn: Any, _record: Any) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+            cur.execute("PRAGMA journal_mode = WAL")
+            cur.execute("PRAGMA synchronous = NORMAL")
+            cur.execute("PRAGMA foreign_keys = ON")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _sqlite_begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_mode.get() else "BEGIN")
+
+    elif backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        try:
+            engine = create_engine(parsed, pool_pre_ping=False)
+        except NoSuchModuleError:
+            raise InvalidInput(f"unsupported database driver {parsed.drivername!r}") from None
+    else:
+        raise InvalidInput("database URL must be sqlite:/// or postgresql+psycopg://")
+    _engines[url] = engine
+    return engine
+
+
+def is_sqlite(session_or_engine: Any) -> bool:
+    bind = getattr(session_or_engine, "bind", session_or_engine)
+    return bind.dialect.name == "sqlite"
+
+
+def ensure_schema(url: str) -> None:
+    """Bring the database to the current schema (a fresh database needs no set-up step)."""
+    if url in _migrated:
+        return
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from arayis_cli.migrations import HEAD
+
+    engine = get_engine(url)
+    try:
+        with engine.connect() as conn:
+            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except DBAPIError as exc:
+        if exc.connection_invalidated or _is_connection_error(exc):
+            raise InvalidInput(f"cannot connect to the database: {_short(exc)}") from None
+        current = None
+    if current != HEAD:
+        upgrade(url)
+    _migrated.add(url)
+
+
+def _is_connection_error(exc: Exception) -> bool:
+    from sqlalchemy.exc import OperationalError
+
+    if not isinstance(exc, OperationalError):
+        return False
+    msg = str(exc.orig).lower()
+    return any(
+        s in msg for s in ("connection", "could not connect", "unable to open", "authentication")
+    )
+
+
+def _short(exc: Exception) -> str:
+    orig = getattr(exc, "orig", exc)
+    return str(orig).strip().splitlines()[0][:200] if str(orig).strip() else type(orig).__name__
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Run alembic migrations (serialised between processes)."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    engine = get_engine(url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
+    token = _write_mode.set(True)
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "postgresql":
+                # Two processes meeting a fresh database: one migrates, the other waits.
+                conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+            cfg.attributes["connection"] = conn
+            command.upgrade(cfg, revision)
+    except OperationalError as exc:
+        raise InvalidInput(f"cannot open the database: {_short(exc)}") from None
+    finally:
+        _write_mode.reset(token)
+
+
+@contextmanager
+def session_scope(url: str, *, write: bool = True) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back on any exception."""
+    from sqlmodel import Session
+
+    ensure_schema(url)
+    token = _write_mode.set(write)
+    try:
+        with Session(get_engine(url), expire_on_commit=False) as session:
+            try:
+                yield session
+                session.commit()
+            except BaseException:
+                session.rollback()
+                raise
+    finally:
+        _write_mode.reset(token)

@@ -1,0 +1,190 @@
+"""SQLModel tables. Imported only by commands that touch the database (sqlmodel is heavy).
+
+Money is integer qəpik (SQLite has no decimal type); times are aware and stored as UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    text,
+)
+from sqlmodel import Field, SQLModel
+
+OPEN_SQL = "status IN ('new', 'in_progress')"
+
+
+class AwareDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; a naive value is a bug and refused."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            raise ValueError("naive datetime given to the database")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:  # SQLite keeps no offset: the value is UTC
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Abonent(SQLModel, table=True):
+    """Abonent (subscriber account) and the owner on record."""
+
+    code: str = Field(primary_key=True, max_length=20)
+    group: str = Field(max_length=3)
+    owner_name: str = Field(max_length=500)
+    owner_fin: str = Field(max_length=7)
+    address: str = Field(max_length=500)
+    created_at: datetime = Field(sa_type=AwareDateTime)
+
+
+class LedgerEntry(SQLModel, table=True):
+    """A charge, payment or adjustment on an abonent's account (hesab)."""
+
+    __tablename__ = "ledger_entry"
+
+    id: int | None = Field(default=None, primary_key=True)
+    abonent_code: str = Field(foreign_key="abonent.code", index=True, max_length=20)
+    entry_date: date
+    kind: str = Field(max_length=12)
+    amount_qepik: int = Field(sa_column=Column(BigInteger, nullable=False))
+    reference: str = Field(unique=True, max_length=100)
+    created_at: datetime = Field(sa_type=AwareDateTime)
+
+
+class Application(SQLModel, table=True):
+    """Müraciət: an application for a certificate of no debt."""
+
+    __table_args__ = (
+        Index("ix_application_status_submitted", "status", "submitted_at", "id"),
+        Index("ix_application_submitted", "submitted_at", "id"),
+        Index("ix_application_status_due", "status", "due_on"),
+        # At most one open application per abonent, enforced by the database itself.
+        Index(
+            "uq_application_open_per_abonent",
+            "abonent_code",
+            unique=True,
+            sqlite_where=text(OPEN_SQL),
+            postgresql_where=text(OPEN_SQL),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    abonent_code: str = Field(foreign_key="abonent.code", index=True, max_length=20)
+    fin: str = Field(max_length=7)
+    phone: str = Field(max_length=20)
+    email: str = Field(max_length=254)
+    channel: str = Field(max_length=10)
+    external_id: str | None = Field(default=None, unique=True, max_length=100)
+    submitted_at: datetime = Field(sa_type=AwareDateTime)
+    due_on: date
+    status: str = Field(max_length=12)
+    operator: str | None = Field(default=None, max_length=100)
+    rejection_reason: str | None = Field(default=None, max_length=500)
+    override_reason: str | None = Field(default=None, max_length=500)
+    decided_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    created_by: str = Field(max_length=100)
+    version: int = 1
+
+
+class DocumentBlob(SQLModel, table=True):
+    """The bytes of an uploaded copy, stored once per content (SHA-256)."""
+
+    __tablename__ = "document_blob"
+
+    sha256: str = Field(primary_key=True, max_length=64)
+    size: int
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Document(SQLModel, table=True):
+    """Sənədin surəti: one uploaded copy attached to an application."""
+
+    __table_args__ = (UniqueConstraint("application_id", "sha256"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    kind: str = Field(max_length=20)
+    filename: str = Field(max_length=255)
+    media_type: str = Field(max_length=50)
+    size: int
+    sha256: str = Field(foreign_key="document_blob.sha256", max_length=64)
+    attached_at: datetime = Field(sa_type=AwareDateTime)
+    attached_by: str = Field(max_length=100)
+
+
+class Event(SQLModel, table=True):
+    """History: every state change and every print attempt, kept forever."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    at: datetime = Field(sa_type=AwareDateTime)
+    actor: str = Field(max_length=100)
+    action: str = Field(max_length=20)
+    from_status: str | None = Field(default=None, max_length=12)
+    to_status: str | None = Field(default=None, max_length=12)
+    detail: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class OutboxMessage(SQLModel, table=True):
+    """An email the tool decided to send, and its delivery state."""
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        # One email of each kind per application: a decision is never mailed twice.
+        UniqueConstraint("application_id", "kind"),
+        Index("ix_outbox_status_next", "status", "next_attempt_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    kind: str = Field(max_length=20)
+    to_addr: str = Field(max_length=254)
+    subject: str = Field(max_length=300)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+    status: str = Field(default="pending", max_length=10)
+    attempts: int = 0
+    last_error: str | None = Field(default=None, max_length=500)
+    next_attempt_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    created_at: datetime = Field(sa_type=AwareDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    message_id: str | None = Field(default=None, max_length=200)
+
+
+class Certificate(SQLModel, table=True):
+    """Arayış: the register of issued certificates."""
+
+    id: int | None = Field(default=None, primary_key=True)
+    number: str = Field(unique=True, max_length=30)
+    application_id: int = Field(foreign_key="application.id", index=True)
+    issued_at: datetime = Field(sa_type=AwareDateTime)
+    valid_until: date
+    balance_qepik: int = Field(sa_column=Column(BigInteger, nullable=False))
+    operator: str = Field(max_length=100)
+    pdf_sha256: str = Field(max_length=64)
+    pdf_size: int
+
+
+class Counter(SQLModel, table=True):
+    """Named sequences (certificate numbers per year)."""
+
+    name: str = Field(primary_key=True, max_length=40)
+    value: int = 0

@@ -1,0 +1,109 @@
+"""What leaves the program: plain JSON-ready dicts, personal data masked unless asked."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from typing import TYPE_CHECKING, Any
+
+from arayis_cli.formats import iso_baku
+from arayis_cli.money import from_qepik, money_json
+from arayis_cli.validation import mask_email, mask_fin, mask_phone
+from arayis_cli.workflow import OPEN_STATUSES, Status
+
+if TYPE_CHECKING:
+    from arayis_cli.models import (
+        Abonent,
+        Application,
+        Certificate,
+        Document,
+        Event,
+        OutboxMessage,
+    )
+
+
+def is_overdue(app: Application, today: date) -> bool:
+    return Status(app.status) in OPEN_STATUSES and app.due_on < today
+
+
+def document_json(doc: Document) -> dict[str, Any]:
+    return {
+        "kind": doc.kind,
+        "filename": doc.filename,
+        "media_type": doc.media_type,
+        "size": doc.size,
+        "sha256": doc.sha256,
+    }
+
+
+def application_json(
+    app: Application, documents: list[Document], *, today: date, show_pii: bool
+) -> dict[str, Any]:
+    status = Status(app.status)
+    return {
+        "id": app.id,
+        "abonent_code": app.abonent_code,
+        "status": status.value,
+        "status_label": status.label,
+        "fin": app.fin if show_pii else mask_fin(app.fin),
+        "phone": app.phone if show_pii else mask_phone(app.phone),
+        "email": app.email if show_pii else mask_email(app.email),
+        "channel": app.channel,
+        "external_id": app.external_id,
+        "submitted_at": iso_baku(app.submitted_at),
+        "due_on": app.due_on.isoformat(),
+        "overdue": is_overdue(app, today),
+        "operator": app.operator,
+        "rejection_reason": app.rejection_reason,
+        "override_reason": app.override_reason,
+        "decided_at": iso_baku(app.decided_at),
+        "documents": [document_json(d) for d in documents],
+    }
+
+
+def event_json(event: Event) -> dict[str, Any]:
+    return {
+        "at": iso_baku(event.at),
+        "actor": event.actor,
+        "action": event.action,
+        "from_status": event.from_status,
+        "to_status": event.to_status,
+        "detail": json.loads(event.detail) if event.detail else None,
+    }
+
+
+def outbox_json(msg: OutboxMessage, *, show_pii: bool) -> dict[str, Any]:
+    return {
+        "id": msg.id,
+        "application_id": msg.application_id,
+        "kind": msg.kind,
+        "to": msg.to_addr if show_pii else mask_email(msg.to_addr),
+        "subject": msg.subject,
+        "status": msg.status,
+        "attempts": msg.attempts,
+        "last_error": msg.last_error,
+        "created_at": iso_baku(msg.created_at),
+        "sent_at": iso_baku(msg.sent_at),
+    }
+
+
+def certificate_json(cert: Certificate) -> dict[str, Any]:
+    return {
+        "certificate_number": cert.number,
+        "application_id": cert.application_id,
+        "issued_at": iso_baku(cert.issued_at),
+        "valid_until": cert.valid_until.isoformat(),
+        "balance": money_json(from_qepik(cert.balance_qepik)),
+        "operator": cert.operator,
+        "sha256": cert.pdf_sha256,
+    }
+
+
+def abonent_json(abonent: Abonent, *, show_pii: bool) -> dict[str, Any]:
+    return {
+        "code": abonent.code,
+        "group": abonent.group,
+        "owner_name": abonent.owner_name,
+        "owner_fin": abonent.owner_fin if show_pii else mask_fin(abonent.owner_fin),
+        "address": abonent.address,
+    }

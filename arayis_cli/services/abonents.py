@@ -1,0 +1,250 @@
+"""Reference data: abonents (subscribers), their ledger, payments."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from arayis_cli.errors import Conflict, InvalidInput
+from arayis_cli.models import Abonent, LedgerEntry
+from arayis_cli.money import from_qepik, parse_amount, to_qepik
+from arayis_cli.services.common import baku_date, balance, debt_of, get_abonent
+from arayis_cli.services.csvfiles import read_csv
+from arayis_cli.validation import (
+    clean_text,
+    parse_abonent_code,
+    parse_date,
+    parse_external_id,
+    parse_fin,
+    parse_group,
+)
+
+LEDGER_KINDS = ("charge", "payment", "adjustment")
+
+
+@dataclass
+class ImportReport:
+    created: int = 0
+    updated: int = 0
+    existing: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "existing": self.existing,
+            "failed": self.failed,
+        }
+
+
+def validate_abonent(
+    *, code: str, group: str, owner_name: str, owner_fin: str, address: str
+) -> dict[str, str]:
+    return {
+        "code": parse_abonent_code(code),
+        "group": parse_group(group),
+        "owner_name": clean_text(owner_name, "owner name", limit=200),
+        "owner_fin": parse_fin(owner_fin),
+        "address": clean_text(address, "address"),
+    }
+
+
+def add_abonent(session: Session, *, now: datetime, **fields: str) -> Abonent:
+    values = validate_abonent(**fields)
+    if session.get(Abonent, values["code"]) is not None:
+        raise Conflict(f"abonent {values['code']} already exists")
+    abonent = Abonent(**values, created_at=now)
+    session.add(abonent)
+    session.flush()
+    return abonent
+
+
+def import_abonents(session: Session, path: Path, *, now: datetime) -> ImportReport:
+    """Create new abonents, update changed ones; importing the same file again changes nothing."""
+    report = ImportReport()
+    rows = list(read_csv(path, required=("code", "group", "owner_name", "owner_fin", "address")))
+    for number, row in rows:
+        if "__error__" in row:
+            report.failed.append({"row": number, "error": row["__error__"]})
+            continue
+        try:
+            values = validate_abonent(**row)
+        except InvalidInput as exc:
+            report.failed.append({"row": number, "error": exc.message})
+            continue
+        current = session.get(Abonent, values["code"])
+        if current is None:
+            session.add(Abonent(**values, created_at=now))
+            session.flush()
+            report.created += 1
+        elif all(getattr(current, k) == v for k, v in values.items()):
+            report.existing += 1
+        else:
+            for key, value in values.items():
+                setattr(current, key, value)
+            report.updated += 1
+    return report
+
+
+@dataclass(frozen=True)
+class LedgerRow:
+    abonent_code: str
+    entry_date: date
+    kind: str
+    amount_qepik: int
+    reference: str
+
+
+def validate_ledger_row(
+    *, abonent_code: str, date: str, kind: str, amount: str, reference: str
+) -> LedgerRow:
+    code = parse_abonent_code(abonent_code)
+    day = parse_date(date)
+    kind_value = str(kind).strip().lower()
+    if kind_value not in LEDGER_KINDS:
+        raise InvalidInput(f"kind must be one of {', '.join(LEDGER_KINDS)}")
+    value = parse_amount(amount, allow_negative=kind_value == "adjustment")
+    if kind_value != "adjustment" and value == 0:
+        raise InvalidInput(f"a {kind_value} must be a positive amount")
+    ref = parse_external_id(reference)
+    if ref is None:
+        raise InvalidInput("reference must not be empty")
+    return LedgerRow(code, day, kind_value, to_qepik(value), ref)
+
+
+def _same_entry(entry: LedgerEntry, row: LedgerRow) -> bool:
+    return (
+        entry.abonent_code == row.abonent_code
+        and entry.entry_date == row.entry_date
+        and entry.kind == row.kind
+        and entry.amount_qepik == row.amount_qepik
+    )
+
+
+def import_ledger(session: Session, path: Path, *, now: datetime) -> ImportReport:
+    """Load billing data; the reference makes every row idempotent."""
+    report = ImportReport()
+    parsed: list[tuple[int, LedgerRow]] = []
+    for number, row in read_csv(
+        path, required=("abonent_code", "date", "kind", "amount", "reference")
+    ):
+        if "__error__" in row:
+            report.failed.append({"row": number, "error": row["__error__"]})
+            continue
+        try:
+            parsed.append((number, validate_ledger_row(**row)))
+        except InvalidInput as exc:
+            report.failed.append({"row": number, "error": exc.message})
+    codes = {r.abonent_code for _, r in parsed}
+    known = (
+        set(session.execute(select(Abonent.code).where(Abonent.code.in_(codes))).scalars())
+        if codes
+        else set()
+    )
+    existing: dict[str, LedgerEntry] = {}
+    refs = [r.reference for _, r in parsed]
+    for chunk_start in range(0, len(refs), 500):
+        chunk = refs[chunk_start : chunk_start + 500]
+        for entry in session.execute(
+            select(LedgerEntry).where(LedgerEntry.reference.in_(chunk))
+        ).scalars():
+            existing[entry.reference] = entry
+    for number, row in parsed:
+        if row.abonent_code not in known:
+            report.failed.append({"row": number, "error": f"abonent {row.abonent_code} not found"})
+            continue
+        entry = existing.get(row.reference)
+        if entry is not None:
+            if _same_entry(entry, row):
+                report.existing += 1
+            else:
+                report.failed.append(
+                    {"row": number, "error": f"reference {row.reference} already used differently"}
+                )
+            continue
+        entry = LedgerEntry(**row.__dict__, created_at=now)
+        session.add(entry)
+        existing[row.reference] = entry
+        report.created += 1
+    session.flush()
+    return report
+
+
+@dataclass
+class PaymentResult:
+    entry: LedgerEntry
+    created: bool
+    balance: Decimal
+
+
+def pay(
+    session: Session,
+    *,
+    code: str,
+    amount: str,
+    reference: str | None,
+    paid_at: str | None,
+    now: datetime,
+) -> PaymentResult:
+    """Record a payment (ödəniş); the same reference again is recognised, not doubled."""
+    code = parse_abonent_code(code)
+    value = parse_amount(amount)
+    if value == 0:
+        raise InvalidInput("payment amount must be positive")
+    ref = parse_external_id(reference) or f"PAY-{uuid.uuid4().hex[:16].upper()}"
+    today = baku_date(now)
+    day = parse_date(paid_at, "paid-at") if paid_at else today
+    if day > today:
+        raise InvalidInput("paid-at must not be in the future")
+    get_abonent(session, code)
+    row = LedgerRow(code, day, "payment", to_qepik(value), ref)
+    entry = session.execute(
+        select(LedgerEntry).where(LedgerEntry.reference == ref).with_for_update()
+    ).scalar_one_or_none()
+    if entry is not None:
+        if not _same_entry(entry, row):
+            raise Conflict(f"reference {ref} is already used for a different ledger entry")
+        return PaymentResult(entry, False, balance(session, code, as_of=now))
+    entry = LedgerEntry(**row.__dict__, created_at=now)
+    session.add(entry)
+    session.flush()
+    return PaymentResult(entry, True, balance(session, code, as_of=now))
+
+
+def abonent_summary(
+    session: Session, code: str, *, now: datetime, recent: int = 10
+) -> dict[str, Any]:
+    abonent = get_abonent(session, parse_abonent_code(code))
+    bal = balance(session, abonent.code, as_of=now)
+    entries = (
+        session.execute(
+            select(LedgerEntry)
+            .where(LedgerEntry.abonent_code == abonent.code)
+            .order_by(LedgerEntry.entry_date.desc(), LedgerEntry.id.desc())
+            .limit(recent)
+        )
+        .scalars()
+        .all()
+    )
+    return {
+        "abonent": abonent,
+        "balance": bal,
+        "debt": debt_of(bal),
+        "ledger": [
+            {
+                "date": e.entry_date,
+                "kind": e.kind,
+                "amount": from_qepik(e.amount_qepik),
+                "reference": e.reference,
+            }
+            for e in entries
+        ],
+    }

@@ -1,0 +1,444 @@
+"""Intake: submit (one or a file of many), list and show applications."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from arayis_cli.calendar import calendar
+from arayis_cli.config import settings
+from arayis_cli.errors import Conflict, InvalidInput, NotFound
+from arayis_cli.formats import fmt_date, fmt_datetime
+from arayis_cli.models import (
+    Abonent,
+    Application,
+    Certificate,
+    Document,
+    Event,
+    OutboxMessage,
+)
+from arayis_cli.services.common import baku_date, get_application
+from arayis_cli.services.csvfiles import is_jsonl, read_csv, read_jsonl
+from arayis_cli.services.emails import render
+from arayis_cli.validation import (
+    BAKU,
+    parse_abonent_code,
+    parse_channel,
+    parse_datetime,
+    parse_email,
+    parse_external_id,
+    parse_fin,
+    parse_phone,
+)
+from arayis_cli.workflow import OPEN_STATUSES, Status
+
+SUBMIT_REQUIRED = ("abonent", "fin", "phone", "email")
+SUBMIT_OPTIONAL = ("channel", "external_id", "submitted_at")
+BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class Submission:
+    abonent_code: str
+    fin: str
+    phone: str
+    email: str
+    channel: str
+    external_id: str | None
+    submitted_at: datetime | None
+
+
+def validate_submission(
+    *,
+    abonent: str,
+    fin: str,
+    phone: str,
+    email: str,
+    channel: str | None = None,
+    external_id: str | None = None,
+    submitted_at: str | datetime | None = None,
+) -> Submission:
+    return Submission(
+        abonent_code=parse_abonent_code(abonent),
+        fin=parse_fin(fin),
+        phone=parse_phone(phone),
+        email=parse_email(email),
+        channel=parse_channel(channel or None),
+        external_id=parse_external_id(external_id),
+        submitted_at=parse_datetime(submitted_at, "submitted-at") if submitted_at else None,
+    )
+
+
+def due_on(submitted_at: datetime) -> date:
+    """The 3rd working day after the day of registration (Baku calendar)."""
+    return calendar().nth_working_day_after(
+        baku_date(submitted_at), settings().working_days_to_answer
+    )
+
+
+def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: str) -> list[int]:
+    """Insert applications with their history row and `received` email, in bulk."""
+    due_cache: dict[date, date] = {}
+    rows: list[dict[str, Any]] = []
+    for sub in subs:
+        at = sub.submitted_at or now
+        day = baku_date(at)
+        if day not in due_cache:
+            due_cache[day] = due_on(at)
+        rows.append(
+            {
+                "abonent_code": sub.abonent_code,
+                "fin": sub.fin,
+                "phone": sub.phone,
+                "email": sub.email,
+                "channel": sub.channel,
+                "external_id": sub.external_id,
+                "submitted_at": at,
+                "due_on": due_cache[day],
+                "status": Status.NEW.value,
+                "created_by": actor,
+                "version": 1,
+            }
+        )
+    ids = list(
+        session.execute(
+            insert(Application).returning(Application.id, sort_by_parameter_order=True), rows
+        ).scalars()
+    )
+    events = []
+    emails = []
+    for app_id, row in zip(ids, rows, strict=True):
+        events.append(
+            {
+                "application_id": app_id,
+                "at": now,
+                "actor": actor,
+                "action": "submit",
+                "from_status": None,
+                "to_status": Status.NEW.value,
+                "detail": None,
+            }
+        )
+        subject, body = render(
+            "received",
+            {
+                "app_id": app_id,
+                "abonent_code": row["abonent_code"],
+                "submitted_at": fmt_datetime(row["submitted_at"]),
+                "due_on": fmt_date(row["due_on"]),
+            },
+        )
+        emails.append(
+            {
+                "application_id": app_id,
+                "kind": "received",
+                "to_addr": row["email"],
+                "subject": subject,
+                "body": body,
+                "status": "pending",
+                "attempts": 0,
+                "created_at": now,
+                "next_attempt_at": now,
+            }
+        )
+    session.execute(insert(Event), events)
+    session.execute(insert(OutboxMessage), emails)
+    return ids
+
+
+def _check_abonent(abonent: Abonent | None, code: str) -> None:
+    if abonent is None:
+        raise NotFound(f"abonent {code} not found")
+    if abonent.group != "I":
+        raise InvalidInput(
+            f"abonent {code} is in group {abonent.group}: this service is for group I "
+            "(residential) subscribers only"
+        )
+
+
+def _open_conflict(code: str) -> Conflict:
+    return Conflict(f"abonent {code} already has an open application")
+
+
+def submit(
+    session: Session, sub: Submission, *, now: datetime, actor: str
+) -> tuple[Application, bool]:
+    """Register one application; the same external id again returns the existing one."""
+    if sub.external_id:
+        existing = session.execute(
+            select(Application).where(Application.external_id == sub.external_id)
+        ).scalar_one_or_none()
+        if existing is not None:
+            return existing, False
+    _check_abonent(session.get(Abonent, sub.abonent_code), sub.abonent_code)
+    if _has_open(session, sub.abonent_code):
+        raise _open_conflict(sub.abonent_code)
+    try:
+        with session.begin_nested():
+            (app_id,) = _insert(session, [sub], now=now, actor=actor)
+    except IntegrityError:
+        # Another process got there first: the same external id, or an open application.
+        if sub.external_id:
+            existing = session.execute(
+                select(Application).where(Application.external_id == sub.external_id)
+            ).scalar_one_or_none()
+            if existing is not None:
+                return existing, False
+        raise _open_conflict(sub.abonent_code) from None
+    return get_application(session, app_id), True
+
+
+def _has_open(session: Session, code: str) -> bool:
+    return (
+        session.execute(
+            select(Application.id).where(
+                Application.abonent_code == code,
+                Application.status.in_([s.value for s in OPEN_STATUSES]),
+            )
+        ).first()
+        is not None
+    )
+
+
+@dataclass
+class BatchReport:
+    created: int = 0
+    existing: int = 0
+    failed: list[dict[str, Any]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"created": self.created, "existing": self.existing, "failed": self.failed}
+
+
+def read_submissions(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
+    reader = read_jsonl if is_jsonl(path) else read_csv
+    return reader(path, required=SUBMIT_REQUIRED, optional=SUBMIT_OPTIONAL)
+
+
+def submit_file(
+    session: Session,
+    path: Path,
+    *,
+    now: datetime,
+    actor: str,
+    progress: Callable[[int], None] | None = None,
+) -> BatchReport:
+    """Batch import. Valid rows are committed in chunks; bad rows are reported by number.
+
+    Re-running the same file creates nothing twice (external id, one open application
+    per abonent). This function commits: a crash loses at most the chunk in flight.
+    """
+    report = BatchReport()
+    chunk: list[tuple[int, dict[str, Any]]] = []
+    rows = read_submissions(path)
+    first = next(rows, None)  # a malformed file is refused before anything is written
+    if first is not None:
+        chunk.append(first)
+    for item in rows:
+        chunk.append(item)
+        if len(chunk) >= BATCH_SIZE:
+            _submit_chunk(session, chunk, report, now=now, actor=actor)
+            if progress:
+                progress(len(chunk))
+            chunk = []
+    if chunk:
+        _submit_chunk(session, chunk, report, now=now, actor=actor)
+        if progress:
+            progress(len(chunk))
+    return report
+
+
+def _submit_chunk(
+    session: Session,
+    chunk: list[tuple[int, dict[str, Any]]],
+    report: BatchReport,
+    *,
+    now: datetime,
+    actor: str,
+) -> None:
+    valid: list[tuple[int, Submission]] = []
+    for number, row in chunk:
+        if "__error__" in row:
+            report.failed.append({"row": number, "error": row["__error__"]})
+            continue
+        missing = [k for k in SUBMIT_REQUIRED if not str(row.get(k, "")).strip()]
+        if missing:
+            report.failed.append({"row": number, "error": f"missing {', '.join(missing)}"})
+            continue
+        try:
+            valid.append((number, validate_submission(**row)))
+        except InvalidInput as exc:
+            report.failed.append({"row": number, "error": exc.message})
+    if not valid:
+        return
+    ext_ids = [s.external_id for _, s in valid if s.external_id]
+    known_ext = (
+        set(
+            session.execute(
+                select(Application.external_id).where(Application.external_id.in_(ext_ids))
+            ).scalars()
+        )
+        if ext_ids
+        else set()
+    )
+    codes = {s.abonent_code for _, s in valid}
+    abonents = {
+        a.code: a for a in session.execute(select(Abonent).where(Abonent.code.in_(codes))).scalars()
+    }
+    open_codes = set(
+        session.execute(
+            select(Application.abonent_code).where(
+                Application.abonent_code.in_(codes),
+                Application.status.in_([s.value for s in OPEN_STATUSES]),
+            )
+        ).scalars()
+    )
+    to_insert: list[tuple[int, Submission]] = []
+    for number, sub in valid:
+        if sub.external_id and sub.external_id in known_ext:
+            report.existing += 1
+            continue
+        try:
+            _check_abonent(abonents.get(sub.abonent_code), sub.abonent_code)
+            if sub.abonent_code in open_codes:
+                raise _open_conflict(sub.abonent_code)
+        except (NotFound, InvalidInput, Conflict) as exc:
+            report.failed.append({"row": number, "error": exc.message})
+            continue
+        open_codes.add(sub.abonent_code)
+        if sub.external_id:
+            known_ext.add(sub.external_id)
+        to_insert.append((number, sub))
+    if not to_insert:
+        session.commit()
+        return
+    try:
+        with session.begin_nested():
+            _insert(session, [s for _, s in to_insert], now=now, actor=actor)
+        session.commit()
+        report.created += len(to_insert)
+    except IntegrityError:
+        # A concurrent writer took an external id or opened an application meanwhile:
+        # fall back to one row at a time for this chunk.
+        session.rollback()
+        for number, sub in to_insert:
+            try:
+                _, created = submit(session, sub, now=now, actor=actor)
+                session.commit()
+            except (NotFound, InvalidInput, Conflict) as exc:
+                session.rollback()
+                report.failed.append({"row": number, "error": exc.message})
+                continue
+            if created:
+                report.created += 1
+            else:
+                report.existing += 1
+
+
+# -- reading ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ListFilter:
+    statuses: tuple[Status, ...] = ()
+    abonent_code: str | None = None
+    overdue: bool = False
+    since: date | None = None
+    until: date | None = None
+    limit: int | None = None
+    offset: int = 0
+
+
+def _start_of(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=BAKU)
+
+
+def list_query(flt: ListFilter, *, today: date) -> Any:
+    stmt = select(Application)
+    if flt.overdue:
+        # Overdue: still open after its due day has ended.
+        wanted = [s for s in OPEN_STATUSES if not flt.statuses or s in flt.statuses]
+        stmt = stmt.where(
+            Application.status.in_([s.value for s in wanted]), Application.due_on < today
+        )
+    elif flt.statuses:
+        stmt = stmt.where(Application.status.in_([s.value for s in flt.statuses]))
+    if flt.abonent_code:
+        stmt = stmt.where(Application.abonent_code == flt.abonent_code)
+    if flt.since:
+        stmt = stmt.where(Application.submitted_at >= _start_of(flt.since))
+    if flt.until:
+        stmt = stmt.where(Application.submitted_at < _start_of(flt.until + timedelta(days=1)))
+    stmt = stmt.order_by(Application.submitted_at, Application.id)
+    if flt.offset:
+        stmt = stmt.offset(flt.offset)
+    if flt.limit is not None:
+        stmt = stmt.limit(flt.limit)
+    return stmt
+
+
+def iter_applications(
+    session: Session, flt: ListFilter, *, today: date, batch: int = 500
+) -> Iterator[tuple[Application, list[Document]]]:
+    """Applications in order with their documents, streamed a batch at a time."""
+    result = session.execute(list_query(flt, today=today).execution_options(yield_per=batch))
+    for part in result.scalars().partitions(batch):
+        docs = documents_of(session, [a.id for a in part if a.id is not None])
+        for app in part:
+            yield app, docs.get(app.id or 0, [])
+
+
+def documents_of(session: Session, app_ids: list[int]) -> dict[int, list[Document]]:
+    out: dict[int, list[Document]] = {}
+    if not app_ids:
+        return out
+    for doc in session.execute(
+        select(Document).where(Document.application_id.in_(app_ids)).order_by(Document.id)
+    ).scalars():
+        out.setdefault(doc.application_id, []).append(doc)
+    return out
+
+
+@dataclass
+class ApplicationDetail:
+    app: Application
+    abonent: Abonent | None
+    documents: list[Document]
+    events: list[Event]
+    emails: list[OutboxMessage]
+    certificates: list[Certificate]
+
+
+def detail(session: Session, app_id: int) -> ApplicationDetail:
+    app = get_application(session, app_id)
+    return ApplicationDetail(
+        app=app,
+        abonent=session.get(Abonent, app.abonent_code),
+        documents=documents_of(session, [app_id]).get(app_id, []),
+        events=list(
+            session.execute(
+                select(Event).where(Event.application_id == app_id).order_by(Event.id)
+            ).scalars()
+        ),
+        emails=list(
+            session.execute(
+                select(OutboxMessage)
+                .where(OutboxMessage.application_id == app_id)
+                .order_by(OutboxMessage.id)
+            ).scalars()
+        ),
+        certificates=list(
+            session.execute(
+                select(Certificate)
+                .where(Certificate.application_id == app_id)
+                .order_by(Certificate.id)
+            ).scalars()
+        ),
+    )

@@ -1,0 +1,94 @@
+"""Helpers shared by the services: loading rows, history events, balances."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlmodel import Session
+
+from arayis_cli.errors import NotFound
+from arayis_cli.models import Abonent, Application, Event, LedgerEntry
+from arayis_cli.money import from_qepik
+from arayis_cli.validation import BAKU
+
+
+def get_application(session: Session, app_id: int, *, for_update: bool = False) -> Application:
+    stmt = select(Application).where(Application.id == app_id)
+    if for_update:
+        stmt = stmt.with_for_update()
+    app = session.execute(stmt).scalar_one_or_none()
+    if app is None:
+        raise NotFound(f"application {app_id} not found")
+    return app
+
+
+def get_abonent(session: Session, code: str) -> Abonent:
+    abonent = session.get(Abonent, code)
+    if abonent is None:
+        raise NotFound(f"abonent {code} not found")
+    return abonent
+
+
+def record_event(
+    session: Session,
+    *,
+    application_id: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Event:
+    event = Event(
+        application_id=application_id,
+        at=at,
+        actor=actor,
+        action=action,
+        from_status=from_status,
+        to_status=to_status,
+        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None,
+    )
+    session.add(event)
+    return event
+
+
+def balance_signed_qepik() -> Any:
+    """SQL expression: an entry's effect on the balance (payments reduce it)."""
+    return case(
+        (LedgerEntry.kind == "payment", -LedgerEntry.amount_qepik),
+        else_=LedgerEntry.amount_qepik,
+    )
+
+
+def balance(session: Session, code: str, *, as_of: datetime) -> Decimal:
+    """Balance = charges − payments + adjustments, counting entries dated up to ``as_of``."""
+    day = as_of.astimezone(BAKU).date()
+    total = session.execute(
+        select(func.coalesce(func.sum(balance_signed_qepik()), 0)).where(
+            LedgerEntry.abonent_code == code, LedgerEntry.entry_date <= day
+        )
+    ).scalar_one()
+    return from_qepik(int(total))
+
+
+def debt_of(balance_amount: Decimal) -> Decimal:
+    """Borc: any positive balance is a debt; a negative one is a credit, not a debt."""
+    return max(Decimal("0.00"), balance_amount)
+
+
+def baku_date(value: datetime) -> date:
+    return value.astimezone(BAKU).date()
+
+
+def insert_ignore(session: Session, model: Any, values: dict[str, Any]) -> None:
+    """INSERT … ON CONFLICT DO NOTHING, for content-addressed rows two writers may add at once."""
+    if session.get_bind().dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    session.execute(insert(model).values(**values).on_conflict_do_nothing())

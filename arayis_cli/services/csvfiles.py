@@ -1,0 +1,127 @@
+"""Reading the CSV and JSON Lines files staff and scripts hand us, row by row.
+
+A malformed file (not text, wrong header) is refused whole; a bad row is the caller's
+to report with its row number.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from arayis_cli.errors import InvalidInput
+
+MAX_FIELD = 10_000
+csv.field_size_limit(MAX_FIELD)
+
+
+def open_text(path: Path) -> io.TextIOWrapper:
+    """Open a UTF-8 (BOM allowed) text file, refusing directories and non-files clearly."""
+    if not path.exists():
+        raise InvalidInput(f"file not found: {path}")
+    if not path.is_file():
+        raise InvalidInput(f"not a regular file: {path}")
+    try:
+        raw = path.open("rb")
+    except OSError as exc:
+        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
+
+
+def read_csv(
+    path: Path, *, required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> Iterator[tuple[int, dict[str, str]]]:
+    """Yield (row number, row) for each data row; row 1 is the first row after the header."""
+    fh = open_text(path)
+    with fh:
+        try:
+            reader = csv.reader(fh, strict=True)
+            header = next(reader, None)
+        except (UnicodeDecodeError, csv.Error) as exc:
+            raise InvalidInput(f"{path.name}: not a UTF-8 CSV file ({_why(exc)})") from None
+        if header is None:
+            raise InvalidInput(f"{path.name}: empty file, expected a header row")
+        columns = [h.strip() for h in header]
+        allowed = set(required) | set(optional)
+        missing = [c for c in required if c not in columns]
+        unknown = [c for c in columns if c not in allowed]
+        if missing or unknown or len(set(columns)) != len(columns):
+            expected = ",".join((*required, *optional))
+            raise InvalidInput(
+                f"{path.name}: wrong header {','.join(columns)[:120]!r}, expected {expected!r}"
+            )
+        number = 0
+        while True:
+            try:
+                values = next(reader)
+            except StopIteration:
+                return
+            except UnicodeDecodeError as exc:
+                raise InvalidInput(f"{path.name}: not UTF-8 text ({_why(exc)})") from None
+            except csv.Error as exc:
+                number += 1
+                yield number, {"__error__": f"unreadable CSV row: {exc}"}
+                continue
+            number += 1
+            if not any(v.strip() for v in values):
+                continue
+            if len(values) != len(columns):
+                yield number, {"__error__": f"expected {len(columns)} fields, found {len(values)}"}
+                continue
+            yield number, dict(zip(columns, values, strict=True))
+
+
+def read_jsonl(
+    path: Path, *, required: tuple[str, ...], optional: tuple[str, ...] = ()
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield (line number, object) for each non-blank line of a JSON Lines file."""
+    allowed = set(required) | set(optional)
+    fh = open_text(path)
+    with fh:
+        number = 0
+        while True:
+            try:
+                line = fh.readline()
+            except UnicodeDecodeError as exc:
+                raise InvalidInput(f"{path.name}: not UTF-8 text ({_why(exc)})") from None
+            if not line:
+                return
+            number += 1
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except json.JSONDecodeError as exc:
+                yield number, {"__error__": f"not valid JSON: {exc.msg}"}
+                continue
+            if not isinstance(obj, dict):
+                yield number, {"__error__": "each line must be a JSON object"}
+                continue
+            unknown = sorted(set(obj) - allowed)
+            if unknown:
+                yield number, {"__error__": f"unknown field {unknown[0][:40]!r}"}
+                continue
+            yield number, {k: ("" if v is None else v) for k, v in obj.items()}
+
+
+def _why(exc: Exception) -> str:
+    return str(exc).splitlines()[0][:120]
+
+
+def is_jsonl(path: Path) -> bool:
+    """JSON Lines by extension, or by content when the extension says nothing."""
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return True
+    if suffix in (".csv", ".txt"):
+        return False
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    except OSError:
+        return False
+    return head.startswith(b"{")

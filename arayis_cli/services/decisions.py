@@ -1,0 +1,210 @@
+"""Decisions: review (take into work), reject, approve — through one transition function."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlmodel import Session
+
+from arayis_cli.errors import Conflict, NotFound
+from arayis_cli.formats import fmt_datetime
+from arayis_cli.models import Abonent, Application, Document
+from arayis_cli.money import money_human, money_json
+from arayis_cli.services.common import balance, debt_of, get_application, record_event
+from arayis_cli.services.emails import queue_email
+from arayis_cli.validation import clean_text
+from arayis_cli.workflow import Action, Status, next_status
+
+REQUIRED_DOCUMENTS = {
+    "id-card": "Şəxsiyyət vəsiqəsinin surəti (id-card)",
+    "ownership": "Mülkiyyət sənədi (ownership)",
+}
+
+
+def transition(
+    session: Session,
+    app: Application,
+    action: Action,
+    *,
+    now: datetime,
+    actor: str,
+    values: dict[str, Any] | None = None,
+    detail: dict[str, Any] | None = None,
+) -> Application:
+    """Apply one move of the transition table, with its history row, in this transaction.
+
+    The UPDATE is conditional on the status and version read: if another operator changed
+    the application first, nothing is written and :class:`Conflict` is raised.
+    """
+    current = Status(app.status)
+    target = next_status(current, action)
+    if target is None:
+        raise Conflict(
+            f"application {app.id} is {current.label} ({current.value}): cannot {action}"
+        )
+    result = session.execute(
+        update(Application)
+        .where(
+            Application.id == app.id,
+            Application.status == current.value,
+            Application.version == app.version,
+        )
+        .values(status=target.value, version=app.version + 1, operator=actor, **(values or {}))
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise Conflict(f"application {app.id} was changed by another operator; look at it again")
+    session.refresh(app)
+    record_event(
+        session,
+        application_id=app.id or 0,
+        at=now,
+        actor=actor,
+        action=action.value,
+        from_status=current.value,
+        to_status=target.value,
+        detail=detail,
+    )
+    return app
+
+
+@dataclass
+class Checklist:
+    fin_matches: bool
+    documents: dict[str, bool]
+    debt: Decimal
+    balance: Decimal
+
+    @property
+    def passed(self) -> bool:
+        return self.fin_matches and all(self.documents.values())
+
+    def failures(self) -> list[str]:
+        out = [] if self.fin_matches else ["FIN does not match the owner on record"]
+        out += [f"{kind} document missing" for kind, ok in self.documents.items() if not ok]
+        return out
+
+    def as_json(self) -> dict[str, Any]:
+        items = [
+            {
+                "code": "fin_matches_owner",
+                "label": "FİN mülkiyyətçinin qeydiyyatdakı FİN-i ilə uyğundur",
+                "ok": self.fin_matches,
+            }
+        ]
+        items += [
+            {"code": kind, "label": REQUIRED_DOCUMENTS[kind], "ok": ok}
+            for kind, ok in self.documents.items()
+        ]
+        return {
+            "passed": self.passed,
+            "items": items,
+            "debt": money_json(self.debt),
+            "balance": money_json(self.balance),
+        }
+
+
+def checklist(session: Session, app: Application, *, now: datetime) -> Checklist:
+    """The reviewer's checklist; the debt is for information and does not block approval."""
+    abonent = session.get(Abonent, app.abonent_code)
+    kinds = set(
+        session.execute(select(Document.kind).where(Document.application_id == app.id)).scalars()
+    )
+    bal = balance(session, app.abonent_code, as_of=now)
+    return Checklist(
+        fin_matches=abonent is not None and abonent.owner_fin == app.fin,
+        documents={kind: kind in kinds for kind in REQUIRED_DOCUMENTS},
+        debt=debt_of(bal),
+        balance=bal,
+    )
+
+
+def review(
+    session: Session, app_id: int, *, now: datetime, actor: str
+) -> tuple[Application, Checklist]:
+    """Take an application into work: Yeni → İcrada olan."""
+    app = get_application(session, app_id, for_update=True)
+    transition(session, app, Action.REVIEW, now=now, actor=actor)
+    return app, checklist(session, app, now=now)
+
+
+def review_next(session: Session, *, now: datetime, actor: str) -> tuple[Application, Checklist]:
+    """Claim the oldest Yeni application; concurrent workers never claim the same one."""
+    stmt = (
+        select(Application)
+        .where(Application.status == Status.NEW.value)
+        .order_by(Application.submitted_at, Application.id)
+        .limit(1)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update(skip_locked=True)
+    # On SQLite the transaction began with BEGIN IMMEDIATE: the read already holds the lock.
+    app = session.execute(stmt).scalar_one_or_none()
+    if app is None:
+        raise NotFound("no new applications in the queue")
+    transition(session, app, Action.REVIEW, now=now, actor=actor, detail={"claimed": "next"})
+    return app, checklist(session, app, now=now)
+
+
+def reject(session: Session, app_id: int, *, reason: str, now: datetime, actor: str) -> Application:
+    """Refuse the application (Ləğv olunmuş) and queue the email with the reason."""
+    reason = clean_text(reason, "reason")
+    app = get_application(session, app_id, for_update=True)
+    transition(
+        session,
+        app,
+        Action.REJECT,
+        now=now,
+        actor=actor,
+        values={"rejection_reason": reason, "decided_at": now},
+        detail={"reason": reason},
+    )
+    queue_email(session, app, "rejected", now=now, reason=reason)
+    return app
+
+
+def approve(
+    session: Session, app_id: int, *, override: str | None, now: datetime, actor: str
+) -> tuple[Application, Decimal]:
+    """Complete the application (İcra olunmuş) and email the subscriber the debt result."""
+    override_reason = clean_text(override, "override reason") if override is not None else None
+    app = get_application(session, app_id, for_update=True)
+    if next_status(Status(app.status), Action.APPROVE) is None:
+        status = Status(app.status)
+        raise Conflict(f"application {app.id} is {status.label} ({status.value}): cannot approve")
+    check = checklist(session, app, now=now)
+    if not check.passed and override_reason is None:
+        raise Conflict(
+            f"application {app.id}: checklist not passed ({'; '.join(check.failures())}); "
+            "approve with --override REASON to record why"
+        )
+    detail: dict[str, Any] = {"debt": money_json(check.debt), "balance": money_json(check.balance)}
+    if override_reason is not None:
+        detail["override"] = override_reason
+        detail["checklist_failures"] = check.failures()
+    transition(
+        session,
+        app,
+        Action.APPROVE,
+        now=now,
+        actor=actor,
+        values={"override_reason": override_reason, "decided_at": now},
+        detail=detail,
+    )
+    checked_at = fmt_datetime(now)
+    if check.debt > 0:
+        queue_email(
+            session,
+            app,
+            "approved_debt",
+            now=now,
+            checked_at=checked_at,
+            debt=money_human(check.debt),
+        )
+    else:
+        queue_email(session, app, "approved_no_debt", now=now, checked_at=checked_at)
+    return app, check.debt

@@ -1,0 +1,87 @@
+"""Emails to the subscriber (Azerbaijani), queued in the outbox in the same transaction
+as the decision that caused them. Delivery is :mod:`arayis_cli.services.outbox`.
+"""
+
+from __future__ import annotations
+
+import string
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session
+
+from arayis_cli.config import settings
+from arayis_cli.models import Application, OutboxMessage
+
+KINDS = ("received", "approved_no_debt", "approved_debt", "rejected")
+
+_SIGNATURE = "\n\nHörmətlə,\n${organisation}\n"
+
+TEMPLATES: dict[str, tuple[str, str]] = {
+    "received": (
+        "Müraciət №${app_id} qeydiyyata alındı",
+        "Hörmətli abonent,\n\n"
+        "Əməliyyat uğurla yerinə yetirildi. ${abonent_code} abonent kodu üzrə borcun "
+        "olmaması haqqında arayış almaq üçün müraciətiniz №${app_id} ${submitted_at} "
+        "tarixində qeydiyyata alındı.\n\n"
+        "Müraciətinizin nəticəsi 3 iş günü ərzində (${due_on} tarixinədək) email "
+        "ünvanınıza göndəriləcək." + _SIGNATURE,
+    ),
+    "rejected": (
+        "Müraciət №${app_id}: sənədlər qəbul edilmədi (Ləğv olunmuş)",
+        "Hörmətli abonent,\n\n"
+        "${abonent_code} abonent kodu üzrə müraciətiniz №${app_id} təqdim olunmuş "
+        "sənədlərdə uyğunsuzluq olduğuna görə qəbul edilmədi.\n\n"
+        "Səbəb: ${reason}\n\n"
+        "Sənədləri düzəldib yeni müraciət göndərə bilərsiniz." + _SIGNATURE,
+    ),
+    "approved_no_debt": (
+        "Müraciət №${app_id} icra olundu: arayışınız hazırdır",
+        "Hörmətli abonent,\n\n"
+        "${abonent_code} abonent kodu üzrə müraciətiniz №${app_id} icra olundu. "
+        "${checked_at} tarixinə su təchizatı və tullantı sularının axıdılması "
+        "xidmətlərindən istifadəyə görə borcunuz yoxdur.\n\n"
+        'Arayışı "Göndərilən müraciətlər" bölməsində "Çap et" düyməsi ilə əldə edə '
+        "bilərsiniz. Çap zamanı borc yenidən yoxlanılır." + _SIGNATURE,
+    ),
+    "approved_debt": (
+        "Müraciət №${app_id} icra olundu: əvvəlcə borcu ödəyin",
+        "Hörmətli abonent,\n\n"
+        "${abonent_code} abonent kodu üzrə müraciətiniz №${app_id} icra olundu, lakin "
+        "${checked_at} tarixinə su təchizatı və tullantı sularının axıdılması "
+        "xidmətlərindən istifadəyə görə ${debt} borcunuz var.\n\n"
+        "Arayışı almaq üçün əvvəlcə borcu ödəyin (bildiriş-fakturadakı abonent kodu ilə "
+        "ödəniş terminalları, bank və ya www.e-gov.az vasitəsilə), sonra "
+        '"Göndərilən müraciətlər" bölməsində "Çap et" düyməsini yenidən seçin. '
+        "Çap zamanı borc yenidən yoxlanılır." + _SIGNATURE,
+    ),
+}
+
+
+def render(kind: str, values: dict[str, Any]) -> tuple[str, str]:
+    """Subject and body; a missing value raises KeyError (a bug, never a half-filled email)."""
+    subject, body = TEMPLATES[kind]
+    full = {"organisation": settings().organisation, **values}
+    return (
+        string.Template(subject).substitute(full),
+        string.Template(body).substitute(full),
+    )
+
+
+def queue_email(
+    session: Session, app: Application, kind: str, *, now: datetime, **values: Any
+) -> OutboxMessage:
+    assert app.id is not None
+    subject, body = render(kind, {"app_id": app.id, "abonent_code": app.abonent_code, **values})
+    message = OutboxMessage(
+        application_id=app.id,
+        kind=kind,
+        to_addr=app.email,
+        subject=subject,
+        body=body,
+        status="pending",
+        created_at=now,
+        next_attempt_at=now,
+    )
+    session.add(message)
+    return message

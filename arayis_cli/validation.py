@@ -1,0 +1,183 @@
+"""Formats of the things citizens and scripts type: FIN, phone, email, abonent code, dates.
+
+Every parser returns the normalised value or raises :class:`InvalidInput` with a
+message that does not repeat the personal data it refused.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from arayis_cli.errors import InvalidInput
+
+BAKU = ZoneInfo("Asia/Baku")
+FIN_RE = re.compile(r"^[A-HJ-NP-Z0-9]{7}$")
+CHANNELS = ("egov", "azersu", "office")
+GROUPS = ("I", "II", "III")
+DOCUMENT_KINDS = ("id-card", "ownership", "power-of-attorney", "other")
+MAX_TEXT = 500
+
+
+def parse_fin(text: str) -> str:
+    """FİN: 7 characters, digits and upper-case Latin letters except I and O."""
+    value = str(text).strip().upper()
+    if not FIN_RE.match(value):
+        raise InvalidInput(
+            "FIN must be 7 characters: digits and Latin capital letters except I and O"
+        )
+    return value
+
+
+def parse_phone(text: str) -> str:
+    """An Azerbaijani phone number in any usual form, returned in E.164."""
+    import phonenumbers
+
+    raw = str(text).strip()
+    if not raw or len(raw) > 32:
+        raise InvalidInput("phone must be an Azerbaijani number, e.g. +994 50 123 45 67")
+    digits = re.sub(r"[\s\-().]", "", raw)
+    if digits.startswith("994") and len(digits) == 12:
+        digits = "+" + digits
+    try:
+        number = phonenumbers.parse(digits, "AZ")
+    except phonenumbers.NumberParseException:
+        raise InvalidInput("phone must be an Azerbaijani number, e.g. +994 50 123 45 67") from None
+    if number.country_code != 994 or not phonenumbers.is_valid_number(number):
+        raise InvalidInput("phone must be a valid Azerbaijani number, e.g. +994 50 123 45 67")
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def parse_email(text: str) -> str:
+    """Email syntax check (no network), returned normalised."""
+    from email_validator import EmailNotValidError, validate_email
+
+    raw = str(text).strip()
+    if not raw or len(raw) > 254:
+        raise InvalidInput("email address is not valid")
+    try:
+        result = validate_email(raw, check_deliverability=False)
+    except EmailNotValidError:
+        raise InvalidInput("email address is not valid") from None
+    return result.normalized
+
+
+def parse_abonent_code(text: str, *, min_len: int | None = None, max_len: int | None = None) -> str:
+    """Abonent kodu: digits only (spaces and hyphens stripped), leading zeros kept."""
+    if min_len is None or max_len is None:
+        from arayis_cli.config import settings
+
+        s = settings()
+        min_len = s.abonent_code_min if min_len is None else min_len
+        max_len = s.abonent_code_max if max_len is None else max_len
+    value = re.sub(r"[\s\-]", "", str(text))
+    if not value.isascii() or not value.isdigit() or not (min_len <= len(value) <= max_len):
+        shown = value if len(value) <= 20 and value.isprintable() else value[:20] + "…"
+        raise InvalidInput(f"abonent code must be {min_len} to {max_len} digits, got {shown!r}")
+    return value
+
+
+def parse_channel(text: str | None) -> str:
+    value = (text or "egov").strip().lower()
+    if value not in CHANNELS:
+        raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}")
+    return value
+
+
+def parse_group(text: str) -> str:
+    value = str(text).strip().upper()
+    if value not in GROUPS:
+        raise InvalidInput(f"group must be one of {', '.join(GROUPS)}")
+    return value
+
+
+def parse_document_kind(text: str) -> str:
+    value = str(text).strip().lower()
+    if value not in DOCUMENT_KINDS:
+        raise InvalidInput(f"document kind must be one of {', '.join(DOCUMENT_KINDS)}")
+    return value
+
+
+def clean_text(text: str | None, what: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
+    """Free text (names, addresses, reasons): no control characters, not blank, bounded."""
+    value = unicodedata.normalize("NFC", str(text or "")).strip()
+    if not value:
+        if required:
+            raise InvalidInput(f"{what} must not be empty")
+        return ""
+    if len(value) > limit:
+        raise InvalidInput(f"{what} is longer than {limit} characters")
+    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in value):
+        raise InvalidInput(f"{what} contains control or invisible formatting characters")
+    return value
+
+
+def parse_external_id(text: str | None) -> str | None:
+    if text is None or not str(text).strip():
+        return None
+    value = str(text).strip()
+    if len(value) > 100 or not value.isprintable() or not value.isascii():
+        raise InvalidInput("external id must be printable ASCII, at most 100 characters")
+    return value
+
+
+def parse_date(text: str | date, what: str = "date") -> date:
+    """ISO ``2026-03-18`` or Azerbaijani ``18.03.2026``."""
+    if isinstance(text, datetime):
+        return text.astimezone(BAKU).date()
+    if isinstance(text, date):
+        return text
+    raw = str(text).strip()
+    try:
+        if re.fullmatch(r"\d{2}\.\d{2}\.\d{4}", raw):
+            return datetime.strptime(raw, "%d.%m.%Y").date()
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            return date.fromisoformat(raw)
+    except ValueError:
+        pass
+    raise InvalidInput(f"{what} must be a date like 2026-03-18 or 18.03.2026, got {raw[:40]!r}")
+
+
+def parse_datetime(text: str | datetime, what: str = "time") -> datetime:
+    """ISO 8601 date-time; without an offset it is Baku time. A bare date means midnight."""
+    if isinstance(text, datetime):
+        value = text
+    else:
+        raw = str(text).strip()
+        try:
+            value = datetime.fromisoformat(raw)
+        except ValueError:
+            try:
+                d = parse_date(raw, what)
+            except InvalidInput:
+                raise InvalidInput(
+                    f"{what} must be ISO 8601, e.g. 2026-03-18T14:00:00+04:00, got {raw[:40]!r}"
+                ) from None
+            value = datetime(d.year, d.month, d.day)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=BAKU)
+    if not (2000 <= value.year <= 2100):
+        raise InvalidInput(f"{what} is outside 2000–2100")
+    return value.astimezone(BAKU)
+
+
+def baku(value: datetime) -> datetime:
+    return value.astimezone(BAKU)
+
+
+# -- masking ---------------------------------------------------------------------------
+
+
+def mask_fin(fin: str) -> str:
+    return f"{fin[:3]}***{fin[-1:]}" if len(fin) >= 4 else "***"
+
+
+def mask_phone(phone: str) -> str:
+    return f"{phone[:6]}*****{phone[-2:]}" if len(phone) >= 9 else "***"
+
+
+def mask_email(email: str) -> str:
+    local, _, domain = email.partition("@")
+    return f"{local[:1]}***@{domain}" if domain else "***"
