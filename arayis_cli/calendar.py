@@ -20,18 +20,21 @@ from arayis_cli.errors import InvalidInput
 
 class WorkingCalendar:
     def __init__(self, *, extra_rest: set[date] | None = None, extra_work: set[date] | None = None):
-        import holidays
-
-        self._holidays: Any = holidays.country_holidays("AZ", years=[])
+        self._holidays: Any = None
         self._years: set[int] = set()
         self.extra_rest = extra_rest or set()
         self.extra_work = extra_work or set()
 
     def _ensure_year(self, year: int) -> None:
-        # weekend_workdays is only filled for populated years: populate explicitly.
+        # Build with explicit years (neighbours included, for carry-overs across New Year):
+        # populating years one by one later gets the observed-day rules wrong.
         if year not in self._years:
-            self._holidays._populate(year)
-            self._years.add(year)
+            import holidays
+
+            self._years |= {year - 1, year, year + 1}
+            self._holidays = holidays.country_holidays(
+                "AZ", years=range(min(self._years), max(self._years) + 1)
+            )
 
     def is_working_day(self, day: date) -> bool:
         if day in self.extra_work:

@@ -173,3 +173,11 @@ def session_scope(url: str, *, write: bool = True) -> Iterator[Session]:
                 raise
     finally:
         _write_mode.reset(token)
+
+
+def dispose_all() -> None:
+    """Close every engine (tests, and processes that switch databases)."""
+    for engine in _engines.values():
+        engine.dispose()
+    _engines.clear()
+    _migrated.clear()

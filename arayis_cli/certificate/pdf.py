@@ -140,14 +140,6 @@ def render(data: CertificateData) -> bytes:
     pdf.set_x(66)
     pdf.set_font("DejaVu", "", 8)
     pdf.multi_cell(width - 46, 4.5, data.verify_url, new_x="LMARGIN", new_y="NEXT")
-    pdf.set_x(66)
-    pdf.multi_cell(
-        width - 46,
-        4.5,
-        f"və ya: arayis verify {data.number}",
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
     pdf.set_y(275)
     pdf.set_font("DejaVu", "", 7)
     pdf.set_text_color(110, 110, 110)

@@ -202,19 +202,21 @@ def write_list(flt: Any, *, fmt: str, show_pii: bool) -> None:
                     )
                 )
         else:
-            table = Table(title="Müraciətlər", title_justify="left")
-            for col, justify in (
-                ("№", "right"),
-                ("Abonent kodu", "left"),
-                ("Status", "left"),
-                ("FİN", "left"),
-                ("Kanal", "left"),
-                ("Qeydiyyat", "left"),
-                ("Son tarix", "left"),
-                ("Operator", "left"),
-                ("Sənəd", "right"),
+            from rich import box
+
+            table = Table(title="Müraciətlər", title_justify="left", box=box.SIMPLE_HEAD)
+            for col, justify, no_wrap in (
+                ("№", "right", True),
+                ("Abonent kodu", "left", True),
+                ("Status", "left", True),
+                ("FİN", "left", True),
+                ("Kanal", "left", False),
+                ("Qeydiyyat", "left", False),
+                ("Son tarix", "left", False),
+                ("Operator", "left", False),
+                ("Sənəd", "right", False),
             ):
-                table.add_column(col, justify=justify)  # type: ignore[arg-type]
+                table.add_column(col, justify=justify, no_wrap=no_wrap)  # type: ignore[arg-type]
             count = 0
             for row in rows:
                 count += 1
