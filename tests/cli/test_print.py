@@ -1,0 +1,121 @@
+"""print: only completed, debt checked at this moment, certificate PDF content."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_workflow import _to
+from tests.conftest import CODE, CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, Cli
+
+
+def _pdf_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    reader = PdfReader(str(path))
+    assert len(reader.pages) == 1
+    return reader.pages[0].extract_text()
+
+
+def test_print_without_debt_writes_certificate(loaded: Cli, tmp_path: Path) -> None:
+    app_id = _to(loaded, "completed")
+    out = loaded.json("print", app_id)
+    assert out["certificate_number"] == "AR-2026-000001"
+    assert out["application_id"] == int(app_id) and out["debt"] == "0.00"
+    assert out["issued_at"] == "2026-11-25T10:00:00+04:00"
+    path = Path(out["path"])
+    assert path == tmp_path / "AR-2026-000001.pdf" and path.is_file()
+    assert path.stat().st_mode & 0o077 == 0  # owner-only: it names a citizen
+    text = _pdf_text(path)
+    for expected in (
+        "ARAYIŞ",
+        "AR-2026-000001",
+        CODE,
+        "Süleymanov Zaur Ağa oğlu",
+        "Bakı şəhəri, Xətai rayonu, Xocalı prospekti 134, mənzil 86",
+        "25.11.2026 10:00",
+        "borcu yoxdur",
+        "25.12.2026 tarixinədək etibarlıdır",
+        "I qrup (əhali)",
+        "leyla",
+    ):
+        assert expected in " ".join(text.split()), expected
+    assert "6HV4DVC" not in text  # the FIN is masked on the certificate
+    shown = loaded.json("show", app_id)
+    cert = shown["certificates"][0]
+    assert cert["certificate_number"] == "AR-2026-000001"
+    assert cert["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert cert["valid_until"] == "2026-12-25" and cert["balance"] == "0.00"
+    assert shown["history"][-1]["action"] == "print"
+    assert shown["history"][-1]["detail"]["certificate_number"] == "AR-2026-000001"
+
+
+def test_every_print_is_a_new_certificate(loaded: Cli, tmp_path: Path) -> None:
+    app_id = _to(loaded, "completed")
+    (tmp_path / "out").mkdir()
+    first = loaded.json("print", app_id, "--out", tmp_path / "out")
+    second = loaded.json("print", app_id, "--out", tmp_path / "named.pdf")
+    assert first["path"] == str(tmp_path / "out" / "AR-2026-000001.pdf")
+    assert second["certificate_number"] == "AR-2026-000002"
+    assert Path(second["path"]).is_file()
+    assert len(loaded.json("show", app_id)["certificates"]) == 2
+
+
+def test_credit_balance_prints(loaded: Cli) -> None:
+    app_id = _to(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN)
+    out = loaded.json("print", app_id)
+    assert "-5,00 AZN (artıq ödəniş)" in _pdf_text(Path(out["path"]))
+
+
+def test_debt_refuses_and_records_the_attempt(loaded: Cli, tmp_path: Path) -> None:
+    app_id = _to(loaded, "completed", code=CODE_DEBT, fin=DEBT_FIN)
+    before = loaded.json("show", app_id)
+    result = loaded("print", app_id, "--json", code=3)
+    assert result.stdout == ""
+    err = json.loads(result.stderr)
+    assert err["error"] == "debt" and err["debt"] == "23.80"
+    people = loaded("print", app_id, code=3)
+    assert "23,80 AZN" in people.stderr and len(people.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.glob("*.pdf")) == [] and list(tmp_path.glob(".*tmp")) == []
+    after = loaded.json("show", app_id)
+    assert after["certificates"] == [] and after["emails"] == before["emails"]
+    refused = after["history"][len(before["history"]) :]
+    assert [(e["action"], e["detail"]["debt"], e["actor"]) for e in refused] == [
+        ("print_refused", "23.80", "leyla"),
+        ("print_refused", "23.80", "leyla"),
+    ]
+    # Paying part of it is not enough; paying the rest is.
+    loaded("pay", CODE_DEBT, "20.00", "--reference", "KASSA-9")
+    assert loaded.json("print", app_id, code=3)["debt"] == "3.80"
+    loaded("pay", CODE_DEBT, "3.80")
+    out = loaded.json("print", app_id)
+    assert out["debt"] == "0.00" and Path(out["path"]).is_file()
+
+
+def test_debt_arising_after_approval_blocks_print(loaded: Cli, tmp_path: Path) -> None:
+    app_id = _to(loaded, "completed")
+    bill = tmp_path / "bill.csv"
+    bill.write_text(
+        f"abonent_code,date,kind,amount,reference\n{CODE},2026-11-25,charge,9.15,BF-202611-X\n",
+        encoding="utf-8",
+    )
+    loaded("ledger", "import", bill)
+    assert loaded.json("print", app_id, code=3)["debt"] == "9.15"
+
+
+@pytest.mark.parametrize("status", ["new", "in_progress", "rejected"])
+def test_print_only_completed(loaded: Cli, unchanged, tmp_path: Path, status: str) -> None:
+    app_id = _to(loaded, status)
+    with unchanged():
+        err = loaded.json("print", app_id, code=5)
+    assert "İcra olunmuş" in err["message"]
+    assert list(tmp_path.glob("*.pdf")) == []
+
+
+def test_print_to_missing_folder(loaded: Cli, unchanged, tmp_path: Path) -> None:
+    app_id = _to(loaded, "completed")
+    with unchanged():
+        loaded("print", app_id, "--out", tmp_path / "no" / "such" / "x.pdf", code=2)

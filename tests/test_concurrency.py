@@ -1,0 +1,170 @@
+"""Races between real processes: claims, decisions, prints — on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_workflow import _new
+from tests.conftest import SAMPLE, Cli
+
+pytestmark = pytest.mark.slow
+
+
+def _spawn(url: str, *args: str, operator: str = "worker") -> subprocess.Popen[str]:
+    env = {**os.environ, "ARAYIS_OPERATOR": operator}
+    return subprocess.Popen(
+        [sys.executable, "-m", "arayis_cli", "--db", url, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def _finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
+    out, err = proc.communicate(timeout=120)
+    return proc.returncode, out, err
+
+
+WORKER = """
+import json, subprocess, sys
+url, name = sys.argv[1], sys.argv[2]
+claimed = []
+while True:
+    p = subprocess.run([sys.executable, "-m", "arayis_cli", "--db", url, "--operator", name,
+                        "review", "--next", "--json"], capture_output=True, text=True)
+    if p.returncode == 4:
+        break
+    if p.returncode != 0:
+        print(json.dumps({"error": p.returncode, "stderr": p.stderr}))
+        sys.exit(1)
+    claimed.append(json.loads(p.stdout)["id"])
+print(json.dumps({"claimed": claimed}))
+"""
+
+
+def test_parallel_review_next_never_claims_twice(loaded: Cli, tmp_path: Path) -> None:
+    loaded("submit", "--from-file", SAMPLE / "applications.csv")
+    script = tmp_path / "worker.py"
+    script.write_text(WORKER)
+    workers = [
+        subprocess.Popen(
+            [sys.executable, str(script), loaded.url, f"worker-{i}"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(4)
+    ]
+    results = []
+    for w in workers:
+        out, err = w.communicate(timeout=300)
+        assert w.returncode == 0, out + err
+        results.append(json.loads(out.strip().splitlines()[-1]))
+    claimed = [app_id for r in results for app_id in r["claimed"]]
+    assert len(claimed) == 20 and len(set(claimed)) == 20
+    listed = loaded.json("list")
+    assert all(a["status"] == "in_progress" for a in listed)
+    # Each application was taken into work exactly once, by the worker that got it.
+    for a in listed:
+        reviews = [
+            h for h in loaded.json("show", str(a["id"]))["history"] if h["action"] == "review"
+        ]
+        assert len(reviews) == 1 and reviews[0]["actor"] == a["operator"]
+
+
+def test_concurrent_decisions_exactly_one_wins(loaded: Cli) -> None:
+    from tests.conftest import CODE, CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, OWNER_FIN
+
+    apps = [
+        _new(loaded, code=c, fin=f)
+        for c, f in ((CODE, OWNER_FIN), (CODE_DEBT, DEBT_FIN), (CODE_CREDIT, CREDIT_FIN))
+    ]
+    for app_id in apps:
+        loaded("review", app_id)
+    procs = []
+    for app_id in apps:
+        procs.append((app_id, _spawn(loaded.url, "approve", app_id, "--json", operator="anar")))
+        procs.append(
+            (
+                app_id,
+                _spawn(
+                    loaded.url,
+                    "reject",
+                    app_id,
+                    "--reason",
+                    "Uyğunsuzluq",
+                    "--json",
+                    operator="aysel",
+                ),
+            )
+        )
+        procs.append((app_id, _spawn(loaded.url, "approve", app_id, "--json", operator="rauf")))
+    outcomes: dict[str, list[int]] = {a: [] for a in apps}
+    for app_id, proc in procs:
+        code, out, err = _finish(proc)
+        assert code in (0, 5), err
+        if code == 5:
+            assert json.loads(err)["error"] == "conflict"
+        outcomes[app_id].append(code)
+    for app_id in apps:
+        assert sorted(outcomes[app_id]) == [0, 5, 5], outcomes
+        shown = loaded.json("show", app_id)
+        decisions = [h for h in shown["history"] if h["action"] in ("approve", "reject")]
+        assert len(decisions) == 1
+        decision_mails = [m for m in shown["emails"] if m["kind"] != "received"]
+        assert len(decision_mails) == 1
+        assert (
+            shown["status"]
+            == {"approve": "completed", "reject": "rejected"}[decisions[0]["action"]]
+        )
+
+
+def test_concurrent_prints_get_distinct_numbers(loaded: Cli, tmp_path: Path) -> None:
+    from tests.conftest import CODE, CODE_CREDIT, CREDIT_FIN, OWNER_FIN
+
+    apps = [_new(loaded, code=c, fin=f) for c, f in ((CODE, OWNER_FIN), (CODE_CREDIT, CREDIT_FIN))]
+    for app_id in apps:
+        loaded("review", app_id)
+        loaded("approve", app_id)
+    procs = [
+        _spawn(loaded.url, "print", app_id, "--out", str(tmp_path), "--json")
+        for app_id in apps
+        for _ in range(3)
+    ]
+    numbers = []
+    for proc in procs:
+        code, out, err = _finish(proc)
+        assert code == 0, err
+        numbers.append(json.loads(out)["certificate_number"])
+    assert len(set(numbers)) == 6
+    assert sorted(numbers) == [f"AR-2026-{i:06d}" for i in range(1, 7)]
+    assert len(list(tmp_path.glob("AR-2026-*.pdf"))) == 6
+
+
+def test_concurrent_submits_one_open_application(loaded: Cli) -> None:
+    from tests.conftest import CODE, OWNER_FIN
+
+    args = [
+        "submit",
+        "--abonent",
+        CODE,
+        "--fin",
+        OWNER_FIN,
+        "--phone",
+        "0501234567",
+        "--email",
+        "a@example.az",
+        "--json",
+    ]
+    procs = [_spawn(loaded.url, *args) for _ in range(4)]
+    codes = Counter(_finish(p)[0] for p in procs)
+    assert codes == Counter({0: 1, 5: 3})
+    assert len(loaded.json("list")) == 1
