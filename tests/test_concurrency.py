@@ -109,7 +109,7 @@ def test_concurrent_decisions_exactly_one_wins(loaded: Cli) -> None:
         procs.append((app_id, _spawn(loaded.url, "approve", app_id, "--json", operator="rauf")))
     outcomes: dict[str, list[int]] = {a: [] for a in apps}
     for app_id, proc in procs:
-        code, out, err = _finish(proc)
+        code, _, err = _finish(proc)
         assert code in (0, 5), err
         if code == 5:
             assert json.loads(err)["error"] == "conflict"
