@@ -57,6 +57,7 @@ def root(
     from arayis_cli.config import default_database_url, default_operator
 
     state.db_url = db or default_database_url()
+    state.db_explicit = bool(db)
     state.operator = (operator or "").strip() or default_operator()
 
 

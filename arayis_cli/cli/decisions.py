@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -95,34 +96,10 @@ def print_(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Çap et: re-check the debt now; no debt writes the certificate PDF, debt refuses (exit 3)."""
-    from arayis_cli.db import session_scope
-    from arayis_cli.errors import InvalidInput
     from arayis_cli.formats import iso_baku
-    from arayis_cli.services.printing import print_certificate
 
-    if out is not None and not out.is_dir() and not out.parent.is_dir():
-        raise InvalidInput(f"folder does not exist: {out.parent}")
-    who = actor()
-    tmp: Path | None = None
-    try:
-        with session_scope(state.db_url) as session:
-            issued = print_certificate(session, app_id, now=now(), actor=who)
-            number = issued.certificate.number
-            target = out / f"{number}.pdf" if out is not None and out.is_dir() else out
-            target = target or Path.cwd() / f"{number}.pdf"
-            # The file is written before the commit and moved into place after it:
-            # no certificate without its file, no file without its register entry.
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(issued.pdf)
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        tmp = None
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
+    issued, target = print_to_file(state.db_url, app_id, out=out, actor=actor())
+    number = issued.certificate.number
     data = {
         "certificate_number": number,
         "application_id": app_id,
@@ -140,6 +117,37 @@ def print_(
             f"[green]Arayış {number} hazırdır[/]: {target} "
             f"(borc yoxdur, {data['valid_until']} tarixinədək etibarlıdır)"
         )
+
+
+def print_to_file(url: str, app_id: int, *, out: Path | None, actor: str) -> tuple[Any, Path]:
+    """Issue a certificate and write its PDF: the file is written before the commit and
+    moved into place after it, so there is no certificate without its file and no file
+    without its register entry. ``out`` may be a file path or a folder (default: here).
+    """
+    from arayis_cli.db import session_scope
+    from arayis_cli.errors import InvalidInput
+    from arayis_cli.services.printing import print_certificate
+
+    if out is not None and not out.is_dir() and not out.parent.is_dir():
+        raise InvalidInput(f"folder does not exist: {out.parent}")
+    tmp: Path | None = None
+    try:
+        with session_scope(url) as session:
+            issued = print_certificate(session, app_id, now=now(), actor=actor)
+            name = f"{issued.certificate.number}.pdf"
+            target = (out or Path.cwd()) / name if out is None or out.is_dir() else out
+            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+            fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(issued.pdf)
+                fh.flush()
+                os.fsync(fh.fileno())
+        os.replace(tmp, target)
+        tmp = None
+    finally:
+        if tmp is not None:
+            tmp.unlink(missing_ok=True)
+    return issued, target
 
 
 def register(app: typer.Typer) -> None:

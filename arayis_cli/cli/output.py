@@ -28,6 +28,7 @@ class State:
     """Global options, set by the root callback for each invocation."""
 
     db_url: str = ""
+    db_explicit: bool = False
     operator: str = ""
 
 
