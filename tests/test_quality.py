@@ -1,0 +1,74 @@
+"""Lint, format, migrations in step with the models, and a lean start-up."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import REPO
+
+
+def _ruff() -> list[str]:
+    return [sys.executable, "-m", "ruff"]  # the test extra installs ruff beside pytest
+
+
+def test_ruff_check_and_format() -> None:
+    check = subprocess.run([*_ruff(), "check", "."], cwd=REPO, capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+    fmt = subprocess.run(
+        [*_ruff(), "format", "--check", "."], cwd=REPO, capture_output=True, text=True
+    )
+    assert fmt.returncode == 0, fmt.stdout + fmt.stderr
+
+
+def test_migrations_match_models(db_url: str) -> None:
+    """Autogenerate against a migrated database finds nothing: no schema change without a
+    migration, and HEAD names the newest revision."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.config import Config
+    from alembic.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+    from sqlmodel import SQLModel
+
+    import arayis_cli.models  # noqa: F401
+    from arayis_cli import db
+    from arayis_cli.migrations import HEAD
+
+    cfg = Config()
+    cfg.set_main_option("script_location", str(REPO / "arayis_cli" / "migrations"))
+    assert ScriptDirectory.from_config(cfg).get_current_head() == HEAD
+    db.ensure_schema(db_url)
+    with db.get_engine(db_url).connect() as conn:
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"compare_type": True}), SQLModel.metadata
+        )
+    assert diff == []
+
+
+HEAVY = (
+    "sqlalchemy",
+    "sqlmodel",
+    "fpdf",
+    "holidays",
+    "phonenumbers",
+    "psycopg",
+    "alembic",
+    "email_validator",
+    "rich",
+    "segno",
+)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["submit", "--help"], ["--version"]])
+def test_help_imports_nothing_heavy(args: list[str]) -> None:
+    code = (
+        "import sys\n"
+        "from arayis_cli.cli.app import app\n"
+        f"try:\n    app({args!r})\nexcept SystemExit:\n    pass\n"
+        f"print(__import__('json').dumps([m for m in {HEAVY!r} if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []
