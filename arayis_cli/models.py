@@ -167,6 +167,8 @@ class OutboxMessage(SQLModel, table=True):
     created_at: datetime = Field(sa_type=AwareDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     message_id: str | None = Field(default=None, max_length=200)
+    claimed_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    claimed_by: str | None = Field(default=None, max_length=100)
 
 
 class Certificate(SQLModel, table=True):

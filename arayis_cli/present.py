@@ -83,7 +83,9 @@ def outbox_json(msg: OutboxMessage, *, show_pii: bool) -> dict[str, Any]:
         "attempts": msg.attempts,
         "last_error": msg.last_error,
         "created_at": iso_baku(msg.created_at),
+        "next_attempt_at": iso_baku(msg.next_attempt_at) if msg.status == "pending" else None,
         "sent_at": iso_baku(msg.sent_at),
+        "message_id": msg.message_id,
     }
 
 

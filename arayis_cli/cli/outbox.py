@@ -45,7 +45,7 @@ def outbox_list(
         console().print("[dim]Növbədə məktub yoxdur.[/]")
         return
     table = Table(title="Məktublar (outbox)", title_justify="left")
-    for col in ("№", "Müraciət", "Növ", "Kimə", "Mövzu", "Status", "Cəhd"):
+    for col in ("№", "Müraciət", "Növ", "Kimə", "Mövzu", "Status", "Cəhd", "Xəta"):
         table.add_column(col)
     for m in rows:
         table.add_row(
@@ -56,10 +56,72 @@ def outbox_list(
             m["subject"],
             m["status"],
             str(m["attempts"]),
+            m["last_error"] or "",
         )
     console().print(table)
 
 
+@command
+def outbox_send(
+    limit: int = typer.Option(100, "--limit", help="Send at most N messages in this run."),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be sent; send nothing."),
+    force: bool = typer.Option(
+        False, "--force", help="Retry now, ignoring backoff (and re-send stale 'sending')."
+    ),
+    as_json: bool = JSON_OPT,
+    show_pii: bool = PII_OPT,
+) -> None:
+    """Deliver queued emails over SMTP (ARAYIS_SMTP_URL, ARAYIS_MAIL_FROM), each once."""
+    import os
+    import socket
+    import uuid
+
+    from rich.table import Table
+
+    from arayis_cli.cli.output import now
+    from arayis_cli.db import session_scope
+    from arayis_cli.errors import InvalidInput
+    from arayis_cli.present import outbox_json
+    from arayis_cli.services import outbox
+
+    if limit <= 0:
+        raise InvalidInput("--limit must be a positive whole number")
+    if dry_run:
+        with session_scope(state.db_url, write=False) as session:
+            rows = [
+                outbox_json(m, show_pii=show_pii)
+                for m in outbox.preview(session, now=now(), limit=limit, force=force)
+            ]
+        if as_json:
+            emit_json({"dry_run": True, "would_send": rows})
+        else:
+            console().print(f"{len(rows)} məktub göndəriləcək (dry run, heç nə göndərilmədi).")
+            for m in rows:
+                console().print(f"  №{m['id']} {m['kind']} → {m['to']}: {m['subject']}")
+        return
+    worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    report = outbox.deliver(
+        lambda: session_scope(state.db_url), clock=now, worker=worker, limit=limit, force=force
+    )
+    if as_json:
+        emit_json(report.as_json())
+        return
+    console().print(
+        f"[green]{report.sent} göndərildi[/], {report.retry} sonra yenidən, "
+        f"[red]{report.failed} uğursuz[/]"
+    )
+    if report.messages:
+        table = Table(title="Göndərmə", title_justify="left")
+        for col in ("№", "Müraciət", "Növ", "Status", "Xəta"):
+            table.add_column(col)
+        for m in report.messages:
+            table.add_row(
+                str(m["id"]), str(m["application_id"]), m["kind"], m["status"], m["error"] or ""
+            )
+        console().print(table)
+
+
 def register(app: typer.Typer) -> None:
     outbox_app.command("list")(outbox_list)
+    outbox_app.command("send")(outbox_send)
     app.add_typer(outbox_app, name="outbox")

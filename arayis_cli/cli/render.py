@@ -133,10 +133,18 @@ def print_detail(data: dict[str, Any]) -> None:
     out.print(history)
     if data["emails"]:
         emails = Table(title="Məktublar", title_justify="left")
-        for col in ("№", "Növ", "Kimə", "Mövzu", "Status"):
+        for col in ("№", "Növ", "Kimə", "Mövzu", "Status", "Cəhd", "Xəta"):
             emails.add_column(col)
         for m in data["emails"]:
-            emails.add_row(str(m["id"]), m["kind"], m["to"], m["subject"], m["status"])
+            emails.add_row(
+                str(m["id"]),
+                m["kind"],
+                m["to"],
+                m["subject"],
+                m["status"],
+                str(m["attempts"]),
+                m["last_error"] or "",
+            )
         out.print(emails)
     if data["certificates"]:
         certs = Table(title="Arayışlar", title_justify="left")

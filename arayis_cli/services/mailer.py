@@ -1,0 +1,179 @@
+"""SMTP: the settings URL, building the message, sending it, classifying failures.
+
+``ARAYIS_SMTP_URL``: ``smtp://host:port`` (plain), ``smtp+starttls://host:port``,
+``smtps://host:port`` (TLS from the start), optionally ``user:password@host``.
+``ARAYIS_MAIL_FROM``: the sender address.
+"""
+
+from __future__ import annotations
+
+import html
+import os
+import smtplib
+import ssl
+from dataclasses import dataclass
+from datetime import datetime
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from types import TracebackType
+from urllib.parse import unquote, urlsplit
+
+from arayis_cli.errors import InvalidInput
+
+TIMEOUT = 30
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    scheme: str
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    sender: str
+
+    @classmethod
+    def from_env(cls) -> SmtpSettings:
+        url = os.environ.get("ARAYIS_SMTP_URL", "").strip()
+        sender = os.environ.get("ARAYIS_MAIL_FROM", "").strip()
+        if not url:
+            raise InvalidInput("ARAYIS_SMTP_URL is not set (e.g. smtp+starttls://mail.example:587)")
+        if not sender:
+            raise InvalidInput("ARAYIS_MAIL_FROM is not set (e.g. arayis@azersu.az)")
+        from arayis_cli.validation import parse_email
+
+        sender = parse_email(sender)
+        parts = urlsplit(url)
+        defaults = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
+        if parts.scheme not in defaults or not parts.hostname:
+            raise InvalidInput(
+                "ARAYIS_SMTP_URL must be smtp://, smtp+starttls:// or smtps://host[:port]"
+            )
+        try:
+            port = parts.port or defaults[parts.scheme]
+        except ValueError:
+            raise InvalidInput("ARAYIS_SMTP_URL has an invalid port") from None
+        return cls(
+            scheme=parts.scheme,
+            host=parts.hostname,
+            port=port,
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            sender=sender,
+        )
+
+
+def build_message(
+    *, sender: str, to: str, subject: str, body: str, message_id: str, date: datetime
+) -> EmailMessage:
+    """UTF-8 plain text with an HTML alternative; headers encoded per RFC 2047."""
+    msg = EmailMessage()
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Subject"] = subject
+    msg["Date"] = format_datetime(date)
+    msg["Message-ID"] = message_id
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(body, charset="utf-8")
+    paragraphs = "".join(
+        "<p>" + html.escape(p).replace("\n", "<br>") + "</p>" for p in body.split("\n\n")
+    )
+    msg.add_alternative(
+        f'<!DOCTYPE html><html lang="az"><meta charset="utf-8"><body>{paragraphs}</body></html>',
+        subtype="html",
+        charset="utf-8",
+    )
+    return msg
+
+
+def new_message_id(sender: str) -> str:
+    domain = sender.rpartition("@")[2] or "arayis.local"
+    return make_msgid(idstring="arayis", domain=domain)
+
+
+class TemporaryFailure(Exception):
+    """Worth retrying later: connection trouble or a 4xx reply."""
+
+
+class PermanentFailure(Exception):
+    """Will not succeed by retrying: a 5xx reply for this message."""
+
+
+class ConnectionFailure(TemporaryFailure):
+    """The server cannot be reached or refused us: stop the batch, retry later."""
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = (
+            exc.smtp_error.decode("utf-8", "replace")
+            if isinstance(exc.smtp_error, bytes)
+            else str(exc.smtp_error)
+        )
+        return f"{exc.smtp_code} {text}".strip()[:300]
+    return f"{type(exc).__name__}: {exc}"[:300]
+
+
+class SmtpSender:
+    """One SMTP connection for a batch; ``send`` raises one of the failure classes above."""
+
+    def __init__(self, settings: SmtpSettings) -> None:
+        self.settings = settings
+        self.conn: smtplib.SMTP | None = None
+
+    def __enter__(self) -> SmtpSender:
+        s = self.settings
+        try:
+            if s.scheme == "smtps":
+                self.conn = smtplib.SMTP_SSL(
+                    s.host, s.port, timeout=TIMEOUT, context=ssl.create_default_context()
+                )
+            else:
+                self.conn = smtplib.SMTP(s.host, s.port, timeout=TIMEOUT)
+                if s.scheme == "smtp+starttls":
+                    self.conn.starttls(context=ssl.create_default_context())
+            if s.username:
+                self.conn.login(s.username, s.password or "")
+        except (OSError, smtplib.SMTPException) as exc:
+            self.close()
+            raise ConnectionFailure(_describe(exc)) from None
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self.conn is not None:
+            try:
+                self.conn.quit()
+            except (OSError, smtplib.SMTPException):
+                self.conn.close()
+            self.conn = None
+
+    def send(self, msg: EmailMessage) -> None:
+        assert self.conn is not None
+        try:
+            self.conn.send_message(msg)
+        except smtplib.SMTPRecipientsRefused as exc:
+            codes = [code for code, _ in exc.recipients.values()]
+            detail = "; ".join(
+                f"{c} {m.decode('utf-8', 'replace') if isinstance(m, bytes) else m}"
+                for c, m in exc.recipients.values()
+            )[:300]
+            if all(500 <= c < 600 for c in codes):
+                raise PermanentFailure(detail) from None
+            raise TemporaryFailure(detail) from None
+        except smtplib.SMTPResponseException as exc:
+            if 500 <= exc.smtp_code < 600:
+                raise PermanentFailure(_describe(exc)) from None
+            raise TemporaryFailure(_describe(exc)) from None
+        except (smtplib.SMTPServerDisconnected, OSError) as exc:
+            self.conn = None
+            raise ConnectionFailure(_describe(exc)) from None
+        except smtplib.SMTPException as exc:
+            raise TemporaryFailure(_describe(exc)) from None

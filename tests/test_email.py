@@ -1,0 +1,254 @@
+"""Email: templates, and delivery to a real SMTP server (aiosmtpd on 127.0.0.1)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import string
+import subprocess
+import sys
+from collections.abc import Iterator
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default
+from typing import Any
+
+import pytest
+
+from arayis_cli.services.emails import KINDS, TEMPLATES, render
+from tests.cli.test_workflow import _new
+from tests.conftest import CODE_DEBT, DEBT_FIN, SAMPLE, Cli, submit_args
+
+VALUES = {
+    "received": {"submitted_at": "25.11.2026 10:00", "due_on": "30.11.2026"},
+    "rejected": {"reason": "Sənəd oxunmur"},
+    "approved_no_debt": {"checked_at": "25.11.2026 10:00"},
+    "approved_debt": {"checked_at": "25.11.2026 10:00", "debt": "23,80 AZN"},
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_every_template_fills_completely(kind: str) -> None:
+    subject, body = render(kind, {"app_id": 17, "abonent_code": "0012345678", **VALUES[kind]})
+    assert "№17" in subject
+    assert "$" not in subject + body and "0012345678" in body
+    assert '"Azərsu" ASC' in body
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_missing_value_is_an_error_not_a_half_filled_email(kind: str) -> None:
+    names = {
+        m.group("named") or m.group("braced")
+        for text in TEMPLATES[kind]
+        for m in string.Template.pattern.finditer(text)
+        if m.group("named") or m.group("braced")
+    }
+    full = {"app_id": 1, "abonent_code": "0012345678", **VALUES[kind]}
+    for name in names - {"organisation"}:
+        with pytest.raises(KeyError):
+            render(kind, {k: v for k, v in full.items() if k != name})
+
+
+class Recorder:
+    """aiosmtpd handler: records messages; ``plan`` holds replies for the next DATA commands."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.plan: list[str] = []
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        if self.plan:
+            reply = self.plan.pop(0)
+            if not reply.startswith("250"):
+                return reply
+        self.messages.append(message_from_bytes(envelope.original_content, policy=default))  # type: ignore[arg-type]
+        return "250 OK"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.handler = Recorder()
+        self.controller: Any = None
+
+    def start(self) -> None:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    @property
+    def messages(self) -> list[EmailMessage]:
+        return self.handler.messages
+
+
+@pytest.fixture
+def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
+    server = Server(_free_port())
+    monkeypatch.setenv("ARAYIS_SMTP_URL", f"smtp://127.0.0.1:{server.port}")
+    monkeypatch.setenv("ARAYIS_MAIL_FROM", "arayis@azersu.az")
+    server.start()
+    yield server
+    server.stop()
+
+
+def _statuses(cli: Cli) -> list[str]:
+    return [m["status"] for m in cli.json("outbox", "list")]
+
+
+def test_whole_story_delivers_exactly_the_promised_emails(loaded: Cli, smtp: Server) -> None:
+    refused = str(loaded.json(*submit_args())["id"])
+    loaded("reject", refused, "--reason", "Mülkiyyət sənədində ünvan uyğun gəlmir")
+    owing = _new(loaded, code=CODE_DEBT, fin=DEBT_FIN)
+    loaded("review", owing)
+    loaded("approve", owing)
+    report = loaded.json("outbox", "send")
+    assert (report["sent"], report["retry"], report["failed"]) == (4, 0, 0)
+    assert loaded.json("outbox", "send")["sent"] == 0  # nothing twice
+    got = {(m["To"], m["Subject"]) for m in smtp.messages}
+    assert len(smtp.messages) == 4 and len(got) == 4
+    subjects = [m["Subject"] for m in smtp.messages]
+    assert f"Müraciət №{refused} qeydiyyata alındı" in subjects
+    assert f"Müraciət №{refused}: sənədlər qəbul edilmədi (Ləğv olunmuş)" in subjects
+    assert f"Müraciət №{owing} icra olundu: əvvəlcə borcu ödəyin" in subjects
+    debt_mail = next(m for m in smtp.messages if "borcu ödəyin" in m["Subject"])
+    body = debt_mail.get_body(("plain",)).get_content()
+    assert "23,80 AZN" in body and "Çap et" in body and "ə" in body
+    assert debt_mail.get_body(("html",)) is not None
+    rejected = next(m for m in smtp.messages if "Ləğv" in m["Subject"])
+    assert "Mülkiyyət sənədində ünvan uyğun gəlmir" in rejected.get_body(("plain",)).get_content()
+    for m in smtp.messages:
+        assert m["Message-ID"] and m["Date"] and m["From"] == "arayis@azersu.az"
+        assert m["To"] == "leyla.aliyeva@example.az"
+    assert _statuses(loaded) == ["sent"] * 4
+    shown = loaded.json("show", owing, "--show-pii")
+    assert all(e["status"] == "sent" and e["attempts"] == 1 for e in shown["emails"])
+
+
+def test_server_down_then_up(loaded: Cli, smtp: Server) -> None:
+    smtp.stop()
+    loaded(*submit_args())
+    down = loaded.json("outbox", "send")
+    assert (down["sent"], down["retry"]) == (0, 1)
+    [msg] = loaded.json("outbox", "list")
+    assert msg["status"] == "pending" and msg["attempts"] == 1
+    assert "Connection" in msg["last_error"] or "refused" in msg["last_error"].lower()
+    assert msg["next_attempt_at"] == "2026-11-25T10:01:00+04:00"
+    smtp.start()
+    assert loaded.json("outbox", "send")["sent"] == 0  # backoff: not yet
+    loaded.now("2026-11-25T10:01:00+04:00")
+    assert loaded.json("outbox", "send")["sent"] == 1
+    assert loaded.json("outbox", "send", "--force")["sent"] == 0
+    assert len(smtp.messages) == 1
+
+
+def test_4xx_then_success(loaded: Cli, smtp: Server) -> None:
+    smtp.handler.plan = ["451 4.3.0 Mailbox busy, try later"]
+    loaded(*submit_args())
+    first = loaded.json("outbox", "send")
+    assert first["retry"] == 1 and "451" in first["messages"][0]["error"]
+    again = loaded.json("outbox", "send", "--force")
+    assert again["sent"] == 1
+    [msg] = loaded.json("outbox", "list")
+    assert msg["attempts"] == 2 and msg["status"] == "sent" and msg["last_error"] is None
+    assert len(smtp.messages) == 1
+
+
+def test_5xx_fails_for_good(loaded: Cli, smtp: Server) -> None:
+    smtp.handler.plan = ["550 5.1.1 No such mailbox"]
+    loaded(*submit_args())
+    report = loaded.json("outbox", "send")
+    assert report["failed"] == 1
+    [msg] = loaded.json("outbox", "list", "--failed")
+    assert msg["status"] == "failed" and "550" in msg["last_error"]
+    assert loaded.json("outbox", "send", "--force")["sent"] == 0
+    assert loaded.json("outbox", "list", "--pending") == []
+    assert smtp.messages == []
+
+
+def test_dry_run_sends_nothing(loaded: Cli, smtp: Server, unchanged) -> None:
+    loaded(*submit_args())
+    with unchanged():
+        report = loaded.json("outbox", "send", "--dry-run")
+    assert report["dry_run"] is True and len(report["would_send"]) == 1
+    assert smtp.messages == []
+
+
+def test_configuration_errors(loaded: Cli, monkeypatch: pytest.MonkeyPatch, unchanged) -> None:
+    loaded(*submit_args())
+    with unchanged():
+        monkeypatch.delenv("ARAYIS_SMTP_URL", raising=False)
+        loaded("outbox", "send", code=2)
+        monkeypatch.setenv("ARAYIS_SMTP_URL", "http://example")
+        monkeypatch.setenv("ARAYIS_MAIL_FROM", "arayis@azersu.az")
+        loaded("outbox", "send", code=2)
+        monkeypatch.setenv("ARAYIS_SMTP_URL", "smtp://127.0.0.1:25")
+        monkeypatch.setenv("ARAYIS_MAIL_FROM", "not an address")
+        loaded("outbox", "send", code=2)
+        loaded("outbox", "send", "--limit", "0", code=2)
+
+
+def test_stale_sending_is_not_resent_without_force(loaded: Cli, smtp: Server) -> None:
+    from sqlalchemy import create_engine, text
+
+    loaded(*submit_args())
+    engine = create_engine(loaded.url)
+    with engine.begin() as conn:  # a sender that died after claiming
+        conn.execute(
+            text(
+                "UPDATE outbox_message SET status = 'sending', claimed_by = 'dead', "
+                "claimed_at = :t, message_id = '<dead@azersu.az>'"
+            ),
+            {"t": "2026-11-25 05:00:00"},
+        )
+    engine.dispose()
+    assert loaded.json("outbox", "send")["sent"] == 0
+    assert _statuses(loaded) == ["sending"]
+    assert loaded.json("outbox", "send", "--force")["sent"] == 1
+    assert [m["Message-ID"] for m in smtp.messages] == ["<dead@azersu.az>"]
+
+
+@pytest.mark.slow
+def test_two_senders_at_once_send_each_message_once(loaded: Cli, smtp: Server) -> None:
+    loaded("submit", "--from-file", SAMPLE / "applications.csv")
+    env = {**os.environ}
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "arayis_cli",
+                "--db",
+                loaded.url,
+                "outbox",
+                "send",
+                "--limit",
+                "3",
+                "--json",
+            ],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(6)
+    ]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    # Whatever the six runs left (each took at most 3), one more run sends.
+    loaded.json("outbox", "send")
+    ids = [m["Message-ID"] for m in smtp.messages]
+    assert len(ids) == 20 and len(set(ids)) == 20
+    assert _statuses(loaded) == ["sent"] * 20
