@@ -183,6 +183,21 @@ class Certificate(SQLModel, table=True):
     operator: str = Field(max_length=100)
     pdf_sha256: str = Field(max_length=64)
     pdf_size: int
+    token: str | None = Field(default=None, sa_column=Column(Text))
+    key_id: str | None = Field(default=None, max_length=16)
+    revoked_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    revoked_by: str | None = Field(default=None, max_length=100)
+    revoked_reason: str | None = Field(default=None, max_length=500)
+
+
+class SigningKey(SQLModel, table=True):
+    """Public halves of the keys that signed certificates: old ones keep verifying."""
+
+    __tablename__ = "signing_key"
+
+    kid: str = Field(primary_key=True, max_length=16)
+    public_key: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_type=AwareDateTime)
 
 
 class Counter(SQLModel, table=True):

@@ -145,7 +145,9 @@ def test_concurrent_prints_get_distinct_numbers(loaded: Cli, tmp_path: Path) -> 
         assert code == 0, err
         numbers.append(json.loads(out)["certificate_number"])
     assert len(set(numbers)) == 6
-    assert sorted(numbers) == [f"AR-2026-{i:06d}" for i in range(1, 7)]
+    from arayis_cli.certificate.numbers import certificate_number
+
+    assert sorted(numbers) == [certificate_number(2026, i) for i in range(1, 7)]
     assert len(list(tmp_path.glob("AR-2026-*.pdf"))) == 6
 
 

@@ -34,6 +34,7 @@ class CertificateData:
     balance: Decimal
     operator: str
     verify_url: str
+    token: str
 
 
 def render(data: CertificateData) -> bytes:
@@ -44,6 +45,8 @@ def render(data: CertificateData) -> bytes:
     pdf.set_title(f"{TITLE} {data.number}")
     pdf.set_author(data.organisation)
     pdf.set_creation_date(data.issued_at)
+    pdf.set_subject(f"{TITLE} {SUBTITLE}")
+    pdf.set_keywords(f"arayis-token:{data.token}")
     pdf.set_auto_page_break(False)
     pdf.set_margins(20, 18, 20)
     pdf.add_font("DejaVu", "", str(FONT_DIR / "DejaVuSans-az.ttf"))
@@ -139,7 +142,14 @@ def render(data: CertificateData) -> bytes:
     pdf.cell(0, 5, "Arayışın həqiqiliyini yoxlayın:", new_x="LMARGIN", new_y="NEXT")
     pdf.set_x(66)
     pdf.set_font("DejaVu", "", 8)
-    pdf.multi_cell(width - 46, 4.5, data.verify_url, new_x="LMARGIN", new_y="NEXT")
+    pdf.multi_cell(
+        width - 46,
+        4.5,
+        f"QR kodu telefonla oxudun və ya arayışın nömrəsini yoxlama xidmətinə daxil edin: "
+        f"{data.number}",
+        new_x="LMARGIN",
+        new_y="NEXT",
+    )
     pdf.set_y(275)
     pdf.set_font("DejaVu", "", 7)
     pdf.set_text_color(110, 110, 110)

@@ -11,7 +11,7 @@ import sys
 import typer
 
 from arayis_cli import __version__
-from arayis_cli.cli import admin, decisions, intake, outbox, reference
+from arayis_cli.cli import admin, certificates, decisions, intake, outbox, reference
 from arayis_cli.cli.output import state
 
 app = typer.Typer(
@@ -63,6 +63,7 @@ def root(
 
 intake.register(app)
 decisions.register(app)
+certificates.register(app)
 reference.register(app)
 outbox.register(app)
 admin.register(app)

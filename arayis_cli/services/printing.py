@@ -9,9 +9,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlmodel import Session
 
+from arayis_cli.certificate.numbers import certificate_number
+from arayis_cli.certificate.signing import Signer, current_signer, public_pem, sign_token
 from arayis_cli.config import settings
 from arayis_cli.errors import Conflict, DebtOutstanding
-from arayis_cli.models import Certificate, Counter
+from arayis_cli.models import Certificate, Counter, SigningKey
 from arayis_cli.money import money_human, money_json, to_qepik
 from arayis_cli.services.common import (
     baku_date,
@@ -33,7 +35,7 @@ class Issued:
 
 
 def next_certificate_number(session: Session, year: int) -> str:
-    """AR-YYYY-NNNNNN from a per-year counter, locked for the rest of the transaction."""
+    """AR-YYYY-NNNNNN-C from a per-year counter, locked for the rest of the transaction."""
     name = f"certificate-{year}"
     insert_ignore(session, Counter, {"name": name, "value": 0})
     counter = session.execute(
@@ -41,7 +43,16 @@ def next_certificate_number(session: Session, year: int) -> str:
     ).scalar_one()
     counter.value += 1
     session.flush()
-    return f"AR-{year}-{counter.value:06d}"
+    return certificate_number(year, counter.value)
+
+
+def register_key(session: Session, signer: Signer, *, now: datetime) -> None:
+    """Put the signing key's public half in the register (once), for every verifier."""
+    insert_ignore(
+        session,
+        SigningKey,
+        {"kid": signer.kid, "public_key": public_pem(signer.public), "created_at": now},
+    )
 
 
 def print_certificate(session: Session, app_id: int, *, now: datetime, actor: str) -> Issued:
@@ -80,6 +91,11 @@ def print_certificate(session: Session, app_id: int, *, now: datetime, actor: st
     issued_day = baku_date(now)
     number = next_certificate_number(session, issued_day.year)
     valid_until = issued_day + timedelta(days=s.certificate_validity_days)
+    signer = current_signer()
+    register_key(session, signer, now=now)
+    token = sign_token(
+        signer, number=number, issued_at=now, valid_until=valid_until, abonent_code=abonent.code
+    )
     pdf = render(
         CertificateData(
             organisation=s.organisation,
@@ -95,7 +111,8 @@ def print_certificate(session: Session, app_id: int, *, now: datetime, actor: st
             address=abonent.address,
             balance=bal,
             operator=actor,
-            verify_url=f"{s.verify_url_base}{number}",
+            verify_url=f"{s.verify_url_base}{token}",
+            token=token,
         )
     )
     cert = Certificate(
@@ -107,6 +124,8 @@ def print_certificate(session: Session, app_id: int, *, now: datetime, actor: st
         operator=actor,
         pdf_sha256=hashlib.sha256(pdf).hexdigest(),
         pdf_size=len(pdf),
+        token=token,
+        key_id=signer.kid,
     )
     session.add(cert)
     record_event(

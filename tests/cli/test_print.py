@@ -23,16 +23,16 @@ def _pdf_text(path: Path) -> str:
 def test_print_without_debt_writes_certificate(loaded: Cli, tmp_path: Path) -> None:
     app_id = _to(loaded, "completed")
     out = loaded.json("print", app_id)
-    assert out["certificate_number"] == "AR-2026-000001"
+    assert out["certificate_number"] == "AR-2026-000001-5"
     assert out["application_id"] == int(app_id) and out["debt"] == "0.00"
     assert out["issued_at"] == "2026-11-25T10:00:00+04:00"
     path = Path(out["path"])
-    assert path == tmp_path / "AR-2026-000001.pdf" and path.is_file()
+    assert path == tmp_path / "AR-2026-000001-5.pdf" and path.is_file()
     assert path.stat().st_mode & 0o077 == 0  # owner-only: it names a citizen
     text = _pdf_text(path)
     for expected in (
         "ARAYIŞ",
-        "AR-2026-000001",
+        "AR-2026-000001-5",
         CODE,
         "Süleymanov Zaur Ağa oğlu",
         "Bakı şəhəri, Xətai rayonu, Xocalı prospekti 134, mənzil 86",
@@ -46,11 +46,11 @@ def test_print_without_debt_writes_certificate(loaded: Cli, tmp_path: Path) -> N
     assert "6HV4DVC" not in text  # the FIN is masked on the certificate
     shown = loaded.json("show", app_id)
     cert = shown["certificates"][0]
-    assert cert["certificate_number"] == "AR-2026-000001"
+    assert cert["certificate_number"] == "AR-2026-000001-5"
     assert cert["sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
     assert cert["valid_until"] == "2026-12-25" and cert["balance"] == "0.00"
     assert shown["history"][-1]["action"] == "print"
-    assert shown["history"][-1]["detail"]["certificate_number"] == "AR-2026-000001"
+    assert shown["history"][-1]["detail"]["certificate_number"] == "AR-2026-000001-5"
 
 
 def test_every_print_is_a_new_certificate(loaded: Cli, tmp_path: Path) -> None:
@@ -58,8 +58,8 @@ def test_every_print_is_a_new_certificate(loaded: Cli, tmp_path: Path) -> None:
     (tmp_path / "out").mkdir()
     first = loaded.json("print", app_id, "--out", tmp_path / "out")
     second = loaded.json("print", app_id, "--out", tmp_path / "named.pdf")
-    assert first["path"] == str(tmp_path / "out" / "AR-2026-000001.pdf")
-    assert second["certificate_number"] == "AR-2026-000002"
+    assert first["path"] == str(tmp_path / "out" / "AR-2026-000001-5.pdf")
+    assert second["certificate_number"] == "AR-2026-000002-8"
     assert Path(second["path"]).is_file()
     assert len(loaded.json("show", app_id)["certificates"]) == 2
 

@@ -1,0 +1,201 @@
+"""verify, revoke, keys: genuine certificates pass; altered, forged, expired, revoked do not."""
+
+from __future__ import annotations
+
+import base64
+import json
+from pathlib import Path
+
+import pytest
+
+from tests.cli.test_workflow import _to
+from tests.conftest import DOCS, Cli
+
+
+def _issue(cli: Cli, **kw: str) -> dict:
+    app_id = _to(cli, "completed", **kw)
+    return cli.json("print", app_id)
+
+
+def _verdict(cli: Cli, what: str | Path, *extra: str, code: int = 0) -> dict:
+    result = cli("verify", str(what), *extra, "--json", code=code)
+    return json.loads(result.stdout)
+
+
+def _qr_text(pdf: Path) -> str:
+    import pypdfium2 as pdfium
+    import zxingcpp
+
+    page = pdfium.PdfDocument(str(pdf))[0]
+    found = zxingcpp.read_barcodes(page.render(scale=2).to_pil())
+    assert len(found) == 1
+    return found[0].text
+
+
+def test_genuine_certificate_verifies_every_way(loaded: Cli) -> None:
+    out = _issue(loaded)
+    pdf = Path(out["path"])
+    number = out["certificate_number"]
+    by_file = _verdict(loaded, pdf)
+    assert by_file["valid"] is True and by_file["reason"] is None
+    assert by_file["certificate_number"] == number and by_file["valid_until"] == "2026-12-25"
+    assert _verdict(loaded, number)["valid"] is True
+    url = _qr_text(pdf)  # what a phone reads from the printed page
+    assert url.startswith("https://arayis.azersu.az/verify/" + number + ".")
+    token = url.rsplit("/", 1)[1]
+    assert _verdict(loaded, token)["valid"] is True
+    assert _verdict(loaded, url)["valid"] is True
+    for personal in ("Süleymanov", "6HV4DVC", "0.00", "0,00"):
+        assert personal not in url
+    people = loaded("verify", str(pdf))
+    assert "həqiqidir" in people.stdout
+
+
+def test_mistyped_and_unknown_numbers(loaded: Cli) -> None:
+    number = _issue(loaded)["certificate_number"]
+    typo = number[:-3] + str((int(number[-3]) + 1) % 10) + number[-2:]
+    loaded("verify", typo, code=2)
+    from arayis_cli.certificate.numbers import certificate_number
+
+    err = loaded.json("verify", certificate_number(2026, 999), code=4)
+    assert err["error"] == "not_found"
+
+
+def test_one_changed_byte_is_altered(loaded: Cli, tmp_path: Path) -> None:
+    pdf = Path(_issue(loaded)["path"])
+    content = pdf.read_bytes()
+    start = content.index(b"arayis-token:")
+    for position in (len(content) // 3, len(content) // 2, len(content) - 10, 5):
+        if start <= position < start + 250:
+            continue
+        changed = bytearray(content)
+        changed[position] ^= 0x01
+        copy = tmp_path / f"changed-{position}.pdf"
+        copy.write_bytes(bytes(changed))
+        verdict = _verdict(loaded, copy, code=6)
+        assert verdict == {**verdict, "valid": False, "reason": "altered"}
+
+
+def test_tampered_token_in_pdf_is_bad_signature(loaded: Cli, tmp_path: Path) -> None:
+    pdf = Path(_issue(loaded)["path"])
+    content = pdf.read_bytes()
+    start = content.index(b"arayis-token:")
+    end = content.index(b")", start)
+    sig_pos = content.rindex(b".", start, end) + 5
+    changed = bytearray(content)
+    changed[sig_pos] = ord("A") if changed[sig_pos] != ord("A") else ord("B")
+    copy = tmp_path / "tampered.pdf"
+    copy.write_bytes(bytes(changed))
+    assert _verdict(loaded, copy, code=6)["reason"] == "bad signature"
+
+
+def test_forged_tokens(loaded: Cli) -> None:
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    out = _issue(loaded)
+    token = _qr_text(Path(out["path"])).rsplit("/", 1)[1]
+    number, issued, _valid, abonent, kid, sig = token.split(".")
+    # A later expiry date under the original signature.
+    longer = ".".join((number, issued, "20301231", abonent, kid, sig))
+    assert _verdict(loaded, longer, code=6)["reason"] == "bad signature"
+    # Signed by somebody else's key that claims our key id.
+    other = Ed25519PrivateKey.generate()
+    payload = ".".join((number, issued, "20301231", abonent, kid))
+    forged_sig = base64.urlsafe_b64encode(other.sign(payload.encode())).rstrip(b"=").decode()
+    assert _verdict(loaded, f"{payload}.{forged_sig}", code=6)["reason"] == "bad signature"
+    loaded("verify", "garbage-that-is-not-a-token", code=2)
+
+
+def test_not_a_certificate_pdf(loaded: Cli) -> None:
+    assert _verdict(loaded, DOCS / "mulkiyyet_cixarisi.pdf", code=6)["reason"] == "altered"
+    loaded("verify", "missing.pdf", code=2)
+
+
+def test_expired(loaded: Cli) -> None:
+    out = _issue(loaded)
+    loaded.now("2026-12-25T23:59:00+04:00")
+    assert _verdict(loaded, out["certificate_number"])["valid"] is True
+    loaded.now("2026-12-26T00:01:00+04:00")
+    assert _verdict(loaded, out["certificate_number"], code=6)["reason"] == "expired"
+    assert _verdict(loaded, out["path"], code=6)["reason"] == "expired"
+
+
+def test_revoke(loaded: Cli, unchanged) -> None:
+    out = _issue(loaded)
+    number = out["certificate_number"]
+    revoked = loaded.json("revoke", number, "--reason", "Səhv abonentə verilib")
+    assert revoked["certificate_number"] == number
+    verdict = _verdict(loaded, out["path"], code=6)
+    assert verdict["reason"] == "revoked" and verdict["revoked_reason"] == "Səhv abonentə verilib"
+    assert _verdict(loaded, number, code=6)["reason"] == "revoked"
+    history = loaded.json("show", str(out["application_id"]))["history"]
+    assert history[-1]["action"] == "revoke" and history[-1]["detail"]["reason"]
+    with unchanged():
+        loaded("revoke", number, "--reason", "again", code=5)
+        loaded("revoke", number[:-1] + str((int(number[-1]) + 1) % 10), "--reason", "x", code=2)
+        loaded("revoke", number, "--reason", " ", code=2)
+
+
+def test_key_rotation_keeps_old_certificates_verifiable(loaded: Cli, tmp_path: Path) -> None:
+    from tests.conftest import CODE_CREDIT, CREDIT_FIN
+
+    old = _issue(loaded)
+    old_keys = tmp_path / "old.pem"
+    old_keys.write_text(loaded("keys", "export").stdout, encoding="ascii")
+    rotated = loaded.json("keys", "rotate")
+    new = _issue(loaded, code=CODE_CREDIT, fin=CREDIT_FIN)
+    assert _verdict(loaded, old["path"])["valid"] and _verdict(loaded, new["path"])["valid"]
+    keys = loaded.json("keys", "export", "--all")
+    assert len(keys) == 2 and [k["current"] for k in keys].count(True) == 1
+    assert next(k for k in keys if k["current"])["kid"] == rotated["kid"]
+    all_keys = tmp_path / "all.pem"
+    all_keys.write_text(loaded("keys", "export", "--all").stdout, encoding="ascii")
+    # Offline: signature and expiry only, from the exported public keys.
+    for pdf in (old["path"], new["path"]):
+        assert _verdict(loaded, pdf, "--offline", "--public-key", str(all_keys))["valid"]
+    assert (
+        _verdict(loaded, new["path"], "--offline", "--public-key", str(old_keys), code=6)["reason"]
+        == "bad signature"
+    )
+    loaded.now("2027-02-01T10:00:00+04:00")
+    assert (
+        _verdict(loaded, old["path"], "--offline", "--public-key", str(all_keys), code=6)["reason"]
+        == "expired"
+    )
+
+
+def test_offline_needs_a_key(loaded: Cli, tmp_path: Path) -> None:
+    out = _issue(loaded)
+    loaded("verify", out["path"], "--offline", code=2)
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a key", encoding="ascii")
+    loaded("verify", out["path"], "--offline", "--public-key", str(junk), code=2)
+    loaded("verify", out["certificate_number"], "--offline", "--public-key", str(junk), code=2)
+
+
+def test_private_key_is_owner_only(loaded: Cli, isolated: Path) -> None:
+    _issue(loaded)
+    keys = list((isolated / "home" / "keys").glob("*.pem"))
+    assert len(keys) == 1 and keys[0].stat().st_mode & 0o077 == 0
+    assert (isolated / "home" / "keys").stat().st_mode & 0o077 == 0
+
+
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+def test_configured_key(loaded: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key_file = tmp_path / "office.pem"
+    key_file.write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    monkeypatch.setenv("ARAYIS_SIGNING_KEY", str(key_file))
+    out = _issue(loaded)
+    assert _verdict(loaded, out["path"])["valid"]
+    loaded("keys", "rotate", code=2)
+    monkeypatch.setenv("ARAYIS_SIGNING_KEY", str(tmp_path / "missing.pem"))
+    loaded("print", str(out["application_id"]), code=2)
