@@ -1,48 +1,123 @@
-"""review, reject, approve, print: the decisions staff take on an application."""
+"""review, reject, approve, print: the decisions staff take on an application.
+
+With one application number each command shows the application (or one JSON document).
+With several, each is its own transaction and the result is one line per application
+(one JSON object per line with ``--json``); the exit code is that of the first failure.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from arayis_cli.cli.intake import _show_application
-from arayis_cli.cli.output import JSON_OPT, PII_OPT, actor, command, emit_json, now, say, state
+from arayis_cli.cli.intake import application_data, show_application
+from arayis_cli.cli.output import (
+    JSON_OPT,
+    PII_OPT,
+    actor,
+    command,
+    console,
+    emit_json,
+    now,
+    say,
+    state,
+)
+from arayis_cli.errors import ArayisError
+
+
+def _each(
+    ids: list[int],
+    one: Callable[[int], dict[str, Any]],
+    *,
+    as_json: bool,
+    line: Callable[[dict[str, Any]], str],
+) -> None:
+    """Run ``one`` for every id, each in its own transaction; report a line per id."""
+    first_failure = 0
+    for app_id in ids:
+        try:
+            data = one(app_id)
+        except ArayisError as exc:
+            first_failure = first_failure or int(exc.exit_code)
+            if as_json:
+                sys.stdout.write(json.dumps({"id": app_id, **exc.as_json()}, ensure_ascii=False))
+                sys.stdout.write("\n")
+            else:
+                sys.stderr.write(f"arayis: №{app_id}: {exc.message}\n")
+            continue
+        if as_json:
+            sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+        else:
+            console().print(line(data))
+    if first_failure:
+        raise typer.Exit(first_failure)
 
 
 @command
 def review(
-    app_id: int = typer.Argument(None, help="Application number."),
+    app_ids: list[int] = typer.Argument(None, help="Application number(s)."),
     next_: bool = typer.Option(False, "--next", help="Claim the oldest Yeni application."),
+    count: int = typer.Option(1, "--count", help="With --next: claim up to N, one by one."),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
     """Take an application into work (Yeni → İcrada olan) and show the checklist."""
     from arayis_cli.db import session_scope
-    from arayis_cli.errors import InvalidInput
+    from arayis_cli.errors import InvalidInput, NotFound
     from arayis_cli.services import decisions
 
-    if (app_id is None) == (not next_):
-        raise InvalidInput("give an application number or --next (not both)")
+    ids = list(app_ids or [])
+    if bool(ids) == next_:
+        raise InvalidInput("give application number(s) or --next (not both)")
+    if count < 1 or (count > 1 and not next_):
+        raise InvalidInput("--count takes a positive number and goes with --next")
     who = actor()
-    with session_scope(state.db_url) as session:
-        if next_:
-            app, check = decisions.review_next(session, now=now(), actor=who)
-        else:
-            app, check = decisions.review(session, app_id, now=now(), actor=who)
-        claimed = app.id or 0
+
+    def claim(app_id: int | None) -> dict[str, Any]:
+        with session_scope(state.db_url) as session:
+            if app_id is None:
+                app, check = decisions.review_next(session, now=now(), actor=who)
+            else:
+                app, check = decisions.review(session, app_id, now=now(), actor=who)
+            claimed = app.id or 0
+        return application_data(claimed, show_pii=show_pii, extra={"checklist": check.as_json()})
+
+    def line(d: dict[str, Any]) -> str:
+        mark = "[green]✓[/]" if d["checklist"]["passed"] else "[red]✗[/]"
+        return f"№{d['id']} ({d['abonent_code']}): İcrada olan, yoxlama {mark}"
+
+    if next_ and count > 1:
+        claimed: list[dict[str, Any]] = []
+        for _ in range(count):
+            try:
+                claimed.append(claim(None))
+            except NotFound:
+                break
+            if as_json:
+                sys.stdout.write(json.dumps(claimed[-1], ensure_ascii=False) + "\n")
+            else:
+                console().print(line(claimed[-1]))
+        if not claimed:
+            raise NotFound("no new applications in the queue")
+        return
+    if len(ids) > 1:
+        _each(ids, claim, as_json=as_json, line=line)
+        return
+    data = claim(ids[0] if ids else None)
     if not as_json:
-        say(f"Müraciət №{claimed} icraya götürüldü (İcrada olan).")
-    _show_application(
-        claimed, as_json=as_json, show_pii=show_pii, extra={"checklist": check.as_json()}
-    )
+        say(f"Müraciət №{data['id']} icraya götürüldü (İcrada olan).")
+    show_application(data, as_json=as_json)
 
 
 @command
 def reject(
-    app_id: int = typer.Argument(..., help="Application number."),
+    app_ids: list[int] = typer.Argument(..., help="Application number(s)."),
     reason: str = typer.Option(..., "--reason", help="Why the documents are refused."),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
@@ -50,18 +125,28 @@ def reject(
     """Refuse the application (Ləğv olunmuş) and queue the email with the reason."""
     from arayis_cli.db import session_scope
     from arayis_cli.services import decisions
+    from arayis_cli.validation import clean_text
 
+    reason = clean_text(reason, "reason")
     who = actor()
-    with session_scope(state.db_url) as session:
-        decisions.reject(session, app_id, reason=reason, now=now(), actor=who)
+
+    def one(app_id: int) -> dict[str, Any]:
+        with session_scope(state.db_url) as session:
+            decisions.reject(session, app_id, reason=reason, now=now(), actor=who)
+        return application_data(app_id, show_pii=show_pii)
+
+    if len(app_ids) > 1:
+        _each(app_ids, one, as_json=as_json, line=lambda d: f"№{d['id']}: Ləğv olunmuş")
+        return
+    data = one(app_ids[0])
     if not as_json:
-        say(f"Müraciət №{app_id} ləğv olundu; abonentə məktub növbəyə qoyuldu.")
-    _show_application(app_id, as_json=as_json, show_pii=show_pii)
+        say(f"Müraciət №{data['id']} ləğv olundu; abonentə məktub növbəyə qoyuldu.")
+    show_application(data, as_json=as_json)
 
 
 @command
 def approve(
-    app_id: int = typer.Argument(..., help="Application number."),
+    app_ids: list[int] = typer.Argument(..., help="Application number(s)."),
     override: str = typer.Option(
         None, "--override", help="Approve although the checklist fails; says why (recorded)."
     ),
@@ -69,54 +154,136 @@ def approve(
     show_pii: bool = PII_OPT,
 ) -> None:
     """Complete the application (İcra olunmuş), check the debt and queue the email."""
+    from decimal import Decimal
+
     from arayis_cli.db import session_scope
     from arayis_cli.money import money_human, money_json
     from arayis_cli.services import decisions
 
     who = actor()
-    with session_scope(state.db_url) as session:
-        _, debt = decisions.approve(session, app_id, override=override, now=now(), actor=who)
+
+    def one(app_id: int) -> dict[str, Any]:
+        with session_scope(state.db_url) as session:
+            _, debt = decisions.approve(session, app_id, override=override, now=now(), actor=who)
+        return application_data(app_id, show_pii=show_pii, extra={"debt": money_json(debt)})
+
+    def line(d: dict[str, Any]) -> str:
+        debt = Decimal(d["debt"])
+        return f"№{d['id']}: İcra olunmuş, borc {money_human(debt)}"
+
+    if len(app_ids) > 1:
+        _each(app_ids, one, as_json=as_json, line=line)
+        return
+    data = one(app_ids[0])
     if not as_json:
+        debt = Decimal(data["debt"])
         if debt > 0:
             say(
-                f"Müraciət №{app_id} icra olundu. [yellow]Borc: {money_human(debt)}[/] — "
+                f"Müraciət №{data['id']} icra olundu. [yellow]Borc: {money_human(debt)}[/] — "
                 "abonentə əvvəlcə borcu ödəməsi barədə məktub növbəyə qoyuldu."
             )
         else:
-            say(f"Müraciət №{app_id} icra olundu. Borc yoxdur — arayış çap oluna bilər.")
-    _show_application(app_id, as_json=as_json, show_pii=show_pii, extra={"debt": money_json(debt)})
+            say(f"Müraciət №{data['id']} icra olundu. Borc yoxdur — arayış çap oluna bilər.")
+    show_application(data, as_json=as_json)
 
 
 @command
 def print_(
-    app_id: int = typer.Argument(..., help="Application number."),
+    app_id: int = typer.Argument(None, help="Application number."),
     out: Path = typer.Option(
         None, "--out", help="Where to write the PDF (default: ./<certificate number>.pdf)."
     ),
+    all_ready: bool = typer.Option(
+        False, "--all-ready", help="Every completed application without a current certificate."
+    ),
+    out_dir: Path = typer.Option(None, "--out-dir", help="With --all-ready: the folder."),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Çap et: re-check the debt now; no debt writes the certificate PDF, debt refuses (exit 3)."""
-    from arayis_cli.formats import iso_baku
+    from arayis_cli.errors import InvalidInput
 
+    if all_ready:
+        if app_id is not None or out is not None:
+            raise InvalidInput("--all-ready takes --out-dir, not an application number or --out")
+        _print_all_ready(out_dir or Path.cwd(), as_json=as_json)
+        return
+    if app_id is None:
+        raise InvalidInput("give an application number, or --all-ready")
+    if out_dir is not None:
+        raise InvalidInput("--out-dir goes with --all-ready; use --out for one certificate")
     issued, target = print_to_file(state.db_url, app_id, out=out, actor=actor())
-    number = issued.certificate.number
-    data = {
-        "certificate_number": number,
-        "application_id": app_id,
-        "path": str(target),
-        "issued_at": iso_baku(issued.certificate.issued_at),
-        "valid_until": issued.certificate.valid_until.isoformat(),
-        "debt": "0.00",
-    }
+    data = _printed(issued, target)
     if as_json:
         emit_json(data)
     else:
-        from arayis_cli.cli.output import console
-
         console().print(
-            f"[green]Arayış {number} hazırdır[/]: {target} "
+            f"[green]Arayış {data['certificate_number']} hazırdır[/]: {target} "
             f"(borc yoxdur, {data['valid_until']} tarixinədək etibarlıdır)"
         )
+
+
+def _printed(issued: Any, target: Path) -> dict[str, Any]:
+    from arayis_cli.formats import iso_baku
+
+    cert = issued.certificate
+    return {
+        "certificate_number": cert.number,
+        "application_id": cert.application_id,
+        "path": str(target),
+        "issued_at": iso_baku(cert.issued_at),
+        "valid_until": cert.valid_until.isoformat(),
+        "debt": "0.00",
+    }
+
+
+def _print_all_ready(folder: Path, *, as_json: bool) -> None:
+    """Print every ready certificate; the applications whose abonent owes are reported."""
+    from arayis_cli.db import session_scope
+    from arayis_cli.errors import DebtOutstanding, InvalidInput
+    from arayis_cli.money import money_human, money_json
+    from arayis_cli.services.printing import ready_for_print
+
+    if not folder.is_dir():
+        raise InvalidInput(f"folder does not exist: {folder}")
+    who = actor()
+    with session_scope(state.db_url, write=False) as session:
+        candidates = ready_for_print(session, now=now())
+    printed = owing = 0
+    for app_id, code, debt in candidates:
+        row: dict[str, Any]
+        if debt > 0:
+            row = {
+                "application_id": app_id,
+                "abonent_code": code,
+                "printed": False,
+                "debt": money_json(debt),
+            }
+        else:
+            try:
+                issued, target = print_to_file(state.db_url, app_id, out=folder, actor=who)
+                row = {**_printed(issued, target), "printed": True}
+            except DebtOutstanding as exc:  # a charge arrived since the list was made
+                row = {
+                    "application_id": app_id,
+                    "abonent_code": code,
+                    "printed": False,
+                    "debt": money_json(exc.debt),
+                }
+        if row["printed"]:
+            printed += 1
+        else:
+            owing += 1
+        if as_json:
+            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+        elif row["printed"]:
+            console().print(f"№{app_id}: arayış {row['certificate_number']} → {row['path']}")
+        else:
+            from decimal import Decimal
+
+            amount = money_human(Decimal(row["debt"]))
+            console().print(f"№{app_id}: [yellow]borc {amount}[/] ({code}), çap edilmədi")
+    if not as_json:
+        say(f"{printed} arayış çap edildi, {owing} müraciət üzrə borc var.")
 
 
 def print_to_file(url: str, app_id: int, *, out: Path | None, actor: str) -> tuple[Any, Path]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -128,9 +129,10 @@ def _count_lines(path: Path) -> int | None:
         return None
 
 
-def _show_application(
-    app_id: int, *, as_json: bool, show_pii: bool, extra: dict | None = None
-) -> None:
+def application_data(
+    app_id: int, *, show_pii: bool, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The application object of SPEC (read in its own transaction), plus ``extra``."""
     from arayis_cli.db import session_scope
     from arayis_cli.present import application_json
     from arayis_cli.services.applications import documents_of
@@ -140,13 +142,20 @@ def _show_application(
         app = get_application(session, app_id)
         docs = documents_of(session, [app_id]).get(app_id, [])
         data = application_json(app, docs, today=baku_date(now()), show_pii=show_pii)
-    data.update(extra or {})
+    return {**data, **(extra or {})}
+
+
+def show_application(data: dict[str, Any], *, as_json: bool) -> None:
     if as_json:
         emit_json(data)
     else:
         from arayis_cli.cli.render import print_application
 
         print_application(data)
+
+
+def _show_application(app_id: int, *, as_json: bool, show_pii: bool) -> None:
+    show_application(application_data(app_id, show_pii=show_pii), as_json=as_json)
 
 
 @command

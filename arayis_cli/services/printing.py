@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -14,7 +15,7 @@ from arayis_cli.certificate.signing import Signer, current_signer, public_pem, s
 from arayis_cli.config import settings
 from arayis_cli.errors import Conflict, DebtOutstanding
 from arayis_cli.models import Certificate, Counter, SigningKey
-from arayis_cli.money import money_human, money_json, to_qepik
+from arayis_cli.money import from_qepik, money_human, money_json, to_qepik
 from arayis_cli.services.common import (
     baku_date,
     balance,
@@ -138,3 +139,40 @@ def print_certificate(session: Session, app_id: int, *, now: datetime, actor: st
     )
     session.flush()
     return Issued(cert, pdf)
+
+
+def ready_for_print(session: Session, *, now: datetime) -> list[tuple[int, str, Decimal]]:
+    """Completed applications with no current certificate, oldest first, each with the
+    debt of its abonent right now (one grouped query, not one per application)."""
+    from sqlalchemy import and_, exists, func
+
+    from arayis_cli.models import Application, LedgerEntry
+    from arayis_cli.services.common import balance_signed_qepik
+
+    today = baku_date(now)
+    current = exists().where(
+        and_(
+            Certificate.application_id == Application.id,
+            Certificate.revoked_at.is_(None),
+            Certificate.valid_until >= today,
+        )
+    )
+    rows = session.execute(
+        select(Application.id, Application.abonent_code)
+        .where(Application.status == Status.COMPLETED.value, ~current)
+        .order_by(Application.decided_at, Application.id)
+    ).all()
+    balances: dict[str, int] = {}
+    codes = sorted({code for _, code in rows})
+    for start in range(0, len(codes), 500):
+        chunk = codes[start : start + 500]
+        balances.update(
+            session.execute(
+                select(LedgerEntry.abonent_code, func.sum(balance_signed_qepik()))
+                .where(LedgerEntry.abonent_code.in_(chunk), LedgerEntry.entry_date <= today)
+                .group_by(LedgerEntry.abonent_code)
+            ).all()
+        )
+    return [
+        (app_id, code, debt_of(from_qepik(int(balances.get(code) or 0)))) for app_id, code in rows
+    ]
