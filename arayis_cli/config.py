@@ -74,5 +74,10 @@ class Settings:
     )
 
 
+def abonent_code_lengths() -> tuple[int, int]:
+    """Cheaper than building all settings: called once per imported row."""
+    return _int_env("ARAYIS_ABONENT_CODE_MIN", 6), _int_env("ARAYIS_ABONENT_CODE_MAX", 12)
+
+
 def settings() -> Settings:
     return Settings()

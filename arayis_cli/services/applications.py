@@ -107,13 +107,20 @@ def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: s
                 "version": 1,
             }
         )
-    ids = list(
-        session.execute(
-            insert(Application).returning(Application.id, sort_by_parameter_order=True), rows
-        ).scalars()
+    # Core inserts (not ORM objects) in multi-row statements: several times faster for a
+    # batch import. Within one batch each abonent appears once (one open application per
+    # abonent), so the abonent code maps the returned ids back to the rows.
+    table = Application.__table__
+    returned = dict(
+        (code, app_id)
+        for app_id, code in session.execute(
+            insert(table).returning(table.c.id, table.c.abonent_code), rows
+        )
     )
+    ids = [returned[row["abonent_code"]] for row in rows]
     events = []
     emails = []
+    organisation = settings().organisation
     for app_id, row in zip(ids, rows, strict=True):
         events.append(
             {
@@ -133,6 +140,7 @@ def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: s
                 "abonent_code": row["abonent_code"],
                 "submitted_at": fmt_datetime(row["submitted_at"]),
                 "due_on": fmt_date(row["due_on"]),
+                "organisation": organisation,
             },
         )
         emails.append(
@@ -148,8 +156,8 @@ def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: s
                 "next_attempt_at": now,
             }
         )
-    session.execute(insert(Event), events)
-    session.execute(insert(OutboxMessage), emails)
+    session.execute(insert(Event.__table__), events)
+    session.execute(insert(OutboxMessage.__table__), emails)
     return ids
 
 

@@ -61,7 +61,9 @@ TEMPLATES: dict[str, tuple[str, str]] = {
 def render(kind: str, values: dict[str, Any]) -> tuple[str, str]:
     """Subject and body; a missing value raises KeyError (a bug, never a half-filled email)."""
     subject, body = TEMPLATES[kind]
-    full = {"organisation": settings().organisation, **values}
+    full = (
+        values if "organisation" in values else {"organisation": settings().organisation, **values}
+    )
     return (
         string.Template(subject).substitute(full),
         string.Template(body).substitute(full),
