@@ -77,6 +77,7 @@ class Application(SQLModel, table=True):
         Index("ix_application_status_submitted", "status", "submitted_at", "id"),
         Index("ix_application_submitted", "submitted_at", "id"),
         Index("ix_application_status_due", "status", "due_on"),
+        Index("ix_application_decision_days", "decision_working_days", "decided_late"),
         # At most one open application per abonent, enforced by the database itself.
         Index(
             "uq_application_open_per_abonent",
@@ -101,6 +102,9 @@ class Application(SQLModel, table=True):
     rejection_reason: str | None = Field(default=None, max_length=500)
     override_reason: str | None = Field(default=None, max_length=500)
     decided_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    # Set once at the decision, so that stats need no calendar and no full scan.
+    decision_working_days: int | None = None
+    decided_late: bool | None = None
     created_by: str = Field(max_length=100)
     version: int = 1
 

@@ -72,3 +72,51 @@ def test_help_imports_nothing_heavy(args: list[str]) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert json.loads(out.stdout.strip().splitlines()[-1]) == []
+
+
+def test_upgrade_backfills_decision_figures(db_url: str) -> None:
+    """A database decided under revision 0003 gets its stats figures from 0004."""
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import text
+
+    from arayis_cli import db
+
+    db.upgrade(db_url)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(REPO / "arayis_cli" / "migrations"))
+    with db.get_engine(db_url).begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0003")
+    with db.get_engine(db_url).begin() as conn:
+        conn.execute(
+            text(
+                'INSERT INTO abonent (code, "group", owner_name, owner_fin, address, created_at)'
+                " VALUES ('0000000001', 'I', 'X', 'AAAAAAA', 'Y', :t)"
+            ),
+            {"t": "2026-11-01 00:00:00"},
+        )
+        conn.execute(
+            text(
+                "INSERT INTO application (abonent_code, fin, phone, email, channel, submitted_at,"
+                " due_on, status, decided_at, created_by, version) VALUES ('0000000001',"
+                " 'AAAAAAA', '+994501234567', 'a@b.az', 'egov', :s, '2026-11-23', 'completed',"
+                " :d, 'x', 2)"
+            ),
+            {"s": "2026-11-18 05:00:00", "d": "2026-11-25 06:00:00"},
+        )
+    db.upgrade(db_url)
+    with db.get_engine(db_url).connect() as conn:
+        days, late = conn.execute(
+            text("SELECT decision_working_days, decided_late FROM application")
+        ).one()
+    assert (days, bool(late)) == (5, True)
+
+
+def test_median_from_histogram() -> None:
+    from arayis_cli.services.stats import _median
+
+    assert _median({}) is None
+    assert _median({3: 1}) == 3
+    assert _median({1: 2, 5: 2}) == 3
+    assert _median({0: 5, 2: 1, 9: 1}) == 0

@@ -17,6 +17,7 @@ import hashlib
 import os
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -107,6 +108,17 @@ def _write_private(path: Path, key: Ed25519PrivateKey) -> None:
 
 
 def _read_private(path: Path) -> Ed25519PrivateKey:
+    try:
+        stamp = path.stat().st_mtime_ns
+    except OSError:
+        stamp = 0
+    return _read_private_cached(str(path), stamp)
+
+
+@lru_cache(maxsize=16)
+def _read_private_cached(name: str, _stamp: int) -> Ed25519PrivateKey:
+    """Parsed once per process and file version (a batch print signs hundreds)."""
+    path = Path(name)
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 

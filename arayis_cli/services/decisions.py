@@ -150,6 +150,21 @@ def review_next(session: Session, *, now: datetime, actor: str) -> tuple[Applica
     return app, checklist(session, app, now=now)
 
 
+def decision_figures(app: Application, now: datetime) -> dict[str, Any]:
+    """Stored with the decision: when, how many working days it took, whether late."""
+    from arayis_cli.calendar import calendar
+    from arayis_cli.services.common import baku_date
+
+    decided = baku_date(now)
+    return {
+        "decided_at": now,
+        "decision_working_days": calendar().working_days_between(
+            baku_date(app.submitted_at), decided
+        ),
+        "decided_late": decided > app.due_on,
+    }
+
+
 def reject(session: Session, app_id: int, *, reason: str, now: datetime, actor: str) -> Application:
     """Refuse the application (Ləğv olunmuş) and queue the email with the reason."""
     reason = clean_text(reason, "reason")
@@ -160,7 +175,7 @@ def reject(session: Session, app_id: int, *, reason: str, now: datetime, actor: 
         Action.REJECT,
         now=now,
         actor=actor,
-        values={"rejection_reason": reason, "decided_at": now},
+        values={"rejection_reason": reason, **decision_figures(app, now)},
         detail={"reason": reason},
     )
     queue_email(session, app, "rejected", now=now, reason=reason)
@@ -192,7 +207,7 @@ def approve(
         Action.APPROVE,
         now=now,
         actor=actor,
-        values={"override_reason": override_reason, "decided_at": now},
+        values={"override_reason": override_reason, **decision_figures(app, now)},
         detail=detail,
     )
     checked_at = fmt_datetime(now)
