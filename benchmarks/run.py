@@ -309,7 +309,7 @@ def _pg_database(admin_url: str, sqlite_path: Path, n: int) -> str:
                 cp.write_row((*row[:5], row[5] + "+00"))
         cols = (
             "abonent_code, fin, phone, email, channel, submitted_at, due_on, status, "
-            "operator, decided_at, created_by, version"
+            "operator, decided_at, decision_working_days, decided_late, created_by, version"
         )
         with conn.cursor().copy(f"COPY application ({cols}) FROM STDIN") as cp:
             for row in src.execute(f"SELECT {cols} FROM application"):

@@ -23,6 +23,29 @@ def db_upgrade(as_json: bool = JSON_OPT) -> None:
 
 
 @command
+def db_check(as_json: bool = JSON_OPT) -> None:
+    """Verify the store: integrity, every document's SHA-256, history and outbox in step.
+    Exit 6 with a report when anything is wrong."""
+    from arayis_cli.db import session_scope
+    from arayis_cli.services.dbcheck import check
+
+    with session_scope(state.db_url, write=False) as session:
+        report = check(session)
+    if as_json:
+        emit_json(report.as_json())
+    else:
+        counts = ", ".join(f"{n} {what}" for what, n in report.checked.items())
+        if report.ok:
+            console().print(f"[green]✓ The store is whole[/] ({counts}).")
+        else:
+            console().print(f"[red]✗ {len(report.problems)} problem(s)[/] ({counts}):")
+            for line in report.problems:
+                console().print(f"  - {line}")
+    if not report.ok:
+        raise typer.Exit(6)
+
+
+@command
 def stats(as_json: bool = JSON_OPT) -> None:
     """Counts by status, overdue, processing-time figures (working days)."""
     from rich.table import Table
@@ -55,6 +78,7 @@ def stats(as_json: bool = JSON_OPT) -> None:
 
 def register(app: typer.Typer) -> None:
     db_app.command("upgrade")(db_upgrade)
+    db_app.command("check")(db_check)
     app.add_typer(db_app, name="db")
     app.command("stats")(stats)
     from arayis_cli.cli import demo

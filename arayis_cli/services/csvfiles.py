@@ -20,7 +20,11 @@ csv.field_size_limit(MAX_FIELD)
 
 
 def open_text(path: Path) -> io.TextIOWrapper:
-    """Open a UTF-8 (BOM allowed) text file, refusing directories and non-files clearly."""
+    """Open a UTF-8 (BOM allowed) text file, refusing directories and non-files clearly.
+
+    The whole file is checked first (UTF-8, no NUL bytes), so that a file that is not
+    text is refused whole before a single row is imported.
+    """
     if not path.exists():
         raise InvalidInput(f"file not found: {path}")
     if not path.is_file():
@@ -29,7 +33,31 @@ def open_text(path: Path) -> io.TextIOWrapper:
         raw = path.open("rb")
     except OSError as exc:
         raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+    _ensure_text(raw, path.name)
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
+
+
+def _ensure_text(raw: io.BufferedReader, name: str) -> None:
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = 0
+    try:
+        for chunk in iter(lambda: raw.read(1 << 20), b""):
+            if b"\x00" in chunk:
+                raise InvalidInput(f"{name}: contains NUL bytes, not a text file")
+            decoder.decode(chunk)
+            offset += len(chunk)
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError as exc:
+        raw.close()
+        raise InvalidInput(
+            f"{name}: not UTF-8 text (bad byte near offset {offset + exc.start})"
+        ) from None
+    except InvalidInput:
+        raw.close()
+        raise
+    raw.seek(0)
 
 
 def read_csv(
