@@ -34,12 +34,15 @@ def sniff(content: bytes) -> str | None:
     import filetype
 
     kind = filetype.guess_mime(content)
+    # The file must also end the way its type ends: nothing trails it (a polyglot that
+    # hides another file after the end marker is refused), apart from blank padding.
+    tail = content.rstrip(b"\x00\r\n\t ")
     if kind == "application/pdf":
-        return kind if b"%%EOF" in content[-2048:] else None
+        return kind if tail.endswith(b"%%EOF") else None
     if kind == "image/png":
         return kind if content.endswith(b"IEND\xaeB`\x82") else None
     if kind == "image/jpeg":
-        return kind if b"\xff\xd9" in content[-1024:] else None
+        return kind if tail.endswith(b"\xff\xd9") else None
     return None
 
 
