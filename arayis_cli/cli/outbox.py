@@ -21,7 +21,6 @@ def outbox_list(
     show_pii: bool = PII_OPT,
 ) -> None:
     """Show queued emails, oldest first."""
-    from rich.table import Table
     from sqlalchemy import select
 
     from arayis_cli.db import session_scope
@@ -44,20 +43,9 @@ def outbox_list(
     if not rows:
         console().print("[dim]Növbədə məktub yoxdur.[/]")
         return
-    table = Table(title="Məktublar (outbox)", title_justify="left")
-    for col in ("№", "Müraciət", "Növ", "Kimə", "Mövzu", "Status", "Cəhd", "Xəta"):
-        table.add_column(col)
-    for m in rows:
-        table.add_row(
-            str(m["id"]),
-            str(m["application_id"]),
-            m["kind"],
-            m["to"],
-            m["subject"],
-            m["status"],
-            str(m["attempts"]),
-            m["last_error"] or "",
-        )
+    from arayis_cli.cli.render import emails_table
+
+    table = emails_table(rows, title="Məktublar (outbox)", with_application=True)
     console().print(table)
 
 

@@ -132,20 +132,7 @@ def print_detail(data: dict[str, Any]) -> None:
         )
     out.print(history)
     if data["emails"]:
-        emails = Table(title="Məktublar", title_justify="left")
-        for col in ("№", "Növ", "Kimə", "Mövzu", "Status", "Cəhd", "Xəta"):
-            emails.add_column(col)
-        for m in data["emails"]:
-            emails.add_row(
-                str(m["id"]),
-                m["kind"],
-                m["to"],
-                m["subject"],
-                m["status"],
-                str(m["attempts"]),
-                m["last_error"] or "",
-            )
-        out.print(emails)
+        out.print(emails_table(data["emails"], title="Məktublar", with_application=False))
     if data["certificates"]:
         certs = Table(title="Arayışlar", title_justify="left")
         for col in ("Nömrə", "Verilib", "Etibarlıdır", "Operator"):
@@ -158,6 +145,23 @@ def print_detail(data: dict[str, Any]) -> None:
                 c["operator"],
             )
         out.print(certs)
+
+
+def emails_table(rows: list[dict[str, Any]], *, title: str, with_application: bool) -> Table:
+    """Outbox messages and their delivery state (outbox list, show)."""
+    table = Table(title=title, title_justify="left")
+    columns = ["№", "Müraciət", "Növ", "Kimə", "Mövzu", "Status", "Cəhd", "Xəta"]
+    if not with_application:
+        columns.remove("Müraciət")
+    for col in columns:
+        table.add_column(col)
+    for m in rows:
+        cells = [str(m["id"]), str(m["application_id"]), m["kind"], m["to"], m["subject"]]
+        cells += [m["status"], str(m["attempts"]), m["last_error"] or ""]
+        if not with_application:
+            del cells[1]
+        table.add_row(*cells)
+    return table
 
 
 def print_import_report(report: dict[str, Any]) -> None:
