@@ -120,3 +120,21 @@ def test_median_from_histogram() -> None:
     assert _median({3: 1}) == 3
     assert _median({1: 2, 5: 2}) == 3
     assert _median({0: 5, 2: 1, 9: 1}) == 0
+
+
+def test_list_json_imports_only_what_it_uses(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+    code = (
+        "import sys\n"
+        "from arayis_cli.cli.app import app\n"
+        f"try:\n    app(['--db', {url!r}, 'db', 'upgrade'])\nexcept SystemExit:\n    pass\n"
+        "for m in [m for m in sys.modules if m.startswith(('alembic', 'rich'))]:\n"
+        "    del sys.modules[m]\n"
+        f"try:\n    app(['--db', {url!r}, 'list', '--limit', '1', '--json'])\n"
+        "except SystemExit:\n    pass\n"
+        "heavy = ('rich', 'fpdf', 'holidays', 'phonenumbers', 'email_validator', 'alembic',"
+        " 'segno', 'cryptography')\n"
+        "print(__import__('json').dumps([m for m in heavy if m in sys.modules]))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == []

@@ -223,7 +223,7 @@ def list_(
         limit=limit,
         offset=offset,
     )
-    from arayis_cli.cli.render import write_list
+    from arayis_cli.cli.listing import write_list
 
     write_list(flt, fmt=fmt, show_pii=show_pii)
 

@@ -1,0 +1,104 @@
+"""list: streamed output. JSON and CSV never import Rich (scripts call this a lot)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import sys
+from typing import Any
+
+from arayis_cli.cli.output import state
+
+LIST_COLUMNS = (
+    "id",
+    "abonent_code",
+    "status",
+    "status_label",
+    "fin",
+    "phone",
+    "email",
+    "channel",
+    "external_id",
+    "submitted_at",
+    "due_on",
+    "overdue",
+    "operator",
+)
+
+
+def write_list(flt: Any, *, fmt: str, show_pii: bool) -> None:
+    """Stream the list: JSON array, CSV or a Rich table; memory stays flat for JSON/CSV."""
+    from arayis_cli.cli.output import now
+    from arayis_cli.db import session_scope
+    from arayis_cli.present import application_json
+    from arayis_cli.services.applications import iter_applications
+    from arayis_cli.services.common import baku_date
+
+    today = baku_date(now())
+    with session_scope(state.db_url, write=False) as session:
+        rows = (
+            application_json(app, docs, today=today, show_pii=show_pii)
+            for app, docs in iter_applications(session, flt, today=today)
+        )
+        if fmt == "json":
+            out = sys.stdout
+            out.write("[")
+            for i, row in enumerate(rows):
+                out.write(("," if i else "") + json.dumps(row, ensure_ascii=False))
+            out.write("]\n")
+        elif fmt == "csv":
+            writer = csv.writer(sys.stdout, lineterminator="\n")
+            writer.writerow((*LIST_COLUMNS, "documents"))
+            for row in rows:
+                writer.writerow(
+                    (
+                        *(_csv_value(row[c]) for c in LIST_COLUMNS),
+                        ";".join(d["kind"] for d in row["documents"]),
+                    )
+                )
+        else:
+            from rich import box
+            from rich.table import Table
+
+            from arayis_cli.cli.output import console
+            from arayis_cli.cli.render import _date_az, status_text
+
+            table = Table(title="Müraciətlər", title_justify="left", box=box.SIMPLE_HEAD)
+            for col, justify, no_wrap in (
+                ("№", "right", True),
+                ("Abonent kodu", "left", True),
+                ("Status", "left", True),
+                ("FİN", "left", True),
+                ("Kanal", "left", False),
+                ("Qeydiyyat", "left", False),
+                ("Son tarix", "left", False),
+                ("Operator", "left", False),
+                ("Sənəd", "right", False),
+            ):
+                table.add_column(col, justify=justify, no_wrap=no_wrap)  # type: ignore[arg-type]
+            count = 0
+            for row in rows:
+                count += 1
+                table.add_row(
+                    str(row["id"]),
+                    row["abonent_code"],
+                    status_text(row["status"]),
+                    row["fin"],
+                    row["channel"],
+                    _date_az(row["submitted_at"]),
+                    _date_az(row["due_on"]) + (" [red]![/]" if row["overdue"] else ""),
+                    row["operator"] or "",
+                    str(len(row["documents"])),
+                )
+            if count:
+                console().print(table)
+            else:
+                console().print("[dim]Heç bir müraciət tapılmadı.[/]")
+
+
+def _csv_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
