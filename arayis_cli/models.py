@@ -204,6 +204,19 @@ class SigningKey(SQLModel, table=True):
     created_at: datetime = Field(sa_type=AwareDateTime)
 
 
+class Tally(SQLModel, table=True):
+    """Running counts for stats, kept in the same transaction as each change.
+
+    Keys: ``status:<status>`` and ``decided:<working days>:<late 0/1>``. Each key is split
+    over a few shards so that concurrent transactions rarely touch the same row; a
+    figure is the sum over its shards.
+    """
+
+    key: str = Field(primary_key=True, max_length=40)
+    shard: int = Field(primary_key=True)
+    n: int = Field(default=0, sa_column=Column(BigInteger, nullable=False))
+
+
 class Counter(SQLModel, table=True):
     """Named sequences (certificate numbers per year)."""
 

@@ -104,9 +104,24 @@ def fill_sqlite(path: Path, n_apps: int, n_abonents: int, seed: int = 7) -> None
         "'bench', 1)",
         _app_rows(rng, n_apps, n_abonents),
     )
+    _refill_tally(con)
     con.commit()
     con.execute("ANALYZE")
     con.close()
+
+
+def _refill_tally(con: sqlite3.Connection) -> None:
+    """The running counts stats reads, as the tool itself would have kept them."""
+    con.execute("DELETE FROM tally")
+    con.execute(
+        "INSERT INTO tally (key, shard, n) SELECT 'status:' || status, 0, count(*) "
+        "FROM application GROUP BY status"
+    )
+    con.execute(
+        "INSERT INTO tally (key, shard, n) SELECT 'decided:' || decision_working_days || ':' "
+        "|| decided_late, 0, count(*) FROM application WHERE decision_working_days IS NOT NULL "
+        "GROUP BY decision_working_days, decided_late"
+    )
 
 
 def _app_rows(rng: random.Random, n_apps: int, n_abonents: int):  # type: ignore[no-untyped-def]
@@ -318,6 +333,9 @@ def _pg_database(admin_url: str, sqlite_path: Path, n: int) -> str:
                 r[9] = r[9] + "+00" if r[9] else None
                 r[11] = None if r[11] is None else bool(r[11])
                 cp.write_row(r)
+        with conn.cursor().copy("COPY tally (key, shard, n) FROM STDIN") as cp:
+            for row in src.execute("SELECT key, shard, n FROM tally"):
+                cp.write_row(row)
         conn.execute("ANALYZE")
         conn.commit()
     src.close()
@@ -392,6 +410,7 @@ def case_print_end_to_end(work: Path, n: int) -> None:
         "'completed', 'bench', '2026-11-21 06:00:00.000000', 'bench', 1)",
         ((f"{i:010d}",) for i in range(1, n + 1)),
     )
+    _refill_tally(con)
     con.commit()
     con.close()
     out = work / "certs"
@@ -428,6 +447,7 @@ def case_claims(work: Path, pg_url: str, n: int) -> None:
                 for i in range(1, n + 1)
             ),
         )
+        _refill_tally(con)
         con.commit()
         con.close()
         url = _pg_database(pg_url, db, n)

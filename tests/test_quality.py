@@ -111,6 +111,11 @@ def test_upgrade_backfills_decision_figures(db_url: str) -> None:
             text("SELECT decision_working_days, decided_late FROM application")
         ).one()
     assert (days, bool(late)) == (5, True)
+    from arayis_cli.services.dbcheck import check
+
+    with db.session_scope(db_url, write=False) as session:  # 0005 filled the stats tally
+        problems = check(session).problems
+    assert not [p for p in problems if "tally" in p], problems
 
 
 def test_median_from_histogram() -> None:

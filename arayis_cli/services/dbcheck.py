@@ -19,6 +19,7 @@ from arayis_cli.models import (
     Event,
     OutboxMessage,
 )
+from arayis_cli.services import tally
 from arayis_cli.workflow import Status
 
 DECISION_MAIL = {
@@ -131,4 +132,22 @@ def check(session: Session, *, limit: int = 200) -> CheckReport:
             problem(f"certificate {number}: no print in application {app_id}'s history")
     report.checked["certificates"] = certs
     report.checked["emails"] = sum(len(v) for v in mails.values())
+
+    # The running counts behind `stats` agree with the applications themselves.
+    counts = tally.totals(session)
+    actual: dict[str, int] = {}
+    for status, n in session.execute(
+        select(Application.status, func.count()).group_by(Application.status)
+    ):
+        actual[tally.status_key(status)] = n
+    for days, late, n in session.execute(
+        select(Application.decision_working_days, Application.decided_late, func.count())
+        .where(Application.decision_working_days.is_not(None))
+        .group_by(Application.decision_working_days, Application.decided_late)
+    ):
+        actual[tally.decided_key(days, bool(late))] = n
+    for key in sorted(set(counts) | set(actual)):
+        kept, real = counts.get(key, 0), actual.get(key, 0)
+        if kept != real:
+            problem(f"stats tally {key} is {kept}, the applications say {real}")
     return report

@@ -14,6 +14,7 @@ from arayis_cli.errors import Conflict, NotFound
 from arayis_cli.formats import fmt_datetime
 from arayis_cli.models import Abonent, Application, Document
 from arayis_cli.money import money_human, money_json
+from arayis_cli.services import tally
 from arayis_cli.services.common import balance, debt_of, get_application, record_event
 from arayis_cli.services.emails import queue_email
 from arayis_cli.validation import clean_text
@@ -58,6 +59,10 @@ def transition(
     )
     if result.rowcount != 1:
         raise Conflict(f"application {app.id} was changed by another operator; look at it again")
+    deltas = {tally.status_key(current.value): -1, tally.status_key(target.value): 1}
+    if values and values.get("decision_working_days") is not None:
+        deltas[tally.decided_key(values["decision_working_days"], values["decided_late"])] = 1
+    tally.bump(session, deltas)
     session.refresh(app)
     record_event(
         session,

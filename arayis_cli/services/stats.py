@@ -1,7 +1,8 @@
-"""Counts by status, overdue, processing time in working days — from indexes, no full scan.
+"""Counts by status, overdue, processing time in working days — without a full scan.
 
-The working days each decision took are stored with the decision, so the median comes
-from a small histogram rather than from every application.
+Counts by status and the histogram of working days to decision are running tallies kept
+with every change (:mod:`arayis_cli.services.tally`); overdue is an index range over the
+open applications.
 """
 
 from __future__ import annotations
@@ -13,15 +14,13 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from arayis_cli.models import Application
+from arayis_cli.services import tally
 from arayis_cli.workflow import OPEN_STATUSES, Status
 
 
 def stats(session: Session, *, today: date) -> dict[str, Any]:
-    by_status = {s.value: 0 for s in Status}
-    for status, count in session.execute(
-        select(Application.status, func.count()).group_by(Application.status)
-    ):
-        by_status[status] = count
+    counts = tally.totals(session)
+    by_status = {s.value: counts.get(tally.status_key(s.value), 0) for s in Status}
     overdue = session.execute(
         select(func.count()).where(
             Application.status.in_([s.value for s in OPEN_STATUSES]),
@@ -30,13 +29,11 @@ def stats(session: Session, *, today: date) -> dict[str, Any]:
     ).scalar_one()
     histogram: dict[int, int] = {}
     late = 0
-    for days, was_late, count in session.execute(
-        select(Application.decision_working_days, Application.decided_late, func.count())
-        .where(Application.decision_working_days.is_not(None))
-        .group_by(Application.decision_working_days, Application.decided_late)
-    ):
-        histogram[days] = histogram.get(days, 0) + count
-        late += count if was_late else 0
+    for key, count in counts.items():
+        if key.startswith("decided:") and count:
+            _, days, was_late = key.split(":")
+            histogram[int(days)] = histogram.get(int(days), 0) + count
+            late += count if was_late == "1" else 0
     decided = sum(histogram.values())
     return {
         "by_status": by_status,

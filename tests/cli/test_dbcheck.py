@@ -53,3 +53,10 @@ def test_certificate_with_debt(loaded: Cli) -> None:
     _damage(loaded, "UPDATE certificate SET balance_qepik = 100")
     report = loaded.json("db", "check", code=6)
     assert any("with a debt" in p for p in report["problems"])
+
+
+def test_stats_tally_drift(loaded: Cli) -> None:
+    _to(loaded, "completed")
+    _damage(loaded, "UPDATE tally SET n = n + 1 WHERE key = 'status:completed'")
+    report = loaded.json("db", "check", code=6)
+    assert any("stats tally status:completed" in p for p in report["problems"])
