@@ -16,7 +16,7 @@ from typing import Any
 
 import typer
 
-from arayis_cli.cli.intake import application_data, show_application
+from arayis_cli.cli.intake import application_data, application_payload, show_application
 from arayis_cli.cli.output import (
     JSON_OPT,
     PII_OPT,
@@ -80,13 +80,15 @@ def review(
     who = actor()
 
     def claim(app_id: int | None) -> dict[str, Any]:
+        # One transaction per claim, answer included: a claiming worker pays no extra round.
         with session_scope(state.db_url) as session:
             if app_id is None:
                 app, check = decisions.review_next(session, now=now(), actor=who)
             else:
                 app, check = decisions.review(session, app_id, now=now(), actor=who)
-            claimed = app.id or 0
-        return application_data(claimed, show_pii=show_pii, extra={"checklist": check.as_json()})
+            return application_payload(
+                session, app, show_pii=show_pii, extra={"checklist": check.as_json()}
+            )
 
     def line(d: dict[str, Any]) -> str:
         mark = "[green]✓[/]" if d["checklist"]["passed"] else "[red]✗[/]"

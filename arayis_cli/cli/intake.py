@@ -134,14 +134,23 @@ def application_data(
 ) -> dict[str, Any]:
     """The application object of SPEC (read in its own transaction), plus ``extra``."""
     from arayis_cli.db import session_scope
-    from arayis_cli.present import application_json
-    from arayis_cli.services.applications import documents_of
-    from arayis_cli.services.common import baku_date, get_application
+    from arayis_cli.services.common import get_application
 
     with session_scope(state.db_url, write=False) as session:
         app = get_application(session, app_id)
-        docs = documents_of(session, [app_id]).get(app_id, [])
-        data = application_json(app, docs, today=baku_date(now()), show_pii=show_pii)
+        return application_payload(session, app, show_pii=show_pii, extra=extra)
+
+
+def application_payload(
+    session: Any, app: Any, *, show_pii: bool, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The application object, read in the caller's transaction."""
+    from arayis_cli.present import application_json
+    from arayis_cli.services.applications import documents_of
+    from arayis_cli.services.common import baku_date
+
+    docs = documents_of(session, [app.id]).get(app.id, [])
+    data = application_json(app, docs, today=baku_date(now()), show_pii=show_pii)
     return {**data, **(extra or {})}
 
 
