@@ -41,19 +41,26 @@ def report(name: str, figure: str, verdict: str = "") -> None:
     print(f"{name:<58} {figure:<40} {verdict}", flush=True)
 
 
-def timed(cmd: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, int, str]:
-    """Like run(), but measures the peak RSS of the child with wait4."""
+def timed(
+    cmd: Sequence[str], env: dict[str, str] | None = None, *, capture: bool = True
+) -> tuple[float, int, str]:
+    """Wall time (s), peak RSS (KiB, from wait4) and stdout of one process.
+
+    Linux counts the parent's resident size at fork time into the child's ru_maxrss, so
+    this (small) script keeps no large output in memory: pass ``capture=False`` to drop
+    stdout when only time and memory matter.
+    """
     start = time.perf_counter()
     proc = subprocess.Popen(
         list(cmd),
-        stdout=subprocess.PIPE,
+        stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         env=env or os.environ.copy(),
     )
     chunks = []
-    assert proc.stdout is not None
-    for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):  # type: ignore[union-attr]
-        chunks.append(chunk)
+    if proc.stdout is not None:
+        for chunk in iter(lambda: proc.stdout.read(1 << 16), b""):  # type: ignore[union-attr]
+            chunks.append(chunk)
     err = proc.stderr.read() if proc.stderr else b""
     _, status, usage = os.wait4(proc.pid, 0)
     elapsed = time.perf_counter() - start
@@ -268,8 +275,8 @@ def case_queries(work: Path, small: int, big: int, runs: int, pg_url: str | None
             f"  (built SQLite database with {n:,} applications in {time.perf_counter() - t:.1f} s)"
         )
     _compare_queries("SQLite", urls, small, big, runs)
-    elapsed, rss, _ = timed([ARAYIS, "--db", urls[big], "list", "--format", "csv"])
-    _, rss_small, _ = timed([ARAYIS, "--db", urls[small], "list", "--format", "csv"])
+    elapsed, rss, _ = timed([ARAYIS, "--db", urls[big], "list", "--format", "csv"], capture=False)
+    _, rss_small, _ = timed([ARAYIS, "--db", urls[small], "list", "--format", "csv"], capture=False)
     report(f"list --format csv over {big:,} rows", f"{elapsed:.1f} s, {big / elapsed:,.0f} rows/s")
     report(
         f"peak RSS: list --format csv, {small:,} vs {big:,} rows",
@@ -336,9 +343,13 @@ def _pg_database(admin_url: str, sqlite_path: Path, n: int) -> str:
         with conn.cursor().copy("COPY tally (key, shard, n) FROM STDIN") as cp:
             for row in src.execute("SELECT key, shard, n FROM tally"):
                 cp.write_row(row)
-        conn.execute("ANALYZE")
         conn.commit()
     src.close()
+    # As autovacuum would have done on a live database: visibility map and statistics.
+    with psycopg.connect(
+        url.set(drivername="postgresql").render_as_string(hide_password=False), autocommit=True
+    ) as conn:
+        conn.execute("VACUUM ANALYZE")
     return url_s
 
 
