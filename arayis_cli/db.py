@@ -34,7 +34,8 @@ def _prepare_sqlite_file(url: Any) -> None:
         return
     path = Path(database).expanduser()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.parent.exists():  # a new data directory holds personal data: owner-only
+            path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
         if not path.exists():
             # The database holds personal data: owner-only from the first byte.
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)

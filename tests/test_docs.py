@@ -64,3 +64,17 @@ def test_version() -> None:
     result = CliRunner().invoke(app, ["--version"])
     assert result.exit_code == 0 and result.stdout.startswith("arayis ")
     assert isinstance(app, typer.Typer)
+
+
+def test_usage_errors_as_json_for_scripts(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+    import subprocess
+    import sys
+
+    url = f"sqlite:///{tmp_path / 'u.db'}"
+    cmd = [sys.executable, "-m", "arayis_cli", "--db", url, "list", "--limit", "abc"]
+    people = subprocess.run(cmd, capture_output=True, text=True)
+    assert people.returncode == 2 and "Invalid value for '--limit'" in people.stderr
+    scripts = subprocess.run([*cmd, "--json"], capture_output=True, text=True)
+    assert scripts.returncode == 2 and scripts.stdout == ""
+    assert json.loads(scripts.stderr)["error"] == "usage"

@@ -70,4 +70,23 @@ admin.register(app)
 
 
 def main() -> None:
-    app()
+    """Console entry point. Usage errors keep Typer's message for people; with ``--json``
+    they become the same one-line JSON error object as every other refusal."""
+    try:
+        code = app(standalone_mode=False)
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument …
+        exit_code = getattr(exc, "exit_code", 2)
+        if "--json" in sys.argv[1:]:
+            import json
+
+            message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            sys.stderr.write(json.dumps({"error": "usage", "message": message}) + "\n")
+        elif hasattr(exc, "show"):
+            exc.show()
+        else:
+            sys.stderr.write(f"arayis: {exc}\n")
+        sys.exit(exit_code)
+    except typer.Abort:
+        sys.stderr.write("Aborted!\n")
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)

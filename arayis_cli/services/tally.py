@@ -1,8 +1,10 @@
 """Running counts for ``stats``: O(1) figures on any number of applications.
 
-Every change of status adds its deltas here in its own transaction. Keys are bumped in
-sorted order on one randomly chosen shard per transaction, so that two transactions lock
-the rows they share in the same order (no deadlock) and rarely share any.
+Every change of status adds its deltas here in its own transaction. On PostgreSQL a key
+is spread over shard rows and a transaction takes a shard row that nobody else holds
+(``FOR UPDATE SKIP LOCKED``), or starts a new one: concurrent workers never wait for each
+other here, so ``review --next`` keeps its no-waiting promise. On SQLite writers are
+serialised anyway and one row per key is enough.
 """
 
 from __future__ import annotations
@@ -10,12 +12,12 @@ from __future__ import annotations
 import random
 from collections.abc import Mapping
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from arayis_cli.models import Tally
 
-SHARDS = 8
+NEW_SHARD_SPACE = 1 << 20
 
 
 def status_key(status: str) -> str:
@@ -27,15 +29,31 @@ def decided_key(days: int, late: bool) -> str:
 
 
 def bump(session: Session, deltas: Mapping[str, int]) -> None:
-    if session.get_bind().dialect.name == "postgresql":
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
         from sqlalchemy.dialects.postgresql import insert
     else:
         from sqlalchemy.dialects.sqlite import insert
-    shard = random.randrange(SHARDS)
     for key in sorted(deltas):
         delta = deltas[key]
         if not delta:
             continue
+        shard = 0
+        if postgres:
+            free = session.execute(
+                select(Tally.shard)
+                .where(Tally.key == key)
+                .limit(1)
+                .with_for_update(skip_locked=True)
+            ).scalar_one_or_none()
+            if free is not None:
+                session.execute(
+                    update(Tally)
+                    .where(Tally.key == key, Tally.shard == free)
+                    .values(n=Tally.n + delta)
+                )
+                continue
+            shard = random.randrange(NEW_SHARD_SPACE)  # every shard row is busy: a new one
         stmt = insert(Tally).values(key=key, shard=shard, n=delta)
         session.execute(
             stmt.on_conflict_do_update(
