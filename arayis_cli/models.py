@@ -205,11 +205,11 @@ class SigningKey(SQLModel, table=True):
 
 
 class Tally(SQLModel, table=True):
-    """Running counts for stats, kept in the same transaction as each change.
+    """Running counts of decisions for stats, kept in each decision's transaction.
 
-    Keys: ``status:<status>`` and ``decided:<working days>:<late 0/1>``. Each key is split
-    over a few shards so that concurrent transactions rarely touch the same row; a
-    figure is the sum over its shards.
+    Keys: ``status:completed|rejected`` and ``decided:<working days>:<late 0/1>``. On
+    PostgreSQL a key is spread over shard rows so that concurrent decisions never wait
+    for each other; a figure is the sum over its shards.
     """
 
     key: str = Field(primary_key=True, max_length=40)

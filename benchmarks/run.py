@@ -122,7 +122,7 @@ def _refill_tally(con: sqlite3.Connection) -> None:
     con.execute("DELETE FROM tally")
     con.execute(
         "INSERT INTO tally (key, shard, n) SELECT 'status:' || status, 0, count(*) "
-        "FROM application GROUP BY status"
+        "FROM application WHERE status IN ('completed', 'rejected') GROUP BY status"
     )
     con.execute(
         "INSERT INTO tally (key, shard, n) SELECT 'decided:' || decision_working_days || ':' "

@@ -24,7 +24,6 @@ from arayis_cli.models import (
     Event,
     OutboxMessage,
 )
-from arayis_cli.services import tally
 from arayis_cli.services.common import baku_date, get_application
 from arayis_cli.services.csvfiles import is_jsonl, read_csv, read_jsonl
 from arayis_cli.services.emails import render
@@ -159,7 +158,6 @@ def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: s
         )
     session.execute(insert(Event.__table__), events)
     session.execute(insert(OutboxMessage.__table__), emails)
-    tally.bump(session, {tally.status_key(Status.NEW.value): len(ids)})
     return ids
 
 

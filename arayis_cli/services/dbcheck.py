@@ -137,7 +137,9 @@ def check(session: Session, *, limit: int = 200) -> CheckReport:
     counts = tally.totals(session)
     actual: dict[str, int] = {}
     for status, n in session.execute(
-        select(Application.status, func.count()).group_by(Application.status)
+        select(Application.status, func.count())
+        .where(Application.status.in_(list(DECISION_MAIL)))
+        .group_by(Application.status)
     ):
         actual[tally.status_key(status)] = n
     for days, late, n in session.execute(

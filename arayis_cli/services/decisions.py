@@ -59,10 +59,10 @@ def transition(
     )
     if result.rowcount != 1:
         raise Conflict(f"application {app.id} was changed by another operator; look at it again")
-    deltas = {tally.status_key(current.value): -1, tally.status_key(target.value): 1}
     if values and values.get("decision_working_days") is not None:
-        deltas[tally.decided_key(values["decision_working_days"], values["decided_late"])] = 1
-    tally.bump(session, deltas)
+        # A decision is final: the stats tallies only ever grow, and claims never touch them.
+        days, late = values["decision_working_days"], values["decided_late"]
+        tally.bump(session, {tally.status_key(target.value): 1, tally.decided_key(days, late): 1})
     session.refresh(app)
     record_event(
         session,

@@ -1,8 +1,8 @@
 """Counts by status, overdue, processing time in working days — without a full scan.
 
-Counts by status and the histogram of working days to decision are running tallies kept
-with every change (:mod:`arayis_cli.services.tally`); overdue is an index range over the
-open applications.
+Decided applications (the part that grows for ever) are counted by running tallies kept
+with every decision (:mod:`arayis_cli.services.tally`), with the histogram of working days
+to decision; open applications and overdue are index ranges over the open ones.
 """
 
 from __future__ import annotations
@@ -21,6 +21,13 @@ from arayis_cli.workflow import OPEN_STATUSES, Status
 def stats(session: Session, *, today: date) -> dict[str, Any]:
     counts = tally.totals(session)
     by_status = {s.value: counts.get(tally.status_key(s.value), 0) for s in Status}
+    # Open applications are the working queue, not the archive: an index range counts them.
+    for status, n in session.execute(
+        select(Application.status, func.count())
+        .where(Application.status.in_([s.value for s in OPEN_STATUSES]))
+        .group_by(Application.status)
+    ):
+        by_status[status] = n
     overdue = session.execute(
         select(func.count()).where(
             Application.status.in_([s.value for s in OPEN_STATUSES]),

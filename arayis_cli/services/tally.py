@@ -1,10 +1,12 @@
-"""Running counts for ``stats``: O(1) figures on any number of applications.
+"""Running counts of decisions for ``stats``: O(1) figures on any number of applications.
 
-Every change of status adds its deltas here in its own transaction. On PostgreSQL a key
-is spread over shard rows and a transaction takes a shard row that nobody else holds
-(``FOR UPDATE SKIP LOCKED``), or starts a new one: concurrent workers never wait for each
-other here, so ``review --next`` keeps its no-waiting promise. On SQLite writers are
-serialised anyway and one row per key is enough.
+Every decision (approve, reject: final statuses) adds to the count of its status and to
+the histogram of working days it took, in its own transaction; open applications are few
+and counted from the index instead, so claims and imports never touch these rows.
+
+On PostgreSQL a key is spread over shard rows and a transaction takes a shard row that
+nobody else holds (``FOR UPDATE SKIP LOCKED``) or starts a new one: concurrent deciders
+never wait for each other here. On SQLite writers are serialised anyway: one row per key.
 """
 
 from __future__ import annotations

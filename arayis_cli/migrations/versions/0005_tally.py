@@ -1,4 +1,4 @@
-"""running counts for stats (tally), filled from the applications already there
+"""running counts of decisions for stats (tally), filled from the applications already there
 
 Revision ID: 0005
 Revises: 0004
@@ -34,7 +34,9 @@ def upgrade() -> None:
     rows = [
         {"key": f"status:{status}", "shard": 0, "n": n}
         for status, n in conn.execute(
-            sa.select(app.c.status, sa.func.count()).group_by(app.c.status)
+            sa.select(app.c.status, sa.func.count())
+            .where(app.c.status.in_(["completed", "rejected"]))
+            .group_by(app.c.status)
         )
     ]
     rows += [
