@@ -462,6 +462,9 @@ def case_claims(work: Path, pg_url: str, n: int) -> None:
         con.commit()
         con.close()
         url = _pg_database(pg_url, db, n)
+        # Each worker writes to its own file: a pipe read one worker after the other would
+        # block the others as soon as their pipe buffer filled, and measure nothing.
+        outs = [(work / f"claims-{workers}-{w}.jsonl").open("wb") for w in range(workers)]
         start = time.perf_counter()
         procs = [
             subprocess.Popen(
@@ -477,16 +480,18 @@ def case_claims(work: Path, pg_url: str, n: int) -> None:
                     str(n),
                     "--json",
                 ],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
+                stdout=outs[w],
+                stderr=subprocess.DEVNULL,
             )
             for w in range(workers)
         ]
-        claimed = 0
         for p in procs:
-            out, _ = p.communicate()
-            claimed += sum(1 for line in out.splitlines() if line.strip())
+            p.wait()
         elapsed = time.perf_counter() - start
+        claimed = 0
+        for fh in outs:
+            fh.close()
+            claimed += sum(1 for line in Path(fh.name).read_bytes().splitlines() if line.strip())
         plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
         with psycopg.connect(plain) as conn:
             doubles = conn.execute(
