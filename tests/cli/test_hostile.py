@@ -95,10 +95,9 @@ def test_random_bytes_never_crash_the_importer(
 ) -> None:
     path = tmp_path_factory.mktemp("fuzz") / "fuzz.csv"
     path.write_bytes(HEADER.encode() + data)
-    result = cli.runner.invoke(
-        __import__("arayis_cli.cli.app").cli.app.app,
-        ["--db", cli.url, "submit", "--from-file", str(path)],
-    )
+    from arayis_cli.cli.app import app
+
+    result = cli.runner.invoke(app, ["--db", cli.url, "submit", "--from-file", str(path)])
     assert result.exit_code in (0, 2), (result.exit_code, result.stderr)
     assert "Traceback" not in result.stderr
 
