@@ -44,10 +44,6 @@ class WorkingCalendar:
         self._ensure_year(day.year)
         return bool(self._holidays.is_working_day(day))
 
-    def holiday_name(self, day: date) -> str | None:
-        self._ensure_year(day.year)
-        return self._holidays.get(day)
-
     def nth_working_day_after(self, day: date, n: int) -> date:
         """The n-th working day strictly after ``day`` (n ≥ 1)."""
         current = day

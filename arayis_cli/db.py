@@ -90,11 +90,6 @@ def get_engine(url: str) -> Engine:
     return engine
 
 
-def is_sqlite(session_or_engine: Any) -> bool:
-    bind = getattr(session_or_engine, "bind", session_or_engine)
-    return bind.dialect.name == "sqlite"
-
-
 def ensure_schema(url: str) -> None:
     """Bring the database to the current schema (a fresh database needs no set-up step)."""
     if url in _migrated:

@@ -163,10 +163,6 @@ def parse_datetime(text: str | datetime, what: str = "time") -> datetime:
     return value.astimezone(BAKU)
 
 
-def baku(value: datetime) -> datetime:
-    return value.astimezone(BAKU)
-
-
 # -- masking ---------------------------------------------------------------------------
 
 

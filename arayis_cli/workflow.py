@@ -50,11 +50,6 @@ def next_status(current: Status, action: Action) -> Status | None:
     return TRANSITIONS.get((current, action))
 
 
-def sources_of(action: Action) -> tuple[Status, ...]:
-    """Every status from which ``action`` is allowed."""
-    return tuple(src for (src, act) in TRANSITIONS if act is action)
-
-
 def parse_status(text: str) -> Status:
     """A status by its code (``in_progress``) or its Azerbaijani label (``İcrada olan``)."""
     raw = text.strip()

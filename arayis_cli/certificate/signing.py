@@ -29,8 +29,6 @@ if TYPE_CHECKING:
         Ed25519PublicKey,
     )
 
-TOKEN_MARK = "arayis-token:"
-
 
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
-from arayis_cli.errors import ArayisError, ExitCode, InvalidInput
+from arayis_cli.errors import ArayisError, ExitCode
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -122,12 +122,6 @@ def _internal(exc: Exception) -> ArayisError:
     err.exit_code = ExitCode.INTERNAL
     err.error = "internal"
     return err
-
-
-def require_positive(value: int, what: str) -> int:
-    if value <= 0:
-        raise InvalidInput(f"{what} must be a positive whole number")
-    return value
 
 
 JSON_OPT = typer.Option(False, "--json", help="Print one JSON document on stdout.")

@@ -11,7 +11,7 @@ accepted it is unknown, and a duplicate is worse than a question. ``outbox send
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -140,11 +140,6 @@ class SendReport:
             "failed": self.failed,
             "messages": self.messages,
         }
-
-
-def batches(items: list[OutboxMessage], size: int) -> Iterator[list[OutboxMessage]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
 
 
 def deliver(
