@@ -13,15 +13,28 @@ from typing import Any
 
 
 class ExitCode(IntEnum):
-    """Documented exit codes; never renumber."""
+    """Documented exit codes (SPEC §4) that scripts branch on; never renumber."""
 
+    #: Done.
     OK = 0
+    #: Unexpected internal error: a bug (bad input must never cause it).
     INTERNAL = 1
+    #: Invalid input: bad option, malformed value, unsupported file, abonent not in group I.
     INVALID_INPUT = 2
+    #: Print refused: the abonent has a debt right now.
     DEBT = 3
+    #: Not found: unknown application, abonent or certificate; an empty queue.
     NOT_FOUND = 4
+    #: Conflict: transition not allowed, checklist not passed, changed by another operator.
     CONFLICT = 5
+    #: Verification failed: certificate not authentic or altered.
     VERIFICATION_FAILED = 6
+    #: Not permitted: the login's role or the four-eyes policy forbids it.
+    NOT_PERMITTED = 7
+    #: Unavailable: database unreachable or lost, disk full or read-only, schema behind/ahead.
+    UNAVAILABLE = 8
+    #: Interrupted by the user (Ctrl-C), as shells report SIGINT.
+    INTERRUPTED = 130
 
 
 class ArayisError(Exception):
@@ -70,3 +83,17 @@ class DebtOutstanding(ArayisError):
 class VerificationFailed(ArayisError):
     exit_code = ExitCode.VERIFICATION_FAILED
     error = "verification_failed"
+
+
+class NotPermitted(ArayisError):
+    """The login's role, or the four-eyes policy, does not allow this (SPEC §5.4)."""
+
+    exit_code = ExitCode.NOT_PERMITTED
+    error = "not_permitted"
+
+
+class Unavailable(ArayisError):
+    """The environment failed, not the input: database, disk, schema (SPEC §4, exit 8)."""
+
+    exit_code = ExitCode.UNAVAILABLE
+    error = "unavailable"

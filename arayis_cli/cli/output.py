@@ -92,7 +92,7 @@ def command(fn: F) -> F:
             raise
         except KeyboardInterrupt:
             sys.stderr.write("arayis: interrupted\n")
-            raise typer.Exit(130) from None
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except Exception as exc:
             if os.environ.get("ARAYIS_DEBUG"):
                 raise
