@@ -1,13 +1,38 @@
-"""demo: the whole story, on the default demo database and on a given one (repeatable)."""
+"""demo (SPEC §5.1): the whole story, always in its own sandbox under ``<data dir>/demo/``,
+whatever the database and signing-key settings say; the sample data travels in the package."""
 
 from __future__ import annotations
 
+import hashlib
+import subprocess
+import sys
+import zipfile
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from arayis_cli.cli.app import app
-from tests.conftest import Cli
+from tests.conftest import REPO, Cli, snapshot
+
+
+def _tree(folder: Path) -> dict[str, str]:
+    """Every file under ``folder`` with its SHA-256 (missing folder: empty)."""
+    if not folder.exists():
+        return {}
+    return {
+        str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def _pdf_kid(pdf: Path) -> str:
+    from arayis_cli.certificate.signing import parse_token, token_in_pdf
+
+    token = token_in_pdf(pdf.read_bytes())
+    assert token is not None
+    return parse_token(token).kid
 
 
 def test_demo_default_database(tmp_path: Path, monkeypatch) -> None:
@@ -15,7 +40,8 @@ def test_demo_default_database(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.delenv("ARAYIS_NOW")
     result = CliRunner().invoke(app, ["demo"])
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert (tmp_path / "home" / "demo.db").is_file()
+    assert (tmp_path / "home" / "demo" / "demo.db").is_file()
+    assert not (tmp_path / "home" / "arayis.db").exists()
     pdfs = sorted(p.name for p in tmp_path.glob("AR-*.pdf"))
     assert len(pdfs) == 2
     out = " ".join(result.stdout.split())
@@ -25,11 +51,85 @@ def test_demo_default_database(tmp_path: Path, monkeypatch) -> None:
     assert again.exit_code == 0, again.stdout + again.stderr
 
 
-def test_demo_on_a_given_database_twice(cli: Cli, tmp_path: Path) -> None:
-    first = cli("demo")
-    assert "xəbərdarlıq" in first.stdout
-    second = cli("demo")
-    assert "xəbərdarlıq" in second.stdout  # another abonent who owes is picked
-    stats = cli.json("stats")
-    assert stats["by_status"]["rejected"] == 2 and stats["by_status"]["completed"] == 4
-    assert len(list(tmp_path.glob("AR-*.pdf"))) == 4
+def test_demo_never_touches_the_configured_database_or_key(
+    loaded: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    # A live office: a loaded database (named by --db and by the variable), a configured
+    # signing key, one real certificate in the register, and the default keys folder.
+    monkeypatch.setenv("ARAYIS_DATABASE_URL", loaded.url)
+    key_file = tmp_path / "office.pem"
+    key_file.write_bytes(
+        Ed25519PrivateKey.generate().private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    monkeypatch.setenv("ARAYIS_SIGNING_KEY", str(key_file))
+    home = tmp_path / "home"
+    before_db = snapshot(loaded.url)
+    before_key = key_file.read_bytes(), key_file.stat().st_mtime_ns
+    before_keys = _tree(home / "keys")
+
+    result = loaded("demo")
+
+    assert snapshot(loaded.url) == before_db
+    assert (key_file.read_bytes(), key_file.stat().st_mtime_ns) == before_key
+    assert _tree(home / "keys") == before_keys == {}
+    assert (home / "demo" / "demo.db").is_file()
+    assert list((home / "demo" / "keys").glob("*.pem"))
+    pdfs = sorted(tmp_path.glob("AR-*.pdf"))
+    assert len(pdfs) == 2
+    office_kid = _pdf_kid_of_key(key_file)
+    assert all(_pdf_kid(pdf) != office_kid for pdf in pdfs)
+    assert "xəbərdarlıq" in result.stdout
+    # The office register knows nothing of the demo's certificates.
+    loaded("verify", pdfs[0].stem, code=4)
+    # Repeatable: a fresh sandbox each time, the office untouched again.
+    loaded("demo")
+    assert snapshot(loaded.url) == before_db
+
+
+def _pdf_kid_of_key(path: Path) -> str:
+    from arayis_cli.certificate.signing import _read_private, key_id
+
+    return key_id(_read_private(path).public_key())
+
+
+def test_sample_data_is_one_copy_found_through_the_package() -> None:
+    from arayis_cli.cli.demo import SAMPLE_NAMES, sample_files
+
+    with sample_files(None) as folder:
+        assert all((folder / name).exists() for name in SAMPLE_NAMES)
+        assert folder.resolve().is_relative_to((REPO / "arayis_cli").resolve())
+    # The top-level folder stays usable by path and is the same files, not a copy.
+    assert (REPO / "sample_data").resolve() == (REPO / "arayis_cli" / "sample_data").resolve()
+
+
+def test_demo_refuses_a_sample_folder_that_is_not_one(loaded: Cli, tmp_path: Path) -> None:
+    result = loaded("demo", "--sample-data", tmp_path, code=2)
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.slow
+def test_the_wheel_carries_the_sample_data(tmp_path: Path) -> None:
+    """A plain (non-editable) install has the sample data: demo runs from any folder."""
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+        capture_output=True,
+        text=True,
+    )
+    assert built.returncode == 0, built.stderr
+    (wheel,) = tmp_path.glob("arayis-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for name in (
+        "abonents.csv",
+        "ledger.csv",
+        "applications.csv",
+        "documents/sexsiyyet_vesiqesi.jpg",
+        "documents/mulkiyyet_cixarisi.pdf",
+    ):
+        assert f"arayis_cli/sample_data/{name}" in names
