@@ -15,6 +15,9 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import lru_cache
@@ -85,7 +88,29 @@ class Signer:
         return self.private.public_key()
 
 
+# A sandbox's own keys folder (the demo's): while set, the configured key and the
+# data directory's keys are neither read nor created.
+_sandbox_keys: ContextVar[Path | None] = ContextVar("arayis_sandbox_keys", default=None)
+
+
+@contextmanager
+def sandbox_keys(folder: Path) -> Iterator[None]:
+    """Sign and verify only with the keys in ``folder``, whatever the settings say."""
+    token = _sandbox_keys.set(folder)
+    try:
+        yield
+    finally:
+        _sandbox_keys.reset(token)
+
+
+def _configured_key() -> str | None:
+    return None if _sandbox_keys.get() else os.environ.get("ARAYIS_SIGNING_KEY")
+
+
 def keys_dir() -> Path:
+    sandbox = _sandbox_keys.get()
+    if sandbox is not None:
+        return sandbox
     from arayis_cli.config import data_dir
 
     return data_dir() / "keys"
@@ -147,7 +172,7 @@ def generate(directory: Path | None = None) -> Signer:
 
 def current_signer() -> Signer:
     """The key that signs new certificates (created on first use for the embedded default)."""
-    configured = os.environ.get("ARAYIS_SIGNING_KEY")
+    configured = _configured_key()
     if configured:
         key = _read_private(Path(configured))
         return Signer(key_id(key.public_key()), key)
@@ -162,7 +187,7 @@ def current_signer() -> Signer:
 def local_public_keys() -> dict[str, Ed25519PublicKey]:
     """Public halves of the keys this machine holds (configured key and keys folder)."""
     keys: dict[str, Ed25519PublicKey] = {}
-    configured = os.environ.get("ARAYIS_SIGNING_KEY")
+    configured = _configured_key()
     if configured and Path(configured).exists():
         pub = _read_private(Path(configured)).public_key()
         keys[key_id(pub)] = pub

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from arayis_cli.cli.output import JSON_OPT, command, console, emit_json, now, say, state
+from arayis_cli.cli.output import (
+    JSON_OPT,
+    bad,
+    command,
+    emit_json,
+    good,
+    join,
+    now,
+    say,
+    show,
+    state,
+)
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
@@ -36,11 +47,12 @@ def db_check(as_json: bool = JSON_OPT) -> None:
     else:
         counts = ", ".join(f"{n} {what}" for what, n in report.checked.items())
         if report.ok:
-            console().print(f"[green]✓ The store is whole[/] ({counts}).")
+            show(join(good("✓ The store is whole"), f" ({counts})."))
         else:
-            console().print(f"[red]✗ {len(report.problems)} problem(s)[/] ({counts}):")
-            for line in report.problems:
-                console().print(f"  - {line}")
+            show(
+                join(bad(f"✗ {len(report.problems)} problem(s)"), f" ({counts}):"),
+                *(f"  - {line}" for line in report.problems),
+            )
     if not report.ok:
         raise typer.Exit(6)
 
@@ -73,7 +85,7 @@ def stats(as_json: bool = JSON_OPT) -> None:
     table.add_row("Qərara qədər (median, iş günü)", "—" if median is None else f"{median:g}")
     worst = data["max_working_days_to_decision"]
     table.add_row("Qərara qədər (ən çox, iş günü)", "—" if worst is None else str(worst))
-    console().print(table)
+    show(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -6,7 +6,20 @@ from pathlib import Path
 
 import typer
 
-from arayis_cli.cli.output import JSON_OPT, actor, command, console, emit_json, now, say, state
+from arayis_cli.cli.output import (
+    JSON_OPT,
+    actor,
+    bad,
+    command,
+    emit_json,
+    emit_text,
+    good,
+    join,
+    now,
+    say,
+    show,
+    state,
+)
 
 keys_app = typer.Typer(help="Signing keys: export public keys, rotate.", no_args_is_help=True)
 
@@ -43,15 +56,21 @@ def verify(
     if as_json:
         emit_json(verdict.as_json())
     elif verdict.valid:
-        until = verdict.details.get("valid_until")
-        console().print(
-            f"[bold green]✓ Arayış {verdict.certificate_number} həqiqidir[/] "
-            f"(dəyişdirilməyib, {until} tarixinədək etibarlıdır)."
+        from arayis_cli.cli.render import date_az
+
+        until = date_az(verdict.details.get("valid_until"))
+        show(
+            join(
+                good(f"✓ Arayış {verdict.certificate_number} həqiqidir"),
+                f" (dəyişdirilməyib, {until} tarixinədək etibarlıdır).",
+            )
         )
     else:
-        console().print(
-            f"[bold red]✗ Arayış {verdict.certificate_number or ''} etibarsızdır:[/] "
-            f"{verdict.reason}"
+        show(
+            join(
+                bad(f"✗ Arayış {verdict.certificate_number or ''} etibarsızdır:"),
+                f" {verdict.reason}",
+            )
         )
     if not verdict.valid:
         raise typer.Exit(6)
@@ -86,8 +105,6 @@ def keys_export(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Print the public key(s) verifiers need (PEM)."""
-    import sys
-
     from sqlalchemy import select
 
     from arayis_cli.certificate.signing import current_signer
@@ -107,9 +124,13 @@ def keys_export(
     if as_json:
         emit_json(keys)
         return
-    for key in keys:
-        sys.stdout.write(f"# arayis key {key['kid']}{' (current)' if key['current'] else ''}\n")
-        sys.stdout.write(key["public_key"])
+    emit_text(
+        "".join(
+            f"# arayis key {key['kid']}{' (current)' if key['current'] else ''}\n"
+            + key["public_key"]
+            for key in keys
+        )
+    )
 
 
 @command

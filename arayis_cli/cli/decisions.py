@@ -7,12 +7,10 @@ With several, each is its own transaction and the result is one line per applica
 
 from __future__ import annotations
 
-import json
 import os
-import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
@@ -21,14 +19,24 @@ from arayis_cli.cli.output import (
     JSON_OPT,
     PII_OPT,
     actor,
+    bad,
     command,
-    console,
     emit_json,
+    emit_json_line,
+    good,
+    join,
     now,
+    refusal,
+    report_error,
     say,
+    show,
     state,
+    warning,
 )
 from arayis_cli.errors import ArayisError
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 
 def _each(
@@ -36,9 +44,10 @@ def _each(
     one: Callable[[int], dict[str, Any]],
     *,
     as_json: bool,
-    line: Callable[[dict[str, Any]], str],
+    line: Callable[[dict[str, Any]], str | Text],
 ) -> None:
-    """Run ``one`` for every id, each in its own transaction; report a line per id."""
+    """Run ``one`` for every id, each in its own transaction; report a line per id
+    (JSON Lines with ``--json``: a refusal is the single command's error object plus the id)."""
     first_failure = 0
     for app_id in ids:
         try:
@@ -46,15 +55,14 @@ def _each(
         except ArayisError as exc:
             first_failure = first_failure or int(exc.exit_code)
             if as_json:
-                sys.stdout.write(json.dumps({"id": app_id, **exc.as_json()}, ensure_ascii=False))
-                sys.stdout.write("\n")
+                emit_json_line(refusal(exc, id=app_id))
             else:
-                sys.stderr.write(f"arayis: №{app_id}: {exc.message}\n")
+                report_error(exc, as_json=False, app_id=app_id)
             continue
         if as_json:
-            sys.stdout.write(json.dumps(data, ensure_ascii=False) + "\n")
+            emit_json_line(data)
         else:
-            console().print(line(data))
+            show(line(data))
     if first_failure:
         raise typer.Exit(first_failure)
 
@@ -90,9 +98,9 @@ def review(
                 session, app, show_pii=show_pii, extra={"checklist": check.as_json()}
             )
 
-    def line(d: dict[str, Any]) -> str:
-        mark = "[green]✓[/]" if d["checklist"]["passed"] else "[red]✗[/]"
-        return f"№{d['id']} ({d['abonent_code']}): İcrada olan, yoxlama {mark}"
+    def line(d: dict[str, Any]) -> Text:
+        mark = good("✓") if d["checklist"]["passed"] else bad("✗")
+        return join(f"№{d['id']} ({d['abonent_code']}): İcrada olan, yoxlama ", mark)
 
     if next_ and count > 1:
         claimed: list[dict[str, Any]] = []
@@ -102,9 +110,9 @@ def review(
             except NotFound:
                 break
             if as_json:
-                sys.stdout.write(json.dumps(claimed[-1], ensure_ascii=False) + "\n")
+                emit_json_line(claimed[-1])
             else:
-                console().print(line(claimed[-1]))
+                show(line(claimed[-1]))
         if not claimed:
             raise NotFound("no new applications in the queue")
         return
@@ -181,8 +189,11 @@ def approve(
         debt = Decimal(data["debt"])
         if debt > 0:
             say(
-                f"Müraciət №{data['id']} icra olundu. [yellow]Borc: {money_human(debt)}[/] — "
-                "abonentə əvvəlcə borcu ödəməsi barədə məktub növbəyə qoyuldu."
+                join(
+                    f"Müraciət №{data['id']} icra olundu. ",
+                    warning(f"Borc: {money_human(debt)}"),
+                    " — abonentə əvvəlcə borcu ödəməsi barədə məktub növbəyə qoyuldu.",
+                )
             )
         else:
             say(f"Müraciət №{data['id']} icra olundu. Borc yoxdur — arayış çap oluna bilər.")
@@ -203,6 +214,7 @@ def print_(
 ) -> None:
     """Çap et: re-check the debt now; no debt writes the certificate PDF, debt refuses (exit 3)."""
     from arayis_cli.errors import InvalidInput
+    from arayis_cli.formats import fmt_date
 
     if all_ready:
         if app_id is not None or out is not None:
@@ -218,9 +230,12 @@ def print_(
     if as_json:
         emit_json(data)
     else:
-        console().print(
-            f"[green]Arayış {data['certificate_number']} hazırdır[/]: {target} "
-            f"(borc yoxdur, {data['valid_until']} tarixinədək etibarlıdır)"
+        show(
+            join(
+                good(f"Arayış {data['certificate_number']} hazırdır"),
+                f": {target} (borc yoxdur, {fmt_date(issued.certificate.valid_until)} "
+                "tarixinədək etibarlıdır)",
+            )
         )
 
 
@@ -240,9 +255,11 @@ def _printed(issued: Any, target: Path) -> dict[str, Any]:
 
 def _print_all_ready(folder: Path, *, as_json: bool) -> None:
     """Print every ready certificate; the applications whose abonent owes are reported."""
+    from decimal import Decimal
+
     from arayis_cli.db import session_scope
     from arayis_cli.errors import DebtOutstanding, InvalidInput
-    from arayis_cli.money import money_human, money_json
+    from arayis_cli.money import money_human
     from arayis_cli.services.printing import ready_for_print
 
     if not folder.is_dir():
@@ -254,36 +271,29 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
     for app_id, code, debt in candidates:
         row: dict[str, Any]
         if debt > 0:
-            row = {
-                "application_id": app_id,
-                "abonent_code": code,
-                "printed": False,
-                "debt": money_json(debt),
-            }
+            refused = DebtOutstanding(
+                f"application {app_id}: abonent {code} has a debt of {money_human(debt)}; "
+                "pay it first, then print again",
+                debt=debt,
+            )
+            row = refusal(refused, application_id=app_id, abonent_code=code, printed=False)
         else:
             try:
                 issued, target = print_to_file(state.db_url, app_id, out=folder, actor=who)
                 row = {**_printed(issued, target), "printed": True}
             except DebtOutstanding as exc:  # a charge arrived since the list was made
-                row = {
-                    "application_id": app_id,
-                    "abonent_code": code,
-                    "printed": False,
-                    "debt": money_json(exc.debt),
-                }
+                row = refusal(exc, application_id=app_id, abonent_code=code, printed=False)
         if row["printed"]:
             printed += 1
         else:
             owing += 1
         if as_json:
-            sys.stdout.write(json.dumps(row, ensure_ascii=False) + "\n")
+            emit_json_line(row)
         elif row["printed"]:
-            console().print(f"№{app_id}: arayış {row['certificate_number']} → {row['path']}")
+            show(f"№{app_id}: arayış {row['certificate_number']} → {row['path']}")
         else:
-            from decimal import Decimal
-
             amount = money_human(Decimal(row["debt"]))
-            console().print(f"№{app_id}: [yellow]borc {amount}[/] ({code}), çap edilmədi")
+            show(join(f"№{app_id}: ", warning(f"borc {amount}"), f" ({code}), çap edilmədi"))
     if not as_json:
         say(f"{printed} arayış çap edildi, {owing} müraciət üzrə borc var.")
 

@@ -1,52 +1,72 @@
-"""demo: the whole story on sample data, told for people.
+"""demo: the whole story on sample data, told for people, in a sandbox of its own.
 
-Without ``--db`` it uses a fresh ``demo.db`` in the data directory (never the working
-database); with ``--db`` it runs on that database and can be repeated.
+The demo always works in its own SQLite database and with its own signing key under
+``<data dir>/demo/`` (SPEC §5.1): whatever ``--db``, ``ARAYIS_DATABASE_URL`` or
+``ARAYIS_SIGNING_KEY`` say, the office's database, key and certificate register are never
+touched. The sample data travels inside the package (``arayis_cli/sample_data``), so the
+demo runs from any folder after a plain ``pip install``.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from arayis_cli.cli.output import actor, command, console, now, state
+from arayis_cli.cli.output import actor, bad, command, good, join, muted, now, rule, show, warning
 
 SAMPLE_NAMES = ("abonents.csv", "ledger.csv", "applications.csv", "documents")
 
 
-def find_sample_data(explicit: Path | None) -> Path:
+@contextmanager
+def sample_files(explicit: Path | None) -> Iterator[Path]:
+    """The sample data folder: ``explicit`` if given, else the copy inside the package."""
     from arayis_cli.errors import InvalidInput
 
-    candidates = [explicit] if explicit else []
-    candidates += [Path(__file__).resolve().parents[2] / "sample_data", Path.cwd() / "sample_data"]
-    for candidate in candidates:
-        if candidate and all((candidate / name).exists() for name in SAMPLE_NAMES):
-            return candidate
-    raise InvalidInput("sample_data/ not found; pass --sample-data DIR")
+    if explicit is not None:
+        if not all((explicit / name).exists() for name in SAMPLE_NAMES):
+            raise InvalidInput(
+                f"{explicit}: not a sample data folder (needs {', '.join(SAMPLE_NAMES)})"
+            )
+        yield explicit
+        return
+    from importlib.resources import as_file, files
 
-
-def _step(title: str) -> None:
-    console().rule(f"[bold]{title}[/]", align="left")
+    with as_file(files("arayis_cli") / "sample_data") as folder:
+        if not all((folder / name).exists() for name in SAMPLE_NAMES):
+            raise InvalidInput("the sample data is missing from this installation")
+        yield folder
 
 
 @command
 def demo(
-    sample_data: Path = typer.Option(None, "--sample-data", help="Folder with the sample data."),
+    sample_data: Path = typer.Option(
+        None, "--sample-data", help="Folder with sample data (default: the one shipped)."
+    ),
 ) -> None:
-    """Walk through the whole workflow on sample data; writes a certificate PDF here."""
+    """Walk through the whole workflow on sample data, in a sandbox database and key of its
+    own (never the configured ones); writes the certificate PDFs here."""
+    from arayis_cli.certificate.signing import sandbox_keys
     from arayis_cli.config import data_dir
 
-    samples = find_sample_data(sample_data)
-    url = state.db_url
-    if not state.db_explicit:
-        path = data_dir() / "demo.db"
-        for suffix in ("", "-wal", "-shm"):
+    home = data_dir() / "demo"
+    with sample_files(sample_data) as samples:
+        home.mkdir(parents=True, exist_ok=True)
+        path = home / "demo.db"
+        for suffix in ("", "-wal", "-shm"):  # a fresh story every time
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-        url = f"sqlite:///{path}"
-    Story(url, samples).run()
+        show(
+            muted(
+                f"Demo öz bazası və öz imza açarı ilə işləyir: {home} "
+                "(işçi baza, açar və reyestr toxunulmur)."
+            )
+        )
+        with sandbox_keys(home / "keys"):
+            Story(f"sqlite:///{path}", samples).run()
 
 
 class Story:
@@ -54,7 +74,6 @@ class Story:
         self.url = url
         self.samples = samples
         self.who = actor()
-        self.out = console()
 
     def session(self, write: bool = True) -> Any:
         from arayis_cli.db import session_scope
@@ -78,8 +97,7 @@ class Story:
         from arayis_cli.cli.render import print_import_report
         from arayis_cli.services import abonents, applications
 
-        self.out.print(f"[dim]Verilənlər bazası: {self.url}[/]")
-        _step("1. Abonentlər və hesablar yüklənir")
+        rule("1. Abonentlər və hesablar yüklənir")
         with self.session() as s:
             print_import_report(
                 abonents.import_abonents(s, self.samples / "abonents.csv", now=now()).as_json()
@@ -89,7 +107,7 @@ class Story:
                 abonents.import_ledger(s, self.samples / "ledger.csv", now=now()).as_json()
             )
 
-        _step("2. Portaldan gələn müraciətlər (submit --from-file)")
+        rule("2. Portaldan gələn müraciətlər (submit --from-file)")
         with self.session() as s:
             report = applications.submit_file(
                 s, self.samples / "applications.csv", now=now(), actor=self.who
@@ -101,7 +119,7 @@ class Story:
         self.no_debt(clean)
         self.with_debt(owing)
 
-        _step("7. Məktublar və statistika")
+        rule("7. Məktublar və statistika")
         self.summary()
 
     def pick_abonents(self) -> tuple[Any, Any, Any]:
@@ -163,9 +181,12 @@ class Story:
                     self.samples / "documents" / files[kind], limit=settings().max_document_bytes
                 )
                 attach(s, app_id=app_id, uploads=[upload], kind=kind, now=now(), actor=self.who)
-        self.out.print(
-            f"Müraciət №{app_id} ({abonent.code}): [green]Əməliyyat uğurla yerinə yetirildi.[/] "
-            "Müraciətinizin nəticəsi 3 iş günü ərzində email ünvanınıza göndəriləcək."
+        show(
+            join(
+                f"Müraciət №{app_id} ({abonent.code}): ",
+                good("Əməliyyat uğurla yerinə yetirildi."),
+                " Müraciətinizin nəticəsi 3 iş günü ərzində email ünvanınıza göndəriləcək.",
+            )
         )
         return app_id
 
@@ -179,7 +200,7 @@ class Story:
     def refusal(self, abonent: Any) -> None:
         from arayis_cli.services import decisions
 
-        _step("3. Sənədlərdə uyğunsuzluq: imtina (Ləğv olunmuş)")
+        rule("3. Sənədlərdə uyğunsuzluq: imtina (Ləğv olunmuş)")
         app_id = self.submit(abonent, ("id-card",))
         self.review(app_id)
         with self.session() as s:
@@ -190,10 +211,10 @@ class Story:
                 now=now(),
                 actor=self.who,
             )
-        self.out.print(f"Müraciət №{app_id}: [red]Ləğv olunmuş[/]; səbəb abonentə göndərilir.")
+        show(join(f"Müraciət №{app_id}: ", bad("Ləğv olunmuş"), "; səbəb abonentə göndərilir."))
 
     def no_debt(self, abonent: Any) -> None:
-        _step("4. Borc yoxdur: icra olunur və arayış çap edilir")
+        rule("4. Borc yoxdur: icra olunur və arayış çap edilir")
         app_id = self.submit(abonent, ("id-card", "ownership"))
         self.review(app_id)
         self.approve(app_id)
@@ -203,12 +224,12 @@ class Story:
         from arayis_cli.money import money_human
         from arayis_cli.services.abonents import pay
 
-        _step("5. Borc var: icra olunur, çap zamanı xəbərdarlıq")
+        rule("5. Borc var: icra olunur, çap zamanı xəbərdarlıq")
         app_id = self.submit(abonent, ("id-card", "ownership"))
         self.review(app_id)
         debt = self.approve(app_id)
         self.print(app_id)
-        _step("6. Borc ödənilir və arayış yenidən çap edilir")
+        rule("6. Borc ödənilir və arayış yenidən çap edilir")
         with self.session() as s:
             result = pay(
                 s,
@@ -218,7 +239,7 @@ class Story:
                 paid_at=None,
                 now=now(),
             )
-        self.out.print(
+        show(
             f"Ödəniş qeydə alındı: {abonent.code}, {money_human(debt)} "
             f"(qalıq balans {money_human(result.balance)})."
         )
@@ -231,9 +252,12 @@ class Story:
         with self.session() as s:
             _, debt = decisions.approve(s, app_id, override=None, now=now(), actor=self.who)
         mail = "borcu ödəmək barədə" if debt > 0 else "arayışın hazır olması barədə"
-        self.out.print(
-            f"Müraciət №{app_id}: [green]İcra olunmuş[/]; borc {money_human(debt)}; "
-            f"abonentə {mail} məktub növbəyə qoyuldu."
+        show(
+            join(
+                f"Müraciət №{app_id}: ",
+                good("İcra olunmuş"),
+                f"; borc {money_human(debt)}; abonentə {mail} məktub növbəyə qoyuldu.",
+            )
         )
         return debt
 
@@ -244,11 +268,9 @@ class Story:
         try:
             issued, target = print_to_file(self.url, app_id, out=None, actor=self.who)
         except DebtOutstanding as exc:
-            self.out.print(f"[bold yellow]Çap et → xəbərdarlıq:[/] {exc.message}")
+            show(join(warning("Çap et → xəbərdarlıq:"), f" {exc.message}"))
             return
-        self.out.print(
-            f"[bold green]Çap et → arayış {issued.certificate.number}[/] yazıldı: {target}"
-        )
+        show(join(good(f"Çap et → arayış {issued.certificate.number}"), f" yazıldı: {target}"))
 
     def summary(self) -> None:
         from rich.table import Table
@@ -271,10 +293,7 @@ class Story:
         table.add_column("Say", justify="right")
         for kind, count in sorted(kinds.items()):
             table.add_row(kind, str(count))
-        self.out.print(table)
-        self.out.print(
-            "Statuslar: "
-            + ", ".join(
-                f"{status_text(code)} {count}" for code, count in figures["by_status"].items()
-            )
-        )
+        parts: list[Any] = ["Statuslar: "]
+        for i, (code, count) in enumerate(figures["by_status"].items()):
+            parts += [", " if i else "", status_text(code), f" {count}"]
+        show(table, join(*parts))

@@ -14,6 +14,8 @@ from arayis_cli.cli.output import (
     command,
     console,
     emit_json,
+    good,
+    join,
     now,
     say,
     state,
@@ -76,8 +78,10 @@ def submit(
     if not as_json:
         if created:
             say(
-                "[green]Əməliyyat uğurla yerinə yetirildi.[/] Müraciətinizin nəticəsi "
-                "3 iş günü ərzində email ünvanınıza göndəriləcək."
+                join(
+                    good("Əməliyyat uğurla yerinə yetirildi."),
+                    " Müraciətinizin nəticəsi 3 iş günü ərzində email ünvanınıza göndəriləcək.",
+                )
             )
         else:
             say(f"Application {app.id} already exists for external id {app.external_id}.")

@@ -1,13 +1,14 @@
-"""list: streamed output. JSON and CSV never import Rich (scripts call this a lot)."""
+"""list: streamed output through the JSON, CSV and table paths of :mod:`arayis_cli.cli.output`.
+
+JSON and CSV never import Rich (scripts call this a lot).
+"""
 
 from __future__ import annotations
 
-import csv
-import json
-import sys
+from collections.abc import Iterable
 from typing import Any
 
-from arayis_cli.cli.output import state
+from arayis_cli.cli.output import emit_csv, emit_json_array, state
 
 LIST_COLUMNS = (
     "id",
@@ -41,59 +42,58 @@ def write_list(flt: Any, *, fmt: str, show_pii: bool) -> None:
             for app, docs in iter_applications(session, flt, today=today)
         )
         if fmt == "json":
-            out = sys.stdout
-            out.write("[")
-            for i, row in enumerate(rows):
-                out.write(("," if i else "") + json.dumps(row, ensure_ascii=False))
-            out.write("]\n")
+            emit_json_array(rows)
         elif fmt == "csv":
-            writer = csv.writer(sys.stdout, lineterminator="\n")
-            writer.writerow((*LIST_COLUMNS, "documents"))
-            for row in rows:
-                writer.writerow(
+            emit_csv(
+                (*LIST_COLUMNS, "documents"),
+                (
                     (
                         *(_csv_value(row[c]) for c in LIST_COLUMNS),
                         ";".join(d["kind"] for d in row["documents"]),
                     )
-                )
+                    for row in rows
+                ),
+            )
         else:
-            from rich import box
-            from rich.table import Table
+            _table(rows)
 
-            from arayis_cli.cli.output import console
-            from arayis_cli.cli.render import _date_az, status_text
 
-            table = Table(title="Müraciətlər", title_justify="left", box=box.SIMPLE_HEAD)
-            for col, justify, no_wrap in (
-                ("№", "right", True),
-                ("Abonent kodu", "left", True),
-                ("Status", "left", True),
-                ("FİN", "left", True),
-                ("Kanal", "left", False),
-                ("Qeydiyyat", "left", False),
-                ("Son tarix", "left", False),
-                ("Operator", "left", False),
-                ("Sənəd", "right", False),
-            ):
-                table.add_column(col, justify=justify, no_wrap=no_wrap)  # type: ignore[arg-type]
-            count = 0
-            for row in rows:
-                count += 1
-                table.add_row(
-                    str(row["id"]),
-                    row["abonent_code"],
-                    status_text(row["status"]),
-                    row["fin"],
-                    row["channel"],
-                    _date_az(row["submitted_at"]),
-                    _date_az(row["due_on"]) + (" [red]![/]" if row["overdue"] else ""),
-                    row["operator"] or "",
-                    str(len(row["documents"])),
-                )
-            if count:
-                console().print(table)
-            else:
-                console().print("[dim]Heç bir müraciət tapılmadı.[/]")
+def _table(rows: Iterable[dict[str, Any]]) -> None:
+    from rich import box
+    from rich.table import Table
+
+    from arayis_cli.cli.output import bad, join, muted, show
+    from arayis_cli.cli.render import date_az, status_text
+
+    table = Table(title="Müraciətlər", title_justify="left", box=box.SIMPLE_HEAD)
+    for col, justify, no_wrap in (
+        ("№", "right", True),
+        ("Abonent kodu", "left", True),
+        ("Status", "left", True),
+        ("FİN", "left", True),
+        ("Kanal", "left", False),
+        ("Qeydiyyat", "left", False),
+        ("Son tarix", "left", False),
+        ("Operator", "left", False),
+        ("Sənəd", "right", False),
+    ):
+        table.add_column(col, justify=justify, no_wrap=no_wrap)  # type: ignore[arg-type]
+    count = 0
+    for row in rows:
+        count += 1
+        due = date_az(row["due_on"])
+        table.add_row(
+            str(row["id"]),
+            row["abonent_code"],
+            status_text(row["status"]),
+            row["fin"],
+            row["channel"],
+            date_az(row["submitted_at"]),
+            join(due, bad(" !")) if row["overdue"] else due,
+            row["operator"] or "",
+            str(len(row["documents"])),
+        )
+    show(table if count else muted("Heç bir müraciət tapılmadı."))
 
 
 def _csv_value(value: Any) -> str:

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import typer
 
-from arayis_cli.cli.output import JSON_OPT, PII_OPT, command, console, emit_json, state
+from arayis_cli.cli.output import (
+    JSON_OPT,
+    PII_OPT,
+    bad,
+    command,
+    emit_json,
+    good,
+    join,
+    muted,
+    show,
+    state,
+)
 
 outbox_app = typer.Typer(
     help="Emails to subscribers: the queue and its delivery state.", no_args_is_help=True
@@ -41,12 +52,11 @@ def outbox_list(
         emit_json(rows)
         return
     if not rows:
-        console().print("[dim]Növbədə məktub yoxdur.[/]")
+        show(muted("Növbədə məktub yoxdur."))
         return
     from arayis_cli.cli.render import emails_table
 
-    table = emails_table(rows, title="Məktublar (outbox)", with_application=True)
-    console().print(table)
+    show(emails_table(rows, title="Məktublar (outbox)", with_application=True))
 
 
 @command
@@ -83,9 +93,10 @@ def outbox_send(
         if as_json:
             emit_json({"dry_run": True, "would_send": rows})
         else:
-            console().print(f"{len(rows)} məktub göndəriləcək (dry run, heç nə göndərilmədi).")
-            for m in rows:
-                console().print(f"  №{m['id']} {m['kind']} → {m['to']}: {m['subject']}")
+            show(
+                f"{len(rows)} məktub göndəriləcək (dry run, heç nə göndərilmədi).",
+                *(f"  №{m['id']} {m['kind']} → {m['to']}: {m['subject']}" for m in rows),
+            )
         return
     worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
     report = outbox.deliver(
@@ -94,9 +105,12 @@ def outbox_send(
     if as_json:
         emit_json(report.as_json())
         return
-    console().print(
-        f"[green]{report.sent} göndərildi[/], {report.retry} sonra yenidən, "
-        f"[red]{report.failed} uğursuz[/]"
+    show(
+        join(
+            good(f"{report.sent} göndərildi"),
+            f", {report.retry} sonra yenidən, ",
+            bad(f"{report.failed} uğursuz"),
+        )
     )
     if report.messages:
         table = Table(title="Göndərmə", title_justify="left")
@@ -106,7 +120,7 @@ def outbox_send(
             table.add_row(
                 str(m["id"]), str(m["application_id"]), m["kind"], m["status"], m["error"] or ""
             )
-        console().print(table)
+        show(table)
 
 
 def register(app: typer.Typer) -> None:

@@ -1,14 +1,18 @@
-"""All output in one place: data to stdout (JSON, CSV or Rich tables), messages to stderr,
-and the mapping from domain exceptions to exit codes (SPEC §4).
+"""All output in one place, one path per format: a JSON document, JSON Lines (batch modes),
+CSV, and Rich for people (markup off); data to stdout, messages to stderr; and the mapping
+from domain exceptions to exit codes (SPEC §4).
+
+Rich is imported only when people's output is written: ``list --json`` never loads it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -19,6 +23,7 @@ from arayis_cli.errors import ArayisError, ExitCode
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -36,27 +41,170 @@ state = State()
 _consoles: dict[bool, Console] = {}
 
 
+# -- People: one Console, markup off ------------------------------------------------------
+# Nothing a person typed (a reason, a name, a file name) may be read as Rich markup or an
+# emoji code: the console interprets no markup at all (as pypa/hatch's terminal does), and
+# styling is applied only through the ``Text`` helpers below.
+
+
 def console(*, stderr: bool = False) -> Console:
-    """Rich console: colours only on a terminal; stdout for data, stderr for messages."""
+    """The Rich console: colours only on a terminal; stdout for data, stderr for messages."""
+    stream = sys.stderr if stderr else sys.stdout
+    cached = _consoles.get(stderr)
+    if cached is None or cached.file is not stream:
+        cached = _console_class()(
+            file=stream, markup=False, emoji=False, highlight=False, soft_wrap=False
+        )
+        _consoles[stderr] = cached
+    return cached
+
+
+@functools.cache
+def _console_class() -> type[Console]:
     from rich.console import Console
 
-    key = stderr
-    stream = sys.stderr if stderr else sys.stdout
-    cached = _consoles.get(key)
-    if cached is None or cached.file is not stream:
-        cached = Console(file=stream, highlight=False, soft_wrap=False)
-        _consoles[key] = cached
-    return cached
+    class QuietPipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich's documented hook; its default exits 1. Hand the closed pipe to
+            # ``_stdout()``, which ends the command quietly with exit 0.
+            self.quiet = True
+            raise BrokenPipeError
+
+    return QuietPipeConsole
+
+
+def styled(text: str, style: str) -> Text:
+    """``text`` exactly as given, in ``style``; the only way human output gets colour."""
+    from rich.text import Text
+
+    return Text(text, style=style)
+
+
+def good(text: str) -> Text:
+    return styled(text, "green")
+
+
+def bad(text: str) -> Text:
+    return styled(text, "red")
+
+
+def warning(text: str) -> Text:
+    return styled(text, "yellow")
+
+
+def muted(text: str) -> Text:
+    return styled(text, "dim")
+
+
+def strong(text: str) -> Text:
+    return styled(text, "bold")
+
+
+def join(*parts: str | Text) -> Text:
+    """Plain strings and styled pieces as one line; plain strings stay literal."""
+    from rich.text import Text
+
+    return Text.assemble(*parts)
+
+
+def show(*renderables: Any) -> None:
+    """Output for people on stdout: tables, lines, a rule."""
+    with _stdout():
+        out = console()
+        for renderable in renderables:
+            out.print(renderable)
+
+
+def rule(title: str) -> None:
+    """A section heading for people (demo)."""
+    with _stdout():
+        console().rule(strong(title), align="left")
+
+
+def say(message: str | Text) -> None:
+    """A message for people, on stderr."""
+    console(stderr=True).print(message)
+
+
+# -- Scripts: one JSON document, JSON Lines for batch modes, CSV ---------------------------
+
+
+def json_text(data: Any) -> str:
+    """The one JSON encoding: UTF-8 text kept readable, dates and Decimals as strings."""
+    return json.dumps(data, ensure_ascii=False, default=str)
 
 
 def emit_json(data: Any) -> None:
     """Exactly one JSON document on stdout."""
-    sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+    with _stdout():
+        sys.stdout.write(json_text(data) + "\n")
+        sys.stdout.flush()
 
 
-def say(message: str) -> None:
-    """A message for people, on stderr."""
-    console(stderr=True).print(message)
+def emit_json_array(items: Iterable[Any]) -> None:
+    """One JSON document (an array) written as the items come: memory stays flat."""
+    with _stdout():
+        out = sys.stdout
+        out.write("[")
+        for i, item in enumerate(items):
+            out.write(("," if i else "") + json_text(item))
+        out.write("]\n")
+        out.flush()
+
+
+def emit_json_line(data: Any) -> None:
+    """One JSON Lines record (batch modes), flushed so a reading script sees it now."""
+    with _stdout():
+        sys.stdout.write(json_text(data) + "\n")
+        sys.stdout.flush()
+
+
+def emit_text(text: str) -> None:
+    """Plain text for scripts and files (PEM keys): never wrapped or styled."""
+    with _stdout():
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+
+def refusal(exc: ArayisError, **ids: Any) -> dict[str, Any]:
+    """A refusal as data: the single command's error object plus the id it concerns."""
+    return {**ids, **exc.as_json()}
+
+
+def emit_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """CSV on stdout, row by row."""
+    import csv
+
+    with _stdout():
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+        sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def _stdout() -> Iterator[None]:
+    """Where stdout is written: a reader that went away (``| head -1``) is not an error.
+
+    The rest of the output is dropped and the command ends with exit 0; stdout is pointed
+    at the null device first so the interpreter's final flush stays quiet too.
+    """
+    try:
+        yield
+    except BrokenPipeError:
+        _stdout_to_devnull()
+        raise typer.Exit(int(ExitCode.OK)) from None
+
+
+def _stdout_to_devnull() -> None:
+    try:
+        fd = sys.stdout.fileno()
+    except (AttributeError, OSError, ValueError):  # not a real file (a test runner's buffer)
+        sys.stdout = open(os.devnull, "w")  # noqa: SIM115 - lives until the process ends
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, fd)
+    os.close(devnull)
 
 
 def now() -> datetime:
@@ -69,12 +217,14 @@ def now() -> datetime:
     return datetime.now(UTC)
 
 
-def _report(exc: ArayisError, *, as_json: bool) -> None:
+def report_error(exc: ArayisError, *, as_json: bool, app_id: int | None = None) -> None:
+    """A refusal on stderr: one JSON object with ``--json``, else one line for people."""
     if as_json:
-        sys.stderr.write(json.dumps(exc.as_json(), ensure_ascii=False) + "\n")
-    else:
-        text = exc.message.replace("\n", " ")
-        sys.stderr.write(f"arayis: {text}\n")
+        sys.stderr.write(json_text(exc.as_json()) + "\n")
+        return
+    text = exc.message.replace("\n", " ")
+    where = f"№{app_id}: " if app_id is not None else ""
+    sys.stderr.write(f"arayis: {where}{text}\n")
 
 
 def command(fn: F) -> F:
@@ -86,7 +236,7 @@ def command(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except ArayisError as exc:
-            _report(exc, as_json=as_json)
+            report_error(exc, as_json=as_json)
             raise typer.Exit(int(exc.exit_code)) from None
         except (typer.Exit, typer.Abort):
             raise
@@ -97,7 +247,7 @@ def command(fn: F) -> F:
             if os.environ.get("ARAYIS_DEBUG"):
                 raise
             err = _internal(exc)
-            _report(err, as_json=as_json)
+            report_error(err, as_json=as_json)
             raise typer.Exit(int(err.exit_code)) from None
 
     return wrapper  # type: ignore[return-value]

@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from arayis_cli.cli.output import JSON_OPT, PII_OPT, command, console, emit_json, now, state
+from arayis_cli.cli.output import JSON_OPT, PII_OPT, command, emit_json, now, show, state
 
 abonent_app = typer.Typer(help="Subscribers (abonentlər): add, import, show.", no_args_is_help=True)
 ledger_app = typer.Typer(help="Billing data: charges, payments, adjustments.", no_args_is_help=True)
@@ -68,6 +68,7 @@ def abonent_show(
 def _show(code: str, *, as_json: bool, show_pii: bool) -> None:
     from rich.table import Table
 
+    from arayis_cli.cli.render import debt_text
     from arayis_cli.db import session_scope
     from arayis_cli.formats import fmt_date
     from arayis_cli.money import money_human, money_json
@@ -94,9 +95,8 @@ def _show(code: str, *, as_json: bool, show_pii: bool) -> None:
     table.add_row("FİN", data["owner_fin"])
     table.add_row("Ünvan", data["address"])
     table.add_row("Balans", money_human(summary["balance"]))
-    debt = summary["debt"]
-    table.add_row("Borc", f"[red]{money_human(debt)}[/]" if debt > 0 else "[green]yoxdur[/]")
-    console().print(table)
+    table.add_row("Borc", debt_text(summary["debt"]))
+    show(table)
     if summary["ledger"]:
         ledger = Table(title="Son əməliyyatlar", title_justify="left")
         for col, justify in (
@@ -108,7 +108,7 @@ def _show(code: str, *, as_json: bool, show_pii: bool) -> None:
             ledger.add_column(col, justify=justify)  # type: ignore[arg-type]
         for e in summary["ledger"]:
             ledger.add_row(fmt_date(e["date"]), e["kind"], money_human(e["amount"]), e["reference"])
-        console().print(ledger)
+        show(ledger)
 
 
 @command
@@ -169,7 +169,7 @@ def pay(
         return
     verb = "Ödəniş qeydə alındı" if result.created else "Bu ödəniş artıq qeydə alınıb"
     debt = debt_of(result.balance)
-    console().print(
+    show(
         f"{verb}: {entry.abonent_code}, {money_human(from_qepik(entry.amount_qepik))} "
         f"({entry.reference}). "
         + (f"Qalan borc: {money_human(debt)}." if debt > 0 else "Borc yoxdur.")

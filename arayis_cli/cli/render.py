@@ -1,13 +1,21 @@
-"""Rich output for people (Azerbaijani labels) and streaming list output for scripts."""
+"""Rich tables for people (Azerbaijani labels, dd.mm.yyyy, ``12,50 AZN``).
+
+Every value is shown as the literal text it is (the console reads no markup); colour comes
+only from the ``Text`` helpers in :mod:`arayis_cli.cli.output`.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from arayis_cli.cli.output import console
+from arayis_cli.cli.output import bad, good, join, muted, show, warning
 from arayis_cli.workflow import Status
+
+if TYPE_CHECKING:
+    from rich.text import Text
 
 STATUS_STYLE = {
     "new": "cyan",
@@ -17,11 +25,18 @@ STATUS_STYLE = {
 }
 
 
-def status_text(code: str) -> str:
-    return f"[{STATUS_STYLE.get(code, 'white')}]{Status(code).label}[/]"
+# History details that hold money (JSON strings "12.50"), shown to people as "12,50 AZN".
+MONEY_KEYS = frozenset({"debt", "balance", "amount"})
 
 
-def _date_az(iso: str | None) -> str:
+def status_text(code: str) -> Text:
+    from arayis_cli.cli.output import styled
+
+    return styled(Status(code).label, STATUS_STYLE.get(code, "default"))
+
+
+def date_az(iso: str | None) -> str:
+    """An ISO date or time from the JSON shapes, as people read it: dd.mm.yyyy [HH:MM]."""
     if not iso:
         return "—"
     from datetime import date, datetime
@@ -29,6 +44,21 @@ def _date_az(iso: str | None) -> str:
     if "T" in iso:
         return datetime.fromisoformat(iso).strftime("%d.%m.%Y %H:%M")
     return date.fromisoformat(iso).strftime("%d.%m.%Y")
+
+
+def money_az(amount: str | Decimal) -> str:
+    """Money from the JSON shapes ("12.50") as people read it: ``12,50 AZN``."""
+    from arayis_cli.money import money_human
+
+    return money_human(Decimal(amount))
+
+
+def _detail_text(detail: dict[str, Any]) -> str:
+    parts = []
+    for key, value in detail.items():
+        shown = money_az(value) if key in MONEY_KEYS and value is not None else value
+        parts.append(f"{key}={shown}")
+    return ", ".join(parts)
 
 
 def print_application(data: dict[str, Any], *, title: str | None = None) -> None:
@@ -44,10 +74,12 @@ def print_application(data: dict[str, Any], *, title: str | None = None) -> None
         ("Email", data["email"]),
         ("Kanal", data["channel"]),
         ("Xarici id", data["external_id"]),
-        ("Qeydiyyat", _date_az(data["submitted_at"])),
+        ("Qeydiyyat", date_az(data["submitted_at"])),
         (
             "Son tarix",
-            _date_az(data["due_on"]) + (" [red](gecikir)[/]" if data["overdue"] else ""),
+            join(date_az(data["due_on"]), bad(" (gecikir)"))
+            if data["overdue"]
+            else date_az(data["due_on"]),
         ),
         ("Operator", data["operator"]),
         ("İmtina səbəbi", data["rejection_reason"]),
@@ -55,45 +87,39 @@ def print_application(data: dict[str, Any], *, title: str | None = None) -> None
     ]
     for label, value in rows:
         if value not in (None, ""):
-            table.add_row(label, str(value))
+            table.add_row(label, str(value) if isinstance(value, str | int) else value)
     docs = data.get("documents") or []
     table.add_row(
         "Sənədlər",
         "\n".join(f"{d['kind']}: {d['filename']} ({d['media_type']}, {d['size']} B)" for d in docs)
-        or "[dim]yoxdur[/]",
+        or muted("yoxdur"),
     )
     if "checklist" in data:
         table.add_row("Yoxlama", _checklist_text(data["checklist"]))
     if "debt" in data:
-        from decimal import Decimal
-
-        from arayis_cli.money import money_human
-
-        debt = Decimal(data["debt"])
-        table.add_row("Borc", f"[red]{money_human(debt)}[/]" if debt > 0 else "[green]yoxdur[/]")
-    console().print(table)
+        table.add_row("Borc", debt_text(data["debt"]))
+    show(table)
 
 
-def _checklist_text(checklist: dict[str, Any]) -> str:
-    from decimal import Decimal
+def debt_text(debt: str | Decimal) -> Text:
+    """The debt in red, or "yoxdur" in green."""
+    return bad(money_az(debt)) if Decimal(debt) > 0 else good("yoxdur")
 
-    from arayis_cli.money import money_human
 
-    lines = []
+def _checklist_text(checklist: dict[str, Any]) -> Text:
+    lines: list[str | Text] = []
     for item in checklist["items"]:
-        mark = "[green]✓[/]" if item["ok"] else "[red]✗[/]"
-        lines.append(f"{mark} {item['label']}")
+        lines += [good("✓") if item["ok"] else bad("✗"), f" {item['label']}\n"]
     debt = Decimal(checklist["debt"])
-    lines.append(
-        ("[yellow]![/] " if debt > 0 else "[green]✓[/] ")
-        + f"Cari borc: {money_human(debt)} (məlumat üçün)"
-    )
-    return "\n".join(lines)
+    lines += [
+        warning("!") if debt > 0 else good("✓"),
+        f" Cari borc: {money_az(debt)} (məlumat üçün)",
+    ]
+    return join(*lines)
 
 
 def print_detail(data: dict[str, Any]) -> None:
     print_application(data)
-    out = console()
     history = Table(title="Tarixçə", title_justify="left")
     for col in ("Vaxt", "Kim", "Əməliyyat", "Status", "Təfərrüat"):
         history.add_column(col)
@@ -105,15 +131,15 @@ def print_detail(data: dict[str, Any]) -> None:
             ) + Status(ev["to_status"]).label
         detail = ev["detail"] or {}
         history.add_row(
-            _date_az(ev["at"]),
+            date_az(ev["at"]),
             ev["actor"],
             ev["action"],
             change,
-            ", ".join(f"{k}={v}" for k, v in detail.items()),
+            _detail_text(detail),
         )
-    out.print(history)
+    show(history)
     if data["emails"]:
-        out.print(emails_table(data["emails"], title="Məktublar", with_application=False))
+        show(emails_table(data["emails"], title="Məktublar", with_application=False))
     if data["certificates"]:
         certs = Table(title="Arayışlar", title_justify="left")
         for col in ("Nömrə", "Verilib", "Etibarlıdır", "Operator"):
@@ -121,11 +147,11 @@ def print_detail(data: dict[str, Any]) -> None:
         for c in data["certificates"]:
             certs.add_row(
                 c["certificate_number"],
-                _date_az(c["issued_at"]),
-                _date_az(c["valid_until"]),
+                date_az(c["issued_at"]),
+                date_az(c["valid_until"]),
                 c["operator"],
             )
-        out.print(certs)
+        show(certs)
 
 
 def emails_table(rows: list[dict[str, Any]], *, title: str, with_application: bool) -> Table:
@@ -146,19 +172,18 @@ def emails_table(rows: list[dict[str, Any]], *, title: str, with_application: bo
 
 
 def print_import_report(report: dict[str, Any]) -> None:
-    out = console()
-    parts = [f"[green]{report['created']} yaradıldı[/]"]
+    parts: list[str | Text] = [good(f"{report['created']} yaradıldı")]
     if "updated" in report:
-        parts.append(f"{report['updated']} yeniləndi")
-    parts.append(f"{report['existing']} artıq var idi")
-    parts.append(f"[red]{len(report['failed'])} xəta[/]" if report["failed"] else "0 xəta")
-    out.print(", ".join(parts))
+        parts.append(f", {report['updated']} yeniləndi")
+    parts.append(f", {report['existing']} artıq var idi, ")
+    parts.append(bad(f"{len(report['failed'])} xəta") if report["failed"] else "0 xəta")
+    show(join(*parts))
     if report["failed"]:
         table = Table(title="Xətalı sətirlər", title_justify="left")
         table.add_column("Sətir", justify="right")
         table.add_column("Səbəb")
         for item in report["failed"][:200]:
             table.add_row(str(item["row"]), item["error"])
-        out.print(table)
+        show(table)
         if len(report["failed"]) > 200:
-            out.print(f"… and {len(report['failed']) - 200} more (use --json for all)")
+            show(f"… və daha {len(report['failed']) - 200} xəta (hamısı üçün --json)")

@@ -67,6 +67,8 @@ def test_print_all_ready(loaded: Cli, tmp_path: Path) -> None:
         "application_id": int(owing),
         "abonent_code": CODE_DEBT,
         "printed": False,
+        "error": "debt",
+        "message": by_id[int(owing)]["message"],
         "debt": "23.80",
     }
     # A current certificate exists now: the next run prints only what is still owed.
