@@ -12,7 +12,7 @@ import typer
 
 from arayis_cli import __version__
 from arayis_cli.cli import admin, certificates, decisions, intake, outbox, reference
-from arayis_cli.cli.output import state
+from arayis_cli.cli.output import emit_text, json_text, state
 
 app = typer.Typer(
     name="arayis",
@@ -30,7 +30,7 @@ app = typer.Typer(
 
 def _version(value: bool) -> None:
     if value:
-        sys.stdout.write(f"arayis {__version__}\n")
+        emit_text(f"arayis {__version__}\n")
         raise typer.Exit()
 
 
@@ -77,10 +77,8 @@ def main() -> None:
     except typer.TyperException as exc:  # usage errors: bad option, missing argument …
         exit_code = getattr(exc, "exit_code", 2)
         if "--json" in sys.argv[1:]:
-            import json
-
             message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
-            sys.stderr.write(json.dumps({"error": "usage", "message": message}) + "\n")
+            sys.stderr.write(json_text({"error": "usage", "message": message}) + "\n")
         elif hasattr(exc, "show"):
             exc.show()
         else:

@@ -136,9 +136,7 @@ def json_text(data: Any) -> str:
 
 def emit_json(data: Any) -> None:
     """Exactly one JSON document on stdout."""
-    with _stdout():
-        sys.stdout.write(json_text(data) + "\n")
-        sys.stdout.flush()
+    emit_text(json_text(data) + "\n")
 
 
 def emit_json_array(items: Iterable[Any]) -> None:
@@ -153,14 +151,13 @@ def emit_json_array(items: Iterable[Any]) -> None:
 
 
 def emit_json_line(data: Any) -> None:
-    """One JSON Lines record (batch modes), flushed so a reading script sees it now."""
-    with _stdout():
-        sys.stdout.write(json_text(data) + "\n")
-        sys.stdout.flush()
+    """One JSON Lines record (batch modes: one per id, a refusal as :func:`refusal`),
+    flushed so that a script reading the stream sees it at once."""
+    emit_text(json_text(data) + "\n")
 
 
 def emit_text(text: str) -> None:
-    """Plain text for scripts and files (PEM keys): never wrapped or styled."""
+    """Plain text on stdout, unstyled and unwrapped (JSON, PEM keys, the version)."""
     with _stdout():
         sys.stdout.write(text)
         sys.stdout.flush()
