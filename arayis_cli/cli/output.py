@@ -65,10 +65,12 @@ def _console_class() -> type[Console]:
 
     class QuietPipeConsole(Console):
         def on_broken_pipe(self) -> None:
-            # Rich's documented hook; its default exits 1. Hand the closed pipe to
-            # ``_stdout()``, which ends the command quietly with exit 0.
+            # Rich's documented hook; its default exits 1. A closed stdout goes to
+            # ``_stdout()``, which ends the command quietly with exit 0; messages for a
+            # closed stderr are dropped (nobody is there to read them).
             self.quiet = True
-            raise BrokenPipeError
+            if self.file is sys.stdout:
+                raise BrokenPipeError
 
     return QuietPipeConsole
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CODE, DOCS, OWNER_FIN, Cli, submit_args
+from tests.conftest import DOCS, OWNER_FIN, Cli, submit_args
 
 # Wide enough that Rich never wraps a cell, so the literal text stays on one line.
 WIDE = {"COLUMNS": "400"}
@@ -72,8 +72,12 @@ def test_file_names_are_shown_literally(loaded: Cli, tmp_path: Path, text: str) 
 
 def test_import_report_rows_are_literal(loaded: Cli, tmp_path: Path) -> None:
     bad = tmp_path / "bad.csv"
-    header = "abonent,fin,phone,email,channel,external_id,submitted_at\n"
-    bad.write_text(header + f"{CODE},{OWNER_FIN},[/],a@example.az,egov,[bold]E[/],\n")
-    result = loaded("submit", "--from-file", bad, code=2, env=WIDE)
-    assert "Traceback" not in result.stdout + result.stderr
-    assert "1 xəta" in _flat(result.stdout)
+    bad.write_text(
+        "code,group,owner_name,owner_fin,address\n"
+        f"[bold]1,I,Ad,{OWNER_FIN},Bakı\n"
+        f"[/]2,I,Ad,{OWNER_FIN},Bakı\n",
+        encoding="utf-8",
+    )
+    result = loaded("abonent", "import", bad, code=2, env=WIDE)
+    assert "'[bold]1'" in result.stdout and "'[/]2'" in result.stdout, result.stdout
+    assert "2 xəta" in _flat(result.stdout)
