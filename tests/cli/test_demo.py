@@ -117,8 +117,17 @@ def test_demo_refuses_a_sample_folder_that_is_not_one(loaded: Cli, tmp_path: Pat
 @pytest.mark.slow
 def test_the_wheel_carries_the_sample_data(tmp_path: Path) -> None:
     """A plain (non-editable) install has the sample data: demo runs from any folder."""
+    import shutil
+
+    # Built from a clean copy: a stale build/ folder in the checkout cannot help it pass.
+    src = tmp_path / "src"
+    shutil.copytree(
+        REPO / "arayis_cli", src / "arayis_cli", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, src / name)
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(src)],
         capture_output=True,
         text=True,
     )

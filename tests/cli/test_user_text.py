@@ -81,3 +81,20 @@ def test_import_report_rows_are_literal(loaded: Cli, tmp_path: Path) -> None:
     result = loaded("abonent", "import", bad, code=2, env=WIDE)
     assert "'[bold]1'" in result.stdout and "'[/]2'" in result.stdout, result.stdout
     assert "2 xəta" in _flat(result.stdout)
+
+
+def test_no_rich_markup_left_in_the_package() -> None:
+    """The console reads no markup, so a markup string would print its brackets: style
+    goes through the ``Text`` helpers of cli/output.py instead."""
+    import re
+
+    from tests.conftest import REPO
+
+    markup = re.compile(r"\[/\]|\[/?(bold|dim|italic|green|red|yellow|cyan|blue|magenta)\b")
+    found = [
+        f"{path.relative_to(REPO)}:{n}"
+        for path in sorted((REPO / "arayis_cli").rglob("*.py"))
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if markup.search(line)
+    ]
+    assert found == []
