@@ -121,11 +121,14 @@ class _SubsetSource:
 
     def _compiled(self) -> _Program:
         if self.program is None:
-            raise RuntimeError(
-                f"fpdf2 wrote {self.path.name} without arayis' font subsetter: fpdf2 has "
-                "changed; see arayis_cli/certificate/fontcache.py"
-            )
+            raise _changed(f"wrote {self.path.name} without arayis' font subsetter")
         return self.program
+
+    def __getattr__(self, name: str) -> Any:
+        """Anything else fpdf2 or fontTools asks of it means they changed: say so."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise _changed(f"asked a cached font for {name!r}")
 
     def __contains__(self, tag: str) -> bool:
         return tag in self.tables
@@ -138,6 +141,15 @@ class _SubsetSource:
 
     def close(self) -> None:
         """Nothing to release: the parsed font stays for the next document."""
+
+
+def _changed(what: str) -> RuntimeError:
+    import fpdf
+
+    return RuntimeError(
+        f"fpdf2 {fpdf.FPDF_VERSION} {what}: it no longer works the way "
+        "arayis_cli/certificate/fontcache.py assumes"
+    )
 
 
 _SUBSETS: OrderedDict[tuple[Path, frozenset[str], str], _Program] = OrderedDict()
