@@ -206,8 +206,13 @@ def test_a_long_address_flows_onto_a_second_page_and_still_verifies(
     path = Path(out["path"])
     assert address in _all_text(path)
     doc = pdfium.PdfDocument(str(path))
-    assert len(doc) == 2
-    found = [c.text for page in doc for c in zxingcpp.read_barcodes(page.render(scale=2).to_pil())]
+    try:
+        assert len(doc) == 2
+        found = [
+            c.text for page in doc for c in zxingcpp.read_barcodes(page.render(scale=2).to_pil())
+        ]
+    finally:
+        doc.close()
     assert len(found) == 1 and found[0].startswith("https://arayis.azersu.az/verify/")
     verdict = json.loads(loaded("verify", str(path), "--json").stdout)
     assert verdict["valid"] is True

@@ -136,7 +136,8 @@ def _pages(pdf: bytes) -> list[tuple[list[Box], list[tuple[str, Box]], tuple[flo
 
     scale = 3
     pages = []
-    for page in pdfium.PdfDocument(pdf):
+    doc = pdfium.PdfDocument(pdf)
+    for page in doc:
         width, height = page.get_size()
         text = page.get_textpage()
         lines = [tuple(text.get_rect(i)) for i in range(text.count_rects())]
@@ -147,6 +148,7 @@ def _pages(pdf: bytes) -> list[tuple[list[Box], list[tuple[str, Box]], tuple[flo
             ys = [c.y / scale for c in (p.top_left, p.top_right, p.bottom_left, p.bottom_right)]
             codes.append((found.text, (min(xs), height - max(ys), max(xs), height - min(ys))))
         pages.append((lines, codes, (width, height)))
+    doc.close()
     return pages
 
 
