@@ -45,6 +45,7 @@ COMMON = "".join(chr(c) for c in range(0x20, 0x7F)) + "ƏəÇçĞğİıÖöŞş�
 LEFT, TOP, WIDTH = 20.0, 18.0, 170.0
 BOTTOM = 270.0  # no text or QR below this line: the footer lives under it
 FOOTER_Y = 278.0
+PAGE_END = 290.0  # the footer's last line ends above this
 LABEL_W = 48.0  # the label column of the data table
 QR_SIZE = 40.0
 QR_Y = 222.0  # where the QR block sits when the text leaves room for it
@@ -237,8 +238,10 @@ class _Certificate:
             parts.append("davamı növbəti səhifədə")
         self._font(7)
         pdf.set_text_color(110, 110, 110)
-        for i, line in enumerate(wrap(pdf, " • ".join(parts), WIDTH)[:2]):
-            self._draw(line, LEFT, WIDTH, FOOTER_Y + 3.5 * i, 3.5, align="C")
+        lines = wrap(pdf, " • ".join(parts), WIDTH)
+        first = min(FOOTER_Y, PAGE_END - 3.5 * len(lines))  # a long name still fits, whole
+        for i, line in enumerate(lines):
+            self._draw(line, LEFT, WIDTH, first + 3.5 * i, 3.5, align="C")
         pdf.set_text_color(0, 0, 0)
 
     def _room(self, height: float) -> None:
