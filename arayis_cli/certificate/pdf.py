@@ -1,28 +1,55 @@
-"""One A4 page in Azerbaijani, real text in an embedded DejaVu Sans subset, with a QR code."""
+"""The certificate as PDF: A4 pages in Azerbaijani, real text in an embedded Noto Sans subset,
+with a QR code to verify it.
+
+The text flows: long names and addresses wrap, and what does not fit continues on another
+page (each page carries the certificate number in its footer); the QR block comes after the
+text, never under it. A character the embedded font cannot show refuses the print
+(:func:`ensure_printable`) instead of leaving a blank in a legal document.
+"""
 
 from __future__ import annotations
 
-import copy
-import io
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import cache
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
+from arayis_cli.certificate import fontcache
+from arayis_cli.errors import InvalidInput
 from arayis_cli.formats import fmt_date, fmt_datetime
 from arayis_cli.money import money_human
 
 FONT_DIR = Path(__file__).parent / "fonts"
+FAMILY = "NotoSans"
+# One face only: each embedded face costs a third of a certificate's rendering time (fpdf2
+# writes seven PDF objects and a 128 KB glyph map per TrueType font), so headings are set
+# apart by size and colour rather than by a bold face.
+FACES = (("", "NotoSans-Regular-arayis.ttf"),)
+BLACK = (0, 0, 0)
+STRONG = (20, 55, 110)  # headings, labels and the validity line
+RULE = (40, 90, 160)
 TITLE = "ARAYIŞ"
 SUBTITLE = (
     "su təchizatı və tullantı sularının axıdılması xidmətlərindən istifadəyə görə "
     "borcun olmaması haqqında"
 )
+
+# Every certificate's subset starts with these glyphs, in this order: certificates that
+# use nothing else embed the same font program, compiled once per process (fontcache).
+COMMON = "".join(chr(c) for c in range(0x20, 0x7F)) + "ƏəÇçĞğİıÖöŞşÜü№«»–—‘’“”•…"
+
+# Page geometry, in mm (A4 is 210 × 297).
+LEFT, TOP, WIDTH = 20.0, 18.0, 170.0
+BOTTOM = 270.0  # no text or QR below this line: the footer lives under it
+FOOTER_Y = 278.0
+PAGE_END = 290.0  # the footer's last line ends above this
+LABEL_W = 48.0  # the label column of the data table
+QR_SIZE = 40.0
+QR_Y = 222.0  # where the QR block sits when the text leaves room for it
+QR_TEXT_X = LEFT + QR_SIZE + 6
 
 
 @dataclass(frozen=True)
@@ -44,220 +71,125 @@ class CertificateData:
     token: str
 
 
-FACES = (("", "DejaVuSans-az.ttf"), ("B", "DejaVuSans-Bold-az.ttf"))
+# -- what the font can show ----------------------------------------------------------------
+
+
+@cache
+def _coverage() -> frozenset[int]:
+    """The characters both faces can show."""
+    from fontTools.ttLib import TTFont
+
+    maps = [set(TTFont(FONT_DIR / name, lazy=True).getBestCmap()) for _, name in FACES]
+    return frozenset(set.intersection(*maps))
+
+
+def missing_characters(text: str) -> list[str]:
+    """The characters of ``text`` the certificate font cannot show, each once, as
+    ``U+1F600 '😀'``. Whitespace is never missing: lines are re-spaced when laid out."""
+    covered = _coverage()
+    missing: dict[str, None] = {}
+    for ch in text:
+        if ord(ch) not in covered and not ch.isspace():
+            missing.setdefault(ch, None)
+    return [f"U+{ord(ch):04X} '{ch}'" for ch in missing]
+
+
+def ensure_printable(**fields: str) -> None:
+    """Refuse (:class:`InvalidInput`, exit 2) if any field holds a character the
+    certificate font cannot show: called before anything is allocated or written."""
+    found = {name: chars for name, value in fields.items() if (chars := missing_characters(value))}
+    if found:
+        where = "; ".join(
+            f"{', '.join(chars)} in the {name.replace('_', ' ')}" for name, chars in found.items()
+        )
+        raise InvalidInput(
+            f"cannot print: the certificate font has no {where}; correct the data, "
+            "then print again",
+            characters=sorted({c.split(" ")[0] for chars in found.values() for c in chars}),
+        )
+
+
+def _printable_fields(data: CertificateData) -> dict[str, str]:
+    return {
+        "organisation": data.organisation,
+        "number": data.number,
+        "abonent_code": data.abonent_code,
+        "group": data.group,
+        "owner_name": data.owner_name,
+        "owner_fin": data.owner_fin_masked,
+        "address": data.address,
+        "operator": data.operator,
+    }
+
+
+# -- documents -----------------------------------------------------------------------------
 
 
 def render(data: CertificateData) -> bytes:
     """One certificate as PDF bytes."""
+    ensure_printable(**_printable_fields(data))
     pdf = _new_document()
-    draw_page(pdf, data)
-    with _cached_font_subsets():
-        return bytes(pdf.output())
+    _Certificate(pdf, data).draw()
+    return fontcache.output(pdf)
 
 
 def render_pages(pages: list[CertificateData]) -> bytes:
     """Many certificates in one document (a floor for benchmarks: fonts embedded once)."""
     pdf = _new_document()
     for data in pages:
-        draw_page(pdf, data)
-    with _cached_font_subsets():
-        return bytes(pdf.output())
+        ensure_printable(**_printable_fields(data))
+        _Certificate(pdf, data).draw()
+    return fontcache.output(pdf)
 
 
 def _new_document() -> Any:
     from fpdf import FPDF
 
     pdf = FPDF(format="A4", unit="mm")
-    for style, filename in FACES:
-        if not _reuse_parsed_font(pdf, style, filename):
-            pdf.add_font("DejaVu", style, str(FONT_DIR / filename))
-            _prime(pdf.fonts.get(f"dejavu{style}"), filename)
+    pdf.set_auto_page_break(False)  # page breaks are the layout's decision (_Certificate)
+    pdf.set_margins(LEFT, TOP, LEFT)
+    pdf.set_creator("arayis")
+    for style, name in FACES:
+        fontcache.add_font(pdf, FAMILY, style, FONT_DIR / name, common=COMMON)
     return pdf
 
 
-# The glyphs every certificate embeds: ASCII, the Azerbaijani letters and the punctuation
-# of the page. Text outside it still renders; that certificate just compiles its own subset.
-PRIMED = "".join(chr(c) for c in range(0x20, 0x7F)) + "ƏəÇçĞğİıÖöŞşÜü№«»–—‘’“”•…"
+# Widths of words, per font and size: the same words recur on every certificate, and
+# fpdf2's get_string_width costs several microseconds a call.
+_WIDTHS: dict[tuple[str, float, str], float] = {}
+_WIDTHS_KEPT = 50_000
 
 
-def _prime(font: Any, filename: str) -> None:
-    """Use the PRIMED glyphs in a fixed order: certificates then embed the same font
-    program, which is compiled once per process (see :class:`_CachingSubsetter`)."""
-    if font is None or not hasattr(font, "subset"):
-        return
-    font.ttfont._arayis_source = filename
-    for ch in PRIMED:
-        font.subset.pick(ord(ch))
+def _width(pdf: Any, word: str) -> float:
+    key = (pdf.font_style, pdf.font_size_pt, word)
+    width = _WIDTHS.get(key)
+    if width is None:
+        if len(_WIDTHS) >= _WIDTHS_KEPT:
+            _WIDTHS.clear()
+        width = _WIDTHS[key] = pdf.get_string_width(word)
+    return width
 
 
-_PARSED: dict[str, Any] = {}
-
-
-def _reuse_parsed_font(pdf: Any, style: str, filename: str) -> bool:
-    """Give a new document a copy of a font parsed once per process (parsing both faces
-    costs a third of a certificate). Its per-document state is fresh; the parsed font
-    program is shared, which is safe because the cached subsetter never changes it."""
-    try:
-        from fpdf.fonts import SubsetMap, TTFFont
-
-        template = _PARSED.get(filename)
-        if template is None:
-            from fpdf import FPDF
-
-            scratch = FPDF()
-            scratch.add_font("DejaVu", style, str(FONT_DIR / filename))
-            template = scratch.fonts[f"dejavu{style}"]
-            if not isinstance(template, TTFFont):
-                return False
-            template.ttfont._arayis_source = filename
-            _PARSED[filename] = template
-        font = copy.copy(template)
-        font.i = len(pdf.fonts) + 1
-        font.biggest_size_pt = 0
-        font.missing_glyphs = []
-        font.subset = SubsetMap(font)
-        pdf.fonts[f"dejavu{style}"] = font
-        _prime(font, filename)
-        return True
-    except (ImportError, AttributeError, TypeError):  # fpdf2 changed: parse per document
-        pdf.fonts.pop(f"dejavu{style}", None)
-        return False
-
-
-def draw_page(pdf: Any, data: CertificateData) -> None:
-    pdf.set_creator("arayis")
-    pdf.set_title(f"{TITLE} {data.number}")
-    pdf.set_author(data.organisation)
-    pdf.set_creation_date(data.issued_at)
-    pdf.set_subject(f"{TITLE} {SUBTITLE}")
-    pdf.set_keywords(f"arayis-token:{data.token}")
-    pdf.set_auto_page_break(False)
-    pdf.set_margins(20, 18, 20)
-    pdf.add_page()
-    width = pdf.epw
-
-    pdf.set_font("DejaVu", "B", 13)
-    pdf.cell(width, 7, data.organisation, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "", 9)
-    pdf.cell(
-        width,
-        5,
-        "I qrup (əhali) istehlakçılar üçün elektron xidmət",
-        align="C",
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    pdf.set_draw_color(40, 90, 160)
-    pdf.set_line_width(0.6)
-    pdf.line(20, pdf.get_y() + 3, 20 + width, pdf.get_y() + 3)
-    pdf.ln(12)
-
-    pdf.set_font("DejaVu", "B", 22)
-    pdf.cell(width, 11, TITLE, align="C", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("DejaVu", "", 11)
-    _paragraph(pdf, width, 6, SUBTITLE, align="C")
-    pdf.ln(6)
-
-    pdf.set_font("DejaVu", "B", 11)
-    pdf.cell(width / 2, 6, f"№ {data.number}", new_x="RIGHT", new_y="TOP")
-    pdf.cell(
-        width / 2,
-        6,
-        f"Tarix: {fmt_datetime(data.issued_at)}",
-        align="R",
-        new_x="LMARGIN",
-        new_y="NEXT",
-    )
-    pdf.ln(5)
-
-    rows = [
-        ("Müraciət", f"№ {data.application_id}, {fmt_datetime(data.submitted_at)}"),
-        ("Abonent kodu", data.abonent_code),
-        ("İstehlakçı qrupu", f"{data.group} qrup (əhali)"),
-        ("Mülkiyyətçi", data.owner_name),
-        ("FİN", data.owner_fin_masked),
-        ("Obyektin ünvanı", data.address),
-        ("Balans", money_human(data.balance) + (" (artıq ödəniş)" if data.balance < 0 else "")),
-    ]
-    label_w = 48
-    for label, value in rows:
-        pdf.set_font("DejaVu", "B", 10)
-        y = pdf.get_y()
-        pdf.cell(label_w, 7, label + ":", new_x="RIGHT", new_y="TOP")
-        pdf.set_font("DejaVu", "", 10)
-        _paragraph(pdf, width - label_w, 7, value, x=pdf.l_margin + label_w)
-        pdf.set_y(max(pdf.get_y(), y + 7))
-    pdf.ln(6)
-
-    pdf.set_font("DejaVu", "", 11)
-    statement = (
-        f"Təsdiq edilir ki, {data.address} ünvanı üzrə {data.abonent_code} kodlu abonentin "
-        f"{fmt_datetime(data.issued_at)} tarixinə su təchizatı və tullantı sularının axıdılması "
-        "xidmətlərindən istifadəyə görə borcu yoxdur."
-    )
-    _paragraph(pdf, width, 6.5, statement)
-    pdf.ln(3)
-    _paragraph(
-        pdf,
-        width,
-        6.5,
-        "Arayış mülkiyyət hüququnun dəyişdirilməsi ilə bağlı təqdim edilmək üçün verilir.",
-    )
-    pdf.ln(3)
-    pdf.set_font("DejaVu", "B", 11)
-    _paragraph(pdf, width, 6.5, f"Arayış {fmt_date(data.valid_until)} tarixinədək etibarlıdır.")
-    pdf.ln(10)
-    pdf.set_font("DejaVu", "", 10)
-    pdf.cell(width, 6, f"Məsul şəxs (operator): {data.operator}", new_x="LMARGIN", new_y="NEXT")
-    pdf.cell(width, 6, "İmza: ____________________", new_x="LMARGIN", new_y="NEXT")
-
-    _draw_qr(pdf, data.verify_url, x=20, y=222, size=40)
-    pdf.set_xy(66, 226)
-    pdf.set_font("DejaVu", "B", 9)
-    pdf.cell(0, 5, "Arayışın həqiqiliyini yoxlayın:", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_x(66)
-    pdf.set_font("DejaVu", "", 8)
-    _paragraph(
-        pdf,
-        width - 46,
-        4.5,
-        "QR kodu telefonla oxudun və ya arayışın nömrəsini yoxlama xidmətinə daxil edin: "
-        f"{data.number}",
-        x=66,
-    )
-    pdf.set_y(275)
-    pdf.set_font("DejaVu", "", 7)
-    pdf.set_text_color(110, 110, 110)
-    pdf.cell(
-        width,
-        4,
-        f"{data.organisation} • {data.number} • arayis",
-        align="C",
-    )
-    pdf.set_text_color(0, 0, 0)
-
-
-def _paragraph(
-    pdf: Any, width: float, height: float, text: str, *, align: str = "L", x: float | None = None
-) -> None:
-    """Greedy word wrap with one cell per line: fpdf2's multi_cell measures character by
-    character and costs more than the rest of the page together."""
-    left = pdf.l_margin if x is None else x
-    widths = getattr(pdf.current_font, "cw", None)
-    if widths is not None:  # the font's advance widths: same figures, a fraction of the cost
-        scale = pdf.font_size / 1000
-
-        def measure(word: str) -> float:
-            return sum(widths[ord(ch)] for ch in word) * scale
-
-    else:  # pragma: no cover
-        measure = pdf.get_string_width
-    space = measure(" ")
+def wrap(pdf: Any, text: str, width: float) -> list[str]:
+    """Greedy word wrap in the current font; a word wider than a line is cut where it
+    must be. fpdf2's multi_cell measures character by character and costs more than the
+    rest of the page together."""
+    space = _width(pdf, " ")
     lines: list[str] = []
     current: list[str] = []
     used = 0.0
     for word in text.split():
-        w = measure(word)
+        w = _width(pdf, word)
+        while w > width:  # a long unbroken word: cut it to the line
+            if current:
+                lines.append(" ".join(current))
+                current, used = [], 0.0
+            cut = len(word) - 1
+            while cut > 1 and _width(pdf, word[:cut]) > width:
+                cut -= 1
+            lines.append(word[:cut])
+            word = word[cut:]
+            w = _width(pdf, word)
         if current and used + space + w > width:
             lines.append(" ".join(current))
             current, used = [word], w
@@ -266,95 +198,232 @@ def _paragraph(
             current.append(word)
     if current:
         lines.append(" ".join(current))
-    for line in lines:
-        pdf.set_x(left)
-        pdf.cell(width, height, line, align=align, new_x="LMARGIN", new_y="NEXT")
+    return lines
 
+
+class _Certificate:
+    """Lays one certificate out top to bottom; starts a page where the next line or block
+    would cross :data:`BOTTOM`."""
+
+    def __init__(self, pdf: Any, data: CertificateData) -> None:
+        self.pdf = pdf
+        self.data = data
+        self.page = 0  # pages of this certificate so far
+        self.y = TOP
+
+    # -- pages
+
+    def _start_page(self) -> None:
+        pdf = self.pdf
+        if self.page:
+            self._footer(continued=True)
+        pdf.add_page()
+        self.page += 1
+        self.y = TOP
+        if self.page > 1:  # a continuation names what it continues
+            self._font(9, strong=True)
+            self._line(f"{TITLE} № {self.data.number} (davamı)", LEFT, WIDTH, 5)
+            pdf.set_draw_color(*RULE)
+            pdf.set_line_width(0.3)
+            pdf.line(LEFT, self.y + 1, LEFT + WIDTH, self.y + 1)
+            self.y += 5
+
+    def _footer(self, *, continued: bool) -> None:
+        pdf = self.pdf
+        data = self.data
+        parts = [data.organisation, data.number, "arayis"]
+        if continued or self.page > 1:
+            parts.append(f"səhifə {self.page}")
+        if continued:
+            parts.append("davamı növbəti səhifədə")
+        self._font(7)
+        pdf.set_text_color(110, 110, 110)
+        lines = wrap(pdf, " • ".join(parts), WIDTH)
+        first = min(FOOTER_Y, PAGE_END - 3.5 * len(lines))  # a long name still fits, whole
+        for i, line in enumerate(lines):
+            self._draw(line, LEFT, WIDTH, first + 3.5 * i, 3.5, align="C")
+        pdf.set_text_color(0, 0, 0)
+
+    def _room(self, height: float) -> None:
+        """Make sure ``height`` mm fit above :data:`BOTTOM`, starting a page if not."""
+        if self.y + height > BOTTOM:
+            self._start_page()
+
+    # -- text
+
+    def _font(self, size: float, *, strong: bool = False) -> None:
+        """One face; emphasis by size and colour (see FACES for why not bold)."""
+        self.pdf.set_font(FAMILY, "", size)
+        self.pdf.set_text_color(*(STRONG if strong else BLACK))
+
+    def _draw(self, text: str, x: float, w: float, y: float, h: float, align: str = "L") -> None:
+        """One line of text in the box (x, y, w, h), vertically centred like fpdf2's cell."""
+        pdf = self.pdf
+        if align == "C":
+            x += (w - self._span(text)) / 2
+        elif align == "R":
+            x += w - self._span(text)
+        pdf.text(x, y + 0.5 * h + 0.3 * pdf.font_size, text)
+
+    def _span(self, text: str) -> float:
+        pdf = self.pdf
+        words = text.split(" ")
+        return sum(_width(pdf, w) for w in words) + _width(pdf, " ") * (len(words) - 1)
+
+    def _line(self, text: str, x: float, w: float, h: float, align: str = "L") -> None:
+        self._room(h)
+        self._draw(text, x, w, self.y, h, align)
+        self.y += h
+
+    def _paragraph(
+        self, text: str, h: float, *, x: float = LEFT, w: float = WIDTH, align: str = "L"
+    ) -> None:
+        for line in wrap(self.pdf, text, w):
+            self._line(line, x, w, h, align)
+
+    def _row(self, label: str, value: str, h: float = 6.0) -> None:
+        """A label in the left column, its value wrapped in the right one."""
+        self._font(10)
+        lines = wrap(self.pdf, value, WIDTH - LABEL_W)
+        self._room(h)
+        self._font(10, strong=True)
+        self._draw(label + ":", LEFT, LABEL_W, self.y, h)
+        self._font(10)
+        for line in lines:
+            self._line(line, LEFT + LABEL_W, WIDTH - LABEL_W, h)
+        self.y += 1
+
+    # -- the certificate
+
+    def draw(self) -> None:
+        pdf = self.pdf
+        data = self.data
+        pdf.set_title(f"{TITLE} {data.number}")
+        pdf.set_author(data.organisation)
+        pdf.set_creation_date(data.issued_at)
+        pdf.set_subject(f"{TITLE} {SUBTITLE}")
+        pdf.set_keywords(f"arayis-token:{data.token}")
+        self._start_page()
+
+        self._font(13, strong=True)
+        self._paragraph(data.organisation, 7, align="C")
+        self._font(9)
+        self._line("I qrup (əhali) istehlakçılar üçün elektron xidmət", LEFT, WIDTH, 5, "C")
+        pdf.set_draw_color(*RULE)
+        pdf.set_line_width(0.6)
+        pdf.line(LEFT, self.y + 3, LEFT + WIDTH, self.y + 3)
+        self.y += 12
+
+        self._font(22, strong=True)
+        self._line(TITLE, LEFT, WIDTH, 11, "C")
+        self._font(11)
+        self._paragraph(SUBTITLE, 6, align="C")
+        self.y += 6
+
+        self._font(11, strong=True)
+        self._room(6)
+        self._draw(f"№ {data.number}", LEFT, WIDTH / 2, self.y, 6)
+        self._draw(f"Tarix: {fmt_datetime(data.issued_at)}", LEFT, WIDTH, self.y, 6, "R")
+        self.y += 11
+
+        balance = money_human(data.balance) + (" (artıq ödəniş)" if data.balance < 0 else "")
+        for label, value in (
+            ("Müraciət", f"№ {data.application_id}, {fmt_datetime(data.submitted_at)}"),
+            ("Abonent kodu", data.abonent_code),
+            ("İstehlakçı qrupu", f"{data.group} qrup (əhali)"),
+            ("Mülkiyyətçi", data.owner_name),
+            ("FİN", data.owner_fin_masked),
+            ("Obyektin ünvanı", data.address),
+            ("Balans", balance),
+        ):
+            self._row(label, value)
+        self.y += 5
+
+        self._font(11)
+        self._paragraph(
+            f"Təsdiq edilir ki, {data.address} ünvanı üzrə {data.abonent_code} kodlu abonentin "
+            f"{fmt_datetime(data.issued_at)} tarixinə su təchizatı və tullantı sularının "
+            "axıdılması xidmətlərindən istifadəyə görə borcu yoxdur.",
+            6.5,
+        )
+        self.y += 3
+        self._paragraph(
+            "Arayış mülkiyyət hüququnun dəyişdirilməsi ilə bağlı təqdim edilmək üçün verilir.",
+            6.5,
+        )
+        self.y += 3
+        self._font(11, strong=True)
+        self._paragraph(f"Arayış {fmt_date(data.valid_until)} tarixinədək etibarlıdır.", 6.5)
+        self.y += 8
+
+        self._font(10)
+        operator = wrap(pdf, f"Məsul şəxs (operator): {data.operator}", WIDTH)
+        self._room(6 * (len(operator) + 1))  # the signature stays with its operator
+        for line in operator:
+            self._line(line, LEFT, WIDTH, 6)
+        self._line("İmza: ____________________", LEFT, WIDTH, 6)
+
+        self._qr_block()
+        self._footer(continued=False)
+
+    def _qr_block(self) -> None:
+        """The QR code and how to verify, after the text: low on the page when there is
+        room, otherwise on a page of its own."""
+        pdf = self.pdf
+        top = max(self.y + 6, QR_Y)
+        if top + QR_SIZE > BOTTOM:
+            self._start_page()
+            top = self.y + 4
+        _draw_qr(pdf, self.data.verify_url, x=LEFT, y=top, size=QR_SIZE)
+        self.y = top + 4
+        text_w = LEFT + WIDTH - QR_TEXT_X
+        self._font(9, strong=True)
+        self._line("Arayışın həqiqiliyini yoxlayın:", QR_TEXT_X, text_w, 5)
+        self._font(8)
+        self._paragraph(
+            "QR kodu telefonla oxudun və ya arayışın nömrəsini yoxlama xidmətinə daxil edin: "
+            f"{self.data.number}",
+            4.5,
+            x=QR_TEXT_X,
+            w=text_w,
+        )
+        self.y = max(self.y, top + QR_SIZE)
+
+
+# -- QR ------------------------------------------------------------------------------------
 
 _DARK_RUN = re.compile(rb"\x01+")
 
 
+def qr_rectangles(matrix: Any) -> list[tuple[int, int, int, int]]:
+    """The dark modules as rectangles (column, row, width, height): runs along each row,
+    merged with identical runs of the rows below — about a fifth fewer than runs."""
+    open_runs: dict[tuple[int, int], int] = {}  # (start, end) -> first row
+    rects: list[tuple[int, int, int, int]] = []
+    for r, row in enumerate(matrix):
+        runs = {(m.start(), m.end()) for m in _DARK_RUN.finditer(bytes(row))}
+        for run in [run for run in open_runs if run not in runs]:
+            first = open_runs.pop(run)
+            rects.append((run[0], first, run[1] - run[0], r - first))
+        for run in runs:
+            open_runs.setdefault(run, r)
+    rows = len(matrix)
+    rects.extend((s, first, e - s, rows - first) for (s, e), first in open_runs.items())
+    return rects
+
+
 def _draw_qr(pdf: Any, content: str, *, x: float, y: float, size: float) -> None:
-    """The QR code as vector rectangles in one path (crisp at any zoom, no image)."""
+    """The QR code as filled vector rectangles (crisp at any zoom, no image)."""
     import segno
+    from fpdf.enums import RenderStyle
 
     # A fixed mask pattern: choosing the "best" of eight costs more than the rest of the
     # page, and any mask reads fine at this size.
     qr = segno.make(content, error="m", micro=False, mask=0)
     border = 2
     module = size / (len(qr.matrix) + 2 * border)
-    runs = [
-        (
-            x + (border + m.start()) * module,
-            y + (border + r) * module,
-            (m.end() - m.start()) * module,
-        )
-        for r, row in enumerate(qr.matrix)
-        for m in _DARK_RUN.finditer(bytes(row))
-    ]
-    if hasattr(pdf, "_out") and hasattr(pdf, "k") and hasattr(pdf, "h"):
-        k, page_h = pdf.k, pdf.h
-        ops = " ".join(
-            f"{rx * k:.2f} {(page_h - ry) * k:.2f} {rw * k:.2f} {-module * k:.2f} re"
-            for rx, ry, rw in runs
-        )
-        pdf._out(f"q 0 g {ops} f Q")
-    else:  # pragma: no cover - older fpdf2 without the private writer
-        pdf.set_fill_color(0, 0, 0)
-        for rx, ry, rw in runs:
-            pdf.rect(rx, ry, rw, module, style="F")
-
-
-_SUBSETS: dict[tuple[str, frozenset[str]], tuple[bytes, dict[str, int]]] = {}
-
-
-class _CachingSubsetter:
-    """Stands in for fontTools' Subsetter inside fpdf2's output for our prepared fonts:
-    the same font and glyph set always give the same subset, so it is compiled once per
-    process instead of once per certificate (the bulk of the rendering time)."""
-
-    def __init__(self, options: Any) -> None:
-        self.options = options
-        self.glyphs: frozenset[str] = frozenset()
-
-    def populate(self, glyphs: Any = (), **_: Any) -> None:
-        self.glyphs = frozenset(glyphs)
-
-    def subset(self, font: Any) -> None:
-        from fontTools import subset as ftsubset
-
-        source = getattr(font, "_arayis_source", None)
-        key = (source or "", self.glyphs)
-        hit = _SUBSETS.get(key) if source else None
-        if hit is None:
-            real = ftsubset.Subsetter(self.options)
-            real.populate(glyphs=self.glyphs)
-            real.subset(font)
-            if not source:
-                return
-            buffer = io.BytesIO()
-            font.save(buffer)
-            hit = (buffer.getvalue(), {n: font.getGlyphID(n) for n in font.getGlyphOrder()})
-            _SUBSETS[key] = hit
-        program, glyph_ids = hit
-        font.getGlyphID = glyph_ids.__getitem__
-        font.save = lambda out, *_a, **_k: out.write(program)
-
-
-@contextmanager
-def _cached_font_subsets() -> Iterator[None]:
-    """Let fpdf2's output use :class:`_CachingSubsetter` while one document is written."""
-    import fpdf.output as fpdf_output
-    from fontTools import subset as ftsubset
-
-    original = getattr(fpdf_output, "ftsubset", None)
-    if original is None:  # a future fpdf2 arranged things differently: no cache, same PDF
-        yield
-        return
-    fpdf_output.ftsubset = SimpleNamespace(  # type: ignore[assignment]
-        Options=ftsubset.Options, Subsetter=_CachingSubsetter
-    )
-    try:
-        yield
-    finally:
-        fpdf_output.ftsubset = original
+    left, top = x + border * module, y + border * module
+    pdf.set_fill_color(0, 0, 0)
+    fill = RenderStyle.F
+    for col, row, w, h in qr_rectangles(qr.matrix):
+        pdf.rect(left + col * module, top + row * module, w * module, h * module, style=fill)

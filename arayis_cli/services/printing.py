@@ -61,7 +61,7 @@ def print_certificate(session: Session, app_id: int, *, now: datetime, actor: st
     then :class:`DebtOutstanding` is raised. No debt: a new certificate is registered and
     its PDF returned; the caller writes the file before committing.
     """
-    from arayis_cli.certificate.pdf import CertificateData, render
+    from arayis_cli.certificate.pdf import CertificateData, ensure_printable, render
 
     app = get_application(session, app_id, for_update=True)
     status = Status(app.status)
@@ -71,6 +71,13 @@ def print_certificate(session: Session, app_id: int, *, now: datetime, actor: st
             "only İcra olunmuş (completed) applications can be printed"
         )
     abonent = get_abonent(session, app.abonent_code)
+    # Before anything is recorded or allocated: a letter the font lacks refuses the print.
+    ensure_printable(
+        owner_name=abonent.owner_name,
+        address=abonent.address,
+        operator=actor,
+        organisation=settings().organisation,
+    )
     bal = balance(session, app.abonent_code, as_of=now)
     debt = debt_of(bal)
     if debt > 0:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 from pathlib import Path
@@ -119,3 +120,99 @@ def test_print_to_missing_folder(loaded: Cli, unchanged, tmp_path: Path) -> None
     app_id = _to(loaded, "completed")
     with unchanged():
         loaded("print", app_id, "--out", tmp_path / "no" / "such" / "x.pdf", code=2)
+
+
+# -- what the certificate shows (issue 10 §3) ----------------------------------------------
+
+
+def _abonent(cli: Cli, tmp_path: Path, code: str, fin: str, owner: str, address: str) -> None:
+    """One more group-I abonent, nothing owed, with the given name and address."""
+    path = tmp_path / f"abonent-{code}.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        rows = csv.writer(f)
+        rows.writerow(("code", "group", "owner_name", "owner_fin", "address"))
+        rows.writerow((code, "I", owner, fin, address))
+    cli("abonent", "import", path)
+
+
+def _all_text(path: Path) -> str:
+    from pypdf import PdfReader
+
+    return " ".join(" ".join(p.extract_text().split()) for p in PdfReader(str(path)).pages)
+
+
+def test_batch_print_survives_a_later_certificate_with_new_letters(
+    loaded: Cli, tmp_path: Path
+) -> None:
+    # One process prints both; the second needs glyphs the first certificate's font subset
+    # lacked. Before: internal error (MissingGlyphsSubsettingError) on the second one.
+    first = _to(loaded, "completed")
+    _abonent(loaded, tmp_path, "0099000001", "7ZXKP2M", "Müller Jürgen", "Berliner Straße 5, Ä")
+    second = _to(loaded, "completed", code="0099000001", fin="7ZXKP2M")
+    out = tmp_path / "batch"
+    out.mkdir()
+    rows = [
+        json.loads(line)
+        for line in loaded("print", "--all-ready", "--out-dir", out, "--json").stdout.splitlines()
+    ]
+    assert [(r["application_id"], r["printed"]) for r in rows] == [
+        (int(first), True),
+        (int(second), True),
+    ]
+    assert "Berliner Straße 5, Ä" in _all_text(Path(rows[1]["path"]))
+
+
+def test_cyrillic_owner_and_manat_sign_are_on_the_certificate(loaded: Cli, tmp_path: Path) -> None:
+    owner = "Гасанов Әли Ҹаһангир оғлу"
+    address = "Bakı, Füzuli küç. 5 (icarə haqqı 12,50 ₼)"
+    _abonent(loaded, tmp_path, "0099000002", "8ZXKP2M", owner, address)
+    out = loaded.json("print", _to(loaded, "completed", code="0099000002", fin="8ZXKP2M"))
+    text = _all_text(Path(out["path"]))
+    assert owner in text and address in text
+
+
+@pytest.mark.parametrize(
+    ("owner", "address", "named"),
+    [
+        ("Əliyev Əli 😀", "Bakı, Nizami küç. 5", "U+1F600 '😀'"),
+        ("Əliyev Əli", "Bakı, 中山路 5", "U+4E2D '中'"),
+    ],
+)
+def test_a_letter_the_font_lacks_refuses_the_print(
+    loaded: Cli, unchanged, tmp_path: Path, owner: str, address: str, named: str
+) -> None:
+    _abonent(loaded, tmp_path, "0099000003", "9ZXKP2M", owner, address)
+    app_id = _to(loaded, "completed", code="0099000003", fin="9ZXKP2M")
+    target = tmp_path / "refused.pdf"
+    with unchanged():
+        err = loaded.json("print", app_id, "--out", target, code=2)
+        people = loaded("print", app_id, "--out", target, code=2)
+    assert err["error"] == "invalid_input" and named in err["message"]
+    assert err["characters"][0] == named.split()[0]
+    assert named in people.stderr and len(people.stderr.strip().splitlines()) == 1
+    assert not target.exists() and list(tmp_path.glob("*.pdf")) == []
+    assert loaded.json("show", app_id)["certificates"] == []
+
+
+def test_a_long_address_flows_onto_a_second_page_and_still_verifies(
+    loaded: Cli, tmp_path: Path
+) -> None:
+    import pypdfium2 as pdfium
+    import zxingcpp
+
+    address = ("Bakı şəhəri, Nərimanov rayonu, Ağa Neymətulla küçəsi 22, mənzil 56; " * 8)[:500]
+    _abonent(loaded, tmp_path, "0099000004", "6ZXKP2M", "Süleymanova Gülnarə " * 5, address)
+    out = loaded.json("print", _to(loaded, "completed", code="0099000004", fin="6ZXKP2M"))
+    path = Path(out["path"])
+    assert address in _all_text(path)
+    doc = pdfium.PdfDocument(str(path))
+    try:
+        assert len(doc) == 2
+        found = [
+            c.text for page in doc for c in zxingcpp.read_barcodes(page.render(scale=2).to_pil())
+        ]
+    finally:
+        doc.close()
+    assert len(found) == 1 and found[0].startswith("https://arayis.azersu.az/verify/")
+    verdict = json.loads(loaded("verify", str(path), "--json").stdout)
+    assert verdict["valid"] is True

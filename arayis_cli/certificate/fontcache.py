@@ -1,0 +1,258 @@
+"""Parsed fonts and compiled font subsets, cached per process: arayis' one exception to
+fpdf2's public API.
+
+Why. Through the public API each document parses every TrueType face (``add_font``) and,
+when written, compiles a subset of it with fontTools; for a certificate that is two thirds
+of its cost. Certificates of a batch use the same faces and nearly always the same glyphs,
+so this module parses each face once per process and compiles each distinct subset once.
+
+What it relies on in fpdf2 (pinned to 2.8.x in pyproject.toml; :func:`supported` checks the
+version and the names, tests/unit/test_pdf_fontcache.py the behaviour):
+
+1. ``FPDF.fonts`` maps a font key (family in lower case + style) to an ``fpdf.fonts.TTFFont``
+   whose per-document state is ``i``, ``subset`` (a ``SubsetMap``), ``missing_glyphs``,
+   ``biggest_size_pt``, ``desc``, ``_hbfont`` and ``ttfont``; its other attributes derive
+   from the font file alone, so a copy of a parsed font is a fresh one.
+2. ``FPDF.output`` subsets each TrueType font through the module global ``ftsubset`` of
+   ``fpdf.output`` (fontTools.subset): ``Subsetter(options)``, ``.populate(glyphs=...)``,
+   ``.subset(font.ttfont)``; then it reads ``font.ttfont.getGlyphID(name)``,
+   ``"CFF " in font.ttfont`` and ``font.ttfont.save(stream)``, and calls ``font.close()``.
+
+How. A document's copy of a parsed font gets, instead of the shared fontTools object, a
+:class:`_SubsetSource` of its own; while that document is written, ``fpdf.output.ftsubset``
+is swapped for a namespace whose ``Subsetter`` compiles a :class:`_SubsetSource` from a
+*fresh* fontTools ``TTFont`` on a cache miss (and hands any other font to fontTools as
+before). The parsed font shared between documents is never given to fontTools, so a later
+document with other glyphs ("Ä", "ß", Cyrillic) cannot find it already cut down.
+
+The swap is process-wide for the duration of one ``output()``: arayis renders in one thread
+per process (batch printing uses worker processes, not threads).
+
+If fpdf2 does not look as expected, :func:`supported` is false and every document goes
+through the public API (slower, same PDF); the tests fail loudly so that the pin and this
+module are looked at before fpdf2 is upgraded.
+"""
+
+from __future__ import annotations
+
+import copy
+import io
+from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+#: The fpdf2 minor version this module was written and tested against (see the pin).
+FPDF2_TESTED = (2, 8)
+
+#: The per-document attributes of ``fpdf.fonts.TTFFont`` that :func:`add_font` resets.
+FONT_STATE = ("i", "subset", "missing_glyphs", "biggest_size_pt", "desc", "_hbfont", "ttfont")
+
+#: Compiled subsets kept per process (a batch rarely needs more than a handful).
+SUBSETS_KEPT = 64
+
+
+@cache
+def supported() -> bool:
+    """True if the installed fpdf2 is the one this module knows (version and names)."""
+    try:
+        import fpdf
+        import fpdf.output
+        from fpdf.fonts import SubsetMap, TTFFont
+    except ImportError:  # pragma: no cover - fpdf2 is a dependency
+        return False
+    version = tuple(int(part) for part in fpdf.FPDF_VERSION.split(".")[:2])
+    return (
+        version == FPDF2_TESTED
+        and hasattr(fpdf.output, "ftsubset")
+        and set(FONT_STATE) <= set(TTFFont.__slots__)
+        and callable(getattr(SubsetMap, "get_all_glyph_names", None))
+    )
+
+
+@dataclass(frozen=True)
+class _Program:
+    """One compiled subset: the font program and its glyph ids."""
+
+    data: bytes
+    glyph_ids: dict[str, int]
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """A face parsed once per process, never handed to fontTools' subsetter."""
+
+    font: Any  # fpdf.fonts.TTFFont
+    tables: frozenset[str]
+
+    def glyph_names(self, text: str) -> frozenset[str]:
+        cmap = self.font.cmap
+        return frozenset(cmap[ord(ch)] for ch in text if ord(ch) in cmap)
+
+
+@cache
+def _font_bytes(path: Path) -> bytes:
+    return path.read_bytes()
+
+
+@cache
+def _parsed(path: Path) -> _Parsed:
+    from fpdf import FPDF
+
+    scratch = FPDF()
+    scratch.add_font("face", "", str(path))
+    font = scratch.fonts["face"]
+    return _Parsed(font, frozenset(font.ttfont.keys()))
+
+
+class _SubsetSource:
+    """Stands in for one document's fontTools ``TTFont`` inside fpdf2's output: the
+    subsetter fills :attr:`program`, and fpdf2 reads glyph ids and the font bytes from it."""
+
+    def __init__(self, path: Path, tables: frozenset[str], common: frozenset[str]) -> None:
+        self.path = path
+        self.tables = tables
+        self.common = common  # glyphs every subset of this face includes
+        self.program: _Program | None = None
+
+    def _compiled(self) -> _Program:
+        if self.program is None:
+            raise _changed(f"wrote {self.path.name} without arayis' font subsetter")
+        return self.program
+
+    def __getattr__(self, name: str) -> Any:
+        """Anything else fpdf2 or fontTools asks of it means they changed: say so."""
+        if name.startswith("__"):
+            raise AttributeError(name)
+        raise _changed(f"asked a cached font for {name!r}")
+
+    def __contains__(self, tag: str) -> bool:
+        return tag in self.tables
+
+    def getGlyphID(self, name: str) -> int:  # fontTools' spelling
+        return self._compiled().glyph_ids[name]
+
+    def save(self, stream: Any, *_: Any, **__: Any) -> None:
+        stream.write(self._compiled().data)
+
+    def close(self) -> None:
+        """Nothing to release: the parsed font stays for the next document."""
+
+
+def _changed(what: str) -> RuntimeError:
+    import fpdf
+
+    return RuntimeError(
+        f"fpdf2 {fpdf.FPDF_VERSION} {what}: it no longer works the way "
+        "arayis_cli/certificate/fontcache.py assumes"
+    )
+
+
+_SUBSETS: OrderedDict[tuple[Path, frozenset[str], str], _Program] = OrderedDict()
+#: Cache hits and misses since the process started (read by the tests and benchmarks).
+counts = {"hits": 0, "misses": 0}
+
+
+def _compile(path: Path, glyphs: frozenset[str], options: Any) -> _Program:
+    """The subset of ``path`` holding ``glyphs``, compiled from a fresh ``TTFont`` once."""
+    key = (path, glyphs, repr(sorted(vars(options).items())))
+    program = _SUBSETS.get(key)
+    if program is not None:
+        counts["hits"] += 1
+        _SUBSETS.move_to_end(key)
+        return program
+    counts["misses"] += 1
+    from fontTools import subset as ftsubset
+    from fontTools.ttLib import TTFont
+
+    fresh = TTFont(io.BytesIO(_font_bytes(path)), recalcTimestamp=False)
+    subsetter = ftsubset.Subsetter(options)
+    subsetter.populate(glyphs=glyphs)
+    subsetter.subset(fresh)
+    out = io.BytesIO()
+    fresh.save(out)
+    program = _Program(out.getvalue(), {n: i for i, n in enumerate(fresh.getGlyphOrder())})
+    _SUBSETS[key] = program
+    while len(_SUBSETS) > SUBSETS_KEPT:
+        _SUBSETS.popitem(last=False)
+    return program
+
+
+class _Subsetter:
+    """fontTools' ``Subsetter`` as fpdf2's output calls it, caching :class:`_SubsetSource`
+    subsets; any other font is subset by fontTools itself, as without this module."""
+
+    def __init__(self, options: Any = None, **kwargs: Any) -> None:
+        self.options = options
+        self.kwargs = kwargs
+        self.glyphs: frozenset[str] = frozenset()
+        self.populated: dict[str, Any] = {}
+
+    def populate(self, glyphs: Any = (), **others: Any) -> None:
+        self.glyphs = frozenset(glyphs)
+        self.populated = others
+
+    def subset(self, font: Any) -> None:
+        from fontTools import subset as ftsubset
+
+        if isinstance(font, _SubsetSource) and not self.populated:
+            font.program = _compile(font.path, self.glyphs | font.common, self.options)
+            return
+        real = ftsubset.Subsetter(self.options, **self.kwargs)
+        real.populate(glyphs=self.glyphs, **self.populated)
+        real.subset(font)
+
+
+def add_font(pdf: Any, family: str, style: str, path: Path, *, common: str = "") -> None:
+    """Register the face ``path`` as ``family``/``style`` on ``pdf`` (an ``FPDF``).
+
+    ``common``: characters whose glyphs every embedded subset of this face holds, used or
+    not, so that documents using only them embed the same (cached) font program.
+    """
+    if not supported():
+        pdf.add_font(family, style, str(path))
+        return
+    from fpdf.fonts import SubsetMap
+
+    parsed = _parsed(path)
+    font = copy.copy(parsed.font)
+    font.i = len(pdf.fonts) + 1
+    font.missing_glyphs = []
+    font.biggest_size_pt = 0
+    font.desc = copy.copy(parsed.font.desc)  # the output gives it an object id
+    font._hbfont = None
+    font.ttfont = _SubsetSource(path, parsed.tables, _common_glyphs(path, common))
+    font.subset = SubsetMap(font)
+    pdf.fonts[f"{family.lower()}{style}"] = font
+
+
+@cache
+def _common_glyphs(path: Path, common: str) -> frozenset[str]:
+    return _parsed(path).glyph_names(common)
+
+
+@contextmanager
+def _cached_subsets() -> Iterator[None]:
+    import fpdf.output as fpdf_output
+    from fontTools import subset as ftsubset
+
+    original = fpdf_output.ftsubset
+    fpdf_output.ftsubset = SimpleNamespace(  # type: ignore[assignment]
+        Options=ftsubset.Options, Subsetter=_Subsetter
+    )
+    try:
+        yield
+    finally:
+        fpdf_output.ftsubset = original
+
+
+def output(pdf: Any) -> bytes:
+    """The document as PDF bytes, its fonts subset through the cache."""
+    if not supported():
+        return bytes(pdf.output())
+    with _cached_subsets():
+        return bytes(pdf.output())

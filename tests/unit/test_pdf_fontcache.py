@@ -1,0 +1,95 @@
+"""The font cache, arayis' one exception to fpdf2's public API: these tests fail loudly when
+fpdf2 no longer works the way certificate/fontcache.py assumes (read its docstring)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import replace
+from io import BytesIO
+from pathlib import Path
+
+import pytest
+
+from arayis_cli.certificate import fontcache
+from arayis_cli.certificate.pdf import FACES, FONT_DIR, render
+from tests.unit.test_pdf import BASE, text_of
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_the_installed_fpdf2_is_the_one_the_cache_was_written_for() -> None:
+    import fpdf
+
+    assert fontcache.supported(), (
+        f"fpdf2 {fpdf.FPDF_VERSION} no longer matches certificate/fontcache.py: every "
+        "certificate now takes the slow public path; update the cache and its pin together"
+    )
+    major, minor = fontcache.FPDF2_TESTED
+    assert fpdf.FPDF_VERSION.startswith(f"{major}.{minor}.")
+    # the pin keeps the next minor version out until it has been checked
+    deps = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["dependencies"]
+    (spec,) = [d for d in deps if re.match(r"fpdf2\b", d)]
+    assert f"<{major}.{minor + 1}" in spec.replace(" ", ""), spec
+
+
+def test_every_face_goes_through_the_cache_and_the_shared_font_is_never_cut() -> None:
+    from fontTools.ttLib import TTFont
+
+    render(BASE)
+    before = dict(fontcache.counts)
+    render(replace(BASE, number="AR-2026-000002-8"))
+    # fpdf2 still subsets through the module global this cache swaps, once per face
+    assert sum(fontcache.counts.values()) - sum(before.values()) == len(FACES)
+    assert fontcache.counts["hits"] - before["hits"] == len(FACES)  # same glyphs: no compile
+    render(replace(BASE, address="Гасанов Әли, Straße Ä ß ₼"))
+    for _, name in FACES:
+        parsed = fontcache._parsed(FONT_DIR / name).font
+        # the parsed font documents share is the real fontTools object, whole
+        assert isinstance(parsed.ttfont, TTFont)
+        whole = TTFont(FONT_DIR / name, lazy=True)
+        assert parsed.ttfont.getGlyphOrder() == whole.getGlyphOrder()
+
+
+def test_a_document_never_written_through_the_cache_says_so() -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    fontcache.add_font(pdf, "Noto", "", FONT_DIR / FACES[0][1])
+    pdf.add_page()
+    pdf.set_font("Noto", "", 12)
+    pdf.cell(text="Bakı")
+    with pytest.raises(RuntimeError, match="no longer works the way"):
+        pdf.output()  # fpdf2's own output, as if the swapped global were no longer read
+
+
+def test_the_public_path_gives_the_same_certificate_text(monkeypatch) -> None:
+    data = replace(BASE, owner_name="Гасанов Әли Ҹаһангир оғлу", address="Bakı, 12,50 ₼")
+    cached = render(data)
+    monkeypatch.setattr(fontcache, "supported", lambda: False)
+    public = render(data)
+    assert text_of(public) == text_of(cached)
+
+
+def test_other_fonts_are_subset_by_fonttools_as_before() -> None:
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_font("Plain", "", str(FONT_DIR / FACES[0][1]))  # fpdf2's public API
+    pdf.add_page()
+    pdf.set_font("Plain", "", 12)
+    pdf.cell(text="Gülnarə Ä ß")
+    pdf.set_font("helvetica", "", 12)
+    pdf.cell(text="core font")
+    from pypdf import PdfReader
+
+    out = fontcache.output(pdf)
+    assert "Gülnarə Ä ß" in PdfReader(BytesIO(out)).pages[0].extract_text()
+
+
+def test_distinct_glyph_sets_are_kept_up_to_a_bound(monkeypatch) -> None:
+    monkeypatch.setattr(fontcache, "SUBSETS_KEPT", 2)
+    for letter in "ЖЩЮ":
+        text = text_of(render(replace(BASE, owner_name=f"Əli {letter}")))
+        assert f"Əli {letter}" in text
+    assert len(fontcache._SUBSETS) <= 2
