@@ -95,7 +95,7 @@ def print_detail(data: dict[str, Any]) -> None:
     print_application(data)
     out = console()
     history = Table(title="Tarixçə", title_justify="left")
-    for col in ("Vaxt", "Kim", "Əməliyyat", "Status", "Təfərrüat"):
+    for col in ("Vaxt", "Kim", "Operator", "Əməliyyat", "Status", "Təfərrüat"):
         history.add_column(col)
     for ev in data["history"]:
         change = ""
@@ -107,6 +107,7 @@ def print_detail(data: dict[str, Any]) -> None:
         history.add_row(
             _date_az(ev["at"]),
             ev["actor"],
+            ev.get("operator") or "",
             ev["action"],
             change,
             ", ".join(f"{k}={v}" for k, v in detail.items()),
