@@ -35,6 +35,10 @@ INCLUDES: dict[Role, tuple[Role, ...]] = {
 #: A command that never uses the configured database (``demo`` has its own).
 LOCAL: tuple[Role, ...] = ()
 
+#: Commands that change the schema, grants or triggers: PostgreSQL lets only the owner of
+#: the tables (or a superuser) do that, so the tool asks for the owner, not arayis_admin.
+OWNER_ONLY: frozenset[str] = frozenset({"db upgrade", "db roles"})
+
 #: Command path → the roles that may run it (any one of them, or a role including it).
 #: A command missing here needs ``arayis_admin``: new commands are refused until placed.
 COMMANDS: dict[str, tuple[Role, ...]] = {
@@ -95,7 +99,14 @@ def allowed_roles(command: str) -> frozenset[Role]:
     return frozenset().union(*(holders(r) for r in required(command)))
 
 
-def permitted(command: str, memberships: frozenset[Role] | set[Role]) -> bool:
-    """May a login that is a member of ``memberships`` (inheritance already resolved) run it?"""
+def permitted(
+    command: str, memberships: frozenset[Role] | set[Role], *, owner: bool = False
+) -> bool:
+    """May a login run ``command``? ``memberships``: its arayis roles, inheritance resolved;
+    ``owner``: it is a superuser or the database owner (who acts as admin)."""
     needed = required(command)
-    return not needed or bool(set(needed) & set(memberships))
+    if not needed or owner:
+        return True
+    if command in OWNER_ONLY:
+        return False
+    return bool(set(needed) & set(memberships))

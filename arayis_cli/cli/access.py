@@ -14,7 +14,7 @@ from typing import Any
 
 import typer
 
-from arayis_cli.access import allowed_roles, permitted, required
+from arayis_cli.access import OWNER_ONLY, permitted, required
 from arayis_cli.cli.output import JSON_OPT, actor, command, console, emit_json, now, say, state
 
 policy_app = typer.Typer(help="Policy kept in the database: four eyes.", no_args_is_help=True)
@@ -44,9 +44,11 @@ def authorize(command_path: str) -> None:
     except OperationalError as exc:
         first = str(exc.orig).strip().splitlines()[0][:200] if exc.orig else type(exc).__name__
         raise Unavailable(f"cannot connect to the database: {first}") from None
-    if access.admin or not access.installed or permitted(command_path, access.roles):
+    if not access.installed or permitted(command_path, access.roles, owner=access.admin):
         return
     needed = " or ".join(sorted(r.value for r in required(command_path)))
+    if command_path in OWNER_ONLY:
+        needed = "the database owner (it changes the schema)"
     held = ", ".join(sorted(r.value for r in access.roles)) or "no arayis role"
     raise NotPermitted(
         f"login {access.login} may not run '{command_path}': it needs {needed} "
@@ -205,6 +207,9 @@ def _audit_json(entry: Any) -> dict[str, Any]:
 
 
 def _audit_table(rows: list[dict[str, Any]]) -> None:
+    """Four columns, so that it fits an 80-column terminal; --json has every field."""
+    from datetime import datetime
+
     from rich.table import Table
     from rich.text import Text
 
@@ -212,21 +217,20 @@ def _audit_table(rows: list[dict[str, Any]]) -> None:
         console().print(Text("Audit jurnalında heç nə yoxdur.", style="dim"))
         return
     table = Table(title="Audit", title_justify="left")
-    for col in ("Vaxt", "Kim", "Operator", "Növ", "Əmr", "Müraciət", "Abonent", "Təfərrüat"):
+    for col in ("Vaxt", "Kim", "Əmr", "Nə"):
         table.add_column(col)
     for r in rows:
-        detail = ", ".join(f"{k}={v}" for k, v in (r["detail"] or {}).items())
-        cells = (
-            r["at"],
-            r["actor"],
-            r["operator"] or "",
-            r["kind"],
-            r["command"],
-            "" if r["application_id"] is None else str(r["application_id"]),
-            r["abonent_code"] or "",
-            detail,
-        )
-        table.add_row(*(Text(c) for c in cells))
+        who = r["actor"]
+        if r["operator"] and r["operator"] != who:
+            who += f" ({r['operator']})"
+        if r["kind"] == "policy":
+            what = ", ".join(f"{k}={v}" for k, v in (r["detail"] or {}).items())
+        elif r["application_id"] is not None:
+            what = f"müraciət №{r['application_id']}"
+        else:
+            what = f"abonent {r['abonent_code']}"
+        when = datetime.fromisoformat(r["at"]).strftime("%d.%m.%Y %H:%M")
+        table.add_row(*(Text(c) for c in (when, who, r["command"], what)))
     console().print(table)
 
 

@@ -92,7 +92,7 @@ def _before_commit(session: Any) -> None:
 
 
 def _write(session: Any, reads: Reads) -> None:
-    from sqlalchemy import insert
+    from sqlalchemy import column, insert, table
 
     from arayis_cli.models import AuditEntry
 
@@ -110,7 +110,13 @@ def _write(session: Any, reads: Reads) -> None:
         }
         for app_id, code in reads.pending
     ]
-    session.execute(insert(AuditEntry.__table__), rows)
+    # A bare table clause (no primary key known) so that no RETURNING is asked for: a login
+    # that may only INSERT into the audit log (billing) can still write it.
+    target = table(
+        "audit_log",
+        *(column(c.name, c.type) for c in AuditEntry.__table__.columns if c.name != "id"),
+    )
+    session.connection().execute(insert(target), rows)
     reads.written.update(reads.pending)
     reads.pending.clear()
 
