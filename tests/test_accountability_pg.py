@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.main import get_command
 from typer.testing import CliRunner
 
 from arayis_cli.access import COMMANDS, LOCAL, OWNER_ONLY, Role, allowed_roles
@@ -40,6 +39,7 @@ from tests.conftest import (
     snapshot,
     submit_args,
 )
+from tests.test_access import registered
 
 pytestmark = [
     pytest.mark.postgres,
@@ -95,15 +95,6 @@ WRITES = {
     *("submit", "attach", "review", "reject", "approve", "print", "abonent add", "pay"),
     *("revoke", "keys export", "keys rotate", "policy set", "db roles"),
 }
-
-
-def _registered() -> list[str]:
-    root = get_command(app)
-    paths = []
-    for name, cmd in root.commands.items():  # type: ignore[attr-defined]
-        sub = getattr(cmd, "commands", None)
-        paths += [f"{name} {s}" for s in sub] if sub else [name]
-    return paths
 
 
 def _psql(url: str, sql: str) -> None:
@@ -203,7 +194,7 @@ def fresh(prepared: dict[str, str]) -> Iterator[str]:
 
 
 def test_every_command_has_a_role_and_a_test() -> None:
-    for path in _registered():
+    for path in registered():
         assert path in COMMANDS, f"'{path}' is not in arayis_cli.access.COMMANDS"
         assert path in INVOCATIONS or COMMANDS[path] == LOCAL, f"no invocation for '{path}'"
 
@@ -226,7 +217,7 @@ def test_role_matrix(
     monkeypatch: pytest.MonkeyPatch,
     request: pytest.FixtureRequest,
 ) -> None:
-    if command not in _registered():
+    if command not in registered():
         pytest.skip(f"'{command}' is not a command of this build")
     allowed = _allowed(command, login)
     url = request.getfixturevalue("fresh") if allowed and command in WRITES else shared

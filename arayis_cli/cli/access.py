@@ -64,6 +64,8 @@ def _guarded(path: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         authorize(path)
         if not required(path):  # a local command (demo) has no configured database
             return fn(*args, **kwargs)
+        if kwargs.get("show_pii"):
+            actor()  # the name the audit will record is checked before anything is shown
         with collecting(path, operator=actor, clock=now, url=state.db_url):
             return fn(*args, **kwargs)
 

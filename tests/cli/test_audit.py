@@ -130,3 +130,9 @@ def test_operator_text_is_literal_in_the_audit_table(loaded: Cli) -> None:
     a = _to(loaded, "completed")
     loaded("--operator", "[bold]x[/]", "show", a, "--show-pii")
     assert "[bold]x[/]" in loaded("audit").stdout
+
+
+def test_unusable_operator_name_is_refused_before_pii_is_shown(loaded: Cli) -> None:
+    a = _to(loaded, "completed")
+    result = loaded("--operator", "x" * 101, "show", a, "--show-pii", code=2)
+    assert "6HV4DVC" not in result.stdout and loaded.json("audit") == []

@@ -77,3 +77,9 @@ def test_off_keeps_the_single_operator_path(loaded: Cli) -> None:
     assert loaded.json("show", _to(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN))[
         "status"
     ] == ("completed")
+
+
+def test_roles_are_for_postgresql(cli: Cli) -> None:
+    if _is_pg(cli):
+        return  # tests/test_accountability_pg.py
+    assert "PostgreSQL" in cli.json("db", "roles", code=2)["message"]
