@@ -271,6 +271,7 @@ FORBIDDEN = {
     "truncate_audit": "TRUNCATE audit_log",
     "policy": "UPDATE policy SET value = 'off'",
     "ledger": "DELETE FROM ledger_entry",
+    "owner_fin": "UPDATE abonent SET owner_fin = '5ZT8KPA' WHERE code = '0019698455'",
 }
 #: The logins the server lets through (everything else must be refused).
 SQL_ALLOWED: dict[str, set[str]] = {
@@ -281,6 +282,7 @@ SQL_ALLOWED: dict[str, set[str]] = {
     "insert_completed": {"t_admin"},
     "certificate": {"t_admin"},  # an approver only for a completed application
     "ledger": {"t_admin"},
+    "owner_fin": {"t_billing", "t_admin"},
 }
 SQL_CASES = [(what, login) for what in FORBIDDEN for login in LOGINS]
 
@@ -302,6 +304,15 @@ def test_server_refuses_forbidden_writes(what: str, login: str, shared: str) -> 
         assert refused == ""
     else:
         assert refused, f"{login} could: {FORBIDDEN[what]}"
+
+
+def test_a_clerk_may_lock_an_abonent_but_not_change_it(shared: str) -> None:
+    """A decision may lock the abonent row (SELECT … FOR UPDATE) against a payment."""
+    import psycopg
+
+    with psycopg.connect(_plain(_as(shared, "t_clerk"))) as conn:
+        conn.execute("SELECT code FROM abonent WHERE code = %s FOR UPDATE", (CODE,))
+        conn.rollback()
 
 
 def test_history_cannot_be_forged(shared: str) -> None:

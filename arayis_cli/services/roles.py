@@ -21,6 +21,9 @@ APPEND_ONLY = ("event", "audit_log")
 GRANTS: dict[Role, dict[str, str]] = {
     Role.SUPPORT: {"*": "SELECT", "audit_log": "INSERT"},
     Role.CLERK: {
+        # UPDATE on abonent only so that a decision can lock the row (SELECT … FOR UPDATE);
+        # changing it is refused by arayis_guard_abonent to all but billing and admin.
+        "abonent": "UPDATE",
         "application": "INSERT, UPDATE",
         "event": "INSERT",
         "outbox_message": "INSERT",
@@ -115,6 +118,20 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION arayis_guard_abonent() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF arayis_acts_as_admin() OR pg_has_role(session_user, 'arayis_billing', 'MEMBER') THEN
+        RETURN NEW;
+    END IF;
+    PERFORM arayis_refuse('changing abonent ' || OLD.code);
+    RETURN NULL;
+END
+$$;
+
+DROP TRIGGER IF EXISTS arayis_abonent_guard ON abonent;
+CREATE TRIGGER arayis_abonent_guard BEFORE UPDATE ON abonent
+    FOR EACH ROW EXECUTE FUNCTION arayis_guard_abonent();
 DROP TRIGGER IF EXISTS arayis_application_guard ON application;
 CREATE TRIGGER arayis_application_guard BEFORE INSERT OR UPDATE ON application
     FOR EACH ROW EXECUTE FUNCTION arayis_guard_application();
