@@ -409,3 +409,21 @@ def test_before_roles_every_login_passes_the_tool(
 def test_unreachable_server_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> None:
     cli = Cli("postgresql+psycopg://nobody@127.0.0.1:1/arayis", monkeypatch)
     assert cli.json("list", code=8)["error"] == "unavailable"
+
+
+def test_approver_delivers_the_outbox(fresh: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`outbox send` for real (the matrix uses --dry-run), as the approver's login."""
+    from tests.test_email import Server, _free_port
+
+    server = Server(_free_port())
+    monkeypatch.setenv("ARAYIS_SMTP_URL", f"smtp://127.0.0.1:{server.port}")
+    monkeypatch.setenv("ARAYIS_MAIL_FROM", "arayis@azersu.az")
+    server.start()
+    try:
+        Cli(_as(fresh, "t_clerk"), monkeypatch)("outbox", "send", code=7)
+        approver = Cli(_as(fresh, "t_approver"), monkeypatch)
+        report = approver.json("outbox", "send")
+    finally:
+        server.stop()
+    assert report["sent"] == len(server.messages) > 0
+    assert {m["status"] for m in approver.json("outbox", "list")} == {"sent"}

@@ -56,7 +56,8 @@ def collecting(
     command: str, *, operator: Callable[[], str], clock: Callable[[], datetime], url: str
 ) -> Iterator[Reads]:
     """Audit every unmasked read made while the block runs (one command)."""
-    _listen()
+    if url.startswith("postgres"):
+        _listen()  # SQLite writes at the end only: no SQLAlchemy import for plain commands
     reads = Reads(command=command, operator=operator, clock=clock)
     token = _reads.set(reads)
     try:
