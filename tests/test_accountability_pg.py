@@ -411,6 +411,22 @@ def test_unreachable_server_is_unavailable(monkeypatch: pytest.MonkeyPatch) -> N
     assert cli.json("list", code=8)["error"] == "unavailable"
 
 
+def test_offline_verify_needs_no_login(
+    prepared: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`verify --offline` reads no database, so it checks no role (even with no server)."""
+    name = _clone(prepared["template"])
+    try:
+        owner = Cli(_db_url(name), monkeypatch)
+        keys = tmp_path / "keys.pem"
+        keys.write_text(owner("keys", "export", "--all").stdout)
+        pdf = Path(owner.json("print", READY, "--out", str(tmp_path))["path"])
+    finally:
+        _drop(name)
+    cli = Cli("postgresql+psycopg://nobody@127.0.0.1:1/arayis", monkeypatch)
+    assert cli.json("verify", str(pdf), "--offline", "--public-key", str(keys))["valid"]
+
+
 def test_approver_delivers_the_outbox(fresh: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """`outbox send` for real (the matrix uses --dry-run), as the approver's login."""
     from tests.test_email import Server, _free_port

@@ -61,9 +61,10 @@ def _guarded(path: str, fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def run(*args: Any, **kwargs: Any) -> Any:
-        authorize(path)
-        if not required(path):  # a local command (demo) has no configured database
+        # A local command (demo) and `verify --offline` use no configured database.
+        if not required(path) or kwargs.get("offline"):
             return fn(*args, **kwargs)
+        authorize(path)
         if kwargs.get("show_pii"):
             actor()  # the name the audit will record is checked before anything is shown
         with collecting(path, operator=actor, clock=now, url=state.db_url):
@@ -168,8 +169,8 @@ def audit(
     from arayis_cli.services.audit import entries
     from arayis_cli.validation import parse_date
 
-    if application is not None and application < 1:
-        raise InvalidInput("--application takes an application number (1 or more)")
+    if application is not None and not 1 <= application <= 2**63 - 1:
+        raise InvalidInput("--application takes an application number (1 to 2^63-1)")
     if limit is not None and limit < 0:
         raise InvalidInput("--limit must not be negative")
     day = parse_date(since, "--since") if since else None

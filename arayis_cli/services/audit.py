@@ -170,7 +170,7 @@ def entries(
     """Audit rows, oldest first, filtered."""
     from datetime import time
 
-    from sqlalchemy import select
+    from sqlalchemy import BigInteger, bindparam, select
 
     from arayis_cli.models import AuditEntry
     from arayis_cli.validation import BAKU
@@ -178,8 +178,10 @@ def entries(
     stmt = select(AuditEntry).order_by(AuditEntry.at, AuditEntry.id)
     if actor is not None:
         stmt = stmt.where(AuditEntry.actor == actor)
-    if application_id is not None:
-        stmt = stmt.where(AuditEntry.application_id == application_id)
+    if application_id is not None:  # bound as BIGINT: any valid id compares, none overflows
+        stmt = stmt.where(
+            AuditEntry.application_id == bindparam("app_id", application_id, type_=BigInteger)
+        )
     if since is not None:
         stmt = stmt.where(AuditEntry.at >= datetime.combine(since, time(0), tzinfo=BAKU))
     if limit is not None:

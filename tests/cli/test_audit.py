@@ -124,6 +124,8 @@ def test_audit_filters_and_table(loaded: Cli, tmp_path: Path) -> None:
     assert "heç nə yoxdur" in loaded("audit", "--actor", "nobody").stdout
     loaded("audit", "--since", "yesterday", code=2)
     loaded("audit", "--application", "0", code=2)
+    loaded("audit", "--application", str(2**63), code=2)
+    assert loaded.json("audit", "--application", str(2**63 - 1)) == []
 
 
 def test_operator_text_is_literal_in_the_audit_table(loaded: Cli) -> None:
