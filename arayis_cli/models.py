@@ -14,6 +14,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     LargeBinary,
+    String,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -135,13 +136,27 @@ class Document(SQLModel, table=True):
     attached_by: str = Field(max_length=100)
 
 
+def _same_as_actor(context: Any) -> str | None:
+    """Column default of ``operator_name``: the name given as the actor (bulk inserts)."""
+    value = context.get_current_parameters().get("actor")
+    return value if isinstance(value, str) else None
+
+
 class Event(SQLModel, table=True):
-    """History: every state change and every print attempt, kept forever."""
+    """History: every state change and every print attempt, kept forever (append-only).
+
+    ``actor`` is who is accountable: on PostgreSQL the server writes the login
+    (``session_user``) there whatever the client sends; on SQLite it is the operator name.
+    ``operator_name`` is the display name given with ``--operator`` / ``ARAYIS_OPERATOR``.
+    """
 
     id: int | None = Field(default=None, primary_key=True)
     application_id: int = Field(foreign_key="application.id", index=True)
     at: datetime = Field(sa_type=AwareDateTime)
     actor: str = Field(max_length=100)
+    operator_name: str | None = Field(
+        default=None, sa_column=Column(String(100), nullable=True, default=_same_as_actor)
+    )
     action: str = Field(max_length=20)
     from_status: str | None = Field(default=None, max_length=12)
     to_status: str | None = Field(default=None, max_length=12)
@@ -222,3 +237,32 @@ class Counter(SQLModel, table=True):
 
     name: str = Field(primary_key=True, max_length=40)
     value: int = 0
+
+
+class Policy(SQLModel, table=True):
+    """Settings an administrator decides, kept in the database (four eyes …)."""
+
+    key: str = Field(primary_key=True, max_length=40)
+    value: str = Field(max_length=100)
+    changed_at: datetime = Field(sa_type=AwareDateTime)
+    changed_by: str = Field(max_length=100)
+
+
+class AuditEntry(SQLModel, table=True):
+    """Append-only audit: unmasked personal data shown (``pii_read``), policy changes.
+
+    ``actor`` is stamped like the history's: the login on PostgreSQL, the operator on SQLite.
+    No foreign keys: the audit outlives anything it mentions.
+    """
+
+    __tablename__ = "audit_log"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=AwareDateTime, index=True)
+    actor: str = Field(max_length=100)
+    operator_name: str | None = Field(default=None, max_length=100)
+    kind: str = Field(max_length=20)
+    command: str = Field(max_length=60)
+    application_id: int | None = Field(default=None, index=True)
+    abonent_code: str | None = Field(default=None, max_length=20, index=True)
+    detail: str | None = Field(default=None, sa_column=Column(Text))

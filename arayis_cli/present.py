@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from arayis_cli.formats import iso_baku
 from arayis_cli.money import from_qepik, money_json
+from arayis_cli.services.audit import note_pii
 from arayis_cli.validation import mask_email, mask_fin, mask_phone
 from arayis_cli.workflow import OPEN_STATUSES, Status
 
@@ -40,6 +41,8 @@ def application_json(
     app: Application, documents: list[Document], *, today: date, show_pii: bool
 ) -> dict[str, Any]:
     status = Status(app.status)
+    if show_pii:
+        note_pii(application_id=app.id)
     return {
         "id": app.id,
         "abonent_code": app.abonent_code,
@@ -65,6 +68,7 @@ def event_json(event: Event) -> dict[str, Any]:
     return {
         "at": iso_baku(event.at),
         "actor": event.actor,
+        "operator": event.operator_name or event.actor,
         "action": event.action,
         "from_status": event.from_status,
         "to_status": event.to_status,
@@ -73,6 +77,8 @@ def event_json(event: Event) -> dict[str, Any]:
 
 
 def outbox_json(msg: OutboxMessage, *, show_pii: bool) -> dict[str, Any]:
+    if show_pii:
+        note_pii(application_id=msg.application_id)
     return {
         "id": msg.id,
         "application_id": msg.application_id,
@@ -102,6 +108,8 @@ def certificate_json(cert: Certificate) -> dict[str, Any]:
 
 
 def abonent_json(abonent: Abonent, *, show_pii: bool) -> dict[str, Any]:
+    if show_pii:
+        note_pii(abonent_code=abonent.code)
     return {
         "code": abonent.code,
         "group": abonent.group,

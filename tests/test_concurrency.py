@@ -77,7 +77,7 @@ def test_parallel_review_next_never_claims_twice(loaded: Cli, tmp_path: Path) ->
         reviews = [
             h for h in loaded.json("show", str(a["id"]))["history"] if h["action"] == "review"
         ]
-        assert len(reviews) == 1 and reviews[0]["actor"] == a["operator"]
+        assert len(reviews) == 1 and reviews[0]["operator"] == a["operator"]
 
 
 def test_concurrent_decisions_exactly_one_wins(loaded: Cli) -> None:

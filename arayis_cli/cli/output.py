@@ -258,6 +258,12 @@ def _internal(exc: Exception) -> ArayisError:
         from sqlalchemy.exc import OperationalError
     except ImportError:  # pragma: no cover
         OperationalError = ()  # type: ignore[assignment,misc]
+    sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
+    if sqlstate == "42501":  # insufficient_privilege: the server refused the login (§5.4)
+        from arayis_cli.errors import NotPermitted
+
+        first = str(exc.orig).strip().splitlines()[0][:200]  # type: ignore[attr-defined]
+        return NotPermitted(f"the database refused it: {first}")
     if isinstance(exc, OperationalError):
         orig = getattr(exc, "orig", None)
         first = str(orig).strip().splitlines()[0][:160] if orig else type(exc).__name__

@@ -121,7 +121,7 @@ def _checklist_text(checklist: dict[str, Any]) -> Text:
 def print_detail(data: dict[str, Any]) -> None:
     print_application(data)
     history = Table(title="Tarixçə", title_justify="left")
-    for col in ("Vaxt", "Kim", "Əməliyyat", "Status", "Təfərrüat"):
+    for col in ("Vaxt", "Kim", "Operator", "Əməliyyat", "Status", "Təfərrüat"):
         history.add_column(col)
     for ev in data["history"]:
         change = ""
@@ -133,6 +133,7 @@ def print_detail(data: dict[str, Any]) -> None:
         history.add_row(
             date_az(ev["at"]),
             ev["actor"],
+            ev.get("operator") or "",
             ev["action"],
             change,
             _detail_text(detail),

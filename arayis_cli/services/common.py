@@ -47,7 +47,8 @@ def record_event(
     event = Event(
         application_id=application_id,
         at=at,
-        actor=actor,
+        actor=actor,  # on PostgreSQL the server writes the login here (migration 0009)
+        operator_name=actor,
         action=action,
         from_status=from_status,
         to_status=to_status,

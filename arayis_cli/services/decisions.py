@@ -17,6 +17,7 @@ from arayis_cli.money import money_human, money_json
 from arayis_cli.services import tally
 from arayis_cli.services.common import balance, debt_of, get_application, record_event
 from arayis_cli.services.emails import queue_email
+from arayis_cli.services.policy import check_four_eyes
 from arayis_cli.validation import clean_text
 from arayis_cli.workflow import Action, Status, next_status
 
@@ -174,6 +175,7 @@ def reject(session: Session, app_id: int, *, reason: str, now: datetime, actor: 
     """Refuse the application (Ləğv olunmuş) and queue the email with the reason."""
     reason = clean_text(reason, "reason")
     app = get_application(session, app_id, for_update=True)
+    check_four_eyes(session, app, actor=actor, action="reject")
     transition(
         session,
         app,
@@ -193,6 +195,7 @@ def approve(
     """Complete the application (İcra olunmuş) and email the subscriber the debt result."""
     override_reason = clean_text(override, "override reason") if override is not None else None
     app = get_application(session, app_id, for_update=True)
+    check_four_eyes(session, app, actor=actor, action="approve")
     if next_status(Status(app.status), Action.APPROVE) is None:
         status = Status(app.status)
         raise Conflict(f"application {app.id} is {status.label} ({status.value}): cannot approve")

@@ -69,7 +69,7 @@ def test_show_full_history(loaded: Cli) -> None:
     assert shown["rejection_reason"] == "Mülkiyyət sənədi təqdim olunmayıb"
     assert shown["owner_name"] == "Süleymanov Zaur Ağa oğlu"
     assert [h["action"] for h in shown["history"]] == ["submit", "attach", "review", "reject"]
-    assert all(h["actor"] == "leyla" and h["at"].endswith("+04:00") for h in shown["history"])
+    assert all(h["operator"] == "leyla" and h["at"].endswith("+04:00") for h in shown["history"])
     assert [m["kind"] for m in shown["emails"]] == ["received", "rejected"]
     people = loaded("show", app_id).stdout
     assert "Tarixçə" in people and "Ləğv olunmuş" in people

@@ -84,7 +84,7 @@ def test_debt_refuses_and_records_the_attempt(loaded: Cli, tmp_path: Path) -> No
     after = loaded.json("show", app_id)
     assert after["certificates"] == [] and after["emails"] == before["emails"]
     refused = after["history"][len(before["history"]) :]
-    assert [(e["action"], e["detail"]["debt"], e["actor"]) for e in refused] == [
+    assert [(e["action"], e["detail"]["debt"], e["operator"]) for e in refused] == [
         ("print_refused", "23.80", "leyla"),
         ("print_refused", "23.80", "leyla"),
     ]

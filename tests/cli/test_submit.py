@@ -30,7 +30,7 @@ def test_submit_registers_new_application(loaded: Cli) -> None:
     assert loaded.json("outbox", "list", "--show-pii")[0]["to"] == "leyla.aliyeva@example.az"
 
     history = loaded.json("show", str(app["id"]))["history"]
-    assert [(h["action"], h["from_status"], h["to_status"], h["actor"]) for h in history] == [
+    assert [(h["action"], h["from_status"], h["to_status"], h["operator"]) for h in history] == [
         ("submit", None, "new", "leyla")
     ]
 
