@@ -30,7 +30,7 @@ def db_check(as_json: bool = JSON_OPT) -> None:
     from arayis_cli.services.dbcheck import check
 
     with session_scope(state.db_url, write=False) as session:
-        report = check(session)
+        report = check(session, now=now())
     if as_json:
         emit_json(report.as_json())
     else:
