@@ -240,3 +240,11 @@ def dispose_all() -> None:
         engine.dispose()
     _engines.clear()
     _migrated.clear()
+
+
+def forget(url: str) -> None:
+    """Close and drop one engine (a database this process is done with, e.g. a backup)."""
+    engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+    _migrated.discard(url)

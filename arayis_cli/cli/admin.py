@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from arayis_cli.cli.output import JSON_OPT, command, console, emit_json, now, say, state
@@ -46,6 +48,37 @@ def db_check(as_json: bool = JSON_OPT) -> None:
 
 
 @command
+def db_backup(
+    path: Path = typer.Argument(..., help="Where to write the copy (must not exist)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Copy the embedded SQLite store consistently while others keep working, then check
+    the copy (db check). Never overwrites; for PostgreSQL use pg_dump."""
+    from rich.text import Text
+
+    from arayis_cli.services.backup import backup
+
+    result = backup(state.db_url, path, now=now())
+    report = result.check
+    if as_json:
+        emit_json(result.as_json())
+    else:
+        counts = ", ".join(f"{n} {what}" for what, n in report.checked.items())
+        out = console(stderr=True)
+        out.print(Text(f"Backup written: {result.path} ({result.size} bytes)."))
+        if report.ok:
+            out.print(Text(f"✓ db check of the copy: whole ({counts}).", style="green"))
+        else:
+            out.print(
+                Text(f"✗ db check of the copy: {len(report.problems)} problem(s):", style="red")
+            )
+            for line in report.problems:
+                out.print(Text(f"  - {line}"))
+    if not report.ok:
+        raise typer.Exit(6)
+
+
+@command
 def stats(as_json: bool = JSON_OPT) -> None:
     """Counts by status, overdue, processing-time figures (working days)."""
     from rich.table import Table
@@ -79,6 +112,7 @@ def stats(as_json: bool = JSON_OPT) -> None:
 def register(app: typer.Typer) -> None:
     db_app.command("upgrade")(db_upgrade)
     db_app.command("check")(db_check)
+    db_app.command("backup")(db_backup)
     app.add_typer(db_app, name="db")
     app.command("stats")(stats)
     from arayis_cli.cli import demo
