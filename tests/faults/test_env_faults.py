@@ -105,6 +105,12 @@ def test_connection_refused_is_exit_8_with_one_json_line() -> None:
     assert people.stderr.startswith("arayis: cannot connect")
 
 
+def test_json_stderr_stays_empty_while_a_fresh_store_migrates(tmp_path: Path) -> None:
+    done = run(f"sqlite:///{tmp_path / 'fresh.db'}", "stats", "--json")  # runs every migration
+    assert done.returncode == 0 and done.stderr == "", done.stderr  # no alembic/driver lines
+    assert json.loads(done.stdout)["total"] == 0
+
+
 def test_read_only_database_is_exit_8_not_cannot_connect(tmp_path: Path) -> None:
     url_of = lambda folder: f"sqlite:///{folder / 'store.db'}"  # noqa: E731
     work = tmp_path / "work"
