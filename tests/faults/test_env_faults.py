@@ -340,3 +340,35 @@ def test_kill_9_during_import_at_several_moments(cli: Cli, tmp_path: Path, after
     assert (again["created"] + again["existing"], again["existing"]) == (n, kept)
     assert count(cli.url, "SELECT count(DISTINCT external_id) FROM application") == n
     assert cli.json("db", "check")["ok"]
+
+
+# -- the one classification, unit by unit ---------------------------------------------
+
+
+def test_classify_tells_environment_from_bugs(tmp_path: Path) -> None:
+    import errno
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    from arayis_cli.unavailable import classify
+
+    url = f"sqlite:///{tmp_path / 'x.db'}"
+
+    def sqlite_error(code: int, message: str) -> sqlite3.OperationalError:
+        err = sqlite3.OperationalError(message)
+        err.sqlite_errorcode = code  # type: ignore[attr-defined]
+        return err
+
+    full = classify(
+        OperationalError("INSERT", {}, sqlite_error(13, "database or disk is full")), db_url=url
+    )
+    assert full is not None and full.extra["resource"] == "disk" and "x.db" in full.message
+    ro = classify(sqlite_error(8 | (3 << 8), "attempt to write a readonly database"), db_url=url)
+    assert ro is not None and "read-only" in ro.message
+    assert classify(OSError(errno.ENOSPC, "No space left on device", "/out/a.pdf")) is not None
+    assert classify(OSError(errno.EROFS, "Read-only file system")) is not None
+    # Bugs stay bugs: a wrong query, a missing table, a plain exception, a missing file.
+    assert classify(sqlite_error(1, "no such table: nothing"), db_url=url) is None
+    assert classify(ValueError("x")) is None
+    assert classify(OSError(errno.ENOENT, "No such file or directory", "a")) is None
