@@ -140,13 +140,17 @@ def ensure_schema(url: str) -> None:
 def _current_revision(url: str) -> tuple[str | None, bool]:
     """(revision recorded in alembic_version or None, whether the database has no tables)."""
     from sqlalchemy import inspect, text
+    from sqlalchemy.exc import DBAPIError
 
     try:
         with get_engine(url).connect() as conn:
-            tables = inspect(conn).get_table_names()
-            if "alembic_version" not in tables:
-                return None, not tables
-            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar(), False
+            try:  # the common case in one query: a database at some revision
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar(), False
+            except DBAPIError as exc:
+                if _unavailable(exc, url) is not exc:
+                    raise
+                conn.rollback()  # no alembic_version table: fresh, or not ours
+                return None, not inspect(conn).get_table_names()
     except Exception as exc:
         raise _unavailable(exc, url) from None
 

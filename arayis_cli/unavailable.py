@@ -119,9 +119,7 @@ def _sqlite(err: BaseException, db_url: str | None) -> Unavailable | None:
     what = describe_database(db_url)
     path = sqlite_path(db_url) if db_url else None
     detail = _first_line(err)
-    if primary == SQLITE_FULL or (
-        primary in (SQLITE_IOERR, SQLITE_CANTOPEN) and _disk_full(path)
-    ):
+    if primary == SQLITE_FULL or (primary in (SQLITE_IOERR, SQLITE_CANTOPEN) and _disk_full(path)):
         return Unavailable(
             f"disk full: cannot write {what} ({detail}); the change in progress was rolled back — "
             "free space on that disk, then retry",

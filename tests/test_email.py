@@ -328,3 +328,12 @@ def test_stranded_sending_reported_and_released_by_retry(loaded: Cli, smtp: Serv
     assert loaded.json("db", "check")["ok"]
     assert loaded.json("outbox", "send")["sent"] == 1
     assert [m["Message-ID"] for m in smtp.messages] == ["<dead@azersu.az>"]
+
+
+def test_force_tries_each_message_once_per_run(loaded: Cli, smtp: Server) -> None:
+    smtp.handler.plan = ["451 4.3.0 Mailbox busy, try later"] * 5
+    loaded(*submit_args())
+    report = loaded.json("outbox", "send", "--force", "--limit", "10")
+    assert (report["sent"], report["retry"], len(report["messages"])) == (0, 1, 1)
+    [msg] = loaded.json("outbox", "list")
+    assert msg["attempts"] == 1 and msg["status"] == "pending"

@@ -16,7 +16,8 @@ its Message-ID, so a receiving system can recognise a duplicate. ``db check`` re
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -58,14 +59,16 @@ def claim_one(
     worker: str,
     force: bool,
     message_id: Callable[[], str],
+    exclude: Collection[int] = (),
 ) -> OutboxMessage | None:
     """Claim the oldest due message for this worker, or None (the caller commits at once).
 
     The conditional update (status and claimant unchanged) makes the claim safe on
     SQLite too, where there is no ``SKIP LOCKED``; a lost race just tries the next one.
+    ``exclude``: messages this run already tried (``--force`` would take them again).
     """
     postgres = session.get_bind().dialect.name == "postgresql"
-    skip: list[int] = []
+    skip: list[int] = list(exclude)
     while True:
         stmt = due_query(now=now, force=force).limit(1)
         if skip:
@@ -201,8 +204,9 @@ def deliver(
             )
         report.add(msg, status, error)
 
+    retried: list[int] = []  # back to pending in this run: not again in this run
     smtp: SmtpSender | None = None
-    try:
+    with ExitStack() as stack:
         for _ in range(limit):
             # One message per claim: a sender killed now strands at most this one.
             with open_session() as session:
@@ -212,6 +216,7 @@ def deliver(
                     worker=worker,
                     force=force,
                     message_id=lambda: new_message_id(settings.sender),
+                    exclude=retried,
                 )
             if msg is None:
                 break
@@ -225,23 +230,20 @@ def deliver(
             )
             try:
                 if smtp is None:
-                    smtp = SmtpSender(settings).__enter__()
+                    smtp = stack.enter_context(SmtpSender(settings))
                 smtp.send(email)
             except PermanentFailure as exc:
                 finish(msg, "permanent", str(exc))
             except ConnectionFailure as exc:
                 # The server cannot be reached: this message waits for a retry, and the
                 # rest of the batch is left untouched (still pending, not attempted).
-                smtp = None
                 finish(msg, "temporary", str(exc))
                 break
             except TemporaryFailure as exc:
                 finish(msg, "temporary", str(exc))
+                retried.append(msg.id or 0)
             else:
                 finish(msg, "sent", None)
-    finally:
-        if smtp is not None:
-            smtp.close()
     return report
 
 
