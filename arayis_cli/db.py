@@ -15,7 +15,7 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from arayis_cli.errors import InvalidInput
+from arayis_cli.errors import InvalidInput, Unavailable
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -41,7 +41,13 @@ def _prepare_sqlite_file(url: Any) -> None:
             fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
             os.close(fd)
     except OSError as exc:
-        raise InvalidInput(f"cannot create the database file {path}: {exc.strerror}") from None
+        from arayis_cli.unavailable import classify
+
+        raise classify(exc) or Unavailable(
+            f"cannot create the database file {path}: {exc.strerror}; check that its folder "
+            "is writable for this user, or point --db elsewhere",
+            resource="database",
+        ) from None
 
 
 def get_engine(url: str) -> Engine:
@@ -91,41 +97,90 @@ def get_engine(url: str) -> Engine:
 
 
 def ensure_schema(url: str) -> None:
-    """Bring the database to the current schema (a fresh database needs no set-up step)."""
+    """Make sure the database is at the schema this arayis knows (SPEC §4, exit 8 if not).
+
+    A fresh (empty) database and the embedded SQLite store migrate themselves. A shared
+    PostgreSQL database that is behind is refused with "run `arayis db upgrade`": other
+    operators' older tools still use it, so migrating it is a deliberate act. A database
+    ahead of this arayis (a revision it does not know) is refused everywhere.
+    """
     if url in _migrated:
         return
-    from sqlalchemy import text
-    from sqlalchemy.exc import DBAPIError
-
     from arayis_cli.migrations import HEAD
 
     engine = get_engine(url)
-    try:
-        with engine.connect() as conn:
-            current = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
-    except DBAPIError as exc:
-        if exc.connection_invalidated or _is_connection_error(exc):
-            raise InvalidInput(f"cannot connect to the database: {_short(exc)}") from None
-        current = None
-    if current != HEAD:
-        upgrade(url)
+    current, empty = _current_revision(url)
+    if current == HEAD:
+        _migrated.add(url)
+        return
+    if current is not None and current not in known_revisions():
+        raise _ahead(url, current)
+    if current is None and not empty:
+        from arayis_cli.unavailable import describe_database
+
+        raise Unavailable(
+            f"{describe_database(url)} holds tables but no arayis schema revision: it is not "
+            "an arayis database; check --db / ARAYIS_DATABASE_URL",
+            resource="schema",
+        )
+    if current is not None and engine.dialect.name != "sqlite":
+        from arayis_cli.unavailable import describe_database
+
+        raise Unavailable(
+            f"{describe_database(url)} is at schema revision {current}, this arayis needs "
+            f"{HEAD}: run `arayis db upgrade` (once, when no older arayis still uses it)",
+            resource="schema",
+            revision=current,
+            expected=HEAD,
+        )
+    upgrade(url)
     _migrated.add(url)
 
 
-def _is_connection_error(exc: Exception) -> bool:
-    from sqlalchemy.exc import OperationalError
+def _current_revision(url: str) -> tuple[str | None, bool]:
+    """(revision recorded in alembic_version or None, whether the database has no tables)."""
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import DBAPIError
 
-    if not isinstance(exc, OperationalError):
-        return False
-    msg = str(exc.orig).lower()
-    return any(
-        s in msg for s in ("connection", "could not connect", "unable to open", "authentication")
+    try:
+        with get_engine(url).connect() as conn:
+            try:  # the common case in one query: a database at some revision
+                return conn.execute(text("SELECT version_num FROM alembic_version")).scalar(), False
+            except DBAPIError as exc:
+                if _unavailable(exc, url) is not exc:
+                    raise
+                conn.rollback()  # no alembic_version table: fresh, or not ours
+                return None, not inspect(conn).get_table_names()
+    except Exception as exc:
+        raise _unavailable(exc, url) from None
+
+
+def known_revisions() -> set[str]:
+    """Every schema revision this arayis ships (read from the migration scripts)."""
+    from alembic.script import ScriptDirectory
+
+    script = ScriptDirectory(str(Path(__file__).parent / "migrations"))
+    return {rev.revision for rev in script.walk_revisions()}
+
+
+def _ahead(url: str, current: str) -> Unavailable:
+    from arayis_cli.migrations import HEAD
+    from arayis_cli.unavailable import describe_database
+
+    return Unavailable(
+        f"{describe_database(url)} is at schema revision {current}, newer than this arayis "
+        f"knows (its newest is {HEAD}): upgrade arayis, do not run this version against it",
+        resource="schema",
+        revision=current,
+        expected=HEAD,
     )
 
 
-def _short(exc: Exception) -> str:
-    orig = getattr(exc, "orig", exc)
-    return str(orig).strip().splitlines()[0][:200] if str(orig).strip() else type(orig).__name__
+def _unavailable(exc: Exception, url: str) -> Exception:
+    """An environment failure as exit 8; anything else unchanged (a bug stays a bug)."""
+    from arayis_cli.unavailable import classify
+
+    return classify(exc, db_url=url) or exc
 
 
 def upgrade(url: str, revision: str = "head") -> None:
@@ -133,7 +188,6 @@ def upgrade(url: str, revision: str = "head") -> None:
     from alembic import command
     from alembic.config import Config
     from sqlalchemy import text
-    from sqlalchemy.exc import OperationalError
 
     engine = get_engine(url)
     cfg = Config()
@@ -144,12 +198,25 @@ def upgrade(url: str, revision: str = "head") -> None:
             if conn.dialect.name == "postgresql":
                 # Two processes meeting a fresh database: one migrates, the other waits.
                 conn.execute(text("SELECT pg_advisory_xact_lock(727274)"))
+            current = _revision_in(conn)
+            if current is not None and current not in known_revisions():
+                raise _ahead(url, current)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
-    except OperationalError as exc:
-        raise InvalidInput(f"cannot open the database: {_short(exc)}") from None
+    except Unavailable:
+        raise
+    except Exception as exc:
+        raise _unavailable(exc, url) from None
     finally:
         _write_mode.reset(token)
+
+
+def _revision_in(conn: Any) -> str | None:
+    from sqlalchemy import inspect, text
+
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 @contextmanager
@@ -177,3 +244,11 @@ def dispose_all() -> None:
         engine.dispose()
     _engines.clear()
     _migrated.clear()
+
+
+def forget(url: str) -> None:
+    """Close and drop one engine (a database this process is done with, e.g. a backup)."""
+    engine = _engines.pop(url, None)
+    if engine is not None:
+        engine.dispose()
+    _migrated.discard(url)

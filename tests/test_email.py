@@ -252,3 +252,88 @@ def test_two_senders_at_once_send_each_message_once(loaded: Cli, smtp: Server) -
     ids = [m["Message-ID"] for m in smtp.messages]
     assert len(ids) == 20 and len(set(ids)) == 20
     assert _statuses(loaded) == ["sent"] * 20
+
+
+def test_550_then_retry_to_a_corrected_address_delivers_once(loaded: Cli, smtp: Server) -> None:
+    smtp.handler.plan = ["550 5.1.1 No such mailbox"]
+    app_id = loaded.json(*submit_args())["id"]
+    assert loaded.json("outbox", "send")["failed"] == 1
+    [msg] = loaded.json("outbox", "list", "--failed")
+    first_id = msg["message_id"]
+    got = loaded.json(
+        "outbox",
+        "retry",
+        msg["id"],
+        "--to",
+        "leyla.new@example.az",
+        "--reason",
+        "zəng etdi",
+        "--show-pii",
+    )
+    assert got["status"] == "pending" and got["to"] == "leyla.new@example.az"
+    assert loaded.json("outbox", "send")["sent"] == 1
+    assert loaded.json("outbox", "send", "--force")["sent"] == 0  # never twice
+    assert [(m["To"], m["Message-ID"]) for m in smtp.messages] == [
+        ("leyla.new@example.az", first_id)
+    ]
+    shown = loaded.json("show", app_id, "--show-pii")
+    assert shown["email"] == "leyla.new@example.az"  # the contact email corrected with it
+    [event] = [e for e in shown["history"] if e["action"] == "email_retry"]
+    assert event["actor"] == "leyla"
+    assert event["detail"] == {
+        "email": msg["id"],
+        "kind": "received",
+        "from": "failed",
+        "address_changed": True,
+        "reason": "zəng etdi",
+    }
+
+
+def test_retry_refuses_what_it_cannot_release(loaded: Cli, smtp: Server, unchanged) -> None:
+    loaded(*submit_args())
+    [msg] = loaded.json("outbox", "list")
+    with unchanged():
+        assert loaded.json("outbox", "retry", msg["id"], code=5)["error"] == "conflict"  # pending
+        loaded("outbox", "retry", "999999", code=4)
+        loaded("outbox", "retry", "0", code=2)
+        loaded("outbox", "retry", msg["id"], "--to", "not an address", code=2)
+    loaded("outbox", "send")
+    with unchanged():
+        loaded("outbox", "retry", msg["id"], code=5)  # sent: never twice
+
+
+def test_stranded_sending_reported_and_released_by_retry(loaded: Cli, smtp: Server) -> None:
+    from sqlalchemy import create_engine, text
+
+    loaded(*submit_args())
+    engine = create_engine(loaded.url)
+    with engine.begin() as conn:  # a sender that died after claiming, 5 minutes ago
+        conn.execute(
+            text(
+                "UPDATE outbox_message SET status = 'sending', claimed_by = 'dead', "
+                "claimed_at = :t, message_id = '<dead@azersu.az>'"
+            ),
+            {"t": "2026-11-25 05:55:00"},
+        )
+    engine.dispose()
+    [msg] = loaded.json("outbox", "list")
+    assert loaded.json("db", "check")["ok"]  # still within its lease: maybe alive
+    refused = loaded.json("outbox", "retry", msg["id"], code=5)
+    assert "being sent right now" in refused["message"]
+    assert loaded.json("outbox", "send", "--force")["sent"] == 0
+    loaded.now("2026-11-25T10:06:00+04:00")  # the lease (10 min) has run out
+    report = loaded.json("db", "check", code=6)
+    assert any(f"email {msg['id']}" in p and "stranded in sending" in p for p in report["problems"])
+    loaded("outbox", "retry", msg["id"])
+    assert loaded.json("db", "check")["ok"]
+    assert loaded.json("outbox", "send")["sent"] == 1
+    assert [m["Message-ID"] for m in smtp.messages] == ["<dead@azersu.az>"]
+
+
+def test_force_tries_each_message_once_per_run(loaded: Cli, smtp: Server) -> None:
+    smtp.handler.plan = ["451 4.3.0 Mailbox busy, try later"] * 5
+    loaded(*submit_args())
+    report = loaded.json("outbox", "send", "--force", "--limit", "10")
+    assert (report["sent"], report["retry"], len(report["messages"])) == (0, 1, 1)
+    [msg] = loaded.json("outbox", "list")
+    assert msg["attempts"] == 1 and msg["status"] == "pending"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from arayis_cli.cli.output import (
@@ -41,7 +43,7 @@ def db_check(as_json: bool = JSON_OPT) -> None:
     from arayis_cli.services.dbcheck import check
 
     with session_scope(state.db_url, write=False) as session:
-        report = check(session)
+        report = check(session, now=now())
     if as_json:
         emit_json(report.as_json())
     else:
@@ -53,6 +55,32 @@ def db_check(as_json: bool = JSON_OPT) -> None:
                 join(bad(f"✗ {len(report.problems)} problem(s)"), f" ({counts}):"),
                 *(f"  - {line}" for line in report.problems),
             )
+    if not report.ok:
+        raise typer.Exit(6)
+
+
+@command
+def db_backup(
+    path: Path = typer.Argument(..., help="Where to write the copy (must not exist)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Copy the embedded SQLite store consistently while others keep working, then check
+    the copy (db check). Never overwrites; for PostgreSQL use pg_dump."""
+    from arayis_cli.services.backup import backup
+
+    result = backup(state.db_url, path, now=now())
+    report = result.check
+    if as_json:
+        emit_json(result.as_json())
+    else:
+        counts = ", ".join(f"{n} {what}" for what, n in report.checked.items())
+        say(f"Ehtiyat nüsxə yazıldı: {result.path} ({result.size} bayt).")
+        if report.ok:
+            say(good(f"✓ Nüsxənin yoxlanışı (db check): bütövdür ({counts})."))
+        else:
+            say(bad(f"✗ Nüsxənin yoxlanışı (db check): {len(report.problems)} problem:"))
+            for line in report.problems:
+                say(f"  - {line}")
     if not report.ok:
         raise typer.Exit(6)
 
@@ -91,6 +119,7 @@ def stats(as_json: bool = JSON_OPT) -> None:
 def register(app: typer.Typer) -> None:
     db_app.command("upgrade")(db_upgrade)
     db_app.command("check")(db_check)
+    db_app.command("backup")(db_backup)
     app.add_typer(db_app, name="db")
     app.command("stats")(stats)
     from arayis_cli.cli import demo

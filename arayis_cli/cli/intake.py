@@ -88,11 +88,25 @@ def submit(
     _show_application(app.id or 0, as_json=as_json, show_pii=show_pii)
 
 
+def _report_cut_short(exc: Exception, report: Any, *, as_json: bool) -> None:
+    """The database failed mid-batch (exit 8): still say which rows were committed."""
+    from arayis_cli.unavailable import classify
+
+    if classify(exc, db_url=state.db_url) is None:
+        return
+    if as_json:
+        emit_json({**report.as_json(), "interrupted": True})
+    else:
+        from arayis_cli.cli.render import print_import_report
+
+        print_import_report(report.as_json())
+
+
 def _submit_file(path: Path, *, as_json: bool) -> None:
     import sys
 
     from arayis_cli.db import session_scope
-    from arayis_cli.services.applications import submit_file
+    from arayis_cli.services.applications import BatchReport, submit_file
 
     progress_cb = None
     progress = None
@@ -107,9 +121,13 @@ def _submit_file(path: Path, *, as_json: bool) -> None:
             progress.advance(task, n)
 
     who = actor()
+    report = BatchReport()
     try:
         with session_scope(state.db_url) as session:
-            report = submit_file(session, path, now=now(), actor=who, progress=progress_cb)
+            submit_file(session, path, now=now(), actor=who, progress=progress_cb, report=report)
+    except Exception as exc:
+        _report_cut_short(exc, report, as_json=as_json)
+        raise
     finally:
         if progress is not None:
             progress.stop()

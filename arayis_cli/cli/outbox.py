@@ -7,12 +7,14 @@ import typer
 from arayis_cli.cli.output import (
     JSON_OPT,
     PII_OPT,
+    actor,
     bad,
     command,
     emit_json,
     good,
     join,
     muted,
+    say,
     show,
     state,
 )
@@ -64,7 +66,12 @@ def outbox_send(
     limit: int = typer.Option(100, "--limit", help="Send at most N messages in this run."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be sent; send nothing."),
     force: bool = typer.Option(
-        False, "--force", help="Retry now, ignoring backoff (and re-send stale 'sending')."
+        False,
+        "--force",
+        help=(
+            "Send now, ignoring the backoff of pending messages, and re-send messages "
+            "stranded in 'sending' longer than the 10-minute lease (same Message-ID)."
+        ),
     ),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
@@ -123,7 +130,41 @@ def outbox_send(
         show(table)
 
 
+@command
+def outbox_retry(
+    msg_id: int = typer.Argument(..., help="The email's number (outbox list)."),
+    to: str = typer.Option(
+        None, "--to", help="Corrected address; also becomes the application's contact email."
+    ),
+    reason: str = typer.Option(None, "--reason", help="Why, recorded in the history."),
+    as_json: bool = JSON_OPT,
+    show_pii: bool = PII_OPT,
+) -> None:
+    """Put a failed (or stranded 'sending') email back in the queue, optionally to a
+    corrected address; recorded in the application's history."""
+    from arayis_cli.cli.output import now
+    from arayis_cli.db import session_scope
+    from arayis_cli.errors import InvalidInput
+    from arayis_cli.present import outbox_json
+    from arayis_cli.services.outbox import retry
+    from arayis_cli.validation import clean_text, parse_email
+
+    if not 1 <= msg_id <= 2**63 - 1:
+        raise InvalidInput("email number must be a whole number from 1 to 2^63-1")
+    address = parse_email(to) if to is not None else None
+    why = clean_text(reason, "reason", required=False) or None
+    who = actor()
+    with session_scope(state.db_url) as session:
+        msg = retry(session, msg_id, to=address, reason=why, now=now(), actor=who)
+        shown = outbox_json(msg, show_pii=show_pii)
+    if as_json:
+        emit_json(shown)
+    else:
+        say(f"Məktub №{shown['id']} yenidən növbədədir (pending) → {shown['to']}.")
+
+
 def register(app: typer.Typer) -> None:
     outbox_app.command("list")(outbox_list)
     outbox_app.command("send")(outbox_send)
+    outbox_app.command("retry")(outbox_retry)
     app.add_typer(outbox_app, name="outbox")

@@ -243,9 +243,13 @@ def command(fn: F) -> F:
             sys.stderr.write("arayis: interrupted\n")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except Exception as exc:
-            if os.environ.get("ARAYIS_DEBUG"):
-                raise
-            err = _internal(exc)
+            from arayis_cli.unavailable import classify
+
+            err = classify(exc, db_url=state.db_url)  # environment failures: exit 8
+            if err is None:
+                if os.environ.get("ARAYIS_DEBUG"):
+                    raise
+                err = _internal(exc)
             report_error(err, as_json=as_json)
             raise typer.Exit(int(err.exit_code)) from None
 

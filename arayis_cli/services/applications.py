@@ -237,13 +237,15 @@ def submit_file(
     now: datetime,
     actor: str,
     progress: Callable[[int], None] | None = None,
+    report: BatchReport | None = None,
 ) -> BatchReport:
     """Batch import. Valid rows are committed in chunks; bad rows are reported by number.
 
     Re-running the same file creates nothing twice (external id, one open application
     per abonent). This function commits: a crash loses at most the chunk in flight.
+    Pass ``report`` to keep what was committed when the database fails mid-batch.
     """
-    report = BatchReport()
+    report = report if report is not None else BatchReport()
     chunk: list[tuple[int, dict[str, Any]]] = []
     rows = read_submissions(path)
     first = next(rows, None)  # a malformed file is refused before anything is written

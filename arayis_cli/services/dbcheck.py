@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
@@ -41,12 +42,16 @@ class CheckReport:
         return {"ok": self.ok, "checked": self.checked, "problems": self.problems}
 
 
-def check(session: Session, *, limit: int = 200) -> CheckReport:
+def check(session: Session, *, now: datetime | None = None, limit: int = 200) -> CheckReport:
     report = CheckReport()
 
     def problem(message: str) -> None:
         if len(report.problems) < limit:
             report.problems.append(message)
+
+    if now is not None:
+        for line in outbox_problems(session, now=now):
+            problem(line)
 
     if session.get_bind().dialect.name == "sqlite":
         for (line,) in session.execute(text("PRAGMA integrity_check")):
@@ -153,3 +158,17 @@ def check(session: Session, *, limit: int = 200) -> CheckReport:
         if kept != real:
             problem(f"stats tally {key} is {kept}, the applications say {real}")
     return report
+
+
+def outbox_problems(session: Session, *, now: datetime) -> list[str]:
+    """Emails stranded in ``sending`` past their lease: a sender died mid-way, and whether
+    the server accepted them is unknown. A person decides (``outbox retry``)."""
+    from arayis_cli.formats import iso_baku
+    from arayis_cli.services.outbox import stranded
+
+    return [
+        f"email {msg.id} (application {msg.application_id}) stranded in sending since "
+        f"{iso_baku(msg.claimed_at)}: its sender died; check the mail server's log, then "
+        f"`arayis outbox retry {msg.id}` to send it again (same Message-ID)"
+        for msg in stranded(session, now=now)
+    ]

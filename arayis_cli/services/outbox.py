@@ -1,17 +1,23 @@
 """Delivering the outbox: claim, send over SMTP, record — each message at most once.
 
-A message is claimed (``pending`` → ``sending``) in its own committed transaction before
-any byte goes to the SMTP server, so two senders never take the same message. The result
-is recorded right after the server answers: ``sent``; ``pending`` again with a backoff
-after a temporary failure; ``failed`` after a permanent one. A message left in
-``sending`` (the sender died mid-way) is not sent again automatically: whether the server
-accepted it is unknown, and a duplicate is worse than a question. ``outbox send
---force`` re-sends such messages on purpose, with the same Message-ID.
+Messages are claimed one at a time (``pending`` → ``sending``), each in its own committed
+transaction right before its bytes go to the SMTP server, so two senders never take the
+same message and a sender that dies leaves at most the one message it was sending in
+``sending``. The result is recorded right after the server answers: ``sent``; ``pending``
+again with a backoff after a temporary failure; ``failed`` after a permanent one.
+
+A claim is a lease of :data:`LEASE`: far longer than a live sender holds a message (SMTP
+timeouts are 30 s per step). A message still in ``sending`` after its lease was stranded
+by a sender that died: whether the server accepted it is unknown, and a duplicate is
+worse than a question, so it is never sent again automatically. ``outbox send --force``
+re-sends stranded messages on purpose, ``outbox retry MSG_ID`` releases one; both keep
+its Message-ID, so a receiving system can recognise a duplicate. ``db check`` reports them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +28,8 @@ from sqlmodel import Session
 from arayis_cli.models import OutboxMessage
 
 MAX_ATTEMPTS = 12
-STALE_SENDING = timedelta(minutes=15)
+#: How long a claim holds a message; after that a message in ``sending`` is stranded.
+LEASE = timedelta(minutes=10)
 
 
 def backoff(attempts: int) -> timedelta:
@@ -36,8 +43,7 @@ def due_query(*, now: datetime, force: bool) -> Any:
         return stmt.where(
             or_(
                 OutboxMessage.status == "pending",
-                (OutboxMessage.status == "sending")
-                & (OutboxMessage.claimed_at < now - STALE_SENDING),
+                (OutboxMessage.status == "sending") & (OutboxMessage.claimed_at < now - LEASE),
             )
         )
     return stmt.where(
@@ -46,36 +52,61 @@ def due_query(*, now: datetime, force: bool) -> Any:
     )
 
 
-def claim(
+def claim_one(
     session: Session,
     *,
     now: datetime,
     worker: str,
-    limit: int,
     force: bool,
     message_id: Callable[[], str],
-) -> list[OutboxMessage]:
-    """Claim up to ``limit`` due messages for this worker (the caller commits)."""
-    stmt = due_query(now=now, force=force).limit(limit)
-    if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(skip_locked=True)
-    claimed = []
-    for msg in session.execute(stmt).scalars():
+    exclude: Collection[int] = (),
+) -> OutboxMessage | None:
+    """Claim the oldest due message for this worker, or None (the caller commits at once).
+
+    The conditional update (status and claimant unchanged) makes the claim safe on
+    SQLite too, where there is no ``SKIP LOCKED``; a lost race just tries the next one.
+    ``exclude``: messages this run already tried (``--force`` would take them again).
+    """
+    postgres = session.get_bind().dialect.name == "postgresql"
+    skip: list[int] = list(exclude)
+    while True:
+        stmt = due_query(now=now, force=force).limit(1)
+        if skip:
+            stmt = stmt.where(OutboxMessage.id.not_in(skip))
+        if postgres:
+            stmt = stmt.with_for_update(skip_locked=True)
+        msg = session.execute(stmt).scalars().first()
+        if msg is None:
+            return None
+        cond = [OutboxMessage.id == msg.id, OutboxMessage.status == msg.status]
+        if msg.status == "sending":  # taking over a stranded claim: only one sender may
+            cond.append(OutboxMessage.claimed_by == msg.claimed_by)
         result = session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id == msg.id, OutboxMessage.status == msg.status)
+            .where(*cond)
             .values(
                 status="sending",
                 claimed_at=now,
                 claimed_by=worker,
+                # Kept when re-sent: the receiving side can tell a duplicate by it.
                 message_id=msg.message_id or message_id(),
             )
             .execution_options(synchronize_session=False)
         )
         if result.rowcount == 1:
             session.refresh(msg)
-            claimed.append(msg)
-    return claimed
+            return msg
+        skip.append(msg.id or 0)
+
+
+def stranded(session: Session, *, now: datetime) -> list[OutboxMessage]:
+    """Messages in ``sending`` whose lease has run out: their sender died mid-way."""
+    stmt = (
+        select(OutboxMessage)
+        .where(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - LEASE)
+        .order_by(OutboxMessage.id)
+    )
+    return list(session.execute(stmt).scalars())
 
 
 def record(
@@ -86,12 +117,14 @@ def record(
     now: datetime,
     outcome: str,
     error: str | None = None,
-    count_attempt: bool = True,
 ) -> str:
     """Record what the server said about one claimed message; returns its new status."""
     msg = session.get(OutboxMessage, msg_id)
-    assert msg is not None and msg.status == "sending" and msg.claimed_by == worker
-    attempts = msg.attempts + (1 if count_attempt else 0)
+    if msg is None or msg.status != "sending" or msg.claimed_by != worker:
+        # Our lease was taken over (``--force`` / ``outbox retry`` after it ran out):
+        # whoever holds the message now records its fate.
+        return msg.status if msg is not None else "unknown"
+    attempts = msg.attempts + 1
     values: dict[str, Any] = {"attempts": attempts, "claimed_at": None, "claimed_by": None}
     if outcome == "sent":
         values.update(status="sent", sent_at=now, last_error=None, next_attempt_at=None)
@@ -101,7 +134,7 @@ def record(
         values.update(
             status="pending",
             last_error=error,
-            next_attempt_at=now + backoff(attempts) if count_attempt else msg.next_attempt_at,
+            next_attempt_at=now + backoff(attempts),
         )
     for key, value in values.items():
         setattr(msg, key, value)
@@ -163,60 +196,129 @@ def deliver(
 
     settings = SmtpSettings.from_env()
     report = SendReport()
-    with open_session() as session:
-        claimed = claim(
-            session,
-            now=clock(),
-            worker=worker,
-            limit=limit,
-            force=force,
-            message_id=lambda: new_message_id(settings.sender),
-        )
-    if not claimed:
-        return report
 
-    def finish(msg: OutboxMessage, outcome: str, error: str | None, counted: bool = True) -> None:
+    def finish(msg: OutboxMessage, outcome: str, error: str | None) -> None:
         with open_session() as session:
             status = record(
-                session,
-                msg.id or 0,
-                worker=worker,
-                now=clock(),
-                outcome=outcome,
-                error=error,
-                count_attempt=counted,
+                session, msg.id or 0, worker=worker, now=clock(), outcome=outcome, error=error
             )
         report.add(msg, status, error)
 
-    pending = list(claimed)
-    try:
-        with SmtpSender(settings) as smtp:
-            while pending:
-                msg = pending.pop(0)
-                email = build_message(
-                    sender=settings.sender,
-                    to=msg.to_addr,
-                    subject=msg.subject,
-                    body=msg.body,
-                    message_id=msg.message_id or new_message_id(settings.sender),
-                    date=clock(),
+    retried: list[int] = []  # back to pending in this run: not again in this run
+    smtp: SmtpSender | None = None
+    with ExitStack() as stack:
+        for _ in range(limit):
+            # One message per claim: a sender killed now strands at most this one.
+            with open_session() as session:
+                msg = claim_one(
+                    session,
+                    now=clock(),
+                    worker=worker,
+                    force=force,
+                    message_id=lambda: new_message_id(settings.sender),
+                    exclude=retried,
                 )
-                try:
-                    smtp.send(email)
-                except PermanentFailure as exc:
-                    finish(msg, "permanent", str(exc))
-                except ConnectionFailure:
-                    pending.insert(0, msg)
-                    raise
-                except TemporaryFailure as exc:
-                    finish(msg, "temporary", str(exc))
-                else:
-                    finish(msg, "sent", None)
-    except ConnectionFailure as exc:
-        # The server cannot be reached: every message still in hand waits for a retry.
-        for msg in pending:
-            finish(msg, "temporary", str(exc))
+            if msg is None:
+                break
+            email = build_message(
+                sender=settings.sender,
+                to=msg.to_addr,
+                subject=msg.subject,
+                body=msg.body,
+                message_id=msg.message_id or new_message_id(settings.sender),
+                date=clock(),
+            )
+            try:
+                if smtp is None:
+                    smtp = stack.enter_context(SmtpSender(settings))
+                smtp.send(email)
+            except PermanentFailure as exc:
+                finish(msg, "permanent", str(exc))
+            except ConnectionFailure as exc:
+                # The server cannot be reached: this message waits for a retry, and the
+                # rest of the batch is left untouched (still pending, not attempted).
+                finish(msg, "temporary", str(exc))
+                break
+            except TemporaryFailure as exc:
+                finish(msg, "temporary", str(exc))
+                retried.append(msg.id or 0)
+            else:
+                finish(msg, "sent", None)
     return report
+
+
+def retry(
+    session: Session,
+    msg_id: int,
+    *,
+    to: str | None,
+    reason: str | None,
+    now: datetime,
+    actor: str,
+) -> OutboxMessage:
+    """Put a ``failed`` or stranded ``sending`` email back to ``pending`` (outbox retry).
+
+    ``to`` (already validated) corrects the address: the message, the application's
+    contact email and its other undelivered messages to the old address all take it.
+    Recorded in the application's history with who and why; the Message-ID is kept, so
+    a stranded message that the server did accept can be recognised as a duplicate.
+    """
+    from arayis_cli.errors import Conflict, NotFound
+    from arayis_cli.formats import iso_baku
+    from arayis_cli.services.common import get_application, record_event
+
+    msg = session.execute(
+        select(OutboxMessage).where(OutboxMessage.id == msg_id).with_for_update()
+    ).scalar_one_or_none()
+    if msg is None:
+        raise NotFound(f"email {msg_id} not found")
+    if msg.status == "sending":
+        claimed_at = msg.claimed_at
+        if claimed_at is not None and claimed_at > now - LEASE:
+            raise Conflict(
+                f"email {msg_id} is being sent right now (claimed at {iso_baku(claimed_at)}); "
+                f"if its sender died, retry after {iso_baku(claimed_at + LEASE)}"
+            )
+    elif msg.status != "failed":
+        raise Conflict(
+            f"email {msg_id} is {msg.status}: only a failed email or one stranded in "
+            "sending can be retried"
+        )
+    before = msg.status
+    changed = to is not None and to != msg.to_addr
+    if changed and to is not None:
+        app = get_application(session, msg.application_id, for_update=True)
+        old = msg.to_addr
+        app.email = to
+        for other in session.execute(
+            select(OutboxMessage).where(
+                OutboxMessage.application_id == msg.application_id,
+                OutboxMessage.id != msg.id,
+                OutboxMessage.status.in_(["pending", "failed"]),
+                OutboxMessage.to_addr == old,
+            )
+        ).scalars():
+            other.to_addr = to
+        msg.to_addr = to
+    msg.status = "pending"
+    msg.next_attempt_at = None
+    msg.claimed_at = None
+    msg.claimed_by = None
+    detail: dict[str, Any] = {"email": msg.id, "kind": msg.kind, "from": before}
+    if changed:
+        detail["address_changed"] = True  # the addresses themselves are personal data
+    if reason:
+        detail["reason"] = reason
+    record_event(
+        session,
+        application_id=msg.application_id,
+        at=now,
+        actor=actor,
+        action="email_retry",
+        detail=detail,
+    )
+    session.flush()
+    return msg
 
 
 def preview(session: Session, *, now: datetime, limit: int, force: bool) -> list[OutboxMessage]:
