@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
 from arayis_cli.cli.output import JSON_OPT, actor, command, console, emit_json, now, say, state
+
+if TYPE_CHECKING:
+    from arayis_cli.services.verification import Check, Verdict
 
 keys_app = typer.Typer(help="Signing keys: export public keys, rotate.", no_args_is_help=True)
 
@@ -23,10 +27,11 @@ def verify(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Tell whether a certificate is authentic and unaltered (exit 0) or not (exit 6)."""
-    from arayis_cli.errors import InvalidInput
+    from arayis_cli.errors import InvalidInput, NotFound
     from arayis_cli.services import verification
 
     evidence = verification.read_evidence(what)
+    at = now()
     if offline:
         if public_key is None:
             raise InvalidInput("--offline needs --public-key FILE")
@@ -34,27 +39,61 @@ def verify(
             key_text = public_key.read_text(encoding="ascii")
         except (OSError, UnicodeDecodeError):
             raise InvalidInput(f"cannot read public key file {public_key}") from None
-        verdict = verification.verify_offline(evidence, key_text, now=now())
+        verdict = verification.verify_offline(evidence, key_text, now=at)
     else:
         from arayis_cli.db import session_scope
 
         with session_scope(state.db_url, write=False) as session:
-            verdict = verification.verify(session, evidence, now=now())
+            verdict = verification.verify(session, evidence, now=at)
+        if evidence.kind == "number" and verdict.reason == verification.NOT_IN_REGISTER:
+            # A typed number that was never issued is an unknown certificate (SPEC §4).
+            raise NotFound(f"certificate {evidence.number} is not in the register")
+        _record(verification.check_of(verdict, evidence, at=at, channel="cli"))
     if as_json:
         emit_json(verdict.as_json())
-    elif verdict.valid:
-        until = verdict.details.get("valid_until")
-        console().print(
-            f"[bold green]✓ Arayış {verdict.certificate_number} həqiqidir[/] "
-            f"(dəyişdirilməyib, {until} tarixinədək etibarlıdır)."
-        )
     else:
-        console().print(
-            f"[bold red]✗ Arayış {verdict.certificate_number or ''} etibarsızdır:[/] "
-            f"{verdict.reason}"
-        )
+        _print_verdict(verdict)
     if not verdict.valid:
         raise typer.Exit(6)
+
+
+def _record(check: Check | None) -> None:
+    """Log the verification against the certificate; the verdict stands even if this fails."""
+    if check is None:
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from arayis_cli.db import session_scope
+    from arayis_cli.services.verification import record_checks
+
+    try:
+        with session_scope(state.db_url) as session:
+            record_checks(session, [check])
+    except SQLAlchemyError:
+        # A read-only replica or login: the person still gets the answer they asked for.
+        say("arayis: yoxlama qeydə alınmadı (verilənlər bazasına yazmaq olmur)")
+
+
+def _print_verdict(verdict: Verdict) -> None:
+    from rich.text import Text
+
+    from arayis_cli.formats import fmt_date
+    from arayis_cli.services.verification import REASON_TEXT
+
+    number = verdict.certificate_number or ""
+    if verdict.valid:
+        from datetime import date
+
+        until = fmt_date(date.fromisoformat(verdict.details["valid_until"]))
+        line = Text(f"✓ Arayış {number} həqiqidir", style="bold green")
+        line.append(f" (dəyişdirilməyib, {until} tarixinədək etibarlıdır).")
+    else:
+        line = Text(
+            f"✗ Arayış {number} etibarsızdır: " if number else "✗ Etibarsızdır: ", style="bold red"
+        )
+        line.append(REASON_TEXT["az"].get(verdict.reason or "", verdict.reason or ""))
+        line.append(f" ({verdict.reason})")
+    console().print(line)
 
 
 @command
