@@ -172,8 +172,48 @@ def keys_rotate(as_json: bool = JSON_OPT) -> None:
         say(f"New signing key {signer.kid} is now current.")
 
 
+@command
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8080, "--port", min=1, max=65535, help="TCP port."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
+    rate_limit: int = typer.Option(
+        60, "--rate-limit", min=1, help="Requests per minute per client address (each worker)."
+    ),
+    burst: int = typer.Option(30, "--burst", min=1, help="Requests a client may make at once."),
+    trusted_proxy: list[str] = typer.Option(
+        [],
+        "--trusted-proxy",
+        help="Reverse proxy address or network whose X-Forwarded-For is believed (repeatable).",
+    ),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Run the public verification service behind the QR code (read-only; logs each check)."""
+    from arayis_cli.config import settings
+    from arayis_cli.db import ensure_schema
+    from arayis_cli.web.config import ServeConfig
+    from arayis_cli.web.guard import parse_proxies
+
+    parse_proxies(tuple(trusted_proxy))  # a typo is exit 2 now, not a silent open door
+    ensure_schema(state.db_url)  # an unreachable register is a clear error before listening
+    current = settings()
+    config = ServeConfig(
+        db_url=state.db_url,
+        verify_base=current.verify_url_base,
+        organisation=current.organisation,
+        rate_per_minute=rate_limit,
+        burst=burst,
+        trusted_proxies=tuple(trusted_proxy),
+    )
+    say(f"arayis: http://{host}:{port}/verify ({workers} worker(s)); Ctrl-C stops it")
+    from arayis_cli.web.server import run
+
+    run(config, host=host, port=port, workers=workers)
+
+
 def register(app: typer.Typer) -> None:
     app.command("verify")(verify)
+    app.command("serve")(serve)
     app.command("revoke")(revoke)
     keys_app.command("export")(keys_export)
     keys_app.command("rotate")(keys_rotate)
