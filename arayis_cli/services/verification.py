@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlmodel import Session
 
 from arayis_cli.certificate.numbers import looks_like_number, parse_number
@@ -158,6 +159,41 @@ def _key_for(session: Session, kid: str) -> dict[str, Ed25519PublicKey]:
     return _key_cache
 
 
+# Token texts whose signature has been checked and holds. Whether a signature holds depends
+# on the text and the key its kid names, neither of which can change: the web service checks
+# each certificate's signature once per process, not on every scan. Bounded.
+_good_signatures: dict[str, None] = {}
+_MAX_GOOD = 10_000
+
+
+def _signed(session: Session, token: Token) -> bool:
+    if token.text in _good_signatures:
+        return True
+    if not signature_ok(token, _key_for(session, token.kid)):
+        return False
+    if len(_good_signatures) >= _MAX_GOOD:
+        _good_signatures.pop(next(iter(_good_signatures)))
+    _good_signatures[token.text] = None
+    return True
+
+
+@cache
+def _register_lookup() -> Select[Any]:
+    """The register row for a number: the columns a verdict needs, built once (a
+    statement costs more to build than SQLite takes to run it)."""
+    return select(
+        Certificate.id,
+        Certificate.number,
+        Certificate.application_id,
+        Certificate.issued_at,
+        Certificate.valid_until,
+        Certificate.pdf_sha256,
+        Certificate.token,
+        Certificate.revoked_at,
+        Certificate.revoked_reason,
+    ).where(Certificate.number == bindparam("number"))
+
+
 def _expired(valid_until: date, today: date) -> bool:
     return today > valid_until
 
@@ -173,11 +209,9 @@ def verify(session: Session, evidence: Evidence, *, now: datetime) -> Verdict:
         return Verdict(False, None, ALTERED if evidence.marked else NOT_A_CERTIFICATE)
     token = evidence.token
     number = token.number if token else evidence.number
-    cert = session.execute(
-        select(Certificate).where(Certificate.number == number)
-    ).scalar_one_or_none()
+    cert = session.execute(_register_lookup(), {"number": number}).one_or_none()
     cert_id = cert.id if cert is not None else None
-    if token is not None and not signature_ok(token, _key_for(session, token.kid)):
+    if token is not None and not _signed(session, token):
         return Verdict(False, token.number, BAD_SIGNATURE, certificate_id=cert_id)
     if cert is None:
         return Verdict(False, number, NOT_IN_REGISTER)
@@ -199,7 +233,7 @@ def verify(session: Session, evidence: Evidence, *, now: datetime) -> Verdict:
     # check per verification, not two.
     if token is None:
         registered = parse_token(cert.token) if cert.token else None
-        if registered is None or not signature_ok(registered, _key_for(session, registered.kid)):
+        if registered is None or not _signed(session, registered):
             return refused(BAD_SIGNATURE)
     if cert.revoked_at is not None:
         details["revoked_at"] = iso_baku(cert.revoked_at)
@@ -210,7 +244,7 @@ def verify(session: Session, evidence: Evidence, *, now: datetime) -> Verdict:
     return Verdict(True, cert.number, None, details, certificate_id=cert_id)
 
 
-def _abonent_of(cert: Certificate) -> str | None:
+def _abonent_of(cert: Any) -> str | None:
     return parse_token(cert.token).abonent_code if cert.token else None
 
 
