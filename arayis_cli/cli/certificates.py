@@ -205,10 +205,13 @@ def serve(
         burst=burst,
         trusted_proxies=tuple(trusted_proxy),
     )
-    say(f"arayis: http://{host}:{port}/verify ({workers} worker(s)); Ctrl-C stops it")
     from arayis_cli.web.server import run
 
-    run(config, host=host, port=port, workers=workers)
+    def announce() -> None:
+        if not as_json:  # with --json, stderr carries only an error object, if any
+            say(f"arayis: http://{host}:{port}/verify ({workers} worker(s)); Ctrl-C stops it")
+
+    run(config, host=host, port=port, workers=workers, announce=announce)
 
 
 def register(app: typer.Typer) -> None:

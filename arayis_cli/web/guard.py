@@ -34,6 +34,8 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
 # Paths not rate-limited: a load balancer's health probe and the style sheet.
 UNLIMITED = ("/healthz", "/static/")
 MAX_TRACKED_ADDRESSES = 50_000
+# A browser sends a few hundred bytes of headers; uvicorn's httptools parser sets no limit.
+MAX_HEADER_BYTES = 16 * 1024
 
 
 class TokenBuckets:
@@ -159,6 +161,9 @@ class Guard:
                     extra=[(b"retry-after", str(math.ceil(wait)).encode())],
                 )
                 return
+        if sum(len(k) + len(v) for k, v in scope.get("headers", ())) > MAX_HEADER_BYTES:
+            await _refuse(send_secured, 431, "too_large", lang, wants_json)
+            return
         declared = _content_length(scope)
         if declared is not None and declared > self.max_body:
             await _refuse(send_secured, 413, "too_large", lang, wants_json)

@@ -261,3 +261,20 @@ def test_token_buckets_refill_and_stay_bounded() -> None:
         assert len(buckets._buckets) <= 101
     finally:
         guard.MAX_TRACKED_ADDRESSES = old
+
+
+def test_oversized_headers_are_refused(client: TestClient) -> None:
+    assert client.get("/verify", headers={"x-big": "a" * 20_000}).status_code == 431
+
+
+def test_serve_refuses_plainly(cli: Cli) -> None:
+    import socket
+
+    cli("serve", "--trusted-proxy", "nonsense", code=2)
+    cli("serve", "--port", "0", code=2)
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        err = cli.json("serve", "--port", str(port), code=8)
+    assert err["error"] == "unavailable" and str(port) in err["message"]
