@@ -11,11 +11,13 @@ from urllib.parse import urlsplit
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from arayis_cli.errors import InvalidInput
+from arayis_cli.errors import ArayisError, InvalidInput
 from arayis_cli.web import pages
 from arayis_cli.web.config import ENV_SERVE_CONFIG, MAX_TOKEN_CHARS, ServeConfig
 from arayis_cli.web.guard import BodyTooLarge, Guard, TokenBuckets, parse_proxies
@@ -112,9 +114,7 @@ class Service:
             form = await request.form(
                 max_files=1, max_fields=4, max_part_size=self.config.max_body_bytes
             )
-        except BodyTooLarge:
-            raise  # the guard answers 413
-        except Exception:  # python-multipart's own errors: a malformed body is bad input
+        except (MultiPartException, HTTPException, ValueError):  # a malformed body
             return self.refuse(request, 400, "nothing", form=True)
         try:
             upload = form.get("pdf")
@@ -140,6 +140,8 @@ class Service:
         return self.answer(request, verdict)
 
     async def healthz(self, request: Request) -> Response:
+        from sqlalchemy.exc import SQLAlchemyError
+
         from arayis_cli.db import session_scope
 
         def ping() -> None:
@@ -150,7 +152,7 @@ class Service:
 
         try:
             await run_in_threadpool(ping)
-        except Exception:  # any failure to reach the register means "not healthy"
+        except (SQLAlchemyError, ArayisError):  # the register cannot be read: not healthy
             return JSONResponse({"status": "unavailable"}, status_code=503)
         return JSONResponse({"status": "ok"})
 

@@ -73,7 +73,21 @@ class TokenBuckets:
 
 def client_address(scope: Scope, trusted: list[Any]) -> str:
     """The peer's address; behind a configured proxy, the nearest untrusted address in
-    X-Forwarded-For (anything further left is the client's own claim and may be forged)."""
+    X-Forwarded-For (anything further left is the client's own claim and may be forged).
+    An IPv6 client counts as its /64: one subscriber line holds a whole /64."""
+    return _bucket_key(_client_ip(scope, trusted))
+
+
+def _bucket_key(address: str) -> str:
+    if ":" not in address:
+        return address
+    try:
+        return str(ipaddress.ip_network(f"{address}/64", strict=False))
+    except ValueError:
+        return address
+
+
+def _client_ip(scope: Scope, trusted: list[Any]) -> str:
     peer = (scope.get("client") or ("unknown", 0))[0]
     if not trusted or not _is_trusted(peer, trusted):
         return peer

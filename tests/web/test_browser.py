@@ -142,6 +142,8 @@ def test_notary_checks_certificates_on_a_phone(
 
     # Upload the genuine PDF, then an altered copy, through the form.
     page.goto(f"{server}/verify")
+    assert page.get_by_label("və ya arayışın PDF faylı").count() == 1  # labelled inputs
+    page.screenshot(path=str(ARTIFACTS / "verify-form-phone.png"), full_page=True)
     page.set_input_files("#pdf", str(pdf))
     page.click("button[type=submit]")
     assert "Arayış etibarlıdır" in page.inner_text("main")

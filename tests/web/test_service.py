@@ -278,3 +278,13 @@ def test_serve_refuses_plainly(cli: Cli) -> None:
         port = taken.getsockname()[1]
         err = cli.json("serve", "--port", str(port), code=8)
     assert err["error"] == "unavailable" and str(port) in err["message"]
+
+
+def test_ipv6_clients_share_their_64() -> None:
+    from arayis_cli.web.guard import client_address
+
+    one = client_address({"client": ("2001:db8:1:2::1", 1)}, [])
+    other = client_address({"client": ("2001:db8:1:2:ffff::9", 1)}, [])
+    assert one == other == "2001:db8:1:2::/64"
+    assert client_address({"client": ("2001:db8:1:3::1", 1)}, []) != one
+    assert client_address({"client": ("203.0.113.5", 1)}, []) == "203.0.113.5"
