@@ -288,3 +288,31 @@ def test_ipv6_clients_share_their_64() -> None:
     assert one == other == "2001:db8:1:2::/64"
     assert client_address({"client": ("2001:db8:1:3::1", 1)}, []) != one
     assert client_address({"client": ("203.0.113.5", 1)}, []) == "203.0.113.5"
+
+
+def test_log_records_wait_for_the_database(loaded: Cli, issued: dict, tmp_path: Path) -> None:
+    """A register that cannot be written keeps the records queued until it can."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy import create_engine, text
+
+    from arayis_cli.services.verification import Check
+    from arayis_cli.web.recorder import Recorder
+
+    recorder = Recorder(f"sqlite:///{tmp_path}/no/such/dir/x.db", interval=60)
+    (tmp_path / "no").write_text("a file where a folder should be", encoding="ascii")
+    number = issued["certificate_number"]
+    engine = create_engine(loaded.url)
+    with engine.connect() as conn:
+        row_id = conn.execute(
+            text("SELECT id FROM certificate WHERE number = :n"), {"n": number}
+        ).scalar_one()
+    engine.dispose()
+    recorder.add(Check(row_id, datetime.now(UTC), "valid", "web", "token"))
+    recorder.flush()  # fails quietly: the record stays queued
+    assert len(recorder._pending) == 1
+    recorder.db_url = loaded.url
+    recorder.flush()
+    assert recorder._pending == []
+    shown = loaded.json("show", str(issued["application_id"]))["verifications"]
+    assert [(v["verdict"], v["channel"]) for v in shown] == [("valid", "web")]
