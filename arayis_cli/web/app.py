@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -73,7 +74,9 @@ class Service:
         lang = _lang(request)
         message = pages.text(lang, key)
         if _wants_json(request):
-            code = {400: "invalid_input", 413: "too_large"}.get(status, "not_found")
+            code = {400: "invalid_input", 413: "too_large", 503: "unavailable"}.get(
+                status, "not_found"
+            )
             return JSONResponse({"error": code, "message": message}, status_code=status)
         if form:
             html = pages.form_page(
@@ -97,7 +100,10 @@ class Service:
         # Run inline, not in the thread pool: one indexed read and (once per process and
         # certificate) one signature check take well under a millisecond, less than the hop
         # to a thread and back; measured in benchmarks/verify_load.py.
-        verdict = self.check(Evidence(token=token))
+        try:
+            verdict = self.check(Evidence(token=token))
+        except (SQLAlchemyError, ArayisError):
+            return self.refuse(request, 503, "unavailable")
         return self.answer(request, verdict)
 
     async def form(self, request: Request) -> Response:
@@ -136,12 +142,13 @@ class Service:
                 return self.refuse(request, 400, "bad_number", form=True)
         else:
             return self.refuse(request, 400, "nothing", form=True)
-        verdict = await run_in_threadpool(self.check, evidence)
+        try:
+            verdict = await run_in_threadpool(self.check, evidence)
+        except (SQLAlchemyError, ArayisError):
+            return self.refuse(request, 503, "unavailable")
         return self.answer(request, verdict)
 
     async def healthz(self, request: Request) -> Response:
-        from sqlalchemy.exc import SQLAlchemyError
-
         from arayis_cli.db import session_scope
 
         def ping() -> None:

@@ -47,6 +47,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "rate_limited": "Çox sayda sorğu: bir az sonra yenidən cəhd edin.",
         "too_large": "Fayl çox böyükdür: arayışın PDF faylı 2 MB-dan kiçikdir.",
         "not_found": "Belə səhifə yoxdur.",
+        "unavailable": "Yoxlama xidməti müvəqqəti işləmir: bir az sonra yenidən cəhd edin.",
         "error": "Xəta",
     },
     "en": {
@@ -78,6 +79,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "rate_limited": "Too many requests: please try again in a moment.",
         "too_large": "The file is too large: a certificate PDF is smaller than 2 MB.",
         "not_found": "No such page.",
+        "unavailable": "The verification service is briefly unavailable: try again shortly.",
         "error": "Error",
     },
 }

@@ -316,3 +316,18 @@ def test_log_records_wait_for_the_database(loaded: Cli, issued: dict, tmp_path: 
     assert recorder._pending == []
     shown = loaded.json("show", str(issued["application_id"]))["verifications"]
     assert [(v["verdict"], v["channel"]) for v in shown] == [("valid", "web")]
+
+
+def test_register_unreachable_is_503_not_a_verdict(tmp_path: Path) -> None:
+    (tmp_path / "no").write_text("a file where a folder should be", encoding="ascii")
+    config = ServeConfig(db_url=f"sqlite:///{tmp_path}/no/x.db")
+    token = "AR-2026-000001-5.1764050400.20261225.0011276516.abcdef0123456789.c2lnbmF0dXJl"
+    with TestClient(create_app(config)) as client:
+        assert client.get("/healthz").status_code == 503
+        page = client.get(f"/verify/{token}")
+        assert page.status_code == 503 and "müvəqqəti" in page.text
+        assert "etibarsız" not in page.text  # an outage never reads as a verdict
+        body = client.get(f"/verify/{token}", headers=JSON).json()
+        assert body["error"] == "unavailable"
+        form = client.post("/verify", data={"number": "AR-2026-000001-5"})
+        assert form.status_code == 503
