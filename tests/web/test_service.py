@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
+from arayis_cli.certificate.signing import token_in_pdf
 from arayis_cli.web.app import create_app
 from arayis_cli.web.config import ServeConfig
-from tests.cli.test_verify import _issue, _qr_text, _signed_for
+from tests.cli.test_verify import _issue, _signed_for
 from tests.conftest import DOCS, OWNER_FIN, Cli
 
 JSON = {"accept": "application/json"}
@@ -32,7 +33,8 @@ def _client(cli: Cli, **kw: Any) -> TestClient:
 @pytest.fixture
 def issued(loaded: Cli) -> dict[str, Any]:
     out = _issue(loaded)
-    out["token"] = _qr_text(Path(out["path"])).rsplit("/", 1)[1]
+    # The token as embedded in the PDF (the QR code's path is decoded in test_browser.py).
+    out["token"] = token_in_pdf(Path(out["path"]).read_bytes())
     return out
 
 
@@ -100,7 +102,7 @@ def _issue_other(cli: Cli) -> str:
     from tests.conftest import CODE_CREDIT, CREDIT_FIN
 
     out = _issue(cli, code=CODE_CREDIT, fin=CREDIT_FIN)
-    return _qr_text(Path(out["path"])).rsplit("/", 1)[1]
+    return token_in_pdf(Path(out["path"]).read_bytes())
 
 
 @pytest.mark.parametrize(
