@@ -209,6 +209,20 @@ class Certificate(SQLModel, table=True):
     revoked_reason: str | None = Field(default=None, max_length=500)
 
 
+class CertificateVerification(SQLModel, table=True):
+    """Yoxlama: one verification of a certificate (web or command line), kept forever so
+    that support can see that a notary checked it. Append-only: rows are never changed."""
+
+    __tablename__ = "certificate_verification"
+
+    id: int | None = Field(default=None, primary_key=True)
+    certificate_id: int = Field(foreign_key="certificate.id", index=True)
+    at: datetime = Field(sa_type=AwareDateTime)
+    verdict: str = Field(max_length=20)
+    channel: str = Field(max_length=10)
+    evidence: str = Field(max_length=10)
+
+
 class SigningKey(SQLModel, table=True):
     """Public halves of the keys that signed certificates: old ones keep verifying."""
 

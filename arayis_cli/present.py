@@ -17,6 +17,7 @@ if TYPE_CHECKING:
         Abonent,
         Application,
         Certificate,
+        CertificateVerification,
         Document,
         Event,
         OutboxMessage,
@@ -104,6 +105,17 @@ def certificate_json(cert: Certificate) -> dict[str, Any]:
         "balance": money_json(from_qepik(cert.balance_qepik)),
         "operator": cert.operator,
         "sha256": cert.pdf_sha256,
+    }
+
+
+def verification_json(number: str, check: CertificateVerification) -> dict[str, Any]:
+    """One recorded verification (show's ``verifications``)."""
+    return {
+        "certificate_number": number,
+        "at": iso_baku(check.at),
+        "verdict": check.verdict,
+        "channel": check.channel,
+        "evidence": check.evidence,
     }
 
 

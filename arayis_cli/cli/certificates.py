@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -20,6 +21,10 @@ from arayis_cli.cli.output import (
     show,
     state,
 )
+from arayis_cli.errors import ExitCode
+
+if TYPE_CHECKING:
+    from arayis_cli.services.verification import Check, Verdict
 
 keys_app = typer.Typer(help="Signing keys: export public keys, rotate.", no_args_is_help=True)
 
@@ -36,10 +41,11 @@ def verify(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Tell whether a certificate is authentic and unaltered (exit 0) or not (exit 6)."""
-    from arayis_cli.errors import InvalidInput
+    from arayis_cli.errors import InvalidInput, NotFound
     from arayis_cli.services import verification
 
     evidence = verification.read_evidence(what)
+    at = now()
     if offline:
         if public_key is None:
             raise InvalidInput("--offline needs --public-key FILE")
@@ -47,33 +53,62 @@ def verify(
             key_text = public_key.read_text(encoding="ascii")
         except (OSError, UnicodeDecodeError):
             raise InvalidInput(f"cannot read public key file {public_key}") from None
-        verdict = verification.verify_offline(evidence, key_text, now=now())
+        verdict = verification.verify_offline(evidence, key_text, now=at)
     else:
         from arayis_cli.db import session_scope
 
         with session_scope(state.db_url, write=False) as session:
-            verdict = verification.verify(session, evidence, now=now())
+            verdict = verification.verify(session, evidence, now=at)
+        if evidence.kind == "number" and verdict.reason == verification.NOT_IN_REGISTER:
+            # A typed number that was never issued is an unknown certificate (SPEC §4).
+            raise NotFound(f"certificate {evidence.number} is not in the register")
+        _record(verification.check_of(verdict, evidence, at=at, channel="cli"))
     if as_json:
         emit_json(verdict.as_json())
-    elif verdict.valid:
-        from arayis_cli.cli.render import date_az
+    else:
+        _print_verdict(verdict)
+    if not verdict.valid:
+        raise typer.Exit(int(ExitCode.VERIFICATION_FAILED))
 
+
+def _record(check: Check | None) -> None:
+    """Log the verification against the certificate; the verdict stands even if this fails."""
+    if check is None:
+        return
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from arayis_cli.db import session_scope
+    from arayis_cli.services.verification import record_checks
+
+    try:
+        with session_scope(state.db_url) as session:
+            record_checks(session, [check])
+    except SQLAlchemyError:
+        # A read-only replica or login: the person still gets the answer they asked for.
+        say("arayis: yoxlama qeydə alınmadı (verilənlər bazasına yazmaq olmur)")
+
+
+def _print_verdict(verdict: Verdict) -> None:
+    from arayis_cli.cli.render import date_az
+    from arayis_cli.services.verification import REASON_TEXT
+
+    number = verdict.certificate_number or ""
+    if verdict.valid:
         until = date_az(verdict.details.get("valid_until"))
         show(
             join(
-                good(f"✓ Arayış {verdict.certificate_number} həqiqidir"),
+                good(f"✓ Arayış {number} həqiqidir"),
                 f" (dəyişdirilməyib, {until} tarixinədək etibarlıdır).",
             )
         )
     else:
+        reason = verdict.reason or ""
         show(
             join(
-                bad(f"✗ Arayış {verdict.certificate_number or ''} etibarsızdır:"),
-                f" {verdict.reason}",
+                bad(f"✗ Arayış {number} etibarsızdır: " if number else "✗ Etibarsızdır: "),
+                f"{REASON_TEXT['az'].get(reason, reason)} ({reason})",
             )
         )
-    if not verdict.valid:
-        raise typer.Exit(6)
 
 
 @command
@@ -154,8 +189,51 @@ def keys_rotate(as_json: bool = JSON_OPT) -> None:
         say(f"New signing key {signer.kid} is now current.")
 
 
+@command
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8080, "--port", min=1, max=65535, help="TCP port."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
+    rate_limit: int = typer.Option(
+        60, "--rate-limit", min=1, help="Requests per minute per client address (each worker)."
+    ),
+    burst: int = typer.Option(30, "--burst", min=1, help="Requests a client may make at once."),
+    trusted_proxy: list[str] = typer.Option(
+        [],
+        "--trusted-proxy",
+        help="Reverse proxy address or network whose X-Forwarded-For is believed (repeatable).",
+    ),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Run the public verification service behind the QR code (read-only; logs each check)."""
+    from arayis_cli.config import settings
+    from arayis_cli.db import ensure_schema
+    from arayis_cli.web.config import ServeConfig
+    from arayis_cli.web.guard import parse_proxies
+
+    parse_proxies(tuple(trusted_proxy))  # a typo is exit 2 now, not a silent open door
+    ensure_schema(state.db_url)  # an unreachable register is a clear error before listening
+    current = settings()
+    config = ServeConfig(
+        db_url=state.db_url,
+        verify_base=current.verify_url_base,
+        organisation=current.organisation,
+        rate_per_minute=rate_limit,
+        burst=burst,
+        trusted_proxies=tuple(trusted_proxy),
+    )
+    from arayis_cli.web.server import run
+
+    def announce() -> None:
+        if not as_json:  # with --json, stderr carries only an error object, if any
+            say(f"arayis: http://{host}:{port}/verify ({workers} worker(s)); Ctrl-C stops it")
+
+    run(config, host=host, port=port, workers=workers, announce=announce)
+
+
 def register(app: typer.Typer) -> None:
     app.command("verify")(verify)
+    app.command("serve")(serve)
     app.command("revoke")(revoke)
     keys_app.command("export")(keys_export)
     keys_app.command("rotate")(keys_rotate)

@@ -272,6 +272,7 @@ def show(
         certificate_json,
         event_json,
         outbox_json,
+        verification_json,
     )
     from arayis_cli.services.applications import detail
     from arayis_cli.services.common import baku_date
@@ -283,6 +284,7 @@ def show(
         data["history"] = [event_json(e) for e in d.events]
         data["emails"] = [outbox_json(m, show_pii=show_pii) for m in d.emails]
         data["certificates"] = [certificate_json(c) for c in d.certificates]
+        data["verifications"] = [verification_json(n, v) for n, v in d.verifications]
     if as_json:
         emit_json(data)
     else:

@@ -153,6 +153,19 @@ def print_detail(data: dict[str, Any]) -> None:
                 c["operator"],
             )
         show(certs)
+    if data.get("verifications"):
+        checks = Table(title="Yoxlamalar", title_justify="left")
+        for col in ("Nömrə", "Vaxt", "Nəticə", "Kanal", "Nə ilə"):
+            checks.add_column(col)
+        for v in data["verifications"]:
+            checks.add_row(
+                v["certificate_number"],
+                date_az(v["at"]),
+                v["verdict"],
+                v["channel"],
+                v["evidence"],
+            )
+        show(checks)
 
 
 def emails_table(rows: list[dict[str, Any]], *, title: str, with_application: bool) -> Table:

@@ -20,6 +20,7 @@ from arayis_cli.models import (
     Abonent,
     Application,
     Certificate,
+    CertificateVerification,
     Document,
     Event,
     OutboxMessage,
@@ -424,6 +425,8 @@ class ApplicationDetail:
     events: list[Event]
     emails: list[OutboxMessage]
     certificates: list[Certificate]
+    # (certificate number, verification) pairs, oldest first.
+    verifications: list[tuple[str, CertificateVerification]] = field(default_factory=list)
 
 
 def detail(session: Session, app_id: int) -> ApplicationDetail:
@@ -451,4 +454,13 @@ def detail(session: Session, app_id: int) -> ApplicationDetail:
                 .order_by(Certificate.id)
             ).scalars()
         ),
+        verifications=[
+            (number, check)
+            for number, check in session.execute(
+                select(Certificate.number, CertificateVerification)
+                .join(Certificate, Certificate.id == CertificateVerification.certificate_id)
+                .where(Certificate.application_id == app_id)
+                .order_by(CertificateVerification.id)
+            ).all()
+        ],
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, bindparam, select
 from sqlmodel import Session
 
 from arayis_cli.certificate.numbers import looks_like_number, parse_number
@@ -22,7 +23,7 @@ from arayis_cli.certificate.signing import (
 )
 from arayis_cli.errors import Conflict, InvalidInput, NotFound
 from arayis_cli.formats import iso_baku
-from arayis_cli.models import Certificate, SigningKey
+from arayis_cli.models import Certificate, CertificateVerification, SigningKey
 from arayis_cli.services.common import baku_date, record_event
 from arayis_cli.validation import clean_text
 
@@ -31,6 +32,40 @@ if TYPE_CHECKING:
 
 MAX_PDF = 20 * 1024 * 1024
 
+# Every answer verification gives, in JSON as ``reason`` (``None`` when valid). A verdict
+# record stores "valid" for None.
+ALTERED = "altered"
+BAD_SIGNATURE = "bad signature"
+EXPIRED = "expired"
+REVOKED = "revoked"
+NOT_IN_REGISTER = "not in register"
+NOT_A_CERTIFICATE = "not a certificate"
+REASONS = (ALTERED, BAD_SIGNATURE, EXPIRED, REVOKED, NOT_IN_REGISTER, NOT_A_CERTIFICATE)
+
+# What each reason means to a person (command line and web page).
+REASON_TEXT: dict[str, dict[str, str]] = {
+    "az": {
+        ALTERED: "fayl dəyişdirilib, reyestrdəki arayışla eyni deyil",
+        BAD_SIGNATURE: "elektron imza yanlışdır (saxta ola bilər)",
+        EXPIRED: "etibarlılıq müddəti bitib",
+        REVOKED: "arayış ləğv edilib",
+        NOT_IN_REGISTER: "belə nömrəli arayış reyestrdə yoxdur",
+        NOT_A_CERTIFICATE: "bu fayl Azərsu arayışı deyil",
+    },
+    "en": {
+        ALTERED: "the file was altered; it differs from the certificate in the register",
+        BAD_SIGNATURE: "the digital signature is wrong (it may be forged)",
+        EXPIRED: "the certificate has expired",
+        REVOKED: "the certificate was revoked",
+        NOT_IN_REGISTER: "no certificate with this number is in the register",
+        NOT_A_CERTIFICATE: "this file is not an Azərsu certificate",
+    },
+}
+
+# Details of a verdict that only the office may see (free text a clerk typed, internal ids):
+# the public service leaves them out.
+_INTERNAL = ("application_id", "revoked_reason")
+
 
 @dataclass
 class Verdict:
@@ -38,6 +73,13 @@ class Verdict:
     certificate_number: str | None
     reason: str | None
     details: dict[str, Any] = field(default_factory=dict)
+    # The register row the evidence named, if any: verifications are recorded against it.
+    certificate_id: int | None = None
+
+    @property
+    def label(self) -> str:
+        """What the verification log stores: ``valid`` or the reason."""
+        return self.reason or "valid"
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -47,14 +89,42 @@ class Verdict:
             **self.details,
         }
 
+    def public_json(self) -> dict[str, Any]:
+        """``as_json`` without what only the office may see (the web service answers this)."""
+        return {k: v for k, v in self.as_json().items() if k not in _INTERNAL}
+
 
 @dataclass(frozen=True)
 class Evidence:
-    """What was handed to us: a PDF's bytes and token, a bare token, or a number."""
+    """What was handed to us: a PDF's bytes and token, a bare token, or a number.
+
+    ``marked`` tells whether a PDF carries the arayis token mark at all: one without it is
+    some other document (``not a certificate``); one with a mark that no longer parses was
+    a certificate and has been altered.
+    """
 
     number: str | None = None
     token: Token | None = None
     pdf: bytes | None = None
+    marked: bool = False
+
+    @property
+    def kind(self) -> str:
+        if self.pdf is not None:
+            return "pdf"
+        return "token" if self.token is not None else "number"
+
+
+def evidence_from_pdf(content: bytes) -> Evidence:
+    """A file's bytes as handed in (a path on the command line, an upload on the web)."""
+    raw = token_in_pdf(content) if content.startswith(b"%PDF-") else None
+    token = None
+    if raw is not None:
+        try:
+            token = parse_token(raw)
+        except InvalidInput:
+            token = None
+    return Evidence(token=token, pdf=content, marked=raw is not None)
 
 
 def read_evidence(arg: str) -> Evidence:
@@ -65,25 +135,63 @@ def read_evidence(arg: str) -> Evidence:
             raise InvalidInput(f"not a readable file: {arg}")
         if path.stat().st_size > MAX_PDF:
             raise InvalidInput(f"{path.name}: larger than any certificate")
-        content = path.read_bytes()
-        raw = token_in_pdf(content)
-        token = None
-        if raw is not None:
-            try:
-                token = parse_token(raw)
-            except InvalidInput:
-                token = None
-        return Evidence(token=token, pdf=content)
+        try:
+            content = path.read_bytes()
+        except OSError as exc:
+            raise InvalidInput(f"cannot read {path.name}: {exc.strerror}") from None
+        return evidence_from_pdf(content)
     if looks_like_number(arg) and "." not in arg:  # a token starts with the number, then dots
         return Evidence(number=parse_number(arg))
     return Evidence(token=parse_token(arg))
 
 
-def _keys(session: Session) -> dict[str, Ed25519PublicKey]:
-    keys = local_public_keys()
-    for row in session.execute(select(SigningKey)).scalars():
-        keys.update(load_public_keys(row.public_key))
-    return keys
+# kid → public key. A key id is a hash of the public key itself, so an entry can never go
+# stale: the web service looks each key up once per process, not once per request.
+_key_cache: dict[str, Ed25519PublicKey] = {}
+
+
+def _key_for(session: Session, kid: str) -> dict[str, Ed25519PublicKey]:
+    if kid not in _key_cache:
+        _key_cache.update(local_public_keys())
+        text = session.execute(select(SigningKey.public_key).where(SigningKey.kid == kid)).scalar()
+        if text is not None:
+            _key_cache.update(load_public_keys(text))
+    return _key_cache
+
+
+# Token texts whose signature has been checked and holds. Whether a signature holds depends
+# on the text and the key its kid names, neither of which can change: the web service checks
+# each certificate's signature once per process, not on every scan. Bounded.
+_good_signatures: dict[str, None] = {}
+_MAX_GOOD = 10_000
+
+
+def _signed(session: Session, token: Token) -> bool:
+    if token.text in _good_signatures:
+        return True
+    if not signature_ok(token, _key_for(session, token.kid)):
+        return False
+    if len(_good_signatures) >= _MAX_GOOD:
+        _good_signatures.pop(next(iter(_good_signatures)))
+    _good_signatures[token.text] = None
+    return True
+
+
+@cache
+def _register_lookup() -> Select[Any]:
+    """The register row for a number: the columns a verdict needs, built once (a
+    statement costs more to build than SQLite takes to run it)."""
+    return select(
+        Certificate.id,
+        Certificate.number,
+        Certificate.application_id,
+        Certificate.issued_at,
+        Certificate.valid_until,
+        Certificate.pdf_sha256,
+        Certificate.token,
+        Certificate.revoked_at,
+        Certificate.revoked_reason,
+    ).where(Certificate.number == bindparam("number"))
 
 
 def _expired(valid_until: date, today: date) -> bool:
@@ -92,43 +200,51 @@ def _expired(valid_until: date, today: date) -> bool:
 
 def verify(session: Session, evidence: Evidence, *, now: datetime) -> Verdict:
     """Valid only when the signature checks, the certificate is in the register, a PDF's
-    bytes are exactly those issued, and it has neither expired nor been revoked."""
+    bytes are exactly those issued, and it has neither expired nor been revoked.
+
+    The one verdict implementation: ``arayis verify`` and the web service both call it.
+    """
     today = baku_date(now)
     if evidence.pdf is not None and evidence.token is None:
-        return Verdict(False, None, "altered")
-    keys = _keys(session)
+        return Verdict(False, None, ALTERED if evidence.marked else NOT_A_CERTIFICATE)
     token = evidence.token
-    if token is not None and not signature_ok(token, keys):
-        return Verdict(False, token.number, "bad signature")
     number = token.number if token else evidence.number
-    cert = session.execute(
-        select(Certificate).where(Certificate.number == number)
-    ).scalar_one_or_none()
+    cert = session.execute(_register_lookup(), {"number": number}).one_or_none()
+    cert_id = cert.id if cert is not None else None
+    if token is not None and not _signed(session, token):
+        return Verdict(False, token.number, BAD_SIGNATURE, certificate_id=cert_id)
     if cert is None:
-        raise NotFound(f"certificate {number} is not in the register")
+        return Verdict(False, number, NOT_IN_REGISTER)
     details = {
         "issued_at": iso_baku(cert.issued_at),
         "valid_until": cert.valid_until.isoformat(),
         "abonent_code": _abonent_of(cert),
         "application_id": cert.application_id,
     }
+
+    def refused(reason: str) -> Verdict:
+        return Verdict(False, cert.number, reason, details, certificate_id=cert_id)
+
     if evidence.pdf is not None and hashlib.sha256(evidence.pdf).hexdigest() != cert.pdf_sha256:
-        return Verdict(False, cert.number, "altered", details)
-    registered = parse_token(cert.token) if cert.token else None
-    if registered is None or not signature_ok(registered, keys):
-        return Verdict(False, cert.number, "bad signature", details)
-    if token is not None and token.text != registered.text:
-        return Verdict(False, cert.number, "bad signature", details)
+        return refused(ALTERED)
+    if token is not None and token.text != cert.token:
+        return refused(BAD_SIGNATURE)
+    # A token handed in equals the registered one and was checked above: one signature
+    # check per verification, not two.
+    if token is None:
+        registered = parse_token(cert.token) if cert.token else None
+        if registered is None or not _signed(session, registered):
+            return refused(BAD_SIGNATURE)
     if cert.revoked_at is not None:
         details["revoked_at"] = iso_baku(cert.revoked_at)
         details["revoked_reason"] = cert.revoked_reason
-        return Verdict(False, cert.number, "revoked", details)
+        return refused(REVOKED)
     if _expired(cert.valid_until, today):
-        return Verdict(False, cert.number, "expired", details)
-    return Verdict(True, cert.number, None, details)
+        return refused(EXPIRED)
+    return Verdict(True, cert.number, None, details, certificate_id=cert_id)
 
 
-def _abonent_of(cert: Certificate) -> str | None:
+def _abonent_of(cert: Any) -> str | None:
     return parse_token(cert.token).abonent_code if cert.token else None
 
 
@@ -138,7 +254,7 @@ def verify_offline(evidence: Evidence, public_key_text: str, *, now: datetime) -
         raise InvalidInput("offline verification needs the PDF or its token, not a number")
     token = evidence.token
     if token is None:
-        return Verdict(False, None, "altered")
+        return Verdict(False, None, ALTERED if evidence.marked else NOT_A_CERTIFICATE)
     details = {
         "issued_at": iso_baku(token.issued_at),
         "valid_until": token.valid_until.isoformat(),
@@ -146,10 +262,48 @@ def verify_offline(evidence: Evidence, public_key_text: str, *, now: datetime) -
         "offline": True,
     }
     if not signature_ok(token, load_public_keys(public_key_text)):
-        return Verdict(False, token.number, "bad signature", details)
+        return Verdict(False, token.number, BAD_SIGNATURE, details)
     if _expired(token.valid_until, baku_date(now)):
-        return Verdict(False, token.number, "expired", details)
+        return Verdict(False, token.number, EXPIRED, details)
     return Verdict(True, token.number, None, details)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One verification to record (Yoxlama): which certificate, when, the verdict, how."""
+
+    certificate_id: int
+    at: datetime
+    verdict: str
+    channel: str  # "web" or "cli"
+    evidence: str  # "pdf", "token" or "number"
+
+
+def check_of(verdict: Verdict, evidence: Evidence, *, at: datetime, channel: str) -> Check | None:
+    """The record of a verification, or None when it named no certificate in the register."""
+    if verdict.certificate_id is None:
+        return None
+    return Check(verdict.certificate_id, at, verdict.label, channel, evidence.kind)
+
+
+def record_checks(session: Session, checks: list[Check]) -> None:
+    """Append verifications to the log (the only write the verification service makes)."""
+    from sqlalchemy import insert
+
+    if checks:
+        session.execute(
+            insert(CertificateVerification),
+            [
+                {
+                    "certificate_id": c.certificate_id,
+                    "at": c.at,
+                    "verdict": c.verdict,
+                    "channel": c.channel,
+                    "evidence": c.evidence,
+                }
+                for c in checks
+            ],
+        )
 
 
 def revoke(session: Session, number: str, *, reason: str, now: datetime, actor: str) -> Certificate:

@@ -106,9 +106,91 @@ def test_forged_tokens(loaded: Cli) -> None:
     loaded("verify", "garbage-that-is-not-a-token", code=2)
 
 
-def test_not_a_certificate_pdf(loaded: Cli) -> None:
-    assert _verdict(loaded, DOCS / "mulkiyyet_cixarisi.pdf", code=6)["reason"] == "altered"
+def test_not_a_certificate_pdf(loaded: Cli, tmp_path: Path) -> None:
+    """Some other PDF (or a file that is no PDF at all) is not called 'altered'."""
+    for other in (DOCS / "mulkiyyet_cixarisi.pdf",):
+        verdict = _verdict(loaded, other, code=6)
+        assert verdict["reason"] == "not a certificate" and verdict["certificate_number"] is None
+        offline = _verdict(
+            loaded, other, "--offline", "--public-key", str(_keys(loaded, tmp_path)), code=6
+        )
+        assert offline["reason"] == "not a certificate"
+    text = tmp_path / "notes.txt"
+    text.write_text("hello", encoding="ascii")
+    assert _verdict(loaded, text, code=6)["reason"] == "not a certificate"
+    people = loaded("verify", str(DOCS / "mulkiyyet_cixarisi.pdf"), code=6)
+    assert "arayışı deyil" in people.stdout
     loaded("verify", "missing.pdf", code=2)
+
+
+def _keys(cli: Cli, tmp_path: Path) -> Path:
+    keys = tmp_path / "keys.pem"
+    keys.write_text(cli("keys", "export", "--all").stdout, encoding="ascii")
+    return keys
+
+
+def test_damaged_token_in_a_certificate_is_altered(loaded: Cli, tmp_path: Path) -> None:
+    """A certificate whose embedded token no longer parses was altered, not 'not a certificate'."""
+    content = Path(_issue(loaded)["path"]).read_bytes()
+    dot = content.index(b".", content.index(b"arayis-token:"))
+    changed = content[:dot] + b"!" + content[dot + 1 :]  # the token no longer parses
+    copy = tmp_path / "damaged.pdf"
+    copy.write_bytes(changed)
+    assert _verdict(loaded, copy, code=6)["reason"] == "altered"
+
+
+def _signed_for(number: str, token: str) -> str:
+    """A token signed with this office's own key for a number the register never issued."""
+    from arayis_cli.certificate.signing import current_signer, parse_token, sign_token
+
+    real = parse_token(token)
+    return sign_token(
+        current_signer(),
+        number=number,
+        issued_at=real.issued_at,
+        valid_until=real.valid_until,
+        abonent_code=real.abonent_code,
+    )
+
+
+def test_well_signed_but_unregistered_is_not_in_register(loaded: Cli, tmp_path: Path) -> None:
+    from arayis_cli.certificate.numbers import certificate_number
+
+    out = _issue(loaded)
+    token = _qr_text(Path(out["path"])).rsplit("/", 1)[1]
+    orphan = _signed_for(certificate_number(2026, 999), token)
+    verdict = _verdict(loaded, orphan, code=6)
+    assert verdict["reason"] == "not in register"
+    assert verdict["certificate_number"] == certificate_number(2026, 999)
+    # The same orphan inside a PDF (a print killed before its register row committed).
+    pdf = Path(out["path"]).read_bytes().replace(token.encode(), orphan.encode())
+    copy = tmp_path / "orphan.pdf"
+    copy.write_bytes(pdf)
+    assert _verdict(loaded, copy, code=6)["reason"] == "not in register"
+    people = loaded("verify", orphan, code=6)
+    assert "reyestrdə yoxdur" in people.stdout
+
+
+def test_every_verification_is_recorded_and_shown(loaded: Cli) -> None:
+    out = _issue(loaded)
+    number = out["certificate_number"]
+    _verdict(loaded, out["path"])
+    _verdict(loaded, number)
+    loaded("revoke", number, "--reason", "Səhv")
+    _verdict(loaded, number, code=6)
+    shown = loaded.json("show", str(out["application_id"]))
+    seen = [
+        (v["certificate_number"], v["verdict"], v["channel"], v["evidence"])
+        for v in shown["verifications"]
+    ]
+    assert seen == [
+        (number, "valid", "cli", "pdf"),
+        (number, "valid", "cli", "number"),
+        (number, "revoked", "cli", "number"),
+    ]
+    assert all(v["at"].endswith("+04:00") for v in shown["verifications"])
+    people = loaded("show", str(out["application_id"]))
+    assert "Yoxlamalar" in people.stdout and "revoked" in people.stdout
 
 
 def test_expired(loaded: Cli) -> None:

@@ -1,0 +1,225 @@
+"""Routes of the verification service (SPEC §5.5)."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.exc import SQLAlchemyError
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from arayis_cli.errors import ArayisError, InvalidInput
+from arayis_cli.web import pages
+from arayis_cli.web.config import ENV_SERVE_CONFIG, MAX_TOKEN_CHARS, ServeConfig
+from arayis_cli.web.guard import BodyTooLarge, Guard, TokenBuckets, parse_proxies
+from arayis_cli.web.recorder import Recorder
+
+if TYPE_CHECKING:
+    from arayis_cli.services.verification import Evidence, Verdict
+
+# Checked before anything else touches a token: length, then the token alphabet and shape.
+TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+){5}")
+
+
+def _lang(request: Request) -> str:
+    return "en" if request.query_params.get("lang") == "en" else "az"
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+class Service:
+    def __init__(self, config: ServeConfig) -> None:
+        self.config = config
+        self.domain = urlsplit(config.verify_base).hostname or config.verify_base
+        self.recorder = Recorder(config.db_url, interval=config.record_interval)
+
+    def check(self, evidence: Evidence) -> Verdict:
+        """The same verdict as ``arayis verify`` (one implementation), then logged."""
+        from arayis_cli.cli.output import now
+        from arayis_cli.db import session_scope
+        from arayis_cli.services.verification import check_of, verify
+
+        at = now()
+        with session_scope(self.config.db_url, write=False) as session:
+            verdict = verify(session, evidence, now=at)
+        self.recorder.add(check_of(verdict, evidence, at=at, channel="web"))
+        return verdict
+
+    def answer(self, request: Request, verdict: Verdict) -> Response:
+        if _wants_json(request):
+            return JSONResponse(verdict.public_json())
+        lang = _lang(request)
+        html = pages.verdict_page(
+            lang,
+            verdict,
+            path=request.url.path,
+            organisation=self.config.organisation,
+            domain=self.domain,
+        )
+        return HTMLResponse(html)
+
+    def refuse(self, request: Request, status: int, key: str, *, form: bool = False) -> Response:
+        lang = _lang(request)
+        message = pages.text(lang, key)
+        if _wants_json(request):
+            code = {400: "invalid_input", 413: "too_large", 503: "unavailable"}.get(
+                status, "not_found"
+            )
+            return JSONResponse({"error": code, "message": message}, status_code=status)
+        if form:
+            html = pages.form_page(
+                lang, organisation=self.config.organisation, domain=self.domain, error=message
+            )
+        else:
+            html = pages.error_page(lang, message, path=request.url.path)
+        return HTMLResponse(html, status_code=status)
+
+    async def by_token(self, request: Request) -> Response:
+        from arayis_cli.certificate.signing import parse_token
+        from arayis_cli.services.verification import Evidence
+
+        raw = request.path_params["token"]
+        if len(raw) > MAX_TOKEN_CHARS or not TOKEN_SHAPE.fullmatch(raw):
+            return self.refuse(request, 400, "bad_token")
+        try:
+            token = parse_token(raw)
+        except InvalidInput:
+            return self.refuse(request, 400, "bad_token")
+        # Run inline, not in the thread pool: one indexed read and (once per process and
+        # certificate) one signature check take well under a millisecond, less than the hop
+        # to a thread and back; measured in benchmarks/verify_load.py.
+        try:
+            verdict = self.check(Evidence(token=token))
+        except (SQLAlchemyError, ArayisError):
+            return self.refuse(request, 503, "unavailable")
+        return self.answer(request, verdict)
+
+    async def form(self, request: Request) -> Response:
+        html = pages.form_page(
+            _lang(request), organisation=self.config.organisation, domain=self.domain
+        )
+        return HTMLResponse(html)
+
+    async def submit(self, request: Request) -> Response:
+        from arayis_cli.certificate.numbers import parse_number
+        from arayis_cli.services.verification import Evidence, evidence_from_pdf
+
+        try:
+            form = await request.form(
+                max_files=1, max_fields=4, max_part_size=self.config.max_body_bytes
+            )
+        except (MultiPartException, HTTPException, ValueError):  # a malformed body
+            return self.refuse(request, 400, "nothing", form=True)
+        try:
+            upload = form.get("pdf")
+            content = b""
+            if upload is not None and not isinstance(upload, str):
+                content = await upload.read()
+            number = form.get("number")
+            typed = number.strip() if isinstance(number, str) else ""
+        finally:
+            await form.close()
+        if content:
+            evidence = evidence_from_pdf(content)
+        elif typed:
+            if len(typed) > 40:
+                return self.refuse(request, 400, "bad_number", form=True)
+            try:
+                evidence = Evidence(number=parse_number(typed))
+            except InvalidInput:
+                return self.refuse(request, 400, "bad_number", form=True)
+        else:
+            return self.refuse(request, 400, "nothing", form=True)
+        try:
+            verdict = await run_in_threadpool(self.check, evidence)
+        except (SQLAlchemyError, ArayisError):
+            return self.refuse(request, 503, "unavailable")
+        return self.answer(request, verdict)
+
+    async def healthz(self, request: Request) -> Response:
+        from arayis_cli.db import session_scope
+
+        def ping() -> None:
+            from sqlalchemy import text
+
+            with session_scope(self.config.db_url, write=False) as session:
+                session.execute(text("SELECT 1"))
+
+        try:
+            await run_in_threadpool(ping)
+        except (SQLAlchemyError, ArayisError):  # the register cannot be read: not healthy
+            return JSONResponse({"status": "unavailable"}, status_code=503)
+        return JSONResponse({"status": "ok"})
+
+    async def style(self, request: Request) -> Response:
+        return Response(
+            pages.STYLE,
+            media_type="text/css",
+            headers={"cache-control": "public, max-age=86400"},
+        )
+
+    async def not_found(self, request: Request, exc: Exception) -> Response:
+        return self.refuse(request, 404, "not_found")
+
+    async def too_large(self, request: Request, exc: Exception) -> Response:
+        """A streamed body passed the limit while being read (the guard counts it)."""
+        return self.refuse(request, 413, "too_large")
+
+
+def create_app(config: ServeConfig) -> Any:
+    service = Service(config)
+
+    @asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        service.recorder.start()
+        try:
+            yield
+        finally:
+            await run_in_threadpool(service.recorder.stop)
+
+    async def method_not_allowed(request: Request, exc: Exception) -> Response:
+        return PlainTextResponse("Method Not Allowed", status_code=405)
+
+    app = Starlette(
+        routes=[
+            Route("/verify/{token}", service.by_token, methods=["GET"]),
+            Route("/verify", service.form, methods=["GET"]),
+            Route("/verify", service.submit, methods=["POST"]),
+            Route("/healthz", service.healthz, methods=["GET"]),
+            Route("/static/verify.css", service.style, methods=["GET"]),
+        ],
+        exception_handlers={
+            404: service.not_found,
+            405: method_not_allowed,
+            BodyTooLarge: service.too_large,
+        },
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    rate = config.rate_per_minute / 60.0
+    return Guard(
+        app,
+        buckets=TokenBuckets(rate=rate, burst=config.burst),
+        max_body=config.max_body_bytes,
+        trusted_proxies=parse_proxies(config.trusted_proxies),
+    )
+
+
+def app_from_environment() -> Any:
+    """uvicorn's factory in each worker process (``arayis serve --workers N``)."""
+    raw = os.environ.get(ENV_SERVE_CONFIG)
+    if not raw:
+        raise RuntimeError(f"{ENV_SERVE_CONFIG} is not set: start the service with arayis serve")
+    return create_app(ServeConfig.from_json(raw))

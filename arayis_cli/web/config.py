@@ -1,0 +1,38 @@
+"""What one ``arayis serve`` process needs, passed to uvicorn's worker processes as JSON."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+
+# uvicorn starts each worker by importing the app factory in a fresh (spawned) process: the
+# options of ``arayis serve`` reach it through this one variable.
+ENV_SERVE_CONFIG = "ARAYIS_SERVE_CONFIG"
+
+MAX_BODY_BYTES = 2 * 1024 * 1024  # a certificate PDF is ~20-60 KB; an upload is one PDF
+MAX_TOKEN_CHARS = 200  # a real token is ~150 characters
+
+
+@dataclass(frozen=True)
+class ServeConfig:
+    db_url: str
+    verify_base: str = "https://arayis.azersu.az/verify/"
+    organisation: str = '"Azərsu" ASC'
+    # Token bucket per client address: this many requests at once, refilled at this many
+    # per minute. A notary checks a handful; a scraper is stopped after the burst.
+    rate_per_minute: int = 60
+    burst: int = 30
+    trusted_proxies: tuple[str, ...] = field(default_factory=tuple)
+    max_body_bytes: int = MAX_BODY_BYTES
+    # Verifications are written in batches at most this often (seconds): one commit per
+    # batch instead of one per request keeps the register's write lock free.
+    record_interval: float = 0.5
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> ServeConfig:
+        data = json.loads(text)
+        data["trusted_proxies"] = tuple(data.get("trusted_proxies") or ())
+        return cls(**data)

@@ -1,0 +1,75 @@
+"""Verifications are logged in batches by one thread per process.
+
+One INSERT + commit per request would make the register's write lock (SQLite) or a WAL
+flush (PostgreSQL) the cost of every page view; a batch every ``interval`` seconds costs
+one commit for hundreds of verifications. What a crash can lose is the last interval's
+records (never a verdict: the person already saw it). Shutdown flushes what is queued.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from arayis_cli.services.verification import Check
+
+log = logging.getLogger("arayis.serve")
+MAX_QUEUED = 100_000  # past this (database gone for a long time) the oldest are dropped
+BATCH = 1000
+
+
+class Recorder:
+    def __init__(self, db_url: str, *, interval: float) -> None:
+        self.db_url = db_url
+        self.interval = interval
+        self._queue: queue.SimpleQueue[Check] = queue.SimpleQueue()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._pending: list[Check] = []
+
+    def add(self, check: Check | None) -> None:
+        if check is not None:
+            self._queue.put(check)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="arayis-recorder", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        self.flush()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            self.flush()
+
+    def flush(self) -> None:
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from arayis_cli.db import session_scope
+        from arayis_cli.errors import ArayisError
+        from arayis_cli.services.verification import record_checks
+
+        while True:
+            try:
+                self._pending.append(self._queue.get_nowait())
+            except queue.Empty:
+                break
+        if len(self._pending) > MAX_QUEUED:
+            log.error("verification log: %d records dropped", len(self._pending) - MAX_QUEUED)
+            del self._pending[: len(self._pending) - MAX_QUEUED]
+        while self._pending:
+            batch = self._pending[:BATCH]
+            try:
+                with session_scope(self.db_url) as session:
+                    record_checks(session, batch)
+            except (SQLAlchemyError, ArayisError) as exc:
+                # Kept for the next round: the database may be back by then.
+                log.warning("verification log not written yet (%s)", type(exc).__name__)
+                return
+            del self._pending[: len(batch)]

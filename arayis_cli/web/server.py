@@ -1,0 +1,66 @@
+"""``arayis serve``: uvicorn in front of the app, one or several worker processes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+
+from arayis_cli.web.config import ENV_SERVE_CONFIG, ServeConfig
+
+
+def _check_port(host: str, port: int) -> None:
+    """A port in use or an address not on this machine is a clear exit 8 before start-up
+    (uvicorn itself would log it and exit 3, which means 'debt' in arayis)."""
+    import socket
+
+    from arayis_cli.errors import Unavailable
+
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as exc:
+        raise Unavailable(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    family, kind, proto, _name, address = infos[0]
+    with socket.socket(family, kind, proto) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError as exc:
+            raise Unavailable(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def run(
+    config: ServeConfig, *, host: str, port: int, workers: int, announce: Callable[[], None]
+) -> None:
+    import uvicorn
+
+    from arayis_cli.errors import Unavailable
+
+    _check_port(host, port)
+    announce()
+
+    common = {
+        "host": host,
+        "port": port,
+        # X-Forwarded-For is read by the app itself, and only from --trusted-proxy.
+        "proxy_headers": False,
+        "server_header": False,
+        "access_log": False,
+        "log_level": "warning",
+        "timeout_keep_alive": 5,
+        "limit_concurrency": 1000,
+        # uvicorn's own header/line limits stay at their defaults; bodies are capped by Guard.
+    }
+    if workers > 1:
+        # Each worker is a fresh process that imports the factory: it reads this variable.
+        os.environ[ENV_SERVE_CONFIG] = config.to_json()
+        target: object = "arayis_cli.web.app:app_from_environment"
+        extra: dict[str, object] = {"factory": True, "workers": workers}
+    else:
+        from arayis_cli.web.app import create_app
+
+        target, extra = create_app(config), {}
+    try:
+        uvicorn.run(target, **common, **extra)  # type: ignore[arg-type]
+    except SystemExit as exc:  # uvicorn exits 1 or 3 when it cannot start or serve
+        if exc.code not in (0, None):
+            raise Unavailable("the verification service stopped (see the message above)") from None
