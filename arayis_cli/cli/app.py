@@ -11,7 +11,7 @@ import sys
 import typer
 
 from arayis_cli import __version__
-from arayis_cli.cli import admin, certificates, decisions, intake, outbox, reference
+from arayis_cli.cli import admin, certificates, decisions, intake, outbox, reference, support
 from arayis_cli.cli.output import state
 
 app = typer.Typer(
@@ -67,6 +67,7 @@ certificates.register(app)
 reference.register(app)
 outbox.register(app)
 admin.register(app)
+support.register(app)
 
 
 def main() -> None:

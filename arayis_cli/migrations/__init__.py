@@ -1,3 +1,3 @@
 """Alembic migrations. ``HEAD`` is the newest revision; a test keeps it in step."""
 
-HEAD = "0005"
+HEAD = "0008_status_change"
