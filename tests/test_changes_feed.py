@@ -389,3 +389,16 @@ def test_four_writers_and_a_poller_miss_and_repeat_nothing(loaded: Cli) -> None:
     assert sorted(history) == sorted(seen)
     for app_id in {a for a, _ in seen}:
         assert [s for a, s in seen if a == app_id] == [s for a, s in history if a == app_id]
+
+
+def test_a_lost_feed_counter_is_recreated_after_the_last_position(loaded: Cli) -> None:
+    from sqlalchemy import delete
+
+    from arayis_cli.db import session_scope
+    from arayis_cli.models import Counter
+
+    app_id = _new(loaded, docs=False)
+    with session_scope(loaded.url) as session:
+        session.execute(delete(Counter).where(Counter.name == "feed"))
+    loaded("review", app_id)
+    assert [e["cursor"] for e in _feed(loaded)["changes"]] == [1, 2]

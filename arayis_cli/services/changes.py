@@ -63,12 +63,19 @@ def place(session: Session) -> int:
     n = session.execute(select(func.count()).select_from(StatusChange).where(unplaced)).scalar_one()
     if not n:
         return 0
-    top = session.execute(
+    bump = (
         update(Counter)
         .where(Counter.name == FEED_COUNTER)
         .values(value=Counter.value + n)
         .returning(Counter.value)
-    ).scalar_one()
+    )
+    top = session.execute(bump).scalar_one_or_none()
+    if top is None:  # the migration creates the row; recreate it if someone removed it
+        from arayis_cli.services.common import insert_ignore
+
+        placed = session.execute(select(func.max(StatusChange.position))).scalar()
+        insert_ignore(session, Counter, {"name": FEED_COUNTER, "value": int(placed or 0)})
+        top = session.execute(bump).scalar_one()
     ranked = (
         select(StatusChange.id, func.row_number().over(order_by=StatusChange.id).label("rank"))
         .where(unplaced)
