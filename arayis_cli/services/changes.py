@@ -20,8 +20,9 @@ The alternative, a transaction-id horizon (store ``pg_current_xact_id()``, retur
 rows older than ``pg_snapshot_xmin(pg_current_snapshot())``, ordered by (xid, id)), needs
 no lock but returns xid order rather than commit order, holds the whole feed back behind
 any long transaction on the server (an import, an idle session), needs a compound cursor,
-and has no SQLite counterpart. The lock here is held for two short statements and the
-commit itself; its cost on parallel ``review --next`` claims is in the README.
+and has no SQLite counterpart. On PostgreSQL the placing is one statement, so the lock
+is held for the tail of that statement and the COMMIT round trip; its measured cost on
+parallel ``review --next`` claims is in the README (Performance).
 """
 
 from __future__ import annotations
