@@ -280,3 +280,30 @@ class AuditEntry(SQLModel, table=True):
     application_id: int | None = Field(default=None, index=True)
     abonent_code: str | None = Field(default=None, max_length=20, index=True)
     detail: str | None = Field(default=None, sa_column=Column(Text))
+
+
+class StatusChange(SQLModel, table=True):
+    """One status change of an application, for the portal's feed (``arayis changes``).
+
+    ``position`` is the feed cursor. It is NULL while the writing transaction runs and is
+    given at commit time under the ``feed`` counter's row lock (see
+    :mod:`arayis_cli.services.changes`), so positions follow commit order.
+    """
+
+    __tablename__ = "status_change"
+    __table_args__ = (
+        Index("uq_status_change_position", "position", unique=True),
+        # Only the writing transaction's own rows are ever unplaced: a tiny partial index.
+        Index(
+            "ix_status_change_unplaced",
+            "id",
+            sqlite_where=text("position IS NULL"),
+            postgresql_where=text("position IS NULL"),
+        ),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    position: int | None = Field(default=None, sa_column=Column(BigInteger, nullable=True))
+    application_id: int = Field(foreign_key="application.id", index=True)
+    status: str = Field(max_length=12)
+    at: datetime = Field(sa_type=AwareDateTime)

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from arayis_cli.formats import iso_baku
 from arayis_cli.money import from_qepik, money_json
 from arayis_cli.services.audit import note_pii
-from arayis_cli.validation import mask_email, mask_fin, mask_phone
+from arayis_cli.validation import BAKU, mask_email, mask_fin, mask_phone
 from arayis_cli.workflow import OPEN_STATUSES, Status
 
 if TYPE_CHECKING:
@@ -129,3 +129,88 @@ def abonent_json(abonent: Abonent, *, show_pii: bool) -> dict[str, Any]:
         "owner_fin": abonent.owner_fin if show_pii else mask_fin(abonent.owner_fin),
         "address": abonent.address,
     }
+
+
+def change_json(
+    cursor: int, application_id: int, external_id: str | None, status: str, at: Any
+) -> dict[str, Any]:
+    """One entry of the portal's feed (``changes``)."""
+    code = Status(status)
+    return {
+        "cursor": cursor,
+        "application_id": application_id,
+        "external_id": external_id,
+        "status": code.value,
+        "status_label": code.label,
+        "print_enabled": code is Status.COMPLETED,
+        "at": iso_baku(at),
+    }
+
+
+def subscriber_json(view: Any) -> dict[str, Any]:
+    """``show --as-subscriber``: the application as the portal shows it (no personal data)."""
+    status = Status(view.app.status)
+    return {
+        "application_id": view.app.id,
+        "status_label": status.label,
+        "print_enabled": view.print_enabled,
+        "message": view.message,
+        "emails": [
+            {
+                "kind": m.kind,
+                "subject": m.subject,
+                "body_text": m.body,
+                "status": m.status,
+                "sent_at": iso_baku(m.sent_at),
+            }
+            for m in view.emails
+        ],
+    }
+
+
+def print_check_json(check: Any) -> dict[str, Any]:
+    """The keys ``show`` adds for "I paid, why can't I print?"."""
+    return {
+        "balance": money_json(check.balance),
+        "debt": money_json(check.debt),
+        "recent_ledger": [
+            {
+                "date": e.entry_date.isoformat(),
+                "kind": e.kind,
+                "amount": money_json(from_qepik(e.amount_qepik)),
+                "reference": e.reference,
+            }
+            for e in check.ledger
+        ],
+        "print_attempts": [
+            {
+                "at": iso_baku(a.at),
+                "actor": a.actor,
+                "printed": a.printed,
+                "debt": a.debt,
+                "certificate_number": a.certificate_number,
+            }
+            for a in check.attempts
+        ],
+        "print_blocker": {"code": check.blocker, "message": check.explanation},
+    }
+
+
+def outbox_message_json(
+    msg: OutboxMessage, *, show_pii: bool, sender: str | None
+) -> dict[str, Any]:
+    """``outbox show``: one email in full, its headers as sent (or as they will be)."""
+    from email.utils import format_datetime
+
+    data = outbox_json(msg, show_pii=show_pii)
+    data["headers"] = {
+        "From": sender,
+        "To": data["to"],
+        "Subject": msg.subject,
+        "Date": format_datetime(msg.sent_at.astimezone(BAKU)) if msg.sent_at else None,
+        "Message-ID": msg.message_id,
+    }
+    data["body_text"] = msg.body
+    data["claimed_at"] = iso_baku(msg.claimed_at)
+    data["claimed_by"] = msg.claimed_by
+    return data

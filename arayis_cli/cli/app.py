@@ -11,7 +11,16 @@ import sys
 import typer
 
 from arayis_cli import __version__
-from arayis_cli.cli import access, admin, certificates, decisions, intake, outbox, reference
+from arayis_cli.cli import (
+    access,
+    admin,
+    certificates,
+    decisions,
+    intake,
+    outbox,
+    reference,
+    support,
+)
 from arayis_cli.cli.output import emit_text, json_text, state
 
 app = typer.Typer(
@@ -67,6 +76,7 @@ certificates.register(app)
 reference.register(app)
 outbox.register(app)
 admin.register(app)
+support.register(app)
 access.register(app)
 # Last: every command registered above passes the role check and the PII audit (SPEC §5.4).
 access.guard_all(app)

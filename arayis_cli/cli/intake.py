@@ -262,21 +262,30 @@ def list_(
 @command
 def show(
     app_id: int = typer.Argument(..., help="Application number."),
+    as_subscriber: bool = typer.Option(
+        False, "--as-subscriber", help="What the subscriber sees on the portal, and the emails."
+    ),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
-    """One application in full: documents, history, emails, certificates."""
+    """One application in full: documents, history, emails, certificates, why printing is
+    blocked."""
     from arayis_cli.db import session_scope
     from arayis_cli.present import (
         application_json,
         certificate_json,
         event_json,
         outbox_json,
+        print_check_json,
         verification_json,
     )
     from arayis_cli.services.applications import detail
     from arayis_cli.services.common import baku_date
+    from arayis_cli.services.support import print_check
 
+    if as_subscriber:
+        _show_as_subscriber(app_id, as_json=as_json)
+        return
     with session_scope(state.db_url, write=False) as session:
         d = detail(session, app_id)
         data = application_json(d.app, d.documents, today=baku_date(now()), show_pii=show_pii)
@@ -285,12 +294,29 @@ def show(
         data["emails"] = [outbox_json(m, show_pii=show_pii) for m in d.emails]
         data["certificates"] = [certificate_json(c) for c in d.certificates]
         data["verifications"] = [verification_json(n, v) for n, v in d.verifications]
+        data.update(print_check_json(print_check(session, d.app, now=now())))
     if as_json:
         emit_json(data)
     else:
-        from arayis_cli.cli.render import print_detail
+        from arayis_cli.cli.render import print_detail, print_print_check
 
         print_detail(data)
+        print_print_check(data)
+
+
+def _show_as_subscriber(app_id: int, *, as_json: bool) -> None:
+    from arayis_cli.db import session_scope
+    from arayis_cli.present import subscriber_json
+    from arayis_cli.services.support import subscriber_view
+
+    with session_scope(state.db_url, write=False) as session:
+        data = subscriber_json(subscriber_view(session, app_id))
+    if as_json:
+        emit_json(data)
+    else:
+        from arayis_cli.cli.render import print_subscriber_view
+
+        print_subscriber_view(data)
 
 
 def register(app: typer.Typer) -> None:

@@ -56,9 +56,9 @@ def outbox_list(
     if not rows:
         show(muted("Növbədə məktub yoxdur."))
         return
-    from arayis_cli.cli.render import emails_table
+    from arayis_cli.cli.render import outbox_list_table
 
-    show(emails_table(rows, title="Məktublar (outbox)", with_application=True))
+    show(outbox_list_table(rows, title="Məktublar (outbox)"))
 
 
 @command
@@ -163,8 +163,40 @@ def outbox_retry(
         say(f"Məktub №{shown['id']} yenidən növbədədir (pending) → {shown['to']}.")
 
 
+@command
+def outbox_show(
+    msg_id: int = typer.Argument(..., help="Message number (№ in outbox list)."),
+    as_json: bool = JSON_OPT,
+    show_pii: bool = PII_OPT,
+) -> None:
+    """One email in full: headers, body, delivery state, attempts and the last error."""
+    import os
+
+    from arayis_cli.db import session_scope
+    from arayis_cli.errors import InvalidInput
+    from arayis_cli.present import outbox_message_json
+    from arayis_cli.services.support import outbox_message
+
+    if not 1 <= msg_id <= 2**63 - 1:
+        raise InvalidInput("message number must be a whole number from 1 to 2^63-1")
+
+    # The sender is not stored with the message: it is the one `outbox send` uses.
+    sender = os.environ.get("ARAYIS_MAIL_FROM", "").strip() or None
+    with session_scope(state.db_url, write=False) as session:
+        data = outbox_message_json(
+            outbox_message(session, msg_id), show_pii=show_pii, sender=sender
+        )
+    if as_json:
+        emit_json(data)
+        return
+    from arayis_cli.cli.render import print_outbox_message
+
+    print_outbox_message(data)
+
+
 def register(app: typer.Typer) -> None:
     outbox_app.command("list")(outbox_list)
+    outbox_app.command("show")(outbox_show)
     outbox_app.command("send")(outbox_send)
     outbox_app.command("retry")(outbox_retry)
     app.add_typer(outbox_app, name="outbox")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from arayis_cli.cli.output import bad, good, join, muted, show, warning
+from arayis_cli.cli.output import bad, console, good, join, muted, show, warning
 from arayis_cli.workflow import Status
 
 if TYPE_CHECKING:
@@ -201,3 +201,196 @@ def print_import_report(report: dict[str, Any]) -> None:
         show(table)
         if len(report["failed"]) > 200:
             show(f"… və daha {len(report['failed']) - 200} xəta (hamısı üçün --json)")
+
+
+# -- support staff (issue 14): plain Text only, nothing a person typed is read as markup --
+
+
+def _short_time(iso: str | None) -> str:
+    """``25.11 10:05`` — a compact time for narrow tables (Baku time, as in the JSON)."""
+    if not iso:
+        return ""
+    from datetime import datetime
+
+    return datetime.fromisoformat(iso).strftime("%d.%m %H:%M")
+
+
+def outbox_list_table(rows: list[dict[str, Any]], *, title: str) -> Table:
+    """``outbox list`` for people, narrow enough for an 80-column terminal: the subject
+    and the full error are in ``outbox show MSG_ID``."""
+    from rich import box
+    from rich.text import Text
+
+    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("№", justify="right", no_wrap=True)
+    table.add_column("Mür.", justify="right", no_wrap=True)
+    table.add_column("Növ", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
+    table.add_column("Cəhd", justify="right", no_wrap=True)
+    table.add_column("Göndərilib / növbəti", no_wrap=True)
+    table.add_column("Kimə", overflow="ellipsis", no_wrap=True, max_width=22)
+    for m in rows:
+        if m["status"] == "sent":
+            when = Text(_short_time(m["sent_at"]), style="green")
+        elif m["status"] == "pending" and m.get("next_attempt_at"):
+            when = Text("→ " + _short_time(m["next_attempt_at"]))
+        else:
+            when = Text("")
+        status = Text(m["status"], style=_OUTBOX_STYLE.get(m["status"], ""))
+        table.add_row(
+            Text(str(m["id"])),
+            Text(str(m["application_id"])),
+            Text(m["kind"]),
+            status,
+            Text(str(m["attempts"])),
+            when,
+            Text(m["to"]),
+        )
+    return table
+
+
+_OUTBOX_STYLE = {"sent": "green", "failed": "red", "sending": "yellow", "pending": "cyan"}
+
+
+def print_outbox_message(data: dict[str, Any]) -> None:
+    """``outbox show``: headers, the body as plain text, then the delivery state."""
+    from rich.text import Text
+
+    out = console()
+    head = Text()
+    for name, value in data["headers"].items():
+        head.append(f"{name}: ", style="bold")
+        head.append(value if value is not None else "—")
+        head.append("\n")
+    out.print(head, end="")
+    out.print(Text(""))
+    out.print(Text(data["body_text"].rstrip("\n")), soft_wrap=True)  # exact, as sent
+    out.print(Text(""))
+    state = Text()
+    rows = [
+        ("Məktub №", str(data["id"])),
+        ("Müraciət", str(data["application_id"])),
+        ("Növ", data["kind"]),
+        ("Status", data["status"]),
+        ("Cəhdlər", str(data["attempts"])),
+        ("Son xəta", data["last_error"] or "—"),
+        ("Növbəti cəhd", date_az(data["next_attempt_at"])),
+        ("Yaradılıb", date_az(data["created_at"])),
+        ("Göndərilib", date_az(data["sent_at"])),
+    ]
+    for label, value in rows:
+        state.append(f"{label}: ", style="bold")
+        state.append(value, style=_OUTBOX_STYLE.get(value, "") if label == "Status" else "")
+        state.append("\n")
+    out.print(state, end="")
+
+
+def print_subscriber_view(data: dict[str, Any]) -> None:
+    """``show --as-subscriber``: the portal's page, then each email as it was sent."""
+    from rich.text import Text
+
+    out = console()
+    page = Text()
+    page.append(f"Müraciət №{data['application_id']} — portalda\n", style="bold")
+    page.append("Status: ", style="bold")
+    page.append(data["status_label"] + "\n")
+    page.append('"Çap et": ', style="bold")
+    page.append(
+        "aktivdir" if data["print_enabled"] else "aktiv deyil",
+        style="green" if data["print_enabled"] else "dim",
+    )
+    page.append("\n")
+    page.append("Mesaj: ", style="bold")
+    page.append(data["message"] + "\n")
+    out.print(page, end="")
+    for i, email in enumerate(data["emails"], 1):
+        text = Text()
+        text.append(f"\nMəktub {i} ({email['kind']}): ", style="bold")
+        text.append(email["status"], style=_OUTBOX_STYLE.get(email["status"], ""))
+        if email["sent_at"]:
+            text.append(f", göndərilib {date_az(email['sent_at'])}")
+        text.append("\nMövzu: ", style="bold")
+        text.append(email["subject"] + "\n\n")
+        text.append(email["body_text"].rstrip("\n") + "\n")
+        out.print(text, end="", soft_wrap=True)
+    if not data["emails"]:
+        out.print(Text("\nMəktub yoxdur.", style="dim"))
+
+
+def print_print_check(data: dict[str, Any]) -> None:
+    """``show``'s answer to "I paid, why can't I print?": balance, recent ledger, print
+    attempts, and one line saying what blocks printing now."""
+    from decimal import Decimal
+
+    from rich.text import Text
+
+    from arayis_cli.money import money_human
+
+    out = console()
+    debt = Decimal(data["debt"])
+    summary = Text()
+    summary.append("Balans: ", style="bold")
+    summary.append(money_human(Decimal(data["balance"])))
+    summary.append("   Borc: ", style="bold")
+    summary.append(money_human(debt), style="red" if debt > 0 else "green")
+    out.print(summary)
+    kinds = {"charge": "hesablama", "payment": "ödəniş", "adjustment": "düzəliş"}
+    if data["recent_ledger"]:
+        ledger = Table(title="Son hesab əməliyyatları", title_justify="left")
+        for col in ("Tarix", "Növ", "Məbləğ", "İstinad"):
+            ledger.add_column(col, justify="right" if col == "Məbləğ" else "left")
+        for e in data["recent_ledger"]:
+            ledger.add_row(
+                Text(date_az(e["date"])),
+                Text(kinds.get(e["kind"], e["kind"])),
+                Text(money_human(Decimal(e["amount"]))),
+                Text(e["reference"]),
+            )
+        out.print(ledger)
+    if data["print_attempts"]:
+        attempts = Table(title="Çap cəhdləri", title_justify="left")
+        for col in ("Vaxt", "Kim", "Nəticə", "Görülən borc"):
+            attempts.add_column(col)
+        for a in data["print_attempts"]:
+            outcome = (
+                Text(f"çap olundu {a['certificate_number'] or ''}".strip(), style="green")
+                if a["printed"]
+                else Text("imtina (borc)", style="red")
+            )
+            seen = money_human(Decimal(a["debt"])) if a["debt"] is not None else "—"
+            attempts.add_row(Text(date_az(a["at"])), Text(a["actor"]), outcome, Text(seen))
+        out.print(attempts)
+    blocker = data["print_blocker"]
+    line = Text("Çap: ", style="bold")
+    ok = blocker["code"] in ("none", "valid_certificate")
+    line.append(blocker["message"], style="green" if ok else "red")
+    out.print(line)
+
+
+def print_changes(entries: list[dict[str, Any]], next_cursor: int) -> None:
+    """``changes`` for people: the feed entries, then the cursor to continue from."""
+    from rich.text import Text
+
+    out = console()
+    if entries:
+        from rich import box
+
+        table = Table(
+            title="Status dəyişiklikləri", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
+        )
+        for col in ("Kursor", "Müraciət", "Xarici id", "Status", "Çap et", "Vaxt"):
+            right = col in ("Kursor", "Müraciət")
+            table.add_column(col, justify="right" if right else "left", no_wrap=col != "Xarici id")
+        for c in entries:
+            table.add_row(
+                Text(str(c["cursor"])),
+                Text(str(c["application_id"])),
+                Text(c["external_id"] or "—"),
+                Text(c["status_label"], style=STATUS_STYLE.get(c["status"], "")),
+                Text("bəli" if c["print_enabled"] else "xeyr"),
+                Text(date_az(c["at"])),
+            )
+        out.print(table)
+    else:
+        out.print(Text("Yeni dəyişiklik yoxdur.", style="dim"))
+    out.print(Text(f"Növbəti kursor (--after): {next_cursor}"))

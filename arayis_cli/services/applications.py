@@ -25,6 +25,7 @@ from arayis_cli.models import (
     Event,
     OutboxMessage,
 )
+from arayis_cli.services import changes
 from arayis_cli.services.common import baku_date, get_application
 from arayis_cli.services.csvfiles import is_jsonl, read_csv, read_jsonl
 from arayis_cli.services.emails import render
@@ -159,6 +160,7 @@ def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: s
         )
     session.execute(insert(Event.__table__), events)
     session.execute(insert(OutboxMessage.__table__), emails)
+    changes.record(session, ((app_id, Status.NEW.value) for app_id in ids), at=now)
     return ids
 
 
@@ -172,8 +174,9 @@ def _check_abonent(abonent: Abonent | None, code: str) -> None:
         )
 
 
-def _open_conflict(code: str) -> Conflict:
-    return Conflict(f"abonent {code} already has an open application")
+def _open_conflict(code: str, open_id: int | str | None) -> Conflict:
+    number = f" №{open_id}" if isinstance(open_id, int) else f" {open_id}" if open_id else ""
+    return Conflict(f"abonent {code} already has an open application{number}")
 
 
 def submit(
@@ -187,8 +190,9 @@ def submit(
         if existing is not None:
             return existing, False
     _check_abonent(session.get(Abonent, sub.abonent_code), sub.abonent_code)
-    if _has_open(session, sub.abonent_code):
-        raise _open_conflict(sub.abonent_code)
+    open_id = _open_id(session, sub.abonent_code)
+    if open_id is not None:
+        raise _open_conflict(sub.abonent_code, open_id)
     try:
         with session.begin_nested():
             (app_id,) = _insert(session, [sub], now=now, actor=actor)
@@ -200,20 +204,18 @@ def submit(
             ).scalar_one_or_none()
             if existing is not None:
                 return existing, False
-        raise _open_conflict(sub.abonent_code) from None
+        raise _open_conflict(sub.abonent_code, _open_id(session, sub.abonent_code)) from None
     return get_application(session, app_id), True
 
 
-def _has_open(session: Session, code: str) -> bool:
-    return (
-        session.execute(
-            select(Application.id).where(
-                Application.abonent_code == code,
-                Application.status.in_([s.value for s in OPEN_STATUSES]),
-            )
-        ).first()
-        is not None
-    )
+def _open_id(session: Session, code: str) -> int | None:
+    """The number of the abonent's open application, if there is one."""
+    return session.execute(
+        select(Application.id).where(
+            Application.abonent_code == code,
+            Application.status.in_([s.value for s in OPEN_STATUSES]),
+        )
+    ).scalar()
 
 
 @dataclass
@@ -303,14 +305,16 @@ def _submit_chunk(
     abonents = {
         a.code: a for a in session.execute(select(Abonent).where(Abonent.code.in_(codes))).scalars()
     }
-    open_codes = set(
-        session.execute(
-            select(Application.abonent_code).where(
+    # abonent code → its open application's number (or the row of this file opening one)
+    open_codes: dict[str, int | str] = {
+        code: app_id
+        for code, app_id in session.execute(
+            select(Application.abonent_code, Application.id).where(
                 Application.abonent_code.in_(codes),
                 Application.status.in_([s.value for s in OPEN_STATUSES]),
             )
-        ).scalars()
-    )
+        )
+    }
     to_insert: list[tuple[int, Submission]] = []
     for number, sub in valid:
         if sub.external_id and sub.external_id in known_ext:
@@ -319,11 +323,11 @@ def _submit_chunk(
         try:
             _check_abonent(abonents.get(sub.abonent_code), sub.abonent_code)
             if sub.abonent_code in open_codes:
-                raise _open_conflict(sub.abonent_code)
+                raise _open_conflict(sub.abonent_code, open_codes[sub.abonent_code])
         except (NotFound, InvalidInput, Conflict) as exc:
             report.failed.append({"row": number, "error": exc.message})
             continue
-        open_codes.add(sub.abonent_code)
+        open_codes[sub.abonent_code] = f"(row {number} of this file)"
         if sub.external_id:
             known_ext.add(sub.external_id)
         to_insert.append((number, sub))

@@ -14,7 +14,7 @@ from arayis_cli.errors import Conflict, NotFound
 from arayis_cli.formats import fmt_datetime
 from arayis_cli.models import Abonent, Application, Document
 from arayis_cli.money import money_human, money_json
-from arayis_cli.services import tally
+from arayis_cli.services import changes, tally
 from arayis_cli.services.common import balance, debt_of, get_application, record_event
 from arayis_cli.services.emails import queue_email
 from arayis_cli.services.policy import check_four_eyes
@@ -64,6 +64,7 @@ def transition(
         # A decision is final: the stats tallies only ever grow, and claims never touch them.
         days, late = values["decision_working_days"], values["decided_late"]
         tally.bump(session, {tally.status_key(target.value): 1, tally.decided_key(days, late): 1})
+    changes.record(session, [(app.id or 0, target.value)], at=now)  # the portal's feed
     session.refresh(app)
     record_event(
         session,

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0009_accountability"
-down_revision: str | None = "0007_verification_log"
+down_revision: str | None = "0008_status_change"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

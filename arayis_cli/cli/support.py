@@ -1,0 +1,44 @@
+"""changes: the feed the portal polls to mirror application statuses."""
+
+from __future__ import annotations
+
+import typer
+
+from arayis_cli.cli.output import JSON_OPT, command, emit_json, state
+
+MAX_CURSOR = 2**63 - 1
+
+
+@command
+def changes(
+    after: int = typer.Option(
+        0, "--after", help="Cursor of the last change already seen (0: from the beginning)."
+    ),
+    limit: int = typer.Option(100, "--limit", help="At most N changes (1 to 10000)."),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Status changes in commit order, for the portal; continue from next_cursor."""
+    from arayis_cli.db import session_scope
+    from arayis_cli.errors import InvalidInput
+    from arayis_cli.present import change_json
+    from arayis_cli.services.changes import MAX_LIMIT, feed
+
+    if not 0 <= after <= MAX_CURSOR:
+        raise InvalidInput(f"--after must be a cursor from 0 to {MAX_CURSOR}")
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput(f"--limit must be from 1 to {MAX_LIMIT}")
+    with session_scope(state.db_url, write=False) as session:
+        found, next_cursor = feed(session, after=after, limit=limit)
+    entries = [
+        change_json(c.cursor, c.application_id, c.external_id, c.status, c.at) for c in found
+    ]
+    if as_json:
+        emit_json({"changes": entries, "next_cursor": next_cursor})
+        return
+    from arayis_cli.cli.render import print_changes
+
+    print_changes(entries, next_cursor)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("changes")(changes)

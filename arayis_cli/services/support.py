@@ -1,0 +1,182 @@
+"""Support staff's answers: what the subscriber sees on the portal, why printing is blocked,
+and one outbox message in full.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from arayis_cli.errors import NotFound
+from arayis_cli.formats import fmt_date, fmt_datetime
+from arayis_cli.models import Abonent, Application, Certificate, Event, LedgerEntry, OutboxMessage
+from arayis_cli.money import money_human
+from arayis_cli.services.common import baku_date, balance, debt_of, get_application
+from arayis_cli.workflow import Status
+
+RECENT_LEDGER = 5
+PRINT_ACTIONS = ("print", "print_refused")
+
+# What the portal shows under "Göndərilən müraciətlər" for each status.
+PORTAL_NEW = (
+    "Əməliyyat uğurla yerinə yetirildi. Müraciətinizin nəticəsi 3 iş günü ərzində email "
+    "ünvanınıza göndəriləcək."
+)
+PORTAL_IN_PROGRESS = (
+    "Müraciətiniz icradadır. Nəticə {due_on} tarixinədək email ünvanınıza göndəriləcək."
+)
+PORTAL_COMPLETED = (
+    'Müraciətiniz icra olunub. "Çap et" düyməsi aktivdir: arayışı çap edə bilərsiniz. '
+    "Çap zamanı borc yenidən yoxlanılır; borc varsa, əvvəlcə onu ödəyin."
+)
+PORTAL_REJECTED = "Müraciətiniz ləğv olunub. Səbəb: {reason}"
+
+
+def portal_message(app: Application) -> str:
+    """The message the portal shows the subscriber for the application's status."""
+    status = Status(app.status)
+    if status is Status.NEW:
+        return PORTAL_NEW
+    if status is Status.IN_PROGRESS:
+        return PORTAL_IN_PROGRESS.format(due_on=fmt_date(app.due_on))
+    if status is Status.COMPLETED:
+        return PORTAL_COMPLETED
+    return PORTAL_REJECTED.format(reason=app.rejection_reason or "—")
+
+
+@dataclass
+class SubscriberView:
+    """Müraciətin portalda görünüşü: the application as the subscriber sees it."""
+
+    app: Application
+    message: str
+    emails: list[OutboxMessage]
+
+    @property
+    def print_enabled(self) -> bool:
+        return Status(self.app.status) is Status.COMPLETED
+
+
+def subscriber_view(session: Session, app_id: int) -> SubscriberView:
+    app = get_application(session, app_id)
+    return SubscriberView(app=app, message=portal_message(app), emails=_emails(session, app_id))
+
+
+def _emails(session: Session, app_id: int) -> list[OutboxMessage]:
+    return list(
+        session.execute(
+            select(OutboxMessage)
+            .where(OutboxMessage.application_id == app_id)
+            .order_by(OutboxMessage.id)
+        ).scalars()
+    )
+
+
+@dataclass
+class PrintAttempt:
+    at: datetime
+    actor: str
+    printed: bool
+    debt: str | None
+    certificate_number: str | None
+
+
+@dataclass
+class PrintCheck:
+    """ "I paid, why can't I print?": the account now and what blocks "Çap et"."""
+
+    balance: Decimal
+    debt: Decimal
+    ledger: list[LedgerEntry]  # the latest first
+    attempts: list[PrintAttempt]
+    blocker: str  # not_completed, rejected, not_group_i, debt, none, valid_certificate
+    explanation: str
+
+
+def print_check(session: Session, app: Application, *, now: datetime) -> PrintCheck:
+    """Balance and debt now, the latest ledger entries, every print attempt, and why (or
+    whether) printing is blocked at this moment — the same checks ``print`` makes."""
+    bal = balance(session, app.abonent_code, as_of=now)
+    debt = debt_of(bal)
+    ledger = list(
+        session.execute(
+            select(LedgerEntry)
+            .where(LedgerEntry.abonent_code == app.abonent_code)
+            .order_by(LedgerEntry.entry_date.desc(), LedgerEntry.id.desc())
+            .limit(RECENT_LEDGER)
+        ).scalars()
+    )
+    attempts = [
+        _attempt(e)
+        for e in session.execute(
+            select(Event)
+            .where(Event.application_id == app.id, Event.action.in_(PRINT_ACTIONS))
+            .order_by(Event.id)
+        ).scalars()
+    ]
+    blocker, explanation = _blocker(session, app, debt=debt, now=now)
+    return PrintCheck(bal, debt, ledger, attempts, blocker, explanation)
+
+
+def _attempt(event: Event) -> PrintAttempt:
+    detail: dict[str, Any] = json.loads(event.detail) if event.detail else {}
+    return PrintAttempt(
+        at=event.at,
+        actor=event.actor,
+        printed=event.action == "print",
+        debt=detail.get("debt"),
+        certificate_number=detail.get("certificate_number"),
+    )
+
+
+def _blocker(
+    session: Session, app: Application, *, debt: Decimal, now: datetime
+) -> tuple[str, str]:
+    status = Status(app.status)
+    if status in (Status.NEW, Status.IN_PROGRESS):
+        return "not_completed", (
+            f"Müraciət hələ icra olunmayıb ({status.label}): çap yalnız İcra olunmuş "
+            "müraciət üçündür."
+        )
+    if status is Status.REJECTED:
+        return "rejected", "Müraciət ləğv olunub: çap mümkün deyil."
+    abonent = session.get(Abonent, app.abonent_code)
+    if abonent is None or abonent.group != "I":
+        group = abonent.group if abonent else "—"
+        return "not_group_i", f"Abonent I qrupda deyil (qrup {group}): çap mümkün deyil."
+    if debt > 0:
+        return "debt", (
+            f"Borc var: {money_human(debt)} ({fmt_datetime(now)} vəziyyətinə). "
+            "Ödəniş hesaba düşəndən sonra yenidən çap edin."
+        )
+    today = baku_date(now)
+    valid = session.execute(
+        select(Certificate.number, Certificate.valid_until)
+        .where(
+            Certificate.application_id == app.id,
+            Certificate.revoked_at.is_(None),
+            Certificate.valid_until >= today,
+        )
+        .order_by(Certificate.id.desc())
+        .limit(1)
+    ).first()
+    if valid is not None:
+        number, until = valid
+        return "valid_certificate", (
+            f"Heç nə mane olmur; etibarlı arayış artıq var ({number}, {fmt_date(until)} "
+            "tarixinədək): yenidən çap etmək olar."
+        )
+    return "none", "Heç nə mane olmur: çap etmək olar."
+
+
+def outbox_message(session: Session, msg_id: int) -> OutboxMessage:
+    msg = session.get(OutboxMessage, msg_id)
+    if msg is None:
+        raise NotFound(f"outbox message {msg_id} not found")
+    return msg
