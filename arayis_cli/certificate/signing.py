@@ -147,9 +147,11 @@ def generate(directory: Path | None = None) -> Signer:
 
 def current_signer() -> Signer:
     """The key that signs new certificates (created on first use for the embedded default)."""
-    configured = os.environ.get("ARAYIS_SIGNING_KEY")
+    from arayis_cli.config import settings
+
+    configured = settings().signing_key
     if configured:
-        key = _read_private(Path(configured))
+        key = _read_private(configured)
         return Signer(key_id(key.public_key()), key)
     folder = keys_dir()
     pointer = folder / "current"
@@ -162,9 +164,11 @@ def current_signer() -> Signer:
 def local_public_keys() -> dict[str, Ed25519PublicKey]:
     """Public halves of the keys this machine holds (configured key and keys folder)."""
     keys: dict[str, Ed25519PublicKey] = {}
-    configured = os.environ.get("ARAYIS_SIGNING_KEY")
-    if configured and Path(configured).exists():
-        pub = _read_private(Path(configured)).public_key()
+    from arayis_cli.config import settings
+
+    configured = settings().signing_key
+    if configured and configured.exists():
+        pub = _read_private(configured).public_key()
         keys[key_id(pub)] = pub
     folder = keys_dir()
     if folder.is_dir():

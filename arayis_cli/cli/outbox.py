@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from arayis_cli.cli.output import JSON_OPT, PII_OPT, command, console, emit_json, state
+from arayis_cli.cli.params import count_option, id_option
 
 outbox_app = typer.Typer(
     help="Emails to subscribers: the queue and its delivery state.", no_args_is_help=True
@@ -15,8 +16,8 @@ outbox_app = typer.Typer(
 def outbox_list(
     pending: bool = typer.Option(False, "--pending", help="Only messages not yet delivered."),
     failed: bool = typer.Option(False, "--failed", help="Only messages that failed for good."),
-    app_id: int = typer.Option(None, "--application", help="Only this application's emails."),
-    limit: int = typer.Option(None, "--limit", help="At most N messages."),
+    app_id: int = id_option("--application", help="Only this application's emails."),
+    limit: int = count_option(None, "--limit", help="At most N messages."),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -51,7 +52,7 @@ def outbox_list(
 
 @command
 def outbox_send(
-    limit: int = typer.Option(100, "--limit", help="Send at most N messages in this run."),
+    limit: int = count_option(100, "--limit", help="Send at most N messages in this run."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be sent; send nothing."),
     force: bool = typer.Option(
         False, "--force", help="Retry now, ignoring backoff (and re-send stale 'sending')."
