@@ -9,7 +9,6 @@ Cheap to import: only the standard library, and heavy helpers inside the functio
 
 from __future__ import annotations
 
-import getpass
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -249,6 +248,8 @@ def default_operator() -> str:
     configured = settings().operator
     if configured:
         return configured
+    import getpass
+
     try:
         return getpass.getuser()
     except Exception:  # no passwd entry (containers): still a usable name

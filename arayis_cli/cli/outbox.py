@@ -33,7 +33,14 @@ def outbox_list(
     if wanted:
         stmt = stmt.where(OutboxMessage.status.in_(wanted))
     if app_id is not None:
-        stmt = stmt.where(OutboxMessage.application_id == app_id)
+        from sqlalchemy import false
+
+        from arayis_cli.services.common import STORED_ID_MAX
+
+        # A larger id is valid input that names nothing (PostgreSQL cannot compare it).
+        stmt = stmt.where(
+            OutboxMessage.application_id == app_id if app_id <= STORED_ID_MAX else false()
+        )
     if limit is not None:
         stmt = stmt.limit(max(0, limit))
     with session_scope(state.db_url, write=False) as session:

@@ -213,10 +213,15 @@ def test_every_command_parses_ids_alike(loaded: Cli, unchanged, args: list[str])
     assert "must be a whole number from 1 to 9223372036854775807" in result.stderr
 
 
-def test_largest_id_is_simply_not_found(loaded: Cli, unchanged) -> None:
+@pytest.mark.parametrize("big", [str(2**31), str(2**63 - 1)])
+def test_largest_ids_are_simply_not_found(loaded: Cli, unchanged, big: str) -> None:
+    loaded(*submit_args())
     with unchanged():
-        err = loaded.json("show", str(2**63 - 1), code=4)
-    assert err["error"] == "not_found"
+        for args in (["show", big], ["review", big], ["approve", big], ["print", big]):
+            err = loaded.json(*args, code=4)
+            assert err["error"] == "not_found"
+        loaded("attach", big, DOCS / "sexsiyyet_vesiqesi.jpg", "--kind", "id-card", code=4)
+        assert loaded.json("outbox", "list", "--application", big) == []
 
 
 @pytest.mark.parametrize(
