@@ -9,7 +9,6 @@ override file adds what it lacks: one ``YYYY-MM-DD rest|work [comment]`` per lin
 
 from __future__ import annotations
 
-import os
 from datetime import date, timedelta
 from functools import lru_cache
 from pathlib import Path
@@ -86,12 +85,12 @@ def parse_override(text: str, source: str = "override file") -> tuple[set[date],
 
 
 def _override_path() -> Path | None:
-    explicit = os.environ.get("ARAYIS_CALENDAR_OVERRIDE")
-    if explicit:
-        return Path(explicit)
-    from arayis_cli.config import data_dir
+    from arayis_cli.config import settings
 
-    candidate = data_dir() / "calendar-override.txt"
+    current = settings()
+    if current.calendar_override is not None:
+        return current.calendar_override
+    candidate = current.data_dir() / "calendar-override.txt"
     return candidate if candidate.is_file() else None
 
 

@@ -1,83 +1,260 @@
-"""Settings: ARAYIS_* environment variables with sensible defaults.
+"""Settings: every ``ARAYIS_*`` environment variable, read and checked in one place.
 
-Read lazily and cheaply: nothing here imports a heavy library.
+Nothing else in the package reads ``os.environ`` (STYLE habit 12; the model is
+fastapi/full-stack-fastapi-template ``core/config.py``). A nonsense value is refused
+with exit 2 and a message naming the variable (SPEC §5.1), whatever the command.
+
+Cheap to import: only the standard library, and heavy helpers inside the functions.
 """
 
 from __future__ import annotations
 
-import getpass
 import os
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
+from typing import NoReturn
 
 ENV_DB = "ARAYIS_DATABASE_URL"
 ENV_OPERATOR = "ARAYIS_OPERATOR"
 ENV_HOME = "ARAYIS_HOME"
+ENV_ORGANISATION = "ARAYIS_ORGANISATION"
+ENV_MAX_DOCUMENT_BYTES = "ARAYIS_MAX_DOCUMENT_BYTES"
+ENV_VALIDITY_DAYS = "ARAYIS_CERTIFICATE_VALIDITY_DAYS"
+ENV_CODE_MIN = "ARAYIS_ABONENT_CODE_MIN"
+ENV_CODE_MAX = "ARAYIS_ABONENT_CODE_MAX"
+ENV_CALENDAR_OVERRIDE = "ARAYIS_CALENDAR_OVERRIDE"
+ENV_VERIFY_URL = "ARAYIS_VERIFY_URL"
+ENV_SIGNING_KEY = "ARAYIS_SIGNING_KEY"
+ENV_SMTP_URL = "ARAYIS_SMTP_URL"
+ENV_MAIL_FROM = "ARAYIS_MAIL_FROM"
+ENV_LANG = "ARAYIS_LANG"
+ENV_NOW = "ARAYIS_NOW"
+ENV_DEBUG = "ARAYIS_DEBUG"
+
+#: Every variable the settings read: a change to any of them is seen by the next read.
+ENV_NAMES = (
+    ENV_DB,
+    ENV_OPERATOR,
+    ENV_HOME,
+    ENV_ORGANISATION,
+    ENV_MAX_DOCUMENT_BYTES,
+    ENV_VALIDITY_DAYS,
+    ENV_CODE_MIN,
+    ENV_CODE_MAX,
+    ENV_CALENDAR_OVERRIDE,
+    ENV_VERIFY_URL,
+    ENV_SIGNING_KEY,
+    ENV_SMTP_URL,
+    ENV_MAIL_FROM,
+    ENV_LANG,
+    ENV_NOW,
+    ENV_DEBUG,
+)
+
+LANGUAGES = ("az", "en")
+DEFAULT_ORGANISATION = '"Azərsu" ASC'
+DEFAULT_VERIFY_URL = "https://arayis.azersu.az/verify/"
+DEFAULT_MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
+#: Beyond this a validity makes no sense for a snapshot of a debt (and dates overflow).
+MAX_VALIDITY_DAYS = 3660
+#: The abonent code column holds at most 20 characters.
+MAX_CODE_LENGTH = 20
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the tool, with the variable that sets it (README: Settings)."""
+
+    #: ``ARAYIS_HOME``: the data directory (database, keys, calendar override).
+    home: Path | None = None
+    #: ``ARAYIS_DATABASE_URL`` (``--db`` overrides it); None: a SQLite file in ``home``.
+    database_url: str | None = None
+    #: ``ARAYIS_OPERATOR`` (``--operator`` overrides it); None: the OS user name.
+    operator: str | None = None
+    #: ``ARAYIS_ORGANISATION``: printed on certificates and in emails.
+    organisation: str = DEFAULT_ORGANISATION
+    #: ``ARAYIS_MAX_DOCUMENT_BYTES``: the largest document copy accepted.
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
+    #: ``ARAYIS_CERTIFICATE_VALIDITY_DAYS``: validity printed on the certificate.
+    certificate_validity_days: int = 30
+    #: ``ARAYIS_ABONENT_CODE_MIN`` / ``_MAX``: abonent code length in digits.
+    abonent_code_min: int = 6
+    abonent_code_max: int = 12
+    #: Not a variable: the service promises an answer within 3 working days.
+    working_days_to_answer: int = 3
+    #: ``ARAYIS_CALENDAR_OVERRIDE``: extra rest days / working Saturdays.
+    calendar_override: Path | None = None
+    #: ``ARAYIS_VERIFY_URL``: base of the verification URL in the QR code.
+    verify_url_base: str = DEFAULT_VERIFY_URL
+    #: ``ARAYIS_SIGNING_KEY``: PEM file of the Ed25519 signing key; None: ``home/keys``.
+    signing_key: Path | None = None
+    #: ``ARAYIS_SMTP_URL`` / ``ARAYIS_MAIL_FROM``: checked by ``outbox send`` when used.
+    smtp_url: str | None = None
+    mail_from: str | None = None
+    #: ``ARAYIS_LANG``: language of messages (``az`` or ``en``).
+    lang: str = "az"
+    #: ``ARAYIS_NOW``: a frozen clock for rehearsals and tests; None: the real time.
+    now: datetime | None = None
+    #: ``ARAYIS_DEBUG``: show tracebacks of internal errors.
+    debug: bool = False
+
+    @property
+    def abonent_code_lengths(self) -> tuple[int, int]:
+        return self.abonent_code_min, self.abonent_code_max
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Read and check every variable; :class:`InvalidInput` names the first bad one."""
+        env = os.environ if environ is None else environ
+
+        def text(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        code_min = _int(env, ENV_CODE_MIN, 6, low=1, high=MAX_CODE_LENGTH)
+        code_max = _int(env, ENV_CODE_MAX, 12, low=1, high=MAX_CODE_LENGTH)
+        if code_min > code_max:
+            _refuse(f"{ENV_CODE_MIN} ({code_min}) must not be larger than {ENV_CODE_MAX}")
+        home, override, key = text(ENV_HOME), text(ENV_CALENDAR_OVERRIDE), text(ENV_SIGNING_KEY)
+        return cls(
+            home=Path(home) if home else None,
+            database_url=text(ENV_DB),
+            operator=text(ENV_OPERATOR),
+            organisation=_organisation(text(ENV_ORGANISATION)),
+            max_document_bytes=_int(
+                env, ENV_MAX_DOCUMENT_BYTES, DEFAULT_MAX_DOCUMENT_BYTES, low=1, high=2**40
+            ),
+            certificate_validity_days=_int(
+                env, ENV_VALIDITY_DAYS, 30, low=1, high=MAX_VALIDITY_DAYS
+            ),
+            abonent_code_min=code_min,
+            abonent_code_max=code_max,
+            calendar_override=Path(override) if override else None,
+            verify_url_base=_verify_url(text(ENV_VERIFY_URL)),
+            signing_key=Path(key) if key else None,
+            smtp_url=text(ENV_SMTP_URL),
+            mail_from=text(ENV_MAIL_FROM),
+            lang=_lang(text(ENV_LANG)),
+            now=_now(text(ENV_NOW)),
+            debug=_flag(text(ENV_DEBUG), ENV_DEBUG),
+        )
+
+    def data_dir(self) -> Path:
+        """The user's data directory for arayis (``ARAYIS_HOME`` overrides it)."""
+        if self.home is not None:
+            return self.home
+        from platformdirs import user_data_dir
+
+        return Path(user_data_dir("arayis", appauthor=False))
+
+
+def _refuse(message: str) -> NoReturn:
+    from arayis_cli.errors import InvalidInput
+
+    raise InvalidInput(message)
+
+
+def _shown(raw: str) -> str:
+    return repr(raw if len(raw) <= 40 else raw[:40] + "…")
+
+
+def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int) -> int:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    # ASCII digits only: int() would also take "1_000", "١٢" or "+5".
+    if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
+        _refuse(f"{name} must be a whole number from {low} to {high}, got {_shown(raw)}")
+    return int(raw)
+
+
+def _organisation(raw: str | None) -> str:
+    if raw is None:
+        return DEFAULT_ORGANISATION
+    if len(raw) > 200 or not raw.isprintable():
+        _refuse(f"{ENV_ORGANISATION} must be printable text of at most 200 characters")
+    return raw
+
+
+def _verify_url(raw: str | None) -> str:
+    if raw is None:
+        return DEFAULT_VERIFY_URL
+    if not raw.startswith(("https://", "http://")) or not raw.isprintable() or " " in raw:
+        _refuse(f"{ENV_VERIFY_URL} must be an http(s):// URL, got {_shown(raw)}")
+    return raw
+
+
+def _lang(raw: str | None) -> str:
+    if raw is None:
+        return "az"
+    if raw.lower() not in LANGUAGES:
+        _refuse(f"{ENV_LANG} must be one of {', '.join(LANGUAGES)}, got {_shown(raw)}")
+    return raw.lower()
+
+
+def _now(raw: str | None) -> datetime | None:
+    if raw is None:
+        return None
+    from arayis_cli.errors import InvalidInput
+    from arayis_cli.validation import parse_datetime
+
+    try:
+        return parse_datetime(raw, ENV_NOW)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{ENV_NOW}: {exc.message}") from None
+
+
+def _flag(raw: str | None, name: str) -> bool:
+    if raw is None:
+        return False
+    if raw.lower() in _TRUE:
+        return True
+    if raw.lower() in _FALSE:
+        return False
+    _refuse(f"{name} must be 1 or 0 (on or off), got {_shown(raw)}")
+
+
+_cache: tuple[tuple[str | None, ...], Settings] | None = None
+
+
+def settings() -> Settings:
+    """The settings now in force, checked (exit 2 naming a bad variable).
+
+    Built again whenever one of the variables changed since the last call (tests set
+    them between in-process invocations); otherwise the same object, so a call costs
+    about ten microseconds. Loops over many rows read it once, outside the loop.
+    """
+    global _cache
+    key = tuple(map(os.environ.get, ENV_NAMES))
+    if _cache is None or _cache[0] != key:
+        _cache = (key, Settings.from_env())
+    return _cache[1]
 
 
 def data_dir() -> Path:
     """The user's data directory for arayis (``ARAYIS_HOME`` overrides it)."""
-    override = os.environ.get(ENV_HOME)
-    if override:
-        return Path(override)
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("arayis", appauthor=False))
+    return settings().data_dir()
 
 
 def default_database_url() -> str:
-    return f"sqlite:///{data_dir() / 'arayis.db'}"
+    return settings().database_url or f"sqlite:///{data_dir() / 'arayis.db'}"
 
 
 def default_operator() -> str:
+    configured = settings().operator
+    if configured:
+        return configured
+    import getpass
+
     try:
         return getpass.getuser()
     except Exception:  # no passwd entry (containers): still a usable name
         return "operator"
 
 
-def _int_env(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        return int(raw)
-    except ValueError:
-        from arayis_cli.errors import InvalidInput
-
-        raise InvalidInput(f"{name} must be a whole number, got {raw!r}") from None
-
-
-@dataclass(frozen=True)
-class Settings:
-    """Policy settings with their environment variables."""
-
-    organisation: str = field(
-        default_factory=lambda: os.environ.get("ARAYIS_ORGANISATION", '"Azərsu" ASC')
-    )
-    max_document_bytes: int = field(
-        default_factory=lambda: _int_env("ARAYIS_MAX_DOCUMENT_BYTES", 10 * 1024 * 1024)
-    )
-    certificate_validity_days: int = field(
-        default_factory=lambda: _int_env("ARAYIS_CERTIFICATE_VALIDITY_DAYS", 30)
-    )
-    abonent_code_min: int = field(default_factory=lambda: _int_env("ARAYIS_ABONENT_CODE_MIN", 6))
-    abonent_code_max: int = field(default_factory=lambda: _int_env("ARAYIS_ABONENT_CODE_MAX", 12))
-    working_days_to_answer: int = 3
-    calendar_override: str | None = field(
-        default_factory=lambda: os.environ.get("ARAYIS_CALENDAR_OVERRIDE") or None
-    )
-    verify_url_base: str = field(
-        default_factory=lambda: os.environ.get(
-            "ARAYIS_VERIFY_URL", "https://arayis.azersu.az/verify/"
-        )
-    )
-
-
 def abonent_code_lengths() -> tuple[int, int]:
-    """Cheaper than building all settings: called once per imported row."""
-    return _int_env("ARAYIS_ABONENT_CODE_MIN", 6), _int_env("ARAYIS_ABONENT_CODE_MAX", 12)
-
-
-def settings() -> Settings:
-    return Settings()
+    return settings().abonent_code_lengths

@@ -74,9 +74,9 @@ class DebtOutstanding(ArayisError):
     error = "debt"
 
     def __init__(self, message: str, *, debt: Decimal, **extra: Any) -> None:
-        from arayis_cli.money import money_json
-
-        super().__init__(message, debt=money_json(debt), **extra)
+        # The JSON form of money (money.money_json) written out here: errors is the module
+        # everything else imports, so it imports none of the package itself.
+        super().__init__(message, debt=f"{debt.quantize(Decimal('0.01')):f}", **extra)
         self.debt = debt
 
 

@@ -2,37 +2,47 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 
 from arayis_cli.errors import InvalidInput
 
 QEPIK = Decimal("0.01")
+#: SPEC §5.1: ASCII digits, optionally one separator ("." or ",") and one or two digits.
+#: Nothing else: no exponent, underscore, sign, currency, space or thousands separator.
+AMOUNT_RE = re.compile(r"[0-9]+(?:[.,][0-9]{1,2})?", re.ASCII)
+#: Twelve digits before the separator: far above any bill, far below the column's range
+#: (and within Decimal's default 28 digits of precision).
+MAX_INTEGER_DIGITS = 12
 
 
 def parse_amount(text: str | Decimal | int, *, allow_negative: bool = False) -> Decimal:
-    """Parse an AZN amount with at most two decimals ("12.50", "12,50", "1 200.00")."""
+    """An AZN amount as typed by a person or read from a file: ``12.50``, ``12,5``, ``7``.
+
+    ``allow_negative`` lets a leading ``-`` through (ledger adjustments, which may credit).
+    """
     if isinstance(text, Decimal | int):
         value = Decimal(text)
+        if not value.is_finite() or value != value.quantize(QEPIK):
+            raise InvalidInput(f"not an amount with at most two decimals: {str(text)[:40]!r}")
     else:
-        cleaned = str(text).strip().replace("\u00a0", "").replace(" ", "")
-        if cleaned.upper().endswith("AZN"):
-            cleaned = cleaned[:-3]
-        if "," in cleaned and "." not in cleaned:
-            cleaned = cleaned.replace(",", ".")
-        try:
-            value = Decimal(cleaned)
-        except InvalidOperation:
-            raise InvalidInput(f"not an amount: {text!r}") from None
-    if not value.is_finite():
-        raise InvalidInput(f"not an amount: {text!r}")
-    if value.copy_abs() >= Decimal("1e12"):
+        raw = str(text).strip()
+        negative = allow_negative and raw.startswith("-")
+        digits = raw[1:] if negative else raw
+        if not AMOUNT_RE.fullmatch(digits):
+            raise InvalidInput(
+                f"amount must be digits with an optional decimal point or comma and at most "
+                f"two decimals, e.g. 12.50, got {raw[:40]!r}"
+            )
+        value = Decimal(digits.replace(",", "."))
+        if negative:
+            value = -value
+    if value.copy_abs() >= Decimal(10) ** MAX_INTEGER_DIGITS:
         raise InvalidInput(f"amount is too large: {str(text)[:40]!r}")
-    if value != value.quantize(QEPIK):
-        raise InvalidInput(f"amount has more than two decimals: {str(text)[:40]!r}")
-    value = value.quantize(QEPIK)
     if value < 0 and not allow_negative:
-        raise InvalidInput(f"amount must not be negative: {text!r}")
-    return value
+        raise InvalidInput(f"amount must not be negative: {str(text)[:40]!r}")
+    # "-0" is zero: never store or show a negative zero.
+    return abs(value).quantize(QEPIK) if value == 0 else value.quantize(QEPIK)
 
 
 def to_qepik(amount: Decimal) -> int:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from arayis_cli.errors import InvalidInput
@@ -19,6 +19,12 @@ CHANNELS = ("egov", "azersu", "office")
 GROUPS = ("I", "II", "III")
 DOCUMENT_KINDS = ("id-card", "ownership", "power-of-attorney", "other")
 MAX_TEXT = 500
+#: Nothing this service records happened before this day (SPEC §5.1).
+EARLIEST = date(2000, 1, 1)
+#: How far another machine's clock (the portal's) may run ahead of ours.
+CLOCK_SKEW = timedelta(minutes=5)
+#: Ids (application, message, …) are positive and fit a signed 64-bit column.
+ID_MAX = 2**63 - 1
 
 
 def parse_fin(text: str) -> str:
@@ -161,6 +167,54 @@ def parse_datetime(text: str | datetime, what: str = "time") -> datetime:
     if not (2000 <= value.year <= 2100):
         raise InvalidInput(f"{what} is outside 2000–2100")
     return value.astimezone(BAKU)
+
+
+def parse_past_date(text: str | date, what: str, *, today: date) -> date:
+    """A day something happened (a payment, a ledger entry): 2000-01-01 … today."""
+    day = parse_date(text, what)
+    if day > today:
+        raise InvalidInput(f"{what} {day.isoformat()} is in the future")
+    if day < EARLIEST:
+        raise InvalidInput(f"{what} {day.isoformat()} is before {EARLIEST.isoformat()}")
+    return day
+
+
+def parse_past_datetime(text: str | datetime, what: str, *, now: datetime) -> datetime:
+    """A moment something happened (a registration): from 2000-01-01 up to ``now``.
+
+    Up to :data:`CLOCK_SKEW` ahead of ``now`` is another clock running fast: it is taken
+    as ``now``, so that no later decision can precede it.
+    """
+    value = parse_datetime(text, what)
+    if value > now + CLOCK_SKEW:
+        raise InvalidInput(f"{what} {value.isoformat()} is in the future")
+    if value.date() < EARLIEST:
+        raise InvalidInput(f"{what} {value.isoformat()} is before {EARLIEST.isoformat()}")
+    return min(value, now.astimezone(BAKU))
+
+
+def parse_id(text: str | int, what: str = "id") -> int:
+    """An id typed by a person: ASCII digits, 1 … 2⁶³−1 (SPEC §5.1)."""
+    raw = str(text).strip()
+    # ASCII digits only: int() would also take "1_0", "+1" or Arabic-Indic digits; and
+    # the length first, since int() refuses strings of thousands of digits with an error.
+    if not _digits(raw) or not 1 <= int(raw) <= ID_MAX:
+        shown = raw if len(raw) <= 30 else raw[:30] + "…"
+        raise InvalidInput(f"{what} must be a whole number from 1 to {ID_MAX}, got {shown!r}")
+    return int(raw)
+
+
+def _digits(raw: str) -> bool:
+    return 0 < len(raw) <= 25 and raw.isascii() and raw.isdigit()
+
+
+def parse_count(text: str | int, what: str) -> int:
+    """A count or offset typed by a person: ASCII digits, 0 … 2⁶³−1."""
+    raw = str(text).strip()
+    if not _digits(raw) or int(raw) > ID_MAX:
+        shown = raw if len(raw) <= 30 else raw[:30] + "…"
+        raise InvalidInput(f"{what} must be a whole number from 0 to {ID_MAX}, got {shown!r}")
+    return int(raw)
 
 
 # -- masking ---------------------------------------------------------------------------

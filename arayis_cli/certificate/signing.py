@@ -103,8 +103,12 @@ def sandbox_keys(folder: Path) -> Iterator[None]:
         _sandbox_keys.reset(token)
 
 
-def _configured_key() -> str | None:
-    return None if _sandbox_keys.get() else os.environ.get("ARAYIS_SIGNING_KEY")
+def _configured_key() -> Path | None:
+    if _sandbox_keys.get():
+        return None
+    from arayis_cli.config import settings
+
+    return settings().signing_key
 
 
 def keys_dir() -> Path:
@@ -174,7 +178,7 @@ def current_signer() -> Signer:
     """The key that signs new certificates (created on first use for the embedded default)."""
     configured = _configured_key()
     if configured:
-        key = _read_private(Path(configured))
+        key = _read_private(configured)
         return Signer(key_id(key.public_key()), key)
     folder = keys_dir()
     pointer = folder / "current"
@@ -188,8 +192,8 @@ def local_public_keys() -> dict[str, Ed25519PublicKey]:
     """Public halves of the keys this machine holds (configured key and keys folder)."""
     keys: dict[str, Ed25519PublicKey] = {}
     configured = _configured_key()
-    if configured and Path(configured).exists():
-        pub = _read_private(Path(configured)).public_key()
+    if configured and configured.exists():
+        pub = _read_private(configured).public_key()
         keys[key_id(pub)] = pub
     folder = keys_dir()
     if folder.is_dir():

@@ -16,6 +16,7 @@ import typer
 
 from arayis_cli.access import OWNER_ONLY, permitted, required
 from arayis_cli.cli.output import JSON_OPT, actor, command, console, emit_json, now, say, state
+from arayis_cli.cli.params import count_option, id_option
 
 policy_app = typer.Typer(help="Policy kept in the database: four eyes.", no_args_is_help=True)
 
@@ -158,9 +159,9 @@ def _show_policy(data: dict[str, Any], *, as_json: bool) -> None:
 @command
 def audit(
     actor_: str = typer.Option(None, "--actor", help="Only this actor (login or operator)."),
-    application: int = typer.Option(None, "--application", help="Only this application."),
+    application: int = id_option("--application", help="Only this application."),
     since: str = typer.Option(None, "--since", help="On or after this date (YYYY-MM-DD)."),
-    limit: int = typer.Option(None, "--limit", help="At most N entries."),
+    limit: int = count_option(None, "--limit", help="At most N entries."),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Who saw unmasked personal data (--show-pii), and policy changes; oldest first."""

@@ -22,6 +22,7 @@ from arayis_cli.cli import (
     support,
 )
 from arayis_cli.cli.output import emit_text, json_text, state
+from arayis_cli.config import ENV_DB, ENV_OPERATOR
 
 app = typer.Typer(
     name="arayis",
@@ -48,14 +49,14 @@ def root(
     db: str = typer.Option(
         None,
         "--db",
-        envvar="ARAYIS_DATABASE_URL",
+        envvar=ENV_DB,
         help="SQLAlchemy database URL (default: a SQLite file in the user's data directory).",
         show_default=False,
     ),
     operator: str = typer.Option(
         None,
         "--operator",
-        envvar="ARAYIS_OPERATOR",
+        envvar=ENV_OPERATOR,
         help="Who is acting, recorded in the history (default: the OS user name).",
         show_default=False,
     ),
@@ -64,10 +65,16 @@ def root(
     ),
 ) -> None:
     from arayis_cli.config import default_database_url, default_operator
+    from arayis_cli.errors import ArayisError
 
-    state.db_url = db or default_database_url()
     state.db_explicit = bool(db)
-    state.operator = (operator or "").strip() or default_operator()
+    try:
+        state.db_url = db or default_database_url()
+        state.operator = (operator or "").strip() or default_operator()
+    except ArayisError:
+        # A bad ARAYIS_* value: every command reads the settings first and reports it
+        # there, as one line (or JSON with --json) and exit 2.
+        state.db_url, state.operator = db or "", (operator or "").strip()
 
 
 intake.register(app)

@@ -171,14 +171,13 @@ def keys_export(
 @command
 def keys_rotate(as_json: bool = JSON_OPT) -> None:
     """Start signing with a new key; certificates signed before keep verifying."""
-    import os
-
     from arayis_cli.certificate.signing import generate
+    from arayis_cli.config import settings
     from arayis_cli.db import session_scope
     from arayis_cli.errors import InvalidInput
     from arayis_cli.services.printing import register_key
 
-    if os.environ.get("ARAYIS_SIGNING_KEY"):
+    if settings().signing_key:
         raise InvalidInput("the signing key is configured by ARAYIS_SIGNING_KEY; rotate it there")
     signer = generate()
     with session_scope(state.db_url) as session:

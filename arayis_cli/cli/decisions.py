@@ -33,6 +33,7 @@ from arayis_cli.cli.output import (
     state,
     warning,
 )
+from arayis_cli.cli.params import app_id_argument, count_option
 from arayis_cli.errors import ArayisError
 
 if TYPE_CHECKING:
@@ -69,9 +70,9 @@ def _each(
 
 @command
 def review(
-    app_ids: list[int] = typer.Argument(None, help="Application number(s)."),
+    app_ids: list[int] = app_id_argument(None, help="Application number(s)."),
     next_: bool = typer.Option(False, "--next", help="Claim the oldest Yeni application."),
-    count: int = typer.Option(1, "--count", help="With --next: claim up to N, one by one."),
+    count: int = count_option(1, "--count", help="With --next: claim up to N, one by one."),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -127,7 +128,7 @@ def review(
 
 @command
 def reject(
-    app_ids: list[int] = typer.Argument(..., help="Application number(s)."),
+    app_ids: list[int] = app_id_argument(help="Application number(s)."),
     reason: str = typer.Option(..., "--reason", help="Why the documents are refused."),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
@@ -156,7 +157,7 @@ def reject(
 
 @command
 def approve(
-    app_ids: list[int] = typer.Argument(..., help="Application number(s)."),
+    app_ids: list[int] = app_id_argument(help="Application number(s)."),
     override: str = typer.Option(
         None, "--override", help="Approve although the checklist fails; says why (recorded)."
     ),
@@ -202,7 +203,7 @@ def approve(
 
 @command
 def print_(
-    app_id: int = typer.Argument(None, help="Application number."),
+    app_id: int = app_id_argument(None),
     out: Path = typer.Option(
         None, "--out", help="Where to write the PDF (default: ./<certificate number>.pdf)."
     ),

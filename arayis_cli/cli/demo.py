@@ -167,6 +167,7 @@ class Story:
             "ownership": "mulkiyyet_cixarisi.pdf",
         }
         sub = validate_submission(
+            now=now(),
             abonent=abonent.code,
             fin=abonent.owner_fin,
             phone="+994 50 123 45 67",

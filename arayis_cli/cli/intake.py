@@ -20,6 +20,7 @@ from arayis_cli.cli.output import (
     say,
     state,
 )
+from arayis_cli.cli.params import app_id_argument, count_option
 
 
 @command
@@ -63,7 +64,9 @@ def submit(
     from arayis_cli.services.applications import submit as submit_one
     from arayis_cli.services.applications import validate_submission
 
+    at = now()
     sub = validate_submission(
+        now=at,
         abonent=abonent,
         fin=fin,
         phone=phone,
@@ -74,7 +77,7 @@ def submit(
     )
     who = actor()
     with session_scope(state.db_url) as session:
-        app, created = submit_one(session, sub, now=now(), actor=who)
+        app, created = submit_one(session, sub, now=at, actor=who)
     if not as_json:
         if created:
             say(
@@ -85,7 +88,8 @@ def submit(
             )
         else:
             say(f"Application {app.id} already exists for external id {app.external_id}.")
-    _show_application(app.id or 0, as_json=as_json, show_pii=show_pii)
+    data = application_data(app.id or 0, show_pii=show_pii, extra={"created": created})
+    show_application(data, as_json=as_json)
 
 
 def _report_cut_short(exc: Exception, report: Any, *, as_json: bool) -> None:
@@ -191,7 +195,7 @@ def _show_application(app_id: int, *, as_json: bool, show_pii: bool) -> None:
 
 @command
 def attach(
-    app_id: int = typer.Argument(..., help="Application number."),
+    app_id: int = app_id_argument(),
     files: list[Path] = typer.Argument(..., help="PDF, JPEG or PNG copies."),
     kind: str = typer.Option(..., "--kind", help="id-card, ownership, power-of-attorney or other."),
     as_json: bool = JSON_OPT,
@@ -227,8 +231,8 @@ def list_(
     overdue: bool = typer.Option(False, "--overdue", help="Only open applications past due."),
     since: str = typer.Option(None, "--since", help="Submitted on or after this date."),
     until: str = typer.Option(None, "--until", help="Submitted on or before this date."),
-    limit: int = typer.Option(None, "--limit", help="At most N applications."),
-    offset: int = typer.Option(0, "--offset", help="Skip the first N."),
+    limit: int = count_option(None, "--limit", help="At most N applications."),
+    offset: int = count_option(0, "--offset", help="Skip the first N."),
     fmt: str = typer.Option("table", "--format", help="table, json or csv."),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
@@ -261,7 +265,7 @@ def list_(
 
 @command
 def show(
-    app_id: int = typer.Argument(..., help="Application number."),
+    app_id: int = app_id_argument(),
     as_subscriber: bool = typer.Option(
         False, "--as-subscriber", help="What the subscriber sees on the portal, and the emails."
     ),

@@ -18,6 +18,7 @@ from arayis_cli.cli.output import (
     show,
     state,
 )
+from arayis_cli.cli.params import app_id_argument, count_option, id_option
 
 outbox_app = typer.Typer(
     help="Emails to subscribers: the queue and its delivery state.", no_args_is_help=True
@@ -28,8 +29,8 @@ outbox_app = typer.Typer(
 def outbox_list(
     pending: bool = typer.Option(False, "--pending", help="Only messages not yet delivered."),
     failed: bool = typer.Option(False, "--failed", help="Only messages that failed for good."),
-    app_id: int = typer.Option(None, "--application", help="Only this application's emails."),
-    limit: int = typer.Option(None, "--limit", help="At most N messages."),
+    app_id: int = id_option("--application", help="Only this application's emails."),
+    limit: int = count_option(None, "--limit", help="At most N messages."),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -45,7 +46,14 @@ def outbox_list(
     if wanted:
         stmt = stmt.where(OutboxMessage.status.in_(wanted))
     if app_id is not None:
-        stmt = stmt.where(OutboxMessage.application_id == app_id)
+        from sqlalchemy import false
+
+        from arayis_cli.services.common import STORED_ID_MAX
+
+        # A larger id is valid input that names nothing (PostgreSQL cannot compare it).
+        stmt = stmt.where(
+            OutboxMessage.application_id == app_id if app_id <= STORED_ID_MAX else false()
+        )
     if limit is not None:
         stmt = stmt.limit(max(0, limit))
     with session_scope(state.db_url, write=False) as session:
@@ -63,7 +71,7 @@ def outbox_list(
 
 @command
 def outbox_send(
-    limit: int = typer.Option(100, "--limit", help="Send at most N messages in this run."),
+    limit: int = count_option(100, "--limit", help="Send at most N messages in this run."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be sent; send nothing."),
     force: bool = typer.Option(
         False,
@@ -132,7 +140,7 @@ def outbox_send(
 
 @command
 def outbox_retry(
-    msg_id: int = typer.Argument(..., help="The email's number (outbox list)."),
+    msg_id: int = app_id_argument(help="The email's number (outbox list)."),
     to: str = typer.Option(
         None, "--to", help="Corrected address; also becomes the application's contact email."
     ),
@@ -144,13 +152,10 @@ def outbox_retry(
     corrected address; recorded in the application's history."""
     from arayis_cli.cli.output import now
     from arayis_cli.db import session_scope
-    from arayis_cli.errors import InvalidInput
     from arayis_cli.present import outbox_json
     from arayis_cli.services.outbox import retry
     from arayis_cli.validation import clean_text, parse_email
 
-    if not 1 <= msg_id <= 2**63 - 1:
-        raise InvalidInput("email number must be a whole number from 1 to 2^63-1")
     address = parse_email(to) if to is not None else None
     why = clean_text(reason, "reason", required=False) or None
     who = actor()
@@ -165,23 +170,18 @@ def outbox_retry(
 
 @command
 def outbox_show(
-    msg_id: int = typer.Argument(..., help="Message number (№ in outbox list)."),
+    msg_id: int = app_id_argument(help="Message number (№ in outbox list)."),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
     """One email in full: headers, body, delivery state, attempts and the last error."""
-    import os
-
+    from arayis_cli.config import settings
     from arayis_cli.db import session_scope
-    from arayis_cli.errors import InvalidInput
     from arayis_cli.present import outbox_message_json
     from arayis_cli.services.support import outbox_message
 
-    if not 1 <= msg_id <= 2**63 - 1:
-        raise InvalidInput("message number must be a whole number from 1 to 2^63-1")
-
     # The sender is not stored with the message: it is the one `outbox send` uses.
-    sender = os.environ.get("ARAYIS_MAIL_FROM", "").strip() or None
+    sender = settings().mail_from
     with session_scope(state.db_url, write=False) as session:
         data = outbox_message_json(
             outbox_message(session, msg_id), show_pii=show_pii, sender=sender

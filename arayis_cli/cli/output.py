@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
+from arayis_cli.config import settings
 from arayis_cli.errors import ArayisError, ExitCode
 
 if TYPE_CHECKING:
@@ -208,12 +209,8 @@ def _stdout_to_devnull() -> None:
 
 def now() -> datetime:
     """The current time; ``ARAYIS_NOW`` (ISO 8601) freezes it for tests and rehearsals."""
-    frozen = os.environ.get("ARAYIS_NOW")
-    if frozen:
-        from arayis_cli.validation import parse_datetime
-
-        return parse_datetime(frozen, "ARAYIS_NOW").astimezone(UTC)
-    return datetime.now(UTC)
+    frozen = settings().now
+    return frozen.astimezone(UTC) if frozen is not None else datetime.now(UTC)
 
 
 def report_error(exc: ArayisError, *, as_json: bool, app_id: int | None = None) -> None:
@@ -233,6 +230,7 @@ def command(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         as_json = bool(kwargs.get("as_json")) or kwargs.get("fmt") == "json"
         try:
+            settings()  # a bad ARAYIS_* value refuses every command alike (SPEC §5.1)
             return fn(*args, **kwargs)
         except ArayisError as exc:
             report_error(exc, as_json=as_json)
@@ -247,13 +245,20 @@ def command(fn: F) -> F:
 
             err = classify(exc, db_url=state.db_url)  # environment failures: exit 8
             if err is None:
-                if os.environ.get("ARAYIS_DEBUG"):
+                if _debug():
                     raise
                 err = _internal(exc)
             report_error(err, as_json=as_json)
             raise typer.Exit(int(err.exit_code)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _debug() -> bool:
+    try:
+        return settings().debug
+    except ArayisError:  # a bad ARAYIS_* value is reported by the command, not here
+        return False
 
 
 def _internal(exc: Exception) -> ArayisError:

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
+from arayis_cli.config import settings
 from arayis_cli.errors import Conflict, InvalidInput
 from arayis_cli.models import Abonent, LedgerEntry
 from arayis_cli.money import from_qepik, parse_amount, to_qepik
@@ -20,10 +21,10 @@ from arayis_cli.services.csvfiles import read_csv
 from arayis_cli.validation import (
     clean_text,
     parse_abonent_code,
-    parse_date,
     parse_external_id,
     parse_fin,
     parse_group,
+    parse_past_date,
 )
 
 LEDGER_KINDS = ("charge", "payment", "adjustment")
@@ -46,10 +47,17 @@ class ImportReport:
 
 
 def validate_abonent(
-    *, code: str, group: str, owner_name: str, owner_fin: str, address: str
+    *,
+    code: str,
+    group: str,
+    owner_name: str,
+    owner_fin: str,
+    address: str,
+    code_lengths: tuple[int, int] | None = None,
 ) -> dict[str, str]:
+    min_len, max_len = code_lengths or settings().abonent_code_lengths
     return {
-        "code": parse_abonent_code(code),
+        "code": parse_abonent_code(code, min_len=min_len, max_len=max_len),
         "group": parse_group(group),
         "owner_name": clean_text(owner_name, "owner name", limit=200),
         "owner_fin": parse_fin(owner_fin),
@@ -71,12 +79,13 @@ def import_abonents(session: Session, path: Path, *, now: datetime) -> ImportRep
     """Create new abonents, update changed ones; importing the same file again changes nothing."""
     report = ImportReport()
     rows = list(read_csv(path, required=("code", "group", "owner_name", "owner_fin", "address")))
+    lengths = settings().abonent_code_lengths
     for number, row in rows:
         if "__error__" in row:
             report.failed.append({"row": number, "error": row["__error__"]})
             continue
         try:
-            values = validate_abonent(**row)
+            values = validate_abonent(**row, code_lengths=lengths)
         except InvalidInput as exc:
             report.failed.append({"row": number, "error": exc.message})
             continue
@@ -104,10 +113,18 @@ class LedgerRow:
 
 
 def validate_ledger_row(
-    *, abonent_code: str, date: str, kind: str, amount: str, reference: str
+    *,
+    abonent_code: str,
+    date: str,
+    kind: str,
+    amount: str,
+    reference: str,
+    today: date,
+    code_lengths: tuple[int, int],
 ) -> LedgerRow:
-    code = parse_abonent_code(abonent_code)
-    day = parse_date(date)
+    """One ledger row; an entry dated after ``today`` (or before 2000) is refused."""
+    code = parse_abonent_code(abonent_code, min_len=code_lengths[0], max_len=code_lengths[1])
+    day = parse_past_date(date, "date", today=today)
     kind_value = str(kind).strip().lower()
     if kind_value not in LEDGER_KINDS:
         raise InvalidInput(f"kind must be one of {', '.join(LEDGER_KINDS)}")
@@ -133,6 +150,7 @@ def import_ledger(session: Session, path: Path, *, now: datetime) -> ImportRepor
     """Load billing data; the reference makes every row idempotent."""
     report = ImportReport()
     parsed: list[tuple[int, LedgerRow]] = []
+    today, lengths = baku_date(now), settings().abonent_code_lengths
     for number, row in read_csv(
         path, required=("abonent_code", "date", "kind", "amount", "reference")
     ):
@@ -140,7 +158,7 @@ def import_ledger(session: Session, path: Path, *, now: datetime) -> ImportRepor
             report.failed.append({"row": number, "error": row["__error__"]})
             continue
         try:
-            parsed.append((number, validate_ledger_row(**row)))
+            parsed.append((number, validate_ledger_row(**row, today=today, code_lengths=lengths)))
         except InvalidInput as exc:
             report.failed.append({"row": number, "error": exc.message})
     codes = {r.abonent_code for _, r in parsed}
@@ -201,9 +219,7 @@ def pay(
         raise InvalidInput("payment amount must be positive")
     ref = parse_external_id(reference) or f"PAY-{uuid.uuid4().hex[:16].upper()}"
     today = baku_date(now)
-    day = parse_date(paid_at, "paid-at") if paid_at else today
-    if day > today:
-        raise InvalidInput("paid-at must not be in the future")
+    day = parse_past_date(paid_at, "paid-at", today=today) if paid_at else today
     get_abonent(session, code)
     row = LedgerRow(code, day, "payment", to_qepik(value), ref)
     entry = session.execute(

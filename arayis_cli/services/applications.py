@@ -33,10 +33,10 @@ from arayis_cli.validation import (
     BAKU,
     parse_abonent_code,
     parse_channel,
-    parse_datetime,
     parse_email,
     parse_external_id,
     parse_fin,
+    parse_past_datetime,
     parse_phone,
 )
 from arayis_cli.workflow import OPEN_STATUSES, Status
@@ -59,6 +59,7 @@ class Submission:
 
 def validate_submission(
     *,
+    now: datetime,
     abonent: str,
     fin: str,
     phone: str,
@@ -66,15 +67,23 @@ def validate_submission(
     channel: str | None = None,
     external_id: str | None = None,
     submitted_at: str | datetime | None = None,
+    code_lengths: tuple[int, int] | None = None,
 ) -> Submission:
+    """Check one application's fields; ``submitted_at`` may not lie after ``now``.
+
+    ``code_lengths`` saves a batch from reading the settings once per row.
+    """
+    min_len, max_len = code_lengths or settings().abonent_code_lengths
     return Submission(
-        abonent_code=parse_abonent_code(abonent),
+        abonent_code=parse_abonent_code(abonent, min_len=min_len, max_len=max_len),
         fin=parse_fin(fin),
         phone=parse_phone(phone),
         email=parse_email(email),
         channel=parse_channel(channel or None),
         external_id=parse_external_id(external_id),
-        submitted_at=parse_datetime(submitted_at, "submitted-at") if submitted_at else None,
+        submitted_at=(
+            parse_past_datetime(submitted_at, "submitted-at", now=now) if submitted_at else None
+        ),
     )
 
 
@@ -179,16 +188,32 @@ def _open_conflict(code: str, open_id: int | str | None) -> Conflict:
     return Conflict(f"abonent {code} already has an open application{number}")
 
 
+def _by_external_id(session: Session, sub: Submission) -> Application | None:
+    """The application already registered under this external id, if any; one registered
+    for another abonent is a conflict (the portal reused an id, or a file is wrong)."""
+    if not sub.external_id:
+        return None
+    existing = session.execute(
+        select(Application).where(Application.external_id == sub.external_id)
+    ).scalar_one_or_none()
+    if existing is not None and existing.abonent_code != sub.abonent_code:
+        raise _external_id_conflict(sub.external_id)
+    return existing
+
+
+def _external_id_conflict(external_id: str) -> Conflict:
+    # The other abonent is not named: the caller may not be entitled to know it.
+    return Conflict(f"external id {external_id} is already used for another abonent")
+
+
 def submit(
     session: Session, sub: Submission, *, now: datetime, actor: str
 ) -> tuple[Application, bool]:
-    """Register one application; the same external id again returns the existing one."""
-    if sub.external_id:
-        existing = session.execute(
-            select(Application).where(Application.external_id == sub.external_id)
-        ).scalar_one_or_none()
-        if existing is not None:
-            return existing, False
+    """Register one application; the same external id again returns the existing one
+    (same abonent) or is refused (another abonent)."""
+    existing = _by_external_id(session, sub)
+    if existing is not None:
+        return existing, False
     _check_abonent(session.get(Abonent, sub.abonent_code), sub.abonent_code)
     open_id = _open_id(session, sub.abonent_code)
     if open_id is not None:
@@ -198,12 +223,9 @@ def submit(
             (app_id,) = _insert(session, [sub], now=now, actor=actor)
     except IntegrityError:
         # Another process got there first: the same external id, or an open application.
-        if sub.external_id:
-            existing = session.execute(
-                select(Application).where(Application.external_id == sub.external_id)
-            ).scalar_one_or_none()
-            if existing is not None:
-                return existing, False
+        existing = _by_external_id(session, sub)
+        if existing is not None:
+            return existing, False
         raise _open_conflict(sub.abonent_code, _open_id(session, sub.abonent_code)) from None
     return get_application(session, app_id), True
 
@@ -277,6 +299,7 @@ def _submit_chunk(
     actor: str,
 ) -> None:
     valid: list[tuple[int, Submission]] = []
+    lengths = settings().abonent_code_lengths
     for number, row in chunk:
         if "__error__" in row:
             report.failed.append({"row": number, "error": row["__error__"]})
@@ -286,20 +309,23 @@ def _submit_chunk(
             report.failed.append({"row": number, "error": f"missing {', '.join(missing)}"})
             continue
         try:
-            valid.append((number, validate_submission(**row)))
+            valid.append((number, validate_submission(**row, now=now, code_lengths=lengths)))
         except InvalidInput as exc:
             report.failed.append({"row": number, "error": exc.message})
     if not valid:
         return
     ext_ids = [s.external_id for _, s in valid if s.external_id]
-    known_ext = (
-        set(
+    # external id → the abonent it was registered for
+    known_ext: dict[str, str] = (
+        dict(
             session.execute(
-                select(Application.external_id).where(Application.external_id.in_(ext_ids))
-            ).scalars()
+                select(Application.external_id, Application.abonent_code).where(
+                    Application.external_id.in_(ext_ids)
+                )
+            ).all()
         )
         if ext_ids
-        else set()
+        else {}
     )
     codes = {s.abonent_code for _, s in valid}
     abonents = {
@@ -318,7 +344,11 @@ def _submit_chunk(
     to_insert: list[tuple[int, Submission]] = []
     for number, sub in valid:
         if sub.external_id and sub.external_id in known_ext:
-            report.existing += 1
+            if known_ext[sub.external_id] == sub.abonent_code:
+                report.existing += 1
+            else:
+                error = _external_id_conflict(sub.external_id).message
+                report.failed.append({"row": number, "error": error})
             continue
         try:
             _check_abonent(abonents.get(sub.abonent_code), sub.abonent_code)
@@ -329,7 +359,7 @@ def _submit_chunk(
             continue
         open_codes[sub.abonent_code] = f"(row {number} of this file)"
         if sub.external_id:
-            known_ext.add(sub.external_id)
+            known_ext[sub.external_id] = sub.abonent_code
         to_insert.append((number, sub))
     if not to_insert:
         session.commit()

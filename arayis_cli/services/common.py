@@ -15,8 +15,14 @@ from arayis_cli.models import Abonent, Application, Event, LedgerEntry
 from arayis_cli.money import from_qepik
 from arayis_cli.validation import BAKU
 
+#: Ids are 32-bit INTEGER columns (migration 0001): an id above this is valid input
+#: (1 … 2⁶³−1, SPEC §5.1) that names nothing, and PostgreSQL would refuse to compare it.
+STORED_ID_MAX = 2**31 - 1
+
 
 def get_application(session: Session, app_id: int, *, for_update: bool = False) -> Application:
+    if not 1 <= app_id <= STORED_ID_MAX:
+        raise NotFound(f"application {app_id} not found")
     stmt = select(Application).where(Application.id == app_id)
     if for_update:
         stmt = stmt.with_for_update()

@@ -85,23 +85,39 @@ class Checklist:
     documents: dict[str, bool]
     debt: Decimal
     balance: Decimal
+    #: The abonent's group now: the service is for group I (əhali) only, and billing may
+    #: have moved the abonent since the application was registered.
+    group: str | None
+
+    @property
+    def group_i(self) -> bool:
+        return self.group == "I"
 
     @property
     def passed(self) -> bool:
-        return self.fin_matches and all(self.documents.values())
+        return self.group_i and self.fin_matches and all(self.documents.values())
 
     def failures(self) -> list[str]:
-        out = [] if self.fin_matches else ["FIN does not match the owner on record"]
+        out = [] if self.group_i else [self.group_failure()]
+        out += [] if self.fin_matches else ["FIN does not match the owner on record"]
         out += [f"{kind} document missing" for kind, ok in self.documents.items() if not ok]
         return out
+
+    def group_failure(self) -> str:
+        return f"abonent is in group {self.group or '?'} now, not group I"
 
     def as_json(self) -> dict[str, Any]:
         items = [
             {
+                "code": "group_i",
+                "label": "Abonent I qrupdadır (əhali)",
+                "ok": self.group_i,
+            },
+            {
                 "code": "fin_matches_owner",
                 "label": "FİN mülkiyyətçinin qeydiyyatdakı FİN-i ilə uyğundur",
                 "ok": self.fin_matches,
-            }
+            },
         ]
         items += [
             {"code": kind, "label": REQUIRED_DOCUMENTS[kind], "ok": ok}
@@ -127,6 +143,7 @@ def checklist(session: Session, app: Application, *, now: datetime) -> Checklist
         documents={kind: kind in kinds for kind in REQUIRED_DOCUMENTS},
         debt=debt_of(bal),
         balance=bal,
+        group=abonent.group if abonent is not None else None,
     )
 
 
@@ -201,10 +218,18 @@ def approve(
         status = Status(app.status)
         raise Conflict(f"application {app.id} is {status.label} ({status.value}): cannot approve")
     check = checklist(session, app, now=now)
+    if not check.group_i:
+        # Not overridable: the certificate would state a group the service is not for.
+        raise Conflict(
+            f"application {app.id}: checklist not passed ({check.group_failure()}); "
+            "this service is for group I (residential) subscribers only",
+            checklist=check.as_json(),
+        )
     if not check.passed and override_reason is None:
         raise Conflict(
             f"application {app.id}: checklist not passed ({'; '.join(check.failures())}); "
-            "approve with --override REASON to record why"
+            "approve with --override REASON to record why",
+            checklist=check.as_json(),
         )
     detail: dict[str, Any] = {"debt": money_json(check.debt), "balance": money_json(check.balance)}
     if override_reason is not None:

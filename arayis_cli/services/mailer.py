@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import html
-import os
 import smtplib
 import ssl
 from dataclasses import dataclass
@@ -34,8 +33,12 @@ class SmtpSettings:
 
     @classmethod
     def from_env(cls) -> SmtpSettings:
-        url = os.environ.get("ARAYIS_SMTP_URL", "").strip()
-        sender = os.environ.get("ARAYIS_MAIL_FROM", "").strip()
+        """Parsed from the ``ARAYIS_SMTP_URL`` / ``ARAYIS_MAIL_FROM`` settings."""
+        from arayis_cli.config import settings
+
+        current = settings()
+        url = current.smtp_url or ""
+        sender = current.mail_from or ""
         if not url:
             raise InvalidInput("ARAYIS_SMTP_URL is not set (e.g. smtp+starttls://mail.example:587)")
         if not sender:

@@ -39,6 +39,7 @@ def test_review_shows_checklist(loaded: Cli) -> None:
     check = app["checklist"]
     assert check["passed"] is True and check["debt"] == "0.00"
     assert {i["code"]: i["ok"] for i in check["items"]} == {
+        "group_i": True,
         "fin_matches_owner": True,
         "id-card": True,
         "ownership": True,

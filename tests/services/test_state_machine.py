@@ -81,6 +81,7 @@ class Workflow(RuleBasedStateMachine):
     @rule(who=st.integers(0, 3), own_fin=st.booleans())
     def submit(self, who: int, own_fin: bool) -> None:
         sub = applications.validate_submission(
+            now=self.clock,
             abonent=CODES[who],
             fin=FINS[who] if own_fin else "ZZZZZZ9",
             phone="0501234567",

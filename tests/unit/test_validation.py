@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,15 +10,21 @@ import pytest
 from arayis_cli.errors import InvalidInput
 from arayis_cli.money import from_qepik, money_human, money_json, parse_amount, to_qepik
 from arayis_cli.validation import (
+    CLOCK_SKEW,
+    ID_MAX,
     clean_text,
     mask_email,
     mask_fin,
     mask_phone,
     parse_abonent_code,
+    parse_count,
     parse_date,
     parse_datetime,
     parse_email,
     parse_fin,
+    parse_id,
+    parse_past_date,
+    parse_past_datetime,
     parse_phone,
 )
 
@@ -88,16 +94,46 @@ def test_abonent_code_keeps_leading_zeros() -> None:
     [
         ("12.50", "12.50"),
         ("12,5", "12.50"),
-        ("1 200", "1200.00"),
+        ("1200", "1200.00"),
         ("0.01", "0.01"),
-        ("7 AZN", "7.00"),
+        (" 7 ", "7.00"),
+        ("007,05", "7.05"),
+        ("999999999999.99", "999999999999.99"),
     ],
 )
 def test_amounts(raw: str, expected: str) -> None:
     assert money_json(parse_amount(raw)) == expected
 
 
-@pytest.mark.parametrize("raw", ["12.505", "abc", "NaN", "Infinity", "-1", "1e13", ""])
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "12.505",
+        "abc",
+        "NaN",
+        "Infinity",
+        "-1",
+        "+1",
+        "1e13",
+        "1e3",
+        "1E3",
+        "1_000",
+        "١٢",
+        "١٢.٥٠",
+        "12.50 AZN",
+        "7 AZN",
+        "1 200",
+        "1.000,50",
+        "1,000",
+        "1.000.000",
+        ".5",
+        "5.",
+        "1.2.3",
+        "0x1F",
+        "",
+        "1000000000000",
+    ],
+)
 def test_amount_refused(raw: str) -> None:
     with pytest.raises(InvalidInput):
         parse_amount(raw)
@@ -105,6 +141,17 @@ def test_amount_refused(raw: str) -> None:
 
 def test_negative_only_where_allowed() -> None:
     assert parse_amount("-5.00", allow_negative=True) == Decimal("-5.00")
+    assert money_json(parse_amount("-0", allow_negative=True)) == "0.00"
+    for bad in ["--5", "- 5", "−5", "+5", "-1e1", "-"]:
+        with pytest.raises(InvalidInput):
+            parse_amount(bad, allow_negative=True)
+
+
+def test_amounts_from_code_are_checked_too() -> None:
+    assert parse_amount(Decimal("12.5")) == Decimal("12.50")
+    for bad in [Decimal("NaN"), Decimal("0.001"), Decimal("1e12"), -1]:
+        with pytest.raises(InvalidInput):
+            parse_amount(bad)
 
 
 def test_qepik_round_trip_is_exact() -> None:
@@ -131,6 +178,48 @@ def test_naive_datetime_is_baku_time() -> None:
     value = parse_datetime("2026-03-18T14:00:00")
     assert value.isoformat() == "2026-03-18T14:00:00+04:00"
     assert parse_datetime("2026-03-18T10:00:00Z").isoformat() == "2026-03-18T14:00:00+04:00"
+
+
+def test_past_dates() -> None:
+    today = date(2026, 11, 25)
+    assert parse_past_date("25.11.2026", "date", today=today) == today
+    assert parse_past_date("2000-01-01", "date", today=today) == date(2000, 1, 1)
+    for bad in ["2026-11-26", "1999-12-31", "0001-01-01", "9999-12-31"]:
+        with pytest.raises(InvalidInput):
+            parse_past_date(bad, "date", today=today)
+
+
+def test_past_datetimes_allow_only_clock_skew() -> None:
+    now = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)  # 10:00 in Baku
+    assert parse_past_datetime("2026-11-25T09:59:59", "t", now=now).isoformat() == (
+        "2026-11-25T09:59:59+04:00"
+    )
+    # Within the skew: taken as now, so nothing decided later can precede it.
+    skewed = parse_past_datetime(now + CLOCK_SKEW, "t", now=now)
+    assert skewed == now and skewed.utcoffset() == timedelta(hours=4)
+    for bad in [now + CLOCK_SKEW + timedelta(seconds=1), "2027-01-01", "1999-12-31T23:59:59"]:
+        with pytest.raises(InvalidInput):
+            parse_past_datetime(bad, "t", now=now)
+
+
+@pytest.mark.parametrize("raw,expected", [("1", 1), (" 42 ", 42), (str(ID_MAX), ID_MAX)])
+def test_ids(raw: str, expected: int) -> None:
+    assert parse_id(raw) == expected
+
+
+@pytest.mark.parametrize(
+    "raw", ["0", "-1", "+1", str(ID_MAX + 1), "1_0", "١", "1.0", "", "9" * 5000, "0x10"]
+)
+def test_ids_refused(raw: str) -> None:
+    with pytest.raises(InvalidInput):
+        parse_id(raw)
+
+
+def test_counts() -> None:
+    assert parse_count("0", "n") == 0 and parse_count(str(ID_MAX), "n") == ID_MAX
+    for bad in ["-1", str(ID_MAX + 1), "x", "٣"]:
+        with pytest.raises(InvalidInput):
+            parse_count(bad, "n")
 
 
 def test_text_refuses_controls_and_bidi() -> None:
