@@ -8,7 +8,6 @@ With several, each is its own transaction and the result is one line per applica
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -213,7 +212,11 @@ def print_(
         raise InvalidInput("give an application number, or --all-ready")
     if out_dir is not None:
         raise InvalidInput("--out-dir goes with --all-ready; use --out for one certificate")
-    issued, target = print_to_file(state.db_url, app_id, out=out, actor=actor())
+    from arayis_cli.services.printfiles import output_target
+    from arayis_cli.services.printing import print_to_file
+
+    where = output_target(out, default_folder=Path.cwd())
+    issued, target = print_to_file(state.db_url, app_id, target=where, now=now(), actor=actor())
     data = _printed(issued, target)
     if as_json:
         emit_json(data)
@@ -239,38 +242,33 @@ def _printed(issued: Any, target: Path) -> dict[str, Any]:
 
 
 def _print_all_ready(folder: Path, *, as_json: bool) -> None:
-    """Print every ready certificate; the applications whose abonent owes are reported."""
+    """Print every ready certificate; a refusal (debt) is recorded in history as by print."""
     from arayis_cli.db import session_scope
-    from arayis_cli.errors import DebtOutstanding, InvalidInput
+    from arayis_cli.errors import DebtOutstanding
     from arayis_cli.money import money_human, money_json
-    from arayis_cli.services.printing import ready_for_print
+    from arayis_cli.services.printfiles import output_folder
+    from arayis_cli.services.printing import print_to_file, ready_for_print, settle_folder
 
-    if not folder.is_dir():
-        raise InvalidInput(f"folder does not exist: {folder}")
+    target = output_folder(folder)  # unwritable: exit 2 before anything is issued
     who = actor()
+    settle_folder(state.db_url, folder)  # what a killed run left behind, once per batch
     with session_scope(state.db_url, write=False) as session:
         candidates = ready_for_print(session, now=now())
     printed = owing = 0
-    for app_id, code, debt in candidates:
+    for app_id, code, _debt in candidates:
         row: dict[str, Any]
-        if debt > 0:
+        try:
+            issued, path = print_to_file(
+                state.db_url, app_id, target=target, now=now(), actor=who, settle=False
+            )
+            row = {**_printed(issued, path), "printed": True}
+        except DebtOutstanding as exc:  # recorded in the history by the service
             row = {
                 "application_id": app_id,
                 "abonent_code": code,
                 "printed": False,
-                "debt": money_json(debt),
+                "debt": money_json(exc.debt),
             }
-        else:
-            try:
-                issued, target = print_to_file(state.db_url, app_id, out=folder, actor=who)
-                row = {**_printed(issued, target), "printed": True}
-            except DebtOutstanding as exc:  # a charge arrived since the list was made
-                row = {
-                    "application_id": app_id,
-                    "abonent_code": code,
-                    "printed": False,
-                    "debt": money_json(exc.debt),
-                }
         if row["printed"]:
             printed += 1
         else:
@@ -286,37 +284,6 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
             console().print(f"№{app_id}: [yellow]borc {amount}[/] ({code}), çap edilmədi")
     if not as_json:
         say(f"{printed} arayış çap edildi, {owing} müraciət üzrə borc var.")
-
-
-def print_to_file(url: str, app_id: int, *, out: Path | None, actor: str) -> tuple[Any, Path]:
-    """Issue a certificate and write its PDF: the file is written before the commit and
-    moved into place after it, so there is no certificate without its file and no file
-    without its register entry. ``out`` may be a file path or a folder (default: here).
-    """
-    from arayis_cli.db import session_scope
-    from arayis_cli.errors import InvalidInput
-    from arayis_cli.services.printing import print_certificate
-
-    if out is not None and not out.is_dir() and not out.parent.is_dir():
-        raise InvalidInput(f"folder does not exist: {out.parent}")
-    tmp: Path | None = None
-    try:
-        with session_scope(url) as session:
-            issued = print_certificate(session, app_id, now=now(), actor=actor)
-            name = f"{issued.certificate.number}.pdf"
-            target = (out or Path.cwd()) / name if out is None or out.is_dir() else out
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(issued.pdf)
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        tmp = None
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-    return issued, target
 
 
 def register(app: typer.Typer) -> None:
