@@ -216,7 +216,10 @@ def print_(
     from arayis_cli.services.printing import print_to_file
 
     where = output_target(out, default_folder=Path.cwd())
-    issued, target = print_to_file(state.db_url, app_id, target=where, now=now(), actor=actor())
+    _settle(where.folder, as_json=as_json)
+    issued, target = print_to_file(
+        state.db_url, app_id, target=where, now=now(), actor=actor(), settle=False
+    )
     data = _printed(issued, target)
     if as_json:
         emit_json(data)
@@ -241,17 +244,30 @@ def _printed(issued: Any, target: Path) -> dict[str, Any]:
     }
 
 
+def _settle(folder: Path, *, as_json: bool) -> None:
+    """Finish what a killed print left in ``folder`` (see services.printfiles)."""
+    from arayis_cli.services.printing import settle_folder
+
+    for settled in settle_folder(state.db_url, folder):
+        if as_json:
+            continue  # stdout carries the certificates only; the restored file is in place
+        if settled.restored_to is not None:
+            say(f"Yarımçıq çapdan arayış {settled.number} bərpa olundu: {settled.restored_to}")
+        else:
+            say(f"Yarımçıq çapın müvəqqəti faylı silindi: {settled.staging}")
+
+
 def _print_all_ready(folder: Path, *, as_json: bool) -> None:
     """Print every ready certificate; a refusal (debt) is recorded in history as by print."""
     from arayis_cli.db import session_scope
     from arayis_cli.errors import DebtOutstanding
     from arayis_cli.money import money_human, money_json
     from arayis_cli.services.printfiles import output_folder
-    from arayis_cli.services.printing import print_to_file, ready_for_print, settle_folder
+    from arayis_cli.services.printing import print_to_file, ready_for_print
 
     target = output_folder(folder)  # unwritable: exit 2 before anything is issued
     who = actor()
-    settle_folder(state.db_url, folder)  # what a killed run left behind, once per batch
+    _settle(folder, as_json=as_json)  # what a killed run left behind, once per batch
     with session_scope(state.db_url, write=False) as session:
         candidates = ready_for_print(session, now=now())
     printed = owing = 0
