@@ -188,6 +188,18 @@ class Settled:
     number: str | None
 
 
+def has_staging(folder: Path) -> bool:
+    """Anything in ``folder`` that could be a staging file left by a killed print."""
+    try:
+        return any(_candidate(e.name) for e in os.scandir(folder))
+    except OSError:
+        return False
+
+
+def _candidate(name: str) -> bool:
+    return bool(STAGING_RE.match(name) or LEGACY_STAGING_RE.match(name))
+
+
 def settle_orphans(folder: Path, registered_sha256: Callable[[str], str | None]) -> list[Settled]:
     """Restore or delete the staging files of dead writers in ``folder``.
 
@@ -198,13 +210,11 @@ def settle_orphans(folder: Path, registered_sha256: Callable[[str], str | None])
 
     settled: list[Settled] = []
     try:
-        entries = [e.name for e in os.scandir(folder) if e.name.endswith(".tmp")]
+        entries = [e.name for e in os.scandir(folder) if _candidate(e.name)]
     except OSError:
         return settled
     for name in sorted(entries):
         legacy = not STAGING_RE.match(name)
-        if legacy and not LEGACY_STAGING_RE.match(name):
-            continue
         path = folder / name
         with _dead_writers_file(path) as content:
             if content is None:

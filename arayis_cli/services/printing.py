@@ -29,6 +29,7 @@ from arayis_cli.services.common import (
 from arayis_cli.services.printfiles import (
     OutputTarget,
     Settled,
+    has_staging,
     settle_orphans,
     staged,
     unwritable,
@@ -188,6 +189,8 @@ def settle_folder(url: str, folder: Path) -> list[Settled]:
     """Restore or delete what killed prints left in ``folder`` (see :mod:`printfiles`)."""
     from arayis_cli.db import session_scope
 
+    if not has_staging(folder):
+        return []  # the usual case: no database round for a clean folder
     with session_scope(url, write=False) as session:
 
         def registered(number: str) -> str | None:
