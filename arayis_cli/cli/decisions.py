@@ -260,7 +260,7 @@ def _settle(folder: Path, *, as_json: bool) -> None:
 def _print_all_ready(folder: Path, *, as_json: bool) -> None:
     """Print every ready certificate; a refusal (debt) is recorded in history as by print."""
     from arayis_cli.db import session_scope
-    from arayis_cli.errors import DebtOutstanding
+    from arayis_cli.errors import Conflict, DebtOutstanding, NotFound
     from arayis_cli.money import money_human, money_json
     from arayis_cli.services.printfiles import output_folder
     from arayis_cli.services.printing import print_to_file, ready_for_print
@@ -270,7 +270,7 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
     _settle(folder, as_json=as_json)  # what a killed run left behind, once per batch
     with session_scope(state.db_url, write=False) as session:
         candidates = ready_for_print(session, now=now())
-    printed = owing = 0
+    printed = owing = first_failure = 0
     for app_id, code, _debt in candidates:
         row: dict[str, Any]
         try:
@@ -285,6 +285,14 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
                 "printed": False,
                 "debt": money_json(exc.debt),
             }
+        except (Conflict, NotFound) as exc:  # e.g. no longer group I: the others still print
+            first_failure = first_failure or int(exc.exit_code)
+            if as_json:
+                sys.stdout.write(json.dumps({"id": app_id, **exc.as_json()}, ensure_ascii=False))
+                sys.stdout.write("\n")
+            else:
+                sys.stderr.write(f"arayis: №{app_id}: {exc.message}\n")
+            continue
         if row["printed"]:
             printed += 1
         else:
@@ -300,6 +308,8 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
             console().print(f"№{app_id}: [yellow]borc {amount}[/] ({code}), çap edilmədi")
     if not as_json:
         say(f"{printed} arayış çap edildi, {owing} müraciət üzrə borc var.")
+    if first_failure:
+        raise typer.Exit(first_failure)
 
 
 def register(app: typer.Typer) -> None:

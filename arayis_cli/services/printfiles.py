@@ -75,8 +75,10 @@ def output_target(out: Path | None, *, default_folder: Path) -> OutputTarget:
 
 def output_folder(folder: Path) -> OutputTarget:
     """``--out-dir``: an existing folder this process can create files in."""
-    if _kind(folder) != "dir":
-        raise InvalidInput(f"folder does not exist: {folder}")
+    kind = _kind(folder)
+    if kind != "dir":
+        what = "does not exist" if kind == "missing" else "is not a folder"
+        raise InvalidInput(f"{folder} {what}")
     target = OutputTarget(folder)
     with staged(target):  # the same proof a print makes, before anything is issued
         pass

@@ -322,3 +322,23 @@ def test_ledger_writes_wait_for_a_print_in_progress(
         conn.close()
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
+
+
+def test_print_all_ready_goes_on_past_an_abonent_out_of_group_one(
+    loaded: Cli, tmp_path: Path
+) -> None:
+    moved_app = _to(loaded, "completed")
+    ready = _to(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN)
+    moved = tmp_path / "moved.csv"
+    rows = (SAMPLE / "abonents.csv").read_text(encoding="utf-8").splitlines()
+    moved.write_text(
+        "\n".join([rows[0], *(r.replace(",I,", ",II,") for r in rows[1:] if r.startswith(CODE))]),
+        encoding="utf-8",
+    )
+    loaded("abonent", "import", moved)
+    result = loaded("print", "--all-ready", "--json", code=5)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    by_id = {line.get("id", line.get("application_id")): line for line in lines}
+    assert by_id[int(moved_app)]["error"] == "conflict"
+    assert by_id[int(ready)]["printed"] is True
+    assert [c["certificate_number"] for c in loaded.json("show", moved_app)["certificates"]] == []
