@@ -39,6 +39,7 @@ STAGING_RE = re.compile(r"^\.arayis-[0-9a-f]{16}\.tmp$")
 # Staging files of arayis ≤ 0.1 (``.<name>.<pid>.tmp``): recognised by content as well.
 LEGACY_STAGING_RE = re.compile(r"^\..+\.\d+\.tmp$")
 DEFAULT_NAME_MAX = 255
+MAX_CERTIFICATE = 20 * 1024 * 1024  # no certificate comes near it
 
 
 @dataclass(frozen=True)
@@ -255,8 +256,8 @@ def _dead_writers_file(path: Path) -> Iterator[bytes | None]:
             same = os.stat(path, follow_symlinks=False).st_ino == os.fstat(fd).st_ino
         except FileNotFoundError:
             same = False
-        if not same:
-            yield None  # published or settled meanwhile
+        if not same or os.fstat(fd).st_size > MAX_CERTIFICATE:
+            yield None  # published or settled meanwhile, or far too big to be ours
             return
         with os.fdopen(os.dup(fd), "rb") as fh:
             yield fh.read()
