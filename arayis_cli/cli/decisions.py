@@ -7,7 +7,6 @@ With several, each is its own transaction and the result is one line per applica
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -226,7 +225,14 @@ def print_(
         raise InvalidInput("give an application number, or --all-ready")
     if out_dir is not None:
         raise InvalidInput("--out-dir goes with --all-ready; use --out for one certificate")
-    issued, target = print_to_file(state.db_url, app_id, out=out, actor=actor())
+    from arayis_cli.services.printfiles import output_target
+    from arayis_cli.services.printing import print_to_file
+
+    where = output_target(out, default_folder=Path.cwd())
+    _settle(where.folder, as_json=as_json)
+    issued, target = print_to_file(
+        state.db_url, app_id, target=where, now=now(), actor=actor(), settle=False
+    )
     data = _printed(issued, target)
     if as_json:
         emit_json(data)
@@ -254,36 +260,55 @@ def _printed(issued: Any, target: Path) -> dict[str, Any]:
     }
 
 
+def _settle(folder: Path, *, as_json: bool) -> None:
+    """Finish what a killed print left in ``folder`` (see services.printfiles)."""
+    from arayis_cli.services.printing import settle_folder
+
+    for settled in settle_folder(state.db_url, folder):
+        if as_json:
+            continue  # stdout carries the certificates only; the restored file is in place
+        if settled.restored_to is not None:
+            say(f"Yarımçıq çapdan arayış {settled.number} bərpa olundu: {settled.restored_to}")
+        else:
+            say(f"Yarımçıq çapın müvəqqəti faylı silindi: {settled.staging}")
+
+
 def _print_all_ready(folder: Path, *, as_json: bool) -> None:
-    """Print every ready certificate; the applications whose abonent owes are reported."""
+    """Print every ready certificate; a refusal (debt) is recorded in history as by print.
+
+    JSON Lines: one object per application; a refusal carries ``error`` and ``message``;
+    the exit code is that of the first refusal (SPEC §5.1 batch modes)."""
     from decimal import Decimal
 
     from arayis_cli.db import session_scope
-    from arayis_cli.errors import DebtOutstanding, InvalidInput
+    from arayis_cli.errors import Conflict, DebtOutstanding, InvalidInput, NotFound
     from arayis_cli.money import money_human
-    from arayis_cli.services.printing import ready_for_print
+    from arayis_cli.services.printfiles import output_folder
+    from arayis_cli.services.printing import print_to_file, ready_for_print
 
-    if not folder.is_dir():
-        raise InvalidInput(f"folder does not exist: {folder}")
+    target = output_folder(folder)  # unwritable: exit 2 before anything is issued
     who = actor()
+    _settle(folder, as_json=as_json)  # what a killed run left behind, once per batch
     with session_scope(state.db_url, write=False) as session:
         candidates = ready_for_print(session, now=now())
-    printed = owing = 0
-    for app_id, code, debt in candidates:
+    printed = owing = first_failure = 0
+    for app_id, code, _debt in candidates:
         row: dict[str, Any]
-        if debt > 0:
-            refused = DebtOutstanding(
-                f"application {app_id}: abonent {code} has a debt of {money_human(debt)}; "
-                "pay it first, then print again",
-                debt=debt,
+        try:
+            issued, path = print_to_file(
+                state.db_url, app_id, target=target, now=now(), actor=who, settle=False
             )
-            row = refusal(refused, application_id=app_id, abonent_code=code, printed=False)
-        else:
-            try:
-                issued, target = print_to_file(state.db_url, app_id, out=folder, actor=who)
-                row = {**_printed(issued, target), "printed": True}
-            except DebtOutstanding as exc:  # a charge arrived since the list was made
-                row = refusal(exc, application_id=app_id, abonent_code=code, printed=False)
+            row = {**_printed(issued, path), "printed": True}
+        except DebtOutstanding as exc:  # recorded in the history by the service
+            first_failure = first_failure or int(exc.exit_code)
+            row = refusal(exc, application_id=app_id, abonent_code=code, printed=False)
+        except (Conflict, NotFound, InvalidInput) as exc:  # e.g. no longer group I: go on
+            first_failure = first_failure or int(exc.exit_code)
+            if as_json:
+                emit_json_line(refusal(exc, id=app_id))
+            else:
+                report_error(exc, as_json=False, app_id=app_id)
+            continue
         if row["printed"]:
             printed += 1
         else:
@@ -297,37 +322,8 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
             show(join(f"№{app_id}: ", warning(f"borc {amount}"), f" ({code}), çap edilmədi"))
     if not as_json:
         say(f"{printed} arayış çap edildi, {owing} müraciət üzrə borc var.")
-
-
-def print_to_file(url: str, app_id: int, *, out: Path | None, actor: str) -> tuple[Any, Path]:
-    """Issue a certificate and write its PDF: the file is written before the commit and
-    moved into place after it, so there is no certificate without its file and no file
-    without its register entry. ``out`` may be a file path or a folder (default: here).
-    """
-    from arayis_cli.db import session_scope
-    from arayis_cli.errors import InvalidInput
-    from arayis_cli.services.printing import print_certificate
-
-    if out is not None and not out.is_dir() and not out.parent.is_dir():
-        raise InvalidInput(f"folder does not exist: {out.parent}")
-    tmp: Path | None = None
-    try:
-        with session_scope(url) as session:
-            issued = print_certificate(session, app_id, now=now(), actor=actor)
-            name = f"{issued.certificate.number}.pdf"
-            target = (out or Path.cwd()) / name if out is None or out.is_dir() else out
-            tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
-            fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(issued.pdf)
-                fh.flush()
-                os.fsync(fh.fileno())
-        os.replace(tmp, target)
-        tmp = None
-    finally:
-        if tmp is not None:
-            tmp.unlink(missing_ok=True)
-    return issued, target
+    if first_failure:
+        raise typer.Exit(first_failure)
 
 
 def register(app: typer.Typer) -> None:

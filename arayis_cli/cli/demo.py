@@ -263,11 +263,15 @@ class Story:
         return debt
 
     def print(self, app_id: int) -> None:
-        from arayis_cli.cli.decisions import print_to_file
         from arayis_cli.errors import DebtOutstanding
+        from arayis_cli.services.printfiles import output_target
+        from arayis_cli.services.printing import print_to_file
 
         try:
-            issued, target = print_to_file(self.url, app_id, out=None, actor=self.who)
+            where = output_target(None, default_folder=Path.cwd())
+            issued, target = print_to_file(
+                self.url, app_id, target=where, now=now(), actor=self.who
+            )
         except DebtOutstanding as exc:
             show(join(warning("Çap et → xəbərdarlıq:"), f" {exc.message}"))
             return

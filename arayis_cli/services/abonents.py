@@ -16,7 +16,7 @@ from arayis_cli.config import settings
 from arayis_cli.errors import Conflict, InvalidInput
 from arayis_cli.models import Abonent, LedgerEntry
 from arayis_cli.money import from_qepik, parse_amount, to_qepik
-from arayis_cli.services.common import baku_date, balance, debt_of, get_abonent
+from arayis_cli.services.common import baku_date, balance, debt_of, get_abonent, lock_abonent
 from arayis_cli.services.csvfiles import read_csv
 from arayis_cli.validation import (
     clean_text,
@@ -162,8 +162,16 @@ def import_ledger(session: Session, path: Path, *, now: datetime) -> ImportRepor
         except InvalidInput as exc:
             report.failed.append({"row": number, "error": exc.message})
     codes = {r.abonent_code for _, r in parsed}
+    # Shared row locks, in code order: a print's debt check never runs beside these rows.
     known = (
-        set(session.execute(select(Abonent.code).where(Abonent.code.in_(codes))).scalars())
+        set(
+            session.execute(
+                select(Abonent.code)
+                .where(Abonent.code.in_(codes))
+                .order_by(Abonent.code)
+                .with_for_update(read=True)
+            ).scalars()
+        )
         if codes
         else set()
     )
@@ -220,7 +228,7 @@ def pay(
     ref = parse_external_id(reference) or f"PAY-{uuid.uuid4().hex[:16].upper()}"
     today = baku_date(now)
     day = parse_past_date(paid_at, "paid-at", today=today) if paid_at else today
-    get_abonent(session, code)
+    lock_abonent(session, code, shared=True)  # a print's debt check waits for this payment
     row = LedgerRow(code, day, "payment", to_qepik(value), ref)
     entry = session.execute(
         select(LedgerEntry).where(LedgerEntry.reference == ref).with_for_update()

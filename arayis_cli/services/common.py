@@ -39,6 +39,26 @@ def get_abonent(session: Session, code: str) -> Abonent:
     return abonent
 
 
+def lock_abonent(session: Session, code: str, *, shared: bool = False) -> Abonent:
+    """The abonent, its row locked to the end of the transaction (PostgreSQL; SQLite's
+    ``BEGIN IMMEDIATE`` already serialises every writer).
+
+    A ledger is serialised per abonent with it: print takes it exclusively (``FOR UPDATE``)
+    before its debt check; ledger writes take it ``shared`` (``FOR SHARE``), so they wait
+    for a print in progress, a print waits for them, and they do not wait for each other.
+    """
+    stmt = (
+        select(Abonent)
+        .where(Abonent.code == code)
+        .with_for_update(read=shared)
+        .execution_options(populate_existing=True)
+    )
+    abonent = session.execute(stmt).scalar_one_or_none()
+    if abonent is None:
+        raise NotFound(f"abonent {code} not found")
+    return abonent
+
+
 def record_event(
     session: Session,
     *,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
@@ -19,9 +21,12 @@ from arayis_cli.models import (
     DocumentBlob,
     Event,
     OutboxMessage,
+    SigningKey,
 )
 from arayis_cli.services import tally
 from arayis_cli.workflow import Status
+
+SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 DECISION_MAIL = {
     Status.COMPLETED.value: {"approved_debt", "approved_no_debt"},
@@ -60,31 +65,7 @@ def check(session: Session, *, now: datetime | None = None, limit: int = 200) ->
         for row in session.execute(text("PRAGMA foreign_key_check")):
             problem(f"foreign key broken: table {row[0]} row {row[1]} → {row[2]}")
 
-    # Every document's bytes are there and are exactly what was recorded.
-    blobs = 0
-    for sha, size, content in session.execute(
-        select(DocumentBlob.sha256, DocumentBlob.size, DocumentBlob.content).execution_options(
-            yield_per=50
-        )
-    ):
-        blobs += 1
-        data = bytes(content)
-        if len(data) != size or hashlib.sha256(data).hexdigest() != sha:
-            problem(f"document bytes {sha[:12]}… do not match their SHA-256 or size")
-    report.checked["document_blobs"] = blobs
-    for doc_id, app_id, sha in session.execute(
-        select(Document.id, Document.application_id, Document.sha256).where(
-            ~select(DocumentBlob.sha256).where(DocumentBlob.sha256 == Document.sha256).exists()
-        )
-    ):
-        problem(f"application {app_id}: document {doc_id} has no stored bytes ({sha[:12]}…)")
-    orphans = session.execute(
-        select(func.count())
-        .where(~select(Document.id).where(Document.sha256 == DocumentBlob.sha256).exists())
-        .select_from(DocumentBlob)
-    ).scalar_one()
-    if orphans:
-        problem(f"{orphans} stored document(s) belong to no application")
+    report.checked["document_blobs"] = check_documents(session, problem)
 
     # History and outbox in step with each application's status.
     apps = 0
@@ -121,21 +102,7 @@ def check(session: Session, *, now: datetime | None = None, limit: int = 200) ->
             problem(f"application {app_id}: decided ({status}) but no decision email")
     report.checked["applications"] = apps
 
-    certs = 0
-    printed = {
-        json.loads(detail).get("certificate_number")
-        for (detail,) in session.execute(select(Event.detail).where(Event.action == "print"))
-        if detail
-    }
-    for number, app_id, balance in session.execute(
-        select(Certificate.number, Certificate.application_id, Certificate.balance_qepik)
-    ):
-        certs += 1
-        if balance > 0:
-            problem(f"certificate {number}: issued with a debt on the balance")
-        if number not in printed:
-            problem(f"certificate {number}: no print in application {app_id}'s history")
-    report.checked["certificates"] = certs
+    report.checked["certificates"] = check_certificates(session, problem)
     report.checked["emails"] = sum(len(v) for v in mails.values())
 
     # The running counts behind `stats` agree with the applications themselves.
@@ -172,3 +139,124 @@ def outbox_problems(session: Session, *, now: datetime) -> list[str]:
         f"`arayis outbox retry {msg.id}` to send it again (same Message-ID)"
         for msg in stranded(session, now=now)
     ]
+
+
+def check_documents(session: Session, problem: Callable[[str], None]) -> int:
+    """Every document's bytes are there and are exactly what was recorded: the blob's
+    SHA-256 and size, and each document row's size against those bytes."""
+    blobs = 0
+    actual_size: dict[str, int] = {}
+    for sha, size, content in session.execute(
+        select(DocumentBlob.sha256, DocumentBlob.size, DocumentBlob.content).execution_options(
+            yield_per=50
+        )
+    ):
+        blobs += 1
+        data = bytes(content)
+        actual_size[sha] = len(data)
+        if len(data) != size or hashlib.sha256(data).hexdigest() != sha:
+            problem(f"document bytes {sha[:12]}… do not match their SHA-256 or size")
+    for doc_id, app_id, sha, size in session.execute(
+        select(Document.id, Document.application_id, Document.sha256, Document.size).order_by(
+            Document.id
+        )
+    ):
+        if sha not in actual_size:
+            problem(f"application {app_id}: document {doc_id} has no stored bytes ({sha[:12]}…)")
+        elif size != actual_size[sha]:
+            problem(
+                f"application {app_id}: document {doc_id} records size {size}, "
+                f"its stored bytes are {actual_size[sha]}"
+            )
+    orphans = session.execute(
+        select(func.count())
+        .where(~select(Document.id).where(Document.sha256 == DocumentBlob.sha256).exists())
+        .select_from(DocumentBlob)
+    ).scalar_one()
+    if orphans:
+        problem(f"{orphans} stored document(s) belong to no application")
+    return blobs
+
+
+def check_certificates(session: Session, problem: Callable[[str], None]) -> int:
+    """The register: no debt, a print in history, a well-formed hash and size, and a token
+    whose Ed25519 signature verifies against the registered public key and whose fields
+    (number, issue time, validity, abonent, key) are the row's.
+
+    The PDF's SHA-256 itself is covered by no signature (the file is not in the store), so
+    only its form is checked here; ``verify`` compares it with a presented PDF.
+    """
+    from arayis_cli.certificate.signing import parse_token, signature_ok
+    from arayis_cli.errors import InvalidInput
+
+    keys = _registered_keys(session, problem)
+    printed = {
+        json.loads(detail).get("certificate_number")
+        for (detail,) in session.execute(select(Event.detail).where(Event.action == "print"))
+        if detail
+    }
+    certs = 0
+    for cert, abonent_code in session.execute(
+        select(Certificate, Application.abonent_code)
+        .join(Application, Application.id == Certificate.application_id, isouter=True)
+        .order_by(Certificate.id)
+        .execution_options(yield_per=500)
+    ):
+        certs += 1
+        number = cert.number
+
+        def bad(what: str, number: str = number) -> None:
+            problem(f"certificate {number}: {what}")
+
+        if cert.balance_qepik > 0:
+            bad("issued with a debt on the balance")
+        if number not in printed:
+            bad(f"no print in application {cert.application_id}'s history")
+        if not SHA256_RE.fullmatch(cert.pdf_sha256 or ""):
+            bad("stored PDF hash is not a SHA-256")
+        if cert.pdf_size <= 0:
+            bad(f"stored PDF size {cert.pdf_size} is impossible")
+        if cert.token is None:
+            if cert.key_id is not None:
+                bad(f"signed by key {cert.key_id} but its token is gone")
+            continue  # issued before certificates were signed (revision 0003)
+        try:
+            token = parse_token(cert.token)
+        except InvalidInput:
+            bad("token cannot be read")
+            continue
+        if not signature_ok(token, keys):
+            bad(f"token's signature does not verify against registered key {token.kid}")
+        mismatched = [
+            name
+            for name, in_token, in_row in (
+                ("number", token.number, number),
+                ("issued_at", int(token.issued_at.timestamp()), int(cert.issued_at.timestamp())),
+                ("valid_until", token.valid_until, cert.valid_until),
+                ("abonent", token.abonent_code, abonent_code),
+                ("key", token.kid, cert.key_id),
+            )
+            if in_token != in_row
+        ]
+        if mismatched:
+            bad(f"token does not match the row ({', '.join(mismatched)})")
+    return certs
+
+
+def _registered_keys(session: Session, problem: Callable[[str], None]) -> dict[str, Any]:
+    """The register's public keys by the id computed from each key (not the stored id,
+    so a swapped key cannot pass under the old one's name)."""
+    from arayis_cli.certificate.signing import load_public_keys
+    from arayis_cli.errors import InvalidInput
+
+    keys: dict[str, Any] = {}
+    for kid, pem in session.execute(select(SigningKey.kid, SigningKey.public_key)):
+        try:
+            found = load_public_keys(pem)
+        except InvalidInput:
+            problem(f"signing key {kid}: public key cannot be read")
+            continue
+        if kid not in found:
+            problem(f"signing key {kid}: stored public key is another key")
+        keys.update(found)
+    return keys

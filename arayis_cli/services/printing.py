@@ -6,6 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -13,17 +14,25 @@ from sqlmodel import Session
 from arayis_cli.certificate.numbers import certificate_number
 from arayis_cli.certificate.signing import Signer, current_signer, public_pem, sign_token
 from arayis_cli.config import settings
-from arayis_cli.errors import Conflict, DebtOutstanding
-from arayis_cli.models import Certificate, Counter, SigningKey
+from arayis_cli.errors import Conflict, DebtOutstanding, Unavailable
+from arayis_cli.models import Abonent, Application, Certificate, Counter, SigningKey
 from arayis_cli.money import from_qepik, money_human, money_json, to_qepik
 from arayis_cli.services.common import (
     baku_date,
     balance,
     debt_of,
-    get_abonent,
     get_application,
     insert_ignore,
+    lock_abonent,
     record_event,
+)
+from arayis_cli.services.printfiles import (
+    OutputTarget,
+    Settled,
+    has_staging,
+    settle_orphans,
+    staged,
+    unwritable,
 )
 from arayis_cli.validation import mask_fin
 from arayis_cli.workflow import Status
@@ -35,8 +44,12 @@ class Issued:
     pdf: bytes
 
 
-def next_certificate_number(session: Session, year: int) -> str:
-    """AR-YYYY-NNNNNN-C from a per-year counter, locked for the rest of the transaction."""
+def allocate_number(session: Session, year: int) -> str:
+    """AR-YYYY-NNNNNN-C from a per-year counter, locked for the rest of the transaction.
+
+    Printing commits the allocation on its own, before anything is signed: a number is
+    spent even if the print then fails (a gap), and so it is never handed out twice.
+    """
     name = f"certificate-{year}"
     insert_ignore(session, Counter, {"name": name, "value": 0})
     counter = session.execute(
@@ -56,13 +69,21 @@ def register_key(session: Session, signer: Signer, *, now: datetime) -> None:
     )
 
 
-def print_certificate(session: Session, app_id: int, *, now: datetime, actor: str) -> Issued:
-    """Re-check the debt now. Debt: the attempt is recorded (and committed) as evidence,
-    then :class:`DebtOutstanding` is raised. No debt: a new certificate is registered and
-    its PDF returned; the caller writes the file before committing.
-    """
-    from arayis_cli.certificate.pdf import CertificateData, ensure_printable, render
+@dataclass(frozen=True)
+class Printable:
+    app: Application
+    abonent: Abonent
+    balance: Decimal
 
+
+def check_printable(session: Session, app_id: int, *, now: datetime, actor: str) -> Printable:
+    """Çap et is allowed now: completed, abonent still in group I, no debt at this moment.
+
+    The application and then the abonent are locked (PostgreSQL ``FOR UPDATE``) before the
+    balance is read, and every ledger write locks the abonent too: no charge can commit
+    between this check and the certificate's commit. A debt is recorded (and committed) as
+    evidence before :class:`DebtOutstanding` is raised.
+    """
     app = get_application(session, app_id, for_update=True)
     status = Status(app.status)
     if status is not Status.COMPLETED:
@@ -70,8 +91,15 @@ def print_certificate(session: Session, app_id: int, *, now: datetime, actor: st
             f"application {app_id} is {status.label} ({status.value}): "
             "only İcra olunmuş (completed) applications can be printed"
         )
-    abonent = get_abonent(session, app.abonent_code)
+    abonent = lock_abonent(session, app.abonent_code)
+    if abonent.group != "I":
+        raise Conflict(
+            f"application {app_id}: abonent {abonent.code} is no longer in group I "
+            f"(now group {abonent.group}); this certificate is for group I (əhali) only"
+        )
     # Before anything is recorded or allocated: a letter the font lacks refuses the print.
+    from arayis_cli.certificate.pdf import ensure_printable
+
     ensure_printable(
         owner_name=abonent.owner_name,
         address=abonent.address,
@@ -95,10 +123,20 @@ def print_certificate(session: Session, app_id: int, *, now: datetime, actor: st
             f"{money_human(debt)}; pay it first, then print again",
             debt=debt,
         )
+    return Printable(app, abonent, bal)
+
+
+def issue_certificate(
+    session: Session, app_id: int, *, number: str, now: datetime, actor: str
+) -> Issued:
+    """Check again (locks held to the commit), sign, render and register certificate
+    ``number``; the caller commits after the PDF is safely on disk."""
+    from arayis_cli.certificate.pdf import CertificateData, render
+
+    ok = check_printable(session, app_id, now=now, actor=actor)
+    app, abonent, bal = ok.app, ok.abonent, ok.balance
     s = settings()
-    issued_day = baku_date(now)
-    number = next_certificate_number(session, issued_day.year)
-    valid_until = issued_day + timedelta(days=s.certificate_validity_days)
+    valid_until = baku_date(now) + timedelta(days=s.certificate_validity_days)
     signer = current_signer()
     register_key(session, signer, now=now)
     token = sign_token(
@@ -146,6 +184,79 @@ def print_certificate(session: Session, app_id: int, *, now: datetime, actor: st
     )
     session.flush()
     return Issued(cert, pdf)
+
+
+def print_certificate(session: Session, app_id: int, *, now: datetime, actor: str) -> Issued:
+    """Check, number and issue in one transaction, the PDF returned and no file written
+    (for callers that keep the bytes themselves; :func:`print_to_file` writes files)."""
+    check_printable(session, app_id, now=now, actor=actor)
+    number = allocate_number(session, baku_date(now).year)
+    return issue_certificate(session, app_id, number=number, now=now, actor=actor)
+
+
+def settle_folder(url: str, folder: Path) -> list[Settled]:
+    """Restore or delete what killed prints left in ``folder`` (see :mod:`printfiles`)."""
+    from arayis_cli.db import session_scope
+
+    if not has_staging(folder):
+        return []  # the usual case: no database round for a clean folder
+    with session_scope(url, write=False) as session:
+
+        def registered(number: str) -> str | None:
+            return session.execute(
+                select(Certificate.pdf_sha256).where(Certificate.number == number)
+            ).scalar_one_or_none()
+
+        return settle_orphans(folder, registered)
+
+
+def print_to_file(
+    url: str,
+    app_id: int,
+    *,
+    target: OutputTarget,
+    now: datetime,
+    actor: str,
+    settle: bool = True,
+) -> tuple[Issued, Path]:
+    """Çap et into a file. Order, so that a kill at any point is harmless:
+
+    1. a locked staging file is created in the folder (an unwritable path stops here,
+       exit 2, with nothing issued);
+    2. check and allocate the number, committed on its own (a kill later leaves a gap);
+    3. check again under lock, sign, render, register; the PDF is fsynced into the staging
+       file, then the register commits;
+    4. the file is renamed into place.
+
+    A kill before 3's commit leaves a staging file the next print deletes (its number is
+    never in the register and never reused); a kill after it leaves one the next print
+    restores under ``<number>.pdf``. No certificate is in the register without its bytes
+    on disk, and no signed PDF is left where it could pass for an issued certificate.
+    """
+    from arayis_cli.db import session_scope
+
+    if settle:
+        settle_folder(url, target.folder)
+    with staged(target) as staging:
+        with session_scope(url) as session:
+            check_printable(session, app_id, now=now, actor=actor)
+            number = allocate_number(session, baku_date(now).year)
+        with session_scope(url) as session:
+            issued = issue_certificate(session, app_id, number=number, now=now, actor=actor)
+            try:
+                staging.write(issued.pdf)
+            except OSError as exc:
+                raise unwritable(target.folder, exc) from None
+        staging.committed = True
+        final = target.path_for(number)
+        try:
+            return issued, staging.publish(final)
+        except OSError as exc:
+            raise Unavailable(
+                f"certificate {number} is registered but could not be moved to {final} "
+                f"({exc.strerror}); the next print into {target.folder} restores it "
+                f"as {number}.pdf"
+            ) from None
 
 
 def ready_for_print(session: Session, *, now: datetime) -> list[tuple[int, str, Decimal]]:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
 from sqlalchemy import create_engine, text
 
 from tests.cli.test_workflow import _to
-from tests.conftest import Cli
+from tests.conftest import CODE_CREDIT, CREDIT_FIN, Cli
 
 
 def _damage(cli: Cli, sql: str) -> None:
@@ -60,3 +61,100 @@ def test_stats_tally_drift(loaded: Cli) -> None:
     _damage(loaded, "UPDATE tally SET n = n + 1 WHERE key = 'status:completed'")
     report = loaded.json("db", "check", code=6)
     assert any("stats tally status:completed" in p for p in report["problems"])
+
+
+# --- Tampering with the register: the token is checked against its signature and the row.
+
+
+def _printed(cli: Cli) -> tuple[str, str]:
+    a = _to(cli, "completed")
+    number = cli.json("print", a)["certificate_number"]
+    assert cli.json("db", "check")["ok"]
+    return a, number
+
+
+def _problems_about(cli: Cli, number: str) -> list[str]:
+    report = cli.json("db", "check", code=6)
+    assert report["ok"] is False
+    mine = [p for p in report["problems"] if number in p]
+    assert mine, report["problems"]
+    people = cli("db", "check", code=6)
+    assert number in people.stdout + people.stderr
+    return mine
+
+
+@pytest.mark.parametrize(
+    ("column", "value", "says"),
+    [
+        ("valid_until", "'2027-12-31'", "valid_until"),
+        ("issued_at", "'2026-11-20 06:00:00+00:00'", "issued_at"),
+        ("key_id", "'0000000000000000'", "key"),
+    ],
+)
+def test_certificate_row_no_longer_matches_its_token(
+    loaded: Cli, column: str, value: str, says: str
+) -> None:
+    _, number = _printed(loaded)
+    _damage(loaded, f"UPDATE certificate SET {column} = {value}")
+    assert any(says in p for p in _problems_about(loaded, number))
+
+
+def test_certificate_token_edited(loaded: Cli) -> None:
+    """The token's valid-until date pushed a year on: its signature no longer verifies."""
+    _, number = _printed(loaded)
+    _damage(loaded, "UPDATE certificate SET token = replace(token, '.20261225.', '.20271225.')")
+    assert any("signature" in p for p in _problems_about(loaded, number))
+
+
+def test_certificate_token_from_another_certificate(loaded: Cli) -> None:
+    """A genuine token, but another certificate's: signature fine, fields disagree."""
+    _, first = _printed(loaded)
+    b = _to(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN)
+    second = loaded.json("print", b)["certificate_number"]
+    _damage(
+        loaded,
+        f"UPDATE certificate SET token = (SELECT token FROM certificate WHERE number = '{first}')"
+        f" WHERE number = '{second}'",
+    )
+    problems = _problems_about(loaded, second)
+    assert any("number" in p for p in problems) and any("abonent" in p for p in problems)
+
+
+def test_certificate_moved_to_another_abonents_application(loaded: Cli) -> None:
+    _, number = _printed(loaded)
+    other = _to(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN)
+    _damage(loaded, f"UPDATE certificate SET application_id = {other}")
+    assert any("abonent" in p for p in _problems_about(loaded, number))
+
+
+def test_signing_key_replaced(loaded: Cli) -> None:
+    """Someone swaps the registered public key for their own: every token fails."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from arayis_cli.certificate.signing import public_pem
+
+    _, number = _printed(loaded)
+    pem = public_pem(Ed25519PrivateKey.generate().public_key())
+    _damage(loaded, f"UPDATE signing_key SET public_key = '{pem}'")
+    assert any("signature" in p or "key" in p for p in _problems_about(loaded, number))
+
+
+@pytest.mark.parametrize(
+    ("sql", "says"),
+    [
+        ("UPDATE certificate SET pdf_sha256 = 'not-a-hash'", "SHA-256"),
+        ("UPDATE certificate SET pdf_size = 0", "size"),
+    ],
+)
+def test_certificate_hash_or_size_defaced(loaded: Cli, sql: str, says: str) -> None:
+    _, number = _printed(loaded)
+    _damage(loaded, sql)
+    assert any(says in p for p in _problems_about(loaded, number))
+
+
+def test_document_size_disagrees_with_its_bytes(loaded: Cli) -> None:
+    a = _to(loaded, "new")
+    doc = loaded.json("show", a)["documents"][0]
+    _damage(loaded, f"UPDATE document SET size = size + 1 WHERE sha256 = '{doc['sha256']}'")
+    report = loaded.json("db", "check", code=6)
+    assert [p for p in report["problems"] if f"application {a}: document" in p and "size" in p]

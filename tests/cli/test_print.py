@@ -5,12 +5,16 @@ from __future__ import annotations
 import csv
 import hashlib
 import json
+import subprocess
+import sys
+import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from tests.cli.test_workflow import _to
-from tests.conftest import CODE, CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, Cli
+from tests.conftest import CODE, CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, SAMPLE, Cli
 
 
 def _pdf_text(path: Path) -> str:
@@ -216,3 +220,222 @@ def test_a_long_address_flows_onto_a_second_page_and_still_verifies(
     assert len(found) == 1 and found[0].startswith("https://arayis.azersu.az/verify/")
     verdict = json.loads(loaded("verify", str(path), "--json").stdout)
     assert verdict["valid"] is True
+
+
+# --- Output paths (SPEC §5.1): a path that cannot be written is exit 2 and nothing is issued.
+
+
+def _unwritable_folder(tmp_path: Path) -> Path:
+    """A folder this process cannot create files in (root ignores modes: use sysfs)."""
+    import os
+
+    folder = tmp_path / "locked"
+    folder.mkdir()
+    folder.chmod(0o500)
+    try:
+        probe = os.open(folder / "probe", os.O_CREAT | os.O_WRONLY, 0o600)
+    except PermissionError:
+        return folder
+    os.close(probe)
+    (folder / "probe").unlink()
+    sysfs = Path("/sys/kernel")
+    if sysfs.is_dir() and not os.access(sysfs, os.W_OK):
+        return sysfs
+    try:
+        os.close(os.open(sysfs / "arayis-probe.pdf", os.O_CREAT | os.O_WRONLY, 0o600))
+    except OSError:
+        return sysfs
+    pytest.skip("no folder here refuses this user's writes")
+
+
+@pytest.mark.parametrize(
+    "where",
+    ["missing-folder", "name-too-long", "path-too-long", "no-permission", "unwritable-dir"],
+)
+def test_print_to_unwritable_path_issues_nothing(
+    loaded: Cli, unchanged, tmp_path: Path, where: str
+) -> None:
+    app_id = _to(loaded, "completed")
+    target = {
+        "missing-folder": lambda: tmp_path / "no" / "such" / "x.pdf",
+        "name-too-long": lambda: tmp_path / ("a" * 300 + ".pdf"),
+        "path-too-long": lambda: tmp_path / "/".join(["d" * 200] * 25) / "x.pdf",
+        "no-permission": lambda: _unwritable_folder(tmp_path) / "x.pdf",
+        "unwritable-dir": lambda: _unwritable_folder(tmp_path),
+    }[where]()
+    with unchanged():
+        err = loaded.json("print", app_id, "--out", target, code=2)
+        people = loaded("print", app_id, "--out", target, code=2)
+    assert err["error"] == "invalid_input"
+    assert len(people.stderr.strip().splitlines()) == 1 and "Traceback" not in people.stderr
+    assert list(tmp_path.rglob("*.pdf")) == [] and list(tmp_path.rglob(".*tmp")) == []
+    # The number was not consumed: the next certificate is still the first.
+    assert loaded.json("print", app_id)["certificate_number"] == "AR-2026-000001-5"
+
+
+@pytest.mark.parametrize("where", ["missing", "no-permission", "a-file"])
+def test_print_all_ready_to_unwritable_folder_issues_nothing(
+    loaded: Cli, unchanged, tmp_path: Path, where: str
+) -> None:
+    _to(loaded, "completed")
+    folder = {
+        "missing": lambda: tmp_path / "missing",
+        "no-permission": lambda: _unwritable_folder(tmp_path),
+        "a-file": lambda: tmp_path / "plain.txt",
+    }[where]()
+    (tmp_path / "plain.txt").write_text("x")
+    with unchanged():
+        err = loaded.json("print", "--all-ready", "--out-dir", folder, code=2)
+    assert err["error"] == "invalid_input"
+    assert list(tmp_path.rglob("*.pdf")) == []
+
+
+def test_print_over_an_existing_file_replaces_it(loaded: Cli, tmp_path: Path) -> None:
+    app_id = _to(loaded, "completed")
+    named = tmp_path / "arayis.pdf"
+    named.write_bytes(b"old")
+    out = loaded.json("print", app_id, "--out", named)
+    assert (
+        hashlib.sha256(named.read_bytes()).hexdigest()
+        == (loaded.json("show", app_id)["certificates"][0]["sha256"])
+    )
+    assert out["path"] == str(named) and list(tmp_path.glob(".*tmp")) == []
+
+
+# --- Validity and group I at print time.
+
+
+def test_validity_comes_from_settings(loaded: Cli) -> None:
+    app_id = _to(loaded, "completed")
+    out = loaded.json("print", app_id, env={"ARAYIS_CERTIFICATE_VALIDITY_DAYS": "10"})
+    assert out["valid_until"] == "2026-12-05"
+    assert loaded.json("show", app_id)["certificates"][0]["valid_until"] == "2026-12-05"
+
+
+def test_abonent_no_longer_in_group_one_refuses(loaded: Cli, unchanged, tmp_path: Path) -> None:
+    app_id = _to(loaded, "completed")
+    moved = tmp_path / "moved.csv"
+    rows = (SAMPLE / "abonents.csv").read_text(encoding="utf-8").splitlines()
+    moved.write_text(
+        "\n".join([rows[0], *(r.replace(",I,", ",III,") for r in rows[1:] if r.startswith(CODE))]),
+        encoding="utf-8",
+    )
+    loaded("abonent", "import", moved)
+    with unchanged():
+        err = loaded.json("print", app_id, code=5)
+        people = loaded("print", app_id, code=5)
+    assert err["error"] == "conflict" and "no longer in group I" in err["message"]
+    assert "now group III" in err["message"]
+    assert len(people.stderr.strip().splitlines()) == 1
+    assert list(tmp_path.glob("*.pdf")) == []
+
+
+# --- Evidence: print --all-ready records every refused print, as print does.
+
+
+def test_print_all_ready_records_refusals(loaded: Cli, tmp_path: Path) -> None:
+    owing = _to(loaded, "completed", code=CODE_DEBT, fin=DEBT_FIN)
+    ready = _to(loaded, "completed")
+    before = loaded.json("show", owing)["history"]
+    loaded("print", "--all-ready", "--json")
+    after = loaded.json("show", owing)["history"]
+    added = after[len(before) :]
+    assert [(e["action"], e["detail"]["debt"], e["actor"]) for e in added] == [
+        ("print_refused", "23.80", "leyla")
+    ]
+    assert loaded.json("show", ready)["history"][-1]["action"] == "print"
+
+
+# --- Debt check and ledger writes serialised per abonent (PostgreSQL, READ COMMITTED).
+
+
+def _pg_only(cli: Cli) -> None:
+    if not cli.url.startswith("postgresql"):
+        pytest.skip("row locks across connections: PostgreSQL (SQLite serialises every writer)")
+
+
+def _spawn(cli: Cli, *args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "arayis_cli", "--db", cli.url, *map(str, args)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _holding_abonent(cli: Cli, code: str) -> Any:
+    """A second connection that holds the abonent row as a ledger writer would."""
+    import psycopg
+
+    url = cli.url.replace("postgresql+psycopg://", "postgresql://")
+    conn = psycopg.connect(url)
+    conn.execute("SELECT code FROM abonent WHERE code = %s FOR UPDATE", (code,))
+    return conn
+
+
+def test_print_waits_for_a_concurrent_charge(loaded: Cli, tmp_path: Path) -> None:
+    """A charge whose transaction holds the abonent is either before the debt check or after
+    the certificate: print waits for it and then sees it (exit 3), never prints past it."""
+    _pg_only(loaded)
+    app_id = _to(loaded, "completed")
+    conn = _holding_abonent(loaded, CODE)
+    try:
+        conn.execute(
+            "INSERT INTO ledger_entry (abonent_code, entry_date, kind, amount_qepik, reference,"
+            " created_at) VALUES (%s, '2026-11-25', 'charge', 915, 'RACE-1', now())",
+            (CODE,),
+        )
+        proc = _spawn(loaded, "print", app_id, "--json")
+        time.sleep(3)
+        assert proc.poll() is None, "print did not wait for the abonent's ledger writer"
+        conn.commit()
+    finally:
+        conn.close()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 3, err
+    assert json.loads(err)["debt"] == "9.15"
+    assert list(tmp_path.glob("*.pdf")) == []
+
+
+@pytest.mark.parametrize("writer", ["pay", "ledger-import"])
+def test_ledger_writes_wait_for_a_print_in_progress(
+    loaded: Cli, tmp_path: Path, writer: str
+) -> None:
+    """pay and ledger import take the same abonent lock that print holds over its check."""
+    _pg_only(loaded)
+    bill = tmp_path / "bill.csv"
+    bill.write_text(
+        f"abonent_code,date,kind,amount,reference\n{CODE},2026-11-25,charge,9.15,BF-X\n",
+        encoding="utf-8",
+    )
+    args = {"pay": ["pay", CODE, "5.00"], "ledger-import": ["ledger", "import", bill]}[writer]
+    conn = _holding_abonent(loaded, CODE)
+    try:
+        proc = _spawn(loaded, *args)
+        time.sleep(3)
+        assert proc.poll() is None, f"{writer} did not wait for the abonent lock"
+        conn.rollback()
+    finally:
+        conn.close()
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+
+
+def test_print_all_ready_goes_on_past_an_abonent_out_of_group_one(
+    loaded: Cli, tmp_path: Path
+) -> None:
+    moved_app = _to(loaded, "completed")
+    ready = _to(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN)
+    moved = tmp_path / "moved.csv"
+    rows = (SAMPLE / "abonents.csv").read_text(encoding="utf-8").splitlines()
+    moved.write_text(
+        "\n".join([rows[0], *(r.replace(",I,", ",II,") for r in rows[1:] if r.startswith(CODE))]),
+        encoding="utf-8",
+    )
+    loaded("abonent", "import", moved)
+    result = loaded("print", "--all-ready", "--json", code=5)
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    by_id = {line.get("id", line.get("application_id")): line for line in lines}
+    assert by_id[int(moved_app)]["error"] == "conflict"
+    assert by_id[int(ready)]["printed"] is True
+    assert [c["certificate_number"] for c in loaded.json("show", moved_app)["certificates"]] == []
