@@ -149,6 +149,8 @@ def _current_revision(url: str) -> tuple[str | None, bool]:
             except DBAPIError as exc:
                 if _unavailable(exc, url) is not exc:
                     raise
+                if getattr(exc.orig, "sqlstate", None) == "42501":
+                    raise  # a login without privileges (exit 7), not a missing schema
                 conn.rollback()  # no alembic_version table: fresh, or not ours
                 return None, not inspect(conn).get_table_names()
     except Exception as exc:

@@ -312,7 +312,9 @@ pairs = [p.split(":") for p in sys.argv[4:]]
 now = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 for cycle in range(cycles):
     for code, fin in pairs:
-        sub = validate_submission(abonent=code, fin=fin, phone="0501234567", email="a@example.az")
+        sub = validate_submission(
+            abonent=code, fin=fin, phone="0501234567", email="a@example.az", now=now
+        )
         with session_scope(url) as s:
             app_id = submit(s, sub, now=now, actor=name)[0].id
         with session_scope(url) as s:

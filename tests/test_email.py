@@ -279,7 +279,7 @@ def test_550_then_retry_to_a_corrected_address_delivers_once(loaded: Cli, smtp: 
     shown = loaded.json("show", app_id, "--show-pii")
     assert shown["email"] == "leyla.new@example.az"  # the contact email corrected with it
     [event] = [e for e in shown["history"] if e["action"] == "email_retry"]
-    assert event["actor"] == "leyla"
+    assert event["operator"] == "leyla"
     assert event["detail"] == {
         "email": msg["id"],
         "kind": "received",

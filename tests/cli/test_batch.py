@@ -60,7 +60,7 @@ def test_print_all_ready(loaded: Cli, tmp_path: Path) -> None:
         loaded("approve", app_id)
     out = tmp_path / "batch"
     out.mkdir()
-    lines = _lines(loaded("print", "--all-ready", "--out-dir", out, "--json").stdout)
+    lines = _lines(loaded("print", "--all-ready", "--out-dir", out, "--json", code=3).stdout)
     by_id = {line["application_id"]: line for line in lines}
     assert by_id[int(ready)]["printed"] is True and Path(by_id[int(ready)]["path"]).is_file()
     assert by_id[int(owing)] == {
@@ -72,7 +72,7 @@ def test_print_all_ready(loaded: Cli, tmp_path: Path) -> None:
         "debt": "23.80",
     }
     # A current certificate exists now: the next run prints only what is still owed.
-    again = _lines(loaded("print", "--all-ready", "--out-dir", out, "--json").stdout)
+    again = _lines(loaded("print", "--all-ready", "--out-dir", out, "--json", code=3).stdout)
     assert [line["application_id"] for line in again] == [int(owing)]
     loaded("pay", CODE_DEBT, "23.80")
     third = _lines(loaded("print", "--all-ready", "--out-dir", out, "--json").stdout)

@@ -337,7 +337,7 @@ def test_print_all_ready_records_refusals(loaded: Cli, tmp_path: Path) -> None:
     owing = _to(loaded, "completed", code=CODE_DEBT, fin=DEBT_FIN)
     ready = _to(loaded, "completed")
     before = loaded.json("show", owing)["history"]
-    loaded("print", "--all-ready", "--json")
+    loaded("print", "--all-ready", "--json", code=3)  # the first refusal's exit code
     after = loaded.json("show", owing)["history"]
     added = after[len(before) :]
     assert [(e["action"], e["detail"]["debt"], e["actor"]) for e in added] == [
