@@ -340,7 +340,7 @@ def test_print_all_ready_records_refusals(loaded: Cli, tmp_path: Path) -> None:
     loaded("print", "--all-ready", "--json", code=3)  # the first refusal's exit code
     after = loaded.json("show", owing)["history"]
     added = after[len(before) :]
-    assert [(e["action"], e["detail"]["debt"], e["actor"]) for e in added] == [
+    assert [(e["action"], e["detail"]["debt"], e["operator"]) for e in added] == [
         ("print_refused", "23.80", "leyla")
     ]
     assert loaded.json("show", ready)["history"][-1]["action"] == "print"
