@@ -21,6 +21,7 @@ from arayis_cli.cli.output import (
     state,
 )
 from arayis_cli.cli.params import app_id_argument, count_option
+from arayis_cli.errors import ExitCode
 
 
 @command
@@ -142,7 +143,7 @@ def _submit_file(path: Path, *, as_json: bool) -> None:
 
         print_import_report(report.as_json())
     if report.failed:
-        raise typer.Exit(2)
+        raise typer.Exit(int(ExitCode.INVALID_INPUT))
 
 
 def _count_lines(path: Path) -> int | None:
