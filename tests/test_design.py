@@ -120,3 +120,42 @@ def test_no_import_cycles() -> None:
             walk(name, [name])
     assert "arayis_cli.errors" in graph and "arayis_cli.money" in graph
     assert cycles == []
+
+
+def test_workflow_facts_agree() -> None:
+    """The facts next to the transition table cover every status and every email kind."""
+    from arayis_cli.errors import Conflict
+    from arayis_cli.models import OPEN_SQL
+    from arayis_cli.services.emails import KINDS
+    from arayis_cli.workflow import (
+        DECISION_EMAILS,
+        FINAL_STATUSES,
+        OPEN_STATUSES,
+        PRINT,
+        RECEIVED_EMAIL,
+        TRANSITIONS,
+        Action,
+        Status,
+        decision_email,
+        require,
+    )
+
+    assert set(OPEN_STATUSES) | set(FINAL_STATUSES) == set(Status)
+    assert not set(OPEN_STATUSES) & set(FINAL_STATUSES)
+    assert {start for start, _ in TRANSITIONS} == set(OPEN_STATUSES)
+    assert set(DECISION_EMAILS) == set(FINAL_STATUSES)
+    assert sorted([RECEIVED_EMAIL, *sum(DECISION_EMAILS.values(), ())]) == sorted(KINDS)
+    for status in FINAL_STATUSES:
+        assert {decision_email(status, debt=d) for d in (False, True)} == set(
+            DECISION_EMAILS[status]
+        )
+    assert OPEN_SQL == "status IN ('new', 'in_progress')"
+    assert require(Status.NEW, Action.REVIEW, app_id=1) is Status.IN_PROGRESS
+    assert require(Status.COMPLETED, PRINT, app_id=1) is Status.COMPLETED
+    for status, action in [(Status.NEW, PRINT), (Status.REJECTED, Action.APPROVE)]:
+        try:
+            require(status, action, app_id=7)
+        except Conflict as exc:
+            assert exc.message.startswith(f"application 7 is {status.label} ({status.value}): ")
+        else:
+            raise AssertionError(f"{status} allowed {action}")

@@ -26,9 +26,9 @@ from arayis_cli.models import (
     OutboxMessage,
 )
 from arayis_cli.services import changes
-from arayis_cli.services.common import baku_date, get_application
+from arayis_cli.services.common import baku_date, event_row, get_application
 from arayis_cli.services.csvfiles import is_jsonl, read_csv, read_jsonl
-from arayis_cli.services.emails import render
+from arayis_cli.services.emails import email_row
 from arayis_cli.validation import (
     BAKU,
     parse_abonent_code,
@@ -39,7 +39,7 @@ from arayis_cli.validation import (
     parse_past_datetime,
     parse_phone,
 )
-from arayis_cli.workflow import OPEN_STATUSES, Status
+from arayis_cli.workflow import OPEN_STATUSES, RECEIVED_EMAIL, Status
 
 SUBMIT_REQUIRED = ("abonent", "fin", "phone", "email")
 SUBMIT_OPTIONAL = ("channel", "external_id", "submitted_at")
@@ -134,38 +134,25 @@ def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: s
     organisation = settings().organisation
     for app_id, row in zip(ids, rows, strict=True):
         events.append(
-            {
-                "application_id": app_id,
-                "at": now,
-                "actor": actor,
-                "action": "submit",
-                "from_status": None,
-                "to_status": Status.NEW.value,
-                "detail": None,
-            }
-        )
-        subject, body = render(
-            "received",
-            {
-                "app_id": app_id,
-                "abonent_code": row["abonent_code"],
-                "submitted_at": fmt_datetime(row["submitted_at"]),
-                "due_on": fmt_date(row["due_on"]),
-                "organisation": organisation,
-            },
+            event_row(
+                application_id=app_id,
+                at=now,
+                actor=actor,
+                action="submit",
+                to_status=Status.NEW.value,
+            )
         )
         emails.append(
-            {
-                "application_id": app_id,
-                "kind": "received",
-                "to_addr": row["email"],
-                "subject": subject,
-                "body": body,
-                "status": "pending",
-                "attempts": 0,
-                "created_at": now,
-                "next_attempt_at": now,
-            }
+            email_row(
+                application_id=app_id,
+                abonent_code=row["abonent_code"],
+                to_addr=row["email"],
+                kind=RECEIVED_EMAIL,
+                now=now,
+                submitted_at=fmt_datetime(row["submitted_at"]),
+                due_on=fmt_date(row["due_on"]),
+                organisation=organisation,
+            )
         )
     session.execute(insert(Event.__table__), events)
     session.execute(insert(OutboxMessage.__table__), emails)

@@ -99,16 +99,14 @@ def _write(session: Any, reads: Reads) -> None:
 
     now, who = reads.clock(), reads.operator()
     rows = [
-        {
-            "at": now,
-            "actor": who,  # PostgreSQL writes the login here (migration 0009)
-            "operator_name": who,
-            "kind": "pii_read",
-            "command": reads.command,
-            "application_id": app_id,
-            "abonent_code": code,
-            "detail": None,
-        }
+        audit_row(
+            kind="pii_read",
+            command=reads.command,
+            at=now,
+            operator=who,
+            application_id=app_id,
+            abonent_code=code,
+        )
         for app_id, code in reads.pending
     ]
     # A bare table clause (no primary key known) so that no RETURNING is asked for: a login
@@ -120,6 +118,29 @@ def _write(session: Any, reads: Reads) -> None:
     session.connection().execute(insert(target), rows)
     reads.written.update(reads.pending)
     reads.pending.clear()
+
+
+def audit_row(
+    *,
+    kind: str,
+    command: str,
+    at: datetime,
+    operator: str,
+    application_id: int | None = None,
+    abonent_code: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One audit row's values: for :func:`record` and the batched PII-read rows alike."""
+    return {
+        "at": at,
+        "actor": operator,  # PostgreSQL writes the login here (migration 0009)
+        "operator_name": operator,
+        "kind": kind,
+        "command": command,
+        "application_id": application_id,
+        "abonent_code": abonent_code,
+        "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None,
+    }
 
 
 def record(
@@ -138,14 +159,15 @@ def record(
 
     session.add(
         AuditEntry(
-            at=at,
-            actor=operator,
-            operator_name=operator,
-            kind=kind,
-            command=command,
-            application_id=application_id,
-            abonent_code=abonent_code,
-            detail=json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None,
+            **audit_row(
+                kind=kind,
+                command=command,
+                at=at,
+                operator=operator,
+                application_id=application_id,
+                abonent_code=abonent_code,
+                detail=detail,
+            )
         )
     )
 

@@ -59,6 +59,29 @@ def lock_abonent(session: Session, code: str, *, shared: bool = False) -> Abonen
     return abonent
 
 
+def event_row(
+    *,
+    application_id: int,
+    at: datetime,
+    actor: str,
+    action: str,
+    from_status: str | None = None,
+    to_status: str | None = None,
+    detail: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """One history row's values: for :func:`record_event` and for bulk inserts alike."""
+    return {
+        "application_id": application_id,
+        "at": at,
+        "actor": actor,  # on PostgreSQL the server writes the login here (migration 0009)
+        "operator_name": actor,
+        "action": action,
+        "from_status": from_status,
+        "to_status": to_status,
+        "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None,
+    }
+
+
 def record_event(
     session: Session,
     *,
@@ -71,14 +94,15 @@ def record_event(
     detail: dict[str, Any] | None = None,
 ) -> Event:
     event = Event(
-        application_id=application_id,
-        at=at,
-        actor=actor,  # on PostgreSQL the server writes the login here (migration 0009)
-        operator_name=actor,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None,
+        **event_row(
+            application_id=application_id,
+            at=at,
+            actor=actor,
+            action=action,
+            from_status=from_status,
+            to_status=to_status,
+            detail=detail,
+        )
     )
     session.add(event)
     return event

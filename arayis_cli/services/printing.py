@@ -35,7 +35,7 @@ from arayis_cli.services.printfiles import (
     unwritable,
 )
 from arayis_cli.validation import mask_fin
-from arayis_cli.workflow import Status
+from arayis_cli.workflow import PRINT, PRINTABLE, Status, require
 
 
 @dataclass
@@ -85,12 +85,7 @@ def check_printable(session: Session, app_id: int, *, now: datetime, actor: str)
     evidence before :class:`DebtOutstanding` is raised.
     """
     app = get_application(session, app_id, for_update=True)
-    status = Status(app.status)
-    if status is not Status.COMPLETED:
-        raise Conflict(
-            f"application {app_id} is {status.label} ({status.value}): "
-            "only İcra olunmuş (completed) applications can be printed"
-        )
+    require(Status(app.status), PRINT, app_id=app_id)
     abonent = lock_abonent(session, app.abonent_code)
     if abonent.group != "I":
         raise Conflict(
@@ -277,7 +272,7 @@ def ready_for_print(session: Session, *, now: datetime) -> list[tuple[int, str, 
     )
     rows = session.execute(
         select(Application.id, Application.abonent_code)
-        .where(Application.status == Status.COMPLETED.value, ~current)
+        .where(Application.status.in_([s.value for s in PRINTABLE]), ~current)
         .order_by(Application.decided_at, Application.id)
     ).all()
     balances: dict[str, int] = {}
