@@ -159,3 +159,19 @@ def test_workflow_facts_agree() -> None:
             assert exc.message.startswith(f"application 7 is {status.label} ({status.value}): ")
         else:
             raise AssertionError(f"{status} allowed {action}")
+
+
+def test_commands_hold_no_sql_and_write_no_files() -> None:
+    """cli/ parses, calls a service and renders (sqlite-utils' cli.py): queries and file
+    writes live in services/."""
+    forbidden = re.compile(
+        r"\bselect\(|\.execute\(|\bfunc\.|from sqlalchemy import (?!exc)|"
+        r"from arayis_cli\.models import|write_bytes\(|write_text\(|\.open\(\S*[\"']w"
+    )
+    found = [
+        f"{path.name}:{number}: {line.strip()}"
+        for path in sorted((PACKAGE / "cli").glob("*.py"))
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if forbidden.search(line)
+    ]
+    assert found == []

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -67,6 +68,19 @@ def register_key(session: Session, signer: Signer, *, now: datetime) -> None:
         SigningKey,
         {"kid": signer.kid, "public_key": public_pem(signer.public), "created_at": now},
     )
+
+
+def public_keys(
+    session: Session, signer: Signer, *, now: datetime, all_keys: bool
+) -> list[dict[str, Any]]:
+    """keys export: the current key (registered first), or every key in the register."""
+    register_key(session, signer, now=now)
+    rows = session.execute(select(SigningKey).order_by(SigningKey.created_at)).scalars().all()
+    return [
+        {"kid": r.kid, "public_key": r.public_key, "current": r.kid == signer.kid}
+        for r in rows
+        if all_keys or r.kid == signer.kid
+    ]
 
 
 @dataclass(frozen=True)
