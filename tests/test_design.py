@@ -175,3 +175,27 @@ def test_commands_hold_no_sql_and_write_no_files() -> None:
         if forbidden.search(line)
     ]
     assert found == []
+
+
+def test_no_assert_statements_in_the_package() -> None:
+    """`python -O` drops asserts: an invariant that matters raises a proper error."""
+    found = [
+        f"{path.relative_to(PACKAGE)}:{node.lineno}"
+        for path in _sources()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Assert)
+    ]
+    assert found == []
+
+
+def test_sending_without_a_connection_is_a_connection_failure() -> None:
+    """Was an `assert` (gone under -O: an AttributeError, exit 1)."""
+    from email.message import EmailMessage
+
+    import pytest
+
+    from arayis_cli.services.mailer import ConnectionFailure, SmtpSender, SmtpSettings
+
+    settings = SmtpSettings("smtp", "localhost", 25, None, None, "arayis@example.az")
+    with pytest.raises(ConnectionFailure):
+        SmtpSender(settings).send(EmailMessage())  # never connected
