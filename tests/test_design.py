@@ -199,3 +199,33 @@ def test_sending_without_a_connection_is_a_connection_failure() -> None:
     settings = SmtpSettings("smtp", "localhost", 25, None, None, "arayis@example.az")
     with pytest.raises(ConnectionFailure):
         SmtpSender(settings).send(EmailMessage())  # never connected
+
+
+def test_shell_completion_as_typer_users_expect(tmp_path: Path) -> None:
+    """--show-completion prints the script; the shell's request lists commands and options."""
+    import os
+    import subprocess
+    import sys
+
+    base = {**os.environ, "ARAYIS_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
+    arayis = str(Path(sys.executable).with_name("arayis"))  # the console script, as installed
+    script = subprocess.run(
+        [arayis, "--show-completion", "bash"], capture_output=True, text=True, env=base
+    )
+    assert script.returncode == 0
+    assert "_ARAYIS_COMPLETE=complete_bash" in script.stdout
+
+    def complete(words: str) -> list[str]:
+        env = {
+            **base,
+            "_ARAYIS_COMPLETE": "complete_bash",
+            "COMP_WORDS": words,
+            "COMP_CWORD": str(len(words.split()) - (0 if words.endswith(" ") else 1)),
+        }
+        done = subprocess.run([arayis], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.split()
+
+    assert complete("arayis li") == ["list"]
+    assert complete("arayis list --stat") == ["--status"]
+    assert {"list", "send", "retry"} <= set(complete("arayis outbox "))

@@ -32,7 +32,7 @@ app = typer.Typer(
         "(borcun olmaması haqqında arayış), group I subscribers."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
