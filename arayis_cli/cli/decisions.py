@@ -39,6 +39,15 @@ if TYPE_CHECKING:
     from rich.text import Text
 
 
+def _refused(exc: ArayisError, app_id: int, *, as_json: bool) -> None:
+    """One id of a batch was refused: its JSON line (the single command's error object
+    plus the id), or the error line for people; the batch goes on."""
+    if as_json:
+        emit_json_line(refusal(exc, id=app_id))
+    else:
+        report_error(exc, as_json=False, app_id=app_id)
+
+
 def _each(
     ids: list[int],
     one: Callable[[int], dict[str, Any]],
@@ -54,10 +63,7 @@ def _each(
             data = one(app_id)
         except ArayisError as exc:
             first_failure = first_failure or exc.exit_code
-            if as_json:
-                emit_json_line(refusal(exc, id=app_id))
-            else:
-                report_error(exc, as_json=False, app_id=app_id)
+            _refused(exc, app_id, as_json=as_json)
             continue
         if as_json:
             emit_json_line(data)
@@ -305,10 +311,7 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
             row = refusal(exc, application_id=app_id, abonent_code=code, printed=False)
         except (Conflict, NotFound, InvalidInput) as exc:  # e.g. no longer group I: go on
             first_failure = first_failure or exc.exit_code
-            if as_json:
-                emit_json_line(refusal(exc, id=app_id))
-            else:
-                report_error(exc, as_json=False, app_id=app_id)
+            _refused(exc, app_id, as_json=as_json)
             continue
         if row["printed"]:
             printed += 1

@@ -143,33 +143,12 @@ def audit_row(
     }
 
 
-def record(
-    session: Any,
-    *,
-    kind: str,
-    command: str,
-    at: datetime,
-    operator: str,
-    application_id: int | None = None,
-    abonent_code: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> None:
-    """One audit row in the caller's transaction (policy changes)."""
+def record(session: Any, **values: Any) -> None:
+    """One audit row in the caller's transaction (policy changes); ``values`` are
+    :func:`audit_row`'s."""
     from arayis_cli.models import AuditEntry
 
-    session.add(
-        AuditEntry(
-            **audit_row(
-                kind=kind,
-                command=command,
-                at=at,
-                operator=operator,
-                application_id=application_id,
-                abonent_code=abonent_code,
-                detail=detail,
-            )
-        )
-    )
+    session.add(AuditEntry(**audit_row(**values)))
 
 
 def current_actor(session: Any, operator: str) -> str:

@@ -82,28 +82,9 @@ def event_row(
     }
 
 
-def record_event(
-    session: Session,
-    *,
-    application_id: int,
-    at: datetime,
-    actor: str,
-    action: str,
-    from_status: str | None = None,
-    to_status: str | None = None,
-    detail: dict[str, Any] | None = None,
-) -> Event:
-    event = Event(
-        **event_row(
-            application_id=application_id,
-            at=at,
-            actor=actor,
-            action=action,
-            from_status=from_status,
-            to_status=to_status,
-            detail=detail,
-        )
-    )
+def record_event(session: Session, **values: Any) -> Event:
+    """Add one history row to this transaction; ``values`` are :func:`event_row`'s."""
+    event = Event(**event_row(**values))
     session.add(event)
     return event
 

@@ -97,31 +97,24 @@ class ApplicationDetail:
     verifications: list[tuple[str, CertificateVerification]] = field(default_factory=list)
 
 
+def _rows_of(session: Session, model: Any, app_id: int) -> list[Any]:
+    """An application's rows of one table (history, emails, certificates), oldest first."""
+    return list(
+        session.execute(
+            select(model).where(model.application_id == app_id).order_by(model.id)
+        ).scalars()
+    )
+
+
 def detail(session: Session, app_id: int) -> ApplicationDetail:
     app = get_application(session, app_id)
     return ApplicationDetail(
         app=app,
         abonent=session.get(Abonent, app.abonent_code),
         documents=documents_of(session, [app_id]).get(app_id, []),
-        events=list(
-            session.execute(
-                select(Event).where(Event.application_id == app_id).order_by(Event.id)
-            ).scalars()
-        ),
-        emails=list(
-            session.execute(
-                select(OutboxMessage)
-                .where(OutboxMessage.application_id == app_id)
-                .order_by(OutboxMessage.id)
-            ).scalars()
-        ),
-        certificates=list(
-            session.execute(
-                select(Certificate)
-                .where(Certificate.application_id == app_id)
-                .order_by(Certificate.id)
-            ).scalars()
-        ),
+        events=_rows_of(session, Event, app_id),
+        emails=_rows_of(session, OutboxMessage, app_id),
+        certificates=_rows_of(session, Certificate, app_id),
         verifications=[
             (number, check)
             for number, check in session.execute(
