@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 
 from arayis_cli.services.emails import KINDS, TEMPLATES, render
-from tests.cli.test_workflow import _new
-from tests.conftest import CODE_DEBT, DEBT_FIN, SAMPLE, Cli, submit_args
+from tests.conftest import CODE_DEBT, DEBT_FIN, SAMPLE, Cli, new_app, submit_args
 
 VALUES = {
     "received": {"submitted_at": "25.11.2026 10:00", "due_on": "30.11.2026"},
@@ -110,7 +109,7 @@ def _statuses(cli: Cli) -> list[str]:
 def test_whole_story_delivers_exactly_the_promised_emails(loaded: Cli, smtp: Server) -> None:
     refused = str(loaded.json(*submit_args())["id"])
     loaded("reject", refused, "--reason", "Mülkiyyət sənədində ünvan uyğun gəlmir")
-    owing = _new(loaded, code=CODE_DEBT, fin=DEBT_FIN)
+    owing = new_app(loaded, code=CODE_DEBT, fin=DEBT_FIN)
     loaded("review", owing)
     loaded("approve", owing)
     report = loaded.json("outbox", "send")

@@ -18,6 +18,7 @@ from arayis_cli.cli.output import (
     show,
     state,
 )
+from arayis_cli.errors import ExitCode
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
@@ -56,7 +57,7 @@ def db_check(as_json: bool = JSON_OPT) -> None:
                 *(f"  - {line}" for line in report.problems),
             )
     if not report.ok:
-        raise typer.Exit(6)
+        raise typer.Exit(int(ExitCode.VERIFICATION_FAILED))
 
 
 @command
@@ -82,7 +83,7 @@ def db_backup(
             for line in report.problems:
                 say(f"  - {line}")
     if not report.ok:
-        raise typer.Exit(6)
+        raise typer.Exit(int(ExitCode.VERIFICATION_FAILED))
 
 
 @command

@@ -33,10 +33,19 @@ from arayis_cli.cli.output import (
     warning,
 )
 from arayis_cli.cli.params import app_id_argument, count_option
-from arayis_cli.errors import ArayisError
+from arayis_cli.errors import ArayisError, ExitCode
 
 if TYPE_CHECKING:
     from rich.text import Text
+
+
+def _refused(exc: ArayisError, app_id: int, *, as_json: bool) -> None:
+    """One id of a batch was refused: its JSON line (the single command's error object
+    plus the id), or the error line for people; the batch goes on."""
+    if as_json:
+        emit_json_line(refusal(exc, id=app_id))
+    else:
+        report_error(exc, as_json=False, app_id=app_id)
 
 
 def _each(
@@ -48,23 +57,20 @@ def _each(
 ) -> None:
     """Run ``one`` for every id, each in its own transaction; report a line per id
     (JSON Lines with ``--json``: a refusal is the single command's error object plus the id)."""
-    first_failure = 0
+    first_failure: ExitCode | None = None
     for app_id in ids:
         try:
             data = one(app_id)
         except ArayisError as exc:
-            first_failure = first_failure or int(exc.exit_code)
-            if as_json:
-                emit_json_line(refusal(exc, id=app_id))
-            else:
-                report_error(exc, as_json=False, app_id=app_id)
+            first_failure = first_failure or exc.exit_code
+            _refused(exc, app_id, as_json=as_json)
             continue
         if as_json:
             emit_json_line(data)
         else:
             show(line(data))
-    if first_failure:
-        raise typer.Exit(first_failure)
+    if first_failure is not None:
+        raise typer.Exit(int(first_failure))
 
 
 @command
@@ -291,7 +297,8 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
     _settle(folder, as_json=as_json)  # what a killed run left behind, once per batch
     with session_scope(state.db_url, write=False) as session:
         candidates = ready_for_print(session, now=now())
-    printed = owing = first_failure = 0
+    printed = owing = 0
+    first_failure: ExitCode | None = None
     for app_id, code, _debt in candidates:
         row: dict[str, Any]
         try:
@@ -300,14 +307,11 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
             )
             row = {**_printed(issued, path), "printed": True}
         except DebtOutstanding as exc:  # recorded in the history by the service
-            first_failure = first_failure or int(exc.exit_code)
+            first_failure = first_failure or exc.exit_code
             row = refusal(exc, application_id=app_id, abonent_code=code, printed=False)
         except (Conflict, NotFound, InvalidInput) as exc:  # e.g. no longer group I: go on
-            first_failure = first_failure or int(exc.exit_code)
-            if as_json:
-                emit_json_line(refusal(exc, id=app_id))
-            else:
-                report_error(exc, as_json=False, app_id=app_id)
+            first_failure = first_failure or exc.exit_code
+            _refused(exc, app_id, as_json=as_json)
             continue
         if row["printed"]:
             printed += 1
@@ -322,8 +326,8 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
             show(join(f"№{app_id}: ", warning(f"borc {amount}"), f" ({code}), çap edilmədi"))
     if not as_json:
         say(f"{printed} arayış çap edildi, {owing} müraciət üzrə borc var.")
-    if first_failure:
-        raise typer.Exit(first_failure)
+    if first_failure is not None:
+        raise typer.Exit(int(first_failure))
 
 
 def register(app: typer.Typer) -> None:

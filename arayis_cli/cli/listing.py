@@ -32,8 +32,8 @@ def write_list(flt: Any, *, fmt: str, show_pii: bool) -> None:
     from arayis_cli.cli.output import now
     from arayis_cli.db import session_scope
     from arayis_cli.present import application_json
-    from arayis_cli.services.applications import iter_applications
     from arayis_cli.services.common import baku_date
+    from arayis_cli.services.queries import iter_applications
 
     today = baku_date(now())
     with session_scope(state.db_url, write=False) as session:

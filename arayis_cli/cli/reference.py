@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from arayis_cli.cli.output import JSON_OPT, PII_OPT, command, emit_json, now, show, state
+from arayis_cli.errors import ExitCode
 
 abonent_app = typer.Typer(help="Subscribers (abonentlər): add, import, show.", no_args_is_help=True)
 ledger_app = typer.Typer(help="Billing data: charges, payments, adjustments.", no_args_is_help=True)
@@ -133,7 +134,7 @@ def _report(report: dict[str, Any], *, as_json: bool) -> None:
 
         print_import_report(report)
     if report["failed"]:
-        raise typer.Exit(2)
+        raise typer.Exit(int(ExitCode.INVALID_INPUT))
 
 
 @command

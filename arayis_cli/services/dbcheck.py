@@ -24,14 +24,12 @@ from arayis_cli.models import (
     SigningKey,
 )
 from arayis_cli.services import tally
-from arayis_cli.workflow import Status
+from arayis_cli.workflow import DECISION_EMAILS, RECEIVED_EMAIL, Status
 
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
-DECISION_MAIL = {
-    Status.COMPLETED.value: {"approved_debt", "approved_no_debt"},
-    Status.REJECTED.value: {"rejected"},
-}
+# status code → the decision emails that may go with it (status codes as stored)
+DECISION_MAIL = {status.value: set(kinds) for status, kinds in DECISION_EMAILS.items()}
 
 
 @dataclass
@@ -92,9 +90,9 @@ def check(session: Session, *, now: datetime | None = None, limit: int = 200) ->
             if before != after_from:
                 problem(f"application {app_id}: history skips from {before} to {after_from}")
         kinds = mails.get(app_id, [])
-        if kinds.count("received") != 1:
-            problem(f"application {app_id}: {kinds.count('received')} registration emails")
-        decision = [k for k in kinds if k != "received"]
+        if kinds.count(RECEIVED_EMAIL) != 1:
+            problem(f"application {app_id}: {kinds.count(RECEIVED_EMAIL)} registration emails")
+        decision = [k for k in kinds if k != RECEIVED_EMAIL]
         expected = DECISION_MAIL.get(status, set())
         if len(decision) > 1 or (decision and decision[0] not in expected):
             problem(f"application {app_id}: decision emails {decision} for status {status}")

@@ -19,7 +19,7 @@ from arayis_cli.services.common import balance, debt_of, get_application, record
 from arayis_cli.services.emails import queue_email
 from arayis_cli.services.policy import check_four_eyes
 from arayis_cli.validation import clean_text
-from arayis_cli.workflow import Action, Status, next_status
+from arayis_cli.workflow import Action, Status, decision_email, require
 
 REQUIRED_DOCUMENTS = {
     "id-card": "Şəxsiyyət vəsiqəsinin surəti (id-card)",
@@ -43,11 +43,7 @@ def transition(
     the application first, nothing is written and :class:`Conflict` is raised.
     """
     current = Status(app.status)
-    target = next_status(current, action)
-    if target is None:
-        raise Conflict(
-            f"application {app.id} is {current.label} ({current.value}): cannot {action}"
-        )
+    target = require(current, action, app_id=app.id)
     result = session.execute(
         update(Application)
         .where(
@@ -203,7 +199,7 @@ def reject(session: Session, app_id: int, *, reason: str, now: datetime, actor: 
         values={"rejection_reason": reason, **decision_figures(app, now)},
         detail={"reason": reason},
     )
-    queue_email(session, app, "rejected", now=now, reason=reason)
+    queue_email(session, app, decision_email(Status.REJECTED), now=now, reason=reason)
     return app
 
 
@@ -214,9 +210,7 @@ def approve(
     override_reason = clean_text(override, "override reason") if override is not None else None
     app = get_application(session, app_id, for_update=True)
     check_four_eyes(session, app, actor=actor, action="approve")
-    if next_status(Status(app.status), Action.APPROVE) is None:
-        status = Status(app.status)
-        raise Conflict(f"application {app.id} is {status.label} ({status.value}): cannot approve")
+    require(Status(app.status), Action.APPROVE, app_id=app.id)
     check = checklist(session, app, now=now)
     if not check.group_i:
         # Not overridable: the certificate would state a group the service is not for.
@@ -244,16 +238,13 @@ def approve(
         values={"override_reason": override_reason, **decision_figures(app, now)},
         detail=detail,
     )
-    checked_at = fmt_datetime(now)
-    if check.debt > 0:
-        queue_email(
-            session,
-            app,
-            "approved_debt",
-            now=now,
-            checked_at=checked_at,
-            debt=money_human(check.debt),
-        )
-    else:
-        queue_email(session, app, "approved_no_debt", now=now, checked_at=checked_at)
+    owing = check.debt > 0
+    queue_email(
+        session,
+        app,
+        decision_email(Status.COMPLETED, debt=owing),
+        now=now,
+        checked_at=fmt_datetime(now),
+        **({"debt": money_human(check.debt)} if owing else {}),
+    )
     return app, check.debt

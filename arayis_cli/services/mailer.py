@@ -159,7 +159,8 @@ class SmtpSender:
             self.conn = None
 
     def send(self, msg: EmailMessage) -> None:
-        assert self.conn is not None
+        if self.conn is None:  # closed, or dropped by an earlier failure: never connected here
+            raise ConnectionFailure("not connected to the SMTP server")
         try:
             self.conn.send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:

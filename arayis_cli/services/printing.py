@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -35,7 +36,7 @@ from arayis_cli.services.printfiles import (
     unwritable,
 )
 from arayis_cli.validation import mask_fin
-from arayis_cli.workflow import Status
+from arayis_cli.workflow import PRINT, PRINTABLE, Status, require
 
 
 @dataclass
@@ -69,6 +70,19 @@ def register_key(session: Session, signer: Signer, *, now: datetime) -> None:
     )
 
 
+def public_keys(
+    session: Session, signer: Signer, *, now: datetime, all_keys: bool
+) -> list[dict[str, Any]]:
+    """keys export: the current key (registered first), or every key in the register."""
+    register_key(session, signer, now=now)
+    rows = session.execute(select(SigningKey).order_by(SigningKey.created_at)).scalars().all()
+    return [
+        {"kid": r.kid, "public_key": r.public_key, "current": r.kid == signer.kid}
+        for r in rows
+        if all_keys or r.kid == signer.kid
+    ]
+
+
 @dataclass(frozen=True)
 class Printable:
     app: Application
@@ -85,12 +99,7 @@ def check_printable(session: Session, app_id: int, *, now: datetime, actor: str)
     evidence before :class:`DebtOutstanding` is raised.
     """
     app = get_application(session, app_id, for_update=True)
-    status = Status(app.status)
-    if status is not Status.COMPLETED:
-        raise Conflict(
-            f"application {app_id} is {status.label} ({status.value}): "
-            "only İcra olunmuş (completed) applications can be printed"
-        )
+    require(Status(app.status), PRINT, app_id=app_id)
     abonent = lock_abonent(session, app.abonent_code)
     if abonent.group != "I":
         raise Conflict(
@@ -277,7 +286,7 @@ def ready_for_print(session: Session, *, now: datetime) -> list[tuple[int, str, 
     )
     rows = session.execute(
         select(Application.id, Application.abonent_code)
-        .where(Application.status == Status.COMPLETED.value, ~current)
+        .where(Application.status.in_([s.value for s in PRINTABLE]), ~current)
         .order_by(Application.decided_at, Application.id)
     ).all()
     balances: dict[str, int] = {}

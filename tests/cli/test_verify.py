@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_workflow import _to
-from tests.conftest import DOCS, Cli
+from tests.conftest import DOCS, Cli, app_in
 
 
 def _issue(cli: Cli, **kw: str) -> dict:
-    app_id = _to(cli, "completed", **kw)
+    app_id = app_in(cli, "completed", **kw)
     return cli.json("print", app_id)
 
 
