@@ -295,7 +295,7 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
     ids = list(codes)
     printed = owing = first_failure = 0
     # This process checks, numbers, registers and writes; worker processes render.
-    with render_pool(len(ids)) as render_many:
+    with render_pool(len(ids)) as render:
         for start in range(0, len(ids), GROUP):
             group = print_group(
                 state.db_url,
@@ -303,7 +303,7 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
                 target=target,
                 now=now(),
                 actor=who,
-                render_many=render_many,
+                render=render,
             )
             for outcome in group:
                 app_id, code = outcome.app_id, codes[outcome.app_id]

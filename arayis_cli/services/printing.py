@@ -353,7 +353,8 @@ REFUSALS = (DebtOutstanding, Conflict, NotFound, InvalidInput)
 #: Certificates per group: one transaction numbers them, one registers them.
 GROUP = 16
 
-Renderer = Callable[[Sequence["CertificateData"]], list[bytes]]
+#: Starts rendering one certificate; the function it returns gives the PDF bytes.
+Renderer = Callable[["CertificateData"], Callable[[], bytes]]
 
 
 @dataclass(frozen=True)
@@ -380,7 +381,7 @@ def render_pool(jobs: int) -> Iterator[Renderer]:
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
     workers = min(cores, jobs, 8)
     if workers < 2:
-        yield lambda pages: [render(page) for page in pages]
+        yield lambda page: lambda: render(page)
         return
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -394,7 +395,7 @@ def render_pool(jobs: int) -> Iterator[Renderer]:
     )
     try:
         pool.submit(int).result()  # fork every worker now (with "fork", all at once)
-        yield lambda pages: list(pool.map(render, pages))
+        yield lambda page: pool.submit(render, page).result
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
@@ -447,16 +448,17 @@ def print_group(
     target: OutputTarget,
     now: datetime,
     actor: str,
-    render_many: Renderer,
+    render: Renderer,
 ) -> list[BatchOutcome]:
     """Print a group of applications with :func:`print_to_file`'s guarantees, in the same
     order of steps, a group at a time:
 
     1. a locked staging file per application is created in the folder;
     2. each is checked and numbered; the numbers commit on their own (refusals recorded);
-    3. in one transaction: each is checked again under lock (locks held to the commit),
-       signed; the PDFs are rendered by the workers meanwhile; each PDF is fsynced into its
-       staging file, registered, and the register commits;
+    3. in one transaction: each is checked again under lock (locks held to the commit)
+       and signed, and its PDF handed to a worker; as the PDFs come back, each is fsynced
+       into its staging file and registered (while the workers render the next); the
+       register commits;
     4. the files are renamed into place.
 
     A kill at any step leaves what a kill of single prints would: numbers spent (gaps),
@@ -481,10 +483,11 @@ def print_group(
         issued: list[Issued] = []
         if pending:
             with session_scope(url) as session:
-                prepared = _prepare_all(session, pending, numbers, outcomes, now=now, actor=actor)
-                for ready, pdf in zip(
-                    prepared, render_many([p.data for p in prepared]), strict=True
-                ):
+                prepared = _prepare_all(
+                    session, pending, numbers, outcomes, now=now, actor=actor, render=render
+                )
+                for ready, rendered in prepared:
+                    pdf = rendered()
                     try:
                         staging[ready.app_id].write(pdf)
                     except OSError as exc:
@@ -517,19 +520,20 @@ def _prepare_all(
     *,
     now: datetime,
     actor: str,
-) -> list[Prepared]:
-    """Check and sign every pending application in this transaction. A refusal (a debt
-    that appeared since the numbers were given) commits its evidence, which ends the
-    transaction and its locks: the others are then checked again from the start."""
+    render: Renderer,
+) -> list[tuple[Prepared, Callable[[], bytes]]]:
+    """Check and sign every pending application in this transaction, each handed to a
+    render worker at once. A refusal (a debt that appeared since the numbers were given)
+    commits its evidence, which ends the transaction and its locks: the others are then
+    checked again from the start (and rendered again: their data may differ)."""
     while True:
-        prepared: list[Prepared] = []
+        prepared: list[tuple[Prepared, Callable[[], bytes]]] = []
         for app_id in pending:
             try:
-                prepared.append(
-                    prepare_certificate(
-                        session, app_id, number=numbers[app_id], now=now, actor=actor
-                    )
+                ready = prepare_certificate(
+                    session, app_id, number=numbers[app_id], now=now, actor=actor
                 )
+                prepared.append((ready, render(ready.data)))
             except REFUSALS as exc:
                 outcomes[app_id] = BatchOutcome(app_id, error=exc)
                 session.rollback()  # after a debt's commit: nothing; else drops the locks
