@@ -30,8 +30,9 @@ LIST_COLUMNS = (
 def write_list(flt: Any, *, fmt: str, show_pii: bool) -> None:
     """Stream the list: JSON array, CSV or a Rich table; memory stays flat for JSON/CSV.
 
-    Plain rows a batch at a time (not ORM objects), each shaped by the same
-    ``application_json`` that ``show`` uses; CSV picks its columns out of that.
+    Plain rows a batch at a time (not ORM objects), each shaped by
+    ``present.application_fields``, as ``show`` is; the CSV columns are the first
+    :data:`LIST_COLUMNS` of those fields (``test_list_streams_what_show_shows``).
     """
     from arayis_cli.cli.output import now
     from arayis_cli.db import session_scope
@@ -47,9 +48,9 @@ def write_list(flt: Any, *, fmt: str, show_pii: bool) -> None:
             emit_csv((*LIST_COLUMNS, "documents"), _csv_rows(batches, day, show_pii=show_pii))
             return
         records = (
-            application_record(application_fields(row, today=day, show_pii=show_pii), docs[i])
+            application_record(application_fields(row, today=day, show_pii=show_pii), documents)
             for part, docs in batches
-            for i, row in enumerate(part)
+            for row, documents in zip(part, docs, strict=True)
         )
         if fmt == "json":
             emit_json_array(records)
@@ -64,9 +65,9 @@ def _csv_rows(
     from arayis_cli.present import application_fields
 
     for part, docs in batches:
-        for i, row in enumerate(part):
+        for row, documents in zip(part, docs, strict=True):
             f = application_fields(row, today=day, show_pii=show_pii)
-            kinds = ";".join(d.kind for d in docs[i]) if docs[i] else ""
+            kinds = ";".join(d.kind for d in documents) if documents else ""
             yield (*f[:11], "true" if f[11] else "false", f[12], kinds)
 
 

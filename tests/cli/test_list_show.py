@@ -104,5 +104,9 @@ def test_list_streams_what_show_shows(loaded: Cli) -> None:
             for key in ("fin", "phone", "email", "submitted_at", "due_on", "status_label"):
                 assert row[key] == record[key]
             assert row["operator"] == (record["operator"] or "")
+    from arayis_cli.cli.listing import LIST_COLUMNS
+    from arayis_cli.present import APPLICATION_FIELDS
+
+    assert APPLICATION_FIELDS[: len(LIST_COLUMNS)] == LIST_COLUMNS  # CSV takes them by place
     assert any(a["decided_at"] for a in listed.values())
     assert any(a["documents"] for a in listed.values())
