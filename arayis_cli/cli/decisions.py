@@ -287,43 +287,57 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
     from decimal import Decimal
 
     from arayis_cli.db import session_scope
-    from arayis_cli.errors import Conflict, DebtOutstanding, InvalidInput, NotFound
+    from arayis_cli.errors import DebtOutstanding
     from arayis_cli.money import money_human
     from arayis_cli.services.printfiles import output_folder
-    from arayis_cli.services.printing import print_to_file, ready_for_print
+    from arayis_cli.services.printing import GROUP, print_group, ready_for_print, render_pool
 
     target = output_folder(folder)  # unwritable: exit 2 before anything is issued
     who = actor()
     _settle(folder, as_json=as_json)  # what a killed run left behind, once per batch
     with session_scope(state.db_url, write=False) as session:
         candidates = ready_for_print(session, now=now())
+    codes = {app_id: code for app_id, code, _debt in candidates}
+    ids = list(codes)
     printed = owing = 0
     first_failure: ExitCode | None = None
-    for app_id, code, _debt in candidates:
-        row: dict[str, Any]
-        try:
-            issued, path = print_to_file(
-                state.db_url, app_id, target=target, now=now(), actor=who, settle=False
+    # This process checks, numbers, registers and writes; worker processes render.
+    with render_pool(len(ids)) as render:
+        for start in range(0, len(ids), GROUP):
+            group = print_group(
+                state.db_url,
+                ids[start : start + GROUP],
+                target=target,
+                now=now(),
+                actor=who,
+                render=render,
             )
-            row = {**_printed(issued, path), "printed": True}
-        except DebtOutstanding as exc:  # recorded in the history by the service
-            first_failure = first_failure or exc.exit_code
-            row = refusal(exc, application_id=app_id, abonent_code=code, printed=False)
-        except (Conflict, NotFound, InvalidInput) as exc:  # e.g. no longer group I: go on
-            first_failure = first_failure or exc.exit_code
-            _refused(exc, app_id, as_json=as_json)
-            continue
-        if row["printed"]:
-            printed += 1
-        else:
-            owing += 1
-        if as_json:
-            emit_json_line(row)
-        elif row["printed"]:
-            show(f"№{app_id}: arayış {row['certificate_number']} → {row['path']}")
-        else:
-            amount = money_human(Decimal(row["debt"]))
-            show(join(f"№{app_id}: ", warning(f"borc {amount}"), f" ({code}), çap edilmədi"))
+            for outcome in group:
+                app_id, code = outcome.app_id, codes[outcome.app_id]
+                row: dict[str, Any]
+                exc = outcome.error
+                if isinstance(exc, DebtOutstanding):  # recorded in the history by the service
+                    first_failure = first_failure or exc.exit_code
+                    row = refusal(exc, application_id=app_id, abonent_code=code, printed=False)
+                elif exc is not None:  # e.g. no longer group I: go on
+                    first_failure = first_failure or exc.exit_code
+                    _refused(exc, app_id, as_json=as_json)
+                    continue
+                else:
+                    row = {**_printed(outcome.issued, outcome.path), "printed": True}
+                if row["printed"]:
+                    printed += 1
+                else:
+                    owing += 1
+                if as_json:
+                    emit_json_line(row)
+                elif row["printed"]:
+                    show(f"№{app_id}: arayış {row['certificate_number']} → {row['path']}")
+                else:
+                    amount = money_human(Decimal(row["debt"]))
+                    show(
+                        join(f"№{app_id}: ", warning(f"borc {amount}"), f" ({code}), çap edilmədi")
+                    )
     if not as_json:
         say(f"{printed} arayış çap edildi, {owing} müraciət üzrə borc var.")
     if first_failure is not None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -63,15 +63,67 @@ def list_query(flt: ListFilter, *, today: date) -> Any:
     return stmt
 
 
-def iter_applications(
-    session: Session, flt: ListFilter, *, today: date, batch: int = 500
-) -> Iterator[tuple[Application, list[Document]]]:
-    """Applications in order with their documents, streamed a batch at a time."""
-    result = session.execute(list_query(flt, today=today).execution_options(yield_per=batch))
-    for part in result.scalars().partitions(batch):
-        docs = documents_of(session, [a.id for a in part if a.id is not None])
-        for app in part:
-            yield app, docs.get(app.id or 0, [])
+def iter_application_rows(
+    session: Session,
+    flt: ListFilter,
+    *,
+    columns: Sequence[str],
+    today: date,
+    batch: int = 2000,
+) -> Iterator[tuple[Sequence[Any], list[list[Any]]]]:
+    """The listed applications in order, a batch of plain rows (these ``columns``, in
+    order; ``id`` among them) at a time, with each row's documents (rows with
+    ``Document``'s attribute names), in the same order.
+
+    No ORM objects, and dates come as the driver returns them (SQLite's stored UTC text,
+    PostgreSQL's datetime/date; ``formats.iso_baku``/``iso_day`` take either): parsing each
+    into a datetime and converting it back cost more than the rest of a row. Streamed
+    (``yield_per``: a server-side cursor on PostgreSQL), so memory stays flat.
+    """
+    from sqlalchemy import Date, String, type_coerce
+
+    from arayis_cli.models import AwareDateTime
+
+    table = Application.__table__.c  # type: ignore[attr-defined]
+    selected = [
+        type_coerce(table[name], String).label(name)
+        if isinstance(table[name].type, Date | AwareDateTime)
+        else table[name]
+        for name in columns
+    ]
+    id_at = list(columns).index("id")
+    stmt = list_query(flt, today=today).with_only_columns(*selected, maintain_column_froms=True)
+    # Core execution on the session's connection: the ORM's result wrapping would cost
+    # as much again per row, for rows that are not entities anyway.
+    conn = session.connection()
+    for part in conn.execute(stmt.execution_options(yield_per=batch)).partitions(batch):
+        ids = [row[id_at] for row in part]
+        docs = document_rows(session, ids)
+        yield part, [docs.get(app_id, []) for app_id in ids]
+
+
+def document_rows(session: Session, app_ids: list[int]) -> dict[int, list[Any]]:
+    """The documents' metadata (no bytes) of these applications, oldest first."""
+    out: dict[int, list[Any]] = {}
+    if app_ids:
+        for row in session.connection().execute(_DOCUMENT_ROWS, {"ids": app_ids}):
+            out.setdefault(row.application_id, []).append(row)
+    return out
+
+
+def _document_rows_query() -> Any:
+    from sqlalchemy import bindparam
+
+    doc = Document.__table__.c  # type: ignore[attr-defined]
+    return (
+        select(doc.application_id, doc.kind, doc.filename, doc.media_type, doc.size, doc.sha256)
+        .where(doc.application_id.in_(bindparam("ids", expanding=True)))
+        .order_by(doc.id)
+    )
+
+
+#: One statement, compiled once (the ids are one expanding parameter).
+_DOCUMENT_ROWS = _document_rows_query()
 
 
 def documents_of(session: Session, app_ids: list[int]) -> dict[int, list[Document]]:

@@ -438,3 +438,60 @@ def test_print_all_ready_goes_on_past_an_abonent_out_of_group_one(
     assert by_id[int(moved_app)]["error"] == "conflict"
     assert by_id[int(ready)]["printed"] is True
     assert [c["certificate_number"] for c in loaded.json("show", moved_app)["certificates"]] == []
+
+
+def test_batch_group_rechecks_after_a_charge_between_numbering_and_register(
+    loaded: Cli, tmp_path: Path
+) -> None:
+    """print --all-ready numbers a group, then checks each again under lock. A charge that
+    commits in between (here: while the first certificate of the group renders) refuses
+    that application with its evidence recorded, and the rest of the group is checked
+    again from the start and printed; its number is a gap, never reused."""
+    _pg_only(loaded)
+    import psycopg
+
+    from arayis_cli.certificate.pdf import render as render_pdf
+    from arayis_cli.services.printfiles import output_folder
+    from arayis_cli.services.printing import print_group
+    from tests.conftest import CODE_CREDIT, CREDIT_FIN
+
+    first = int(app_in(loaded, "completed"))
+    second = int(app_in(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN))
+    url = loaded.url.replace("postgresql+psycopg://", "postgresql://")
+    charged: list[int] = []
+
+    def render(data: Any) -> Any:
+        if not charged:  # the second abonent is not locked yet: a ledger writer gets in
+            with psycopg.connect(url) as conn:
+                conn.execute(
+                    "INSERT INTO ledger_entry (abonent_code, entry_date, kind, amount_qepik,"
+                    " reference, created_at) VALUES (%s, '2026-11-25', 'charge', 2000,"
+                    " 'RACE-2', now())",
+                    (CODE_CREDIT,),
+                )
+            charged.append(data.application_id)
+        return lambda: render_pdf(data)
+
+    from datetime import datetime
+
+    from arayis_cli.validation import BAKU
+
+    outcomes = print_group(
+        loaded.url,
+        [first, second],
+        target=output_folder(tmp_path),
+        now=datetime(2026, 11, 25, 10, tzinfo=BAKU),
+        actor="leyla",
+        render=render,
+    )
+    assert charged == [first]
+    assert outcomes[0].issued is not None and outcomes[0].path is not None
+    assert outcomes[0].issued.certificate.number == "AR-2026-000001-5"
+    assert outcomes[1].error is not None and outcomes[1].error.error == "debt"
+    history = loaded.json("show", str(second))["history"]
+    assert history[-1]["action"] == "print_refused" and history[-1]["detail"]["debt"] == "15.00"
+    assert [p.name for p in tmp_path.glob("*.pdf")] == ["AR-2026-000001-5.pdf"]
+    assert not list(tmp_path.glob(".arayis-*.tmp"))
+    again = loaded.json("print", str(first), "--out", tmp_path)
+    assert again["certificate_number"] == "AR-2026-000003-1"  # 2 was the refused one's
+    assert loaded.json("db", "check")["ok"]
