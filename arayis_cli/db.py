@@ -33,6 +33,12 @@ def _prepare_sqlite_file(url: Any) -> None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     path = Path(database).expanduser()
+    if not path.parent.exists() and not _in_data_dir(path):
+        # A typo in --db must not quietly start an empty office database somewhere new.
+        raise InvalidInput(
+            f"the folder of the database file does not exist: {path.parent}; "
+            "check --db / ARAYIS_DATABASE_URL (only the data directory is created on first use)"
+        )
     try:
         if not path.parent.exists():  # a new data directory holds personal data: owner-only
             path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
@@ -48,6 +54,12 @@ def _prepare_sqlite_file(url: Any) -> None:
             "is writable for this user, or point --db elsewhere",
             resource="database",
         ) from None
+
+
+def _in_data_dir(path: Path) -> bool:
+    from arayis_cli.config import data_dir
+
+    return path.resolve().is_relative_to(data_dir().expanduser().resolve())
 
 
 def get_engine(url: str) -> Engine:

@@ -143,14 +143,20 @@ def print_detail(data: dict[str, Any]) -> None:
         show(emails_table(data["emails"], title="Məktublar", with_application=False))
     if data["certificates"]:
         certs = Table(title="Arayışlar", title_justify="left")
-        for col in ("Nömrə", "Verilib", "Etibarlıdır", "Operator"):
+        for col in ("Nömrə", "Verilib", "Etibarlıdır", "Operator", "Ləğv edilib"):
             certs.add_column(col)
         for c in data["certificates"]:
+            revoked = (
+                bad(f"{date_az(c['revoked_at'])}: {c['revocation_reason'] or ''}")
+                if c.get("revoked_at")
+                else ""
+            )
             certs.add_row(
                 c["certificate_number"],
                 date_az(c["issued_at"]),
                 date_az(c["valid_until"]),
                 c["operator"],
+                revoked,
             )
         show(certs)
     if data.get("verifications"):

@@ -179,5 +179,9 @@ class SmtpSender:
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self.conn = None
             raise ConnectionFailure(_describe(exc)) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            # e.g. an address that needs SMTPUTF8 and a server without it: retrying the
+            # same message to the same server cannot help (outbox retry --to can).
+            raise PermanentFailure(_describe(exc)) from None
         except smtplib.SMTPException as exc:
             raise TemporaryFailure(_describe(exc)) from None
