@@ -209,8 +209,11 @@ def test_shell_completion_as_typer_users_expect(tmp_path: Path) -> None:
 
     base = {**os.environ, "ARAYIS_DATABASE_URL": f"sqlite:///{tmp_path / 'c.db'}"}
     arayis = str(Path(sys.executable).with_name("arayis"))  # the console script, as installed
+    # The shell is named, not detected from the parent process (which depends on how the
+    # test run was started): Typer's own switch for that makes --show-completion take it.
+    named = {**base, "_TYPER_COMPLETE_TEST_DISABLE_SHELL_DETECTION": "1"}
     script = subprocess.run(
-        [arayis, "--show-completion", "bash"], capture_output=True, text=True, env=base
+        [arayis, "--show-completion", "bash"], capture_output=True, text=True, env=named
     )
     assert script.returncode == 0
     assert "_ARAYIS_COMPLETE=complete_bash" in script.stdout
