@@ -256,5 +256,17 @@ def default_operator() -> str:
         return "operator"
 
 
+def language_setting() -> str:
+    """The language of messages: ``ARAYIS_LANG`` checked, or ``az`` when it (or any other
+    variable) is bad, so that the refusal naming the bad variable can itself be worded."""
+    from arayis_cli.errors import ArayisError
+
+    try:
+        return settings().lang
+    except ArayisError:
+        raw = (os.environ.get(ENV_LANG) or "").strip().lower()
+        return raw if raw in LANGUAGES else "az"
+
+
 def abonent_code_lengths() -> tuple[int, int]:
     return settings().abonent_code_lengths
