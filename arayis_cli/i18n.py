@@ -78,7 +78,7 @@ def ngettext(singular: str, plural: str, n: int) -> str:
     return translations().ngettext(singular, plural, n)
 
 
-def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark, do not translate"
+def N_(message: str) -> str:
     """Mark ``message`` for extraction without translating it (module-level tables)."""
     return message
 

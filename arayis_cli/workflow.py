@@ -9,6 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from arayis_cli.errors import InvalidInput
+from arayis_cli.i18n import _
 
 
 class Status(StrEnum):
@@ -62,4 +63,6 @@ def parse_status(text: str) -> Status:
         if folded in (status.value.replace("_", " "), status.label.replace("İ", "i").lower()):
             return status
     choices = ", ".join(f"{s.value} ({s.label})" for s in Status)
-    raise InvalidInput(f"unknown status {raw[:40]!r}; use one of {choices}")
+    raise InvalidInput(
+        _("unknown status {raw!r}; use one of {choices}").format(raw=raw[:40], choices=choices)
+    )

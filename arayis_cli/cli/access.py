@@ -17,6 +17,7 @@ import typer
 from arayis_cli.access import OWNER_ONLY, permitted, required
 from arayis_cli.cli.output import JSON_OPT, actor, command, console, emit_json, now, say, state
 from arayis_cli.cli.params import count_option, id_option
+from arayis_cli.i18n import _
 
 policy_app = typer.Typer(help="Policy kept in the database: four eyes.", no_args_is_help=True)
 
@@ -44,7 +45,9 @@ def authorize(command_path: str) -> None:
             access = login_access(conn)
     except OperationalError as exc:
         first = str(exc.orig).strip().splitlines()[0][:200] if exc.orig else type(exc).__name__
-        raise Unavailable(f"cannot connect to the database: {first}") from None
+        raise Unavailable(
+            _("cannot connect to the database: {first}").format(first=first)
+        ) from None
     if not access.installed or permitted(command_path, access.roles, owner=access.admin):
         return
     needed = " or ".join(sorted(r.value for r in required(command_path)))
@@ -52,8 +55,10 @@ def authorize(command_path: str) -> None:
         needed = "the database owner (it changes the schema)"
     held = ", ".join(sorted(r.value for r in access.roles)) or "no arayis role"
     raise NotPermitted(
-        f"login {access.login} may not run '{command_path}': it needs {needed} "
-        f"(the login has {held}); ask an administrator"
+        _(
+            "login {access_login} may not run '{command_path}': it needs {needed} (the login has "
+            "{held}); ask an administrator"
+        ).format(access_login=access.login, command_path=command_path, needed=needed, held=held)
     )
 
 
@@ -124,7 +129,7 @@ def policy_set(
     from arayis_cli.services import policy
 
     if name.strip().lower().replace("_", "-") != "four-eyes":
-        raise InvalidInput("unknown policy; the one policy is four-eyes")
+        raise InvalidInput(_("unknown policy; the one policy is four-eyes"))
     on = policy.parse_switch(value)
     who = actor()
     with session_scope(state.db_url) as session:
@@ -171,9 +176,9 @@ def audit(
     from arayis_cli.validation import parse_date
 
     if application is not None and not 1 <= application <= 2**63 - 1:
-        raise InvalidInput("--application takes an application number (1 to 2^63-1)")
+        raise InvalidInput(_("--application takes an application number (1 to 2^63-1)"))
     if limit is not None and limit < 0:
-        raise InvalidInput("--limit must not be negative")
+        raise InvalidInput(_("--limit must not be negative"))
     day = parse_date(since, "--since") if since else None
     with session_scope(state.db_url, write=False) as session:
         rows = [

@@ -18,6 +18,7 @@ from arayis_cli.cli.output import (
     show,
     state,
 )
+from arayis_cli.i18n import _
 
 db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
 
@@ -32,7 +33,7 @@ def db_upgrade(as_json: bool = JSON_OPT) -> None:
     if as_json:
         emit_json({"revision": HEAD})
     else:
-        say(f"Database is at schema revision {HEAD}.")
+        say(_("Database is at schema revision {HEAD}.").format(HEAD=HEAD))
 
 
 @command
@@ -49,10 +50,17 @@ def db_check(as_json: bool = JSON_OPT) -> None:
     else:
         counts = ", ".join(f"{n} {what}" for what, n in report.checked.items())
         if report.ok:
-            show(join(good("✓ The store is whole"), f" ({counts})."))
+            show(join(good(_("✓ The store is whole")), f" ({counts})."))
         else:
             show(
-                join(bad(f"✗ {len(report.problems)} problem(s)"), f" ({counts}):"),
+                join(
+                    bad(
+                        _("✗ {report_problems} problem(s)").format(
+                            report_problems=len(report.problems)
+                        )
+                    ),
+                    f" ({counts}):",
+                ),
                 *(f"  - {line}" for line in report.problems),
             )
     if not report.ok:
@@ -74,11 +82,25 @@ def db_backup(
         emit_json(result.as_json())
     else:
         counts = ", ".join(f"{n} {what}" for what, n in report.checked.items())
-        say(f"Ehtiyat nüsxə yazıldı: {result.path} ({result.size} bayt).")
+        say(
+            _("Ehtiyat nüsxə yazıldı: {result_path} ({result_size} bayt).").format(
+                result_path=result.path, result_size=result.size
+            )
+        )
         if report.ok:
-            say(good(f"✓ Nüsxənin yoxlanışı (db check): bütövdür ({counts})."))
+            say(
+                good(
+                    _("✓ Nüsxənin yoxlanışı (db check): bütövdür ({counts}).").format(counts=counts)
+                )
+            )
         else:
-            say(bad(f"✗ Nüsxənin yoxlanışı (db check): {len(report.problems)} problem:"))
+            say(
+                bad(
+                    _("✗ Nüsxənin yoxlanışı (db check): {report_problems} problem:").format(
+                        report_problems=len(report.problems)
+                    )
+                )
+            )
             for line in report.problems:
                 say(f"  - {line}")
     if not report.ok:

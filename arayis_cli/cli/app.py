@@ -12,10 +12,10 @@ import typer
 
 from arayis_cli import __version__
 from arayis_cli.cli import (
-    clickwords,
     access,
     admin,
     certificates,
+    clickwords,
     decisions,
     intake,
     outbox,

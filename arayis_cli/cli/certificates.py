@@ -22,6 +22,7 @@ from arayis_cli.cli.output import (
     state,
 )
 from arayis_cli.errors import ExitCode
+from arayis_cli.i18n import _
 
 if TYPE_CHECKING:
     from arayis_cli.services.verification import Check, Verdict
@@ -48,11 +49,13 @@ def verify(
     at = now()
     if offline:
         if public_key is None:
-            raise InvalidInput("--offline needs --public-key FILE")
+            raise InvalidInput(_("--offline needs --public-key FILE"))
         try:
             key_text = public_key.read_text(encoding="ascii")
         except (OSError, UnicodeDecodeError):
-            raise InvalidInput(f"cannot read public key file {public_key}") from None
+            raise InvalidInput(
+                _("cannot read public key file {public_key}").format(public_key=public_key)
+            ) from None
         verdict = verification.verify_offline(evidence, key_text, now=at)
     else:
         from arayis_cli.db import session_scope
@@ -61,7 +64,11 @@ def verify(
             verdict = verification.verify(session, evidence, now=at)
         if evidence.kind == "number" and verdict.reason == verification.NOT_IN_REGISTER:
             # A typed number that was never issued is an unknown certificate (SPEC §4).
-            raise NotFound(f"certificate {evidence.number} is not in the register")
+            raise NotFound(
+                _("certificate {evidence_number} is not in the register").format(
+                    evidence_number=evidence.number
+                )
+            )
         _record(verification.check_of(verdict, evidence, at=at, channel="cli"))
     if as_json:
         emit_json(verdict.as_json())
@@ -85,7 +92,7 @@ def _record(check: Check | None) -> None:
             record_checks(session, [check])
     except SQLAlchemyError:
         # A read-only replica or login: the person still gets the answer they asked for.
-        say("arayis: yoxlama qeydə alınmadı (verilənlər bazasına yazmaq olmur)")
+        say(_("arayis: yoxlama qeydə alınmadı (verilənlər bazasına yazmaq olmur)"))
 
 
 def _print_verdict(verdict: Verdict) -> None:
@@ -97,7 +104,7 @@ def _print_verdict(verdict: Verdict) -> None:
         until = date_az(verdict.details.get("valid_until"))
         show(
             join(
-                good(f"✓ Arayış {number} həqiqidir"),
+                good(_("✓ Arayış {number} həqiqidir").format(number=number)),
                 f" (dəyişdirilməyib, {until} tarixinədək etibarlıdır).",
             )
         )
@@ -129,7 +136,11 @@ def revoke(
     if as_json:
         emit_json(data)
     else:
-        say(f"Arayış {data['certificate_number']} ləğv edildi.")
+        say(
+            _("Arayış {certificate_number} ləğv edildi.").format(
+                certificate_number=data["certificate_number"]
+            )
+        )
 
 
 @command
@@ -178,14 +189,16 @@ def keys_rotate(as_json: bool = JSON_OPT) -> None:
     from arayis_cli.services.printing import register_key
 
     if settings().signing_key:
-        raise InvalidInput("the signing key is configured by ARAYIS_SIGNING_KEY; rotate it there")
+        raise InvalidInput(
+            _("the signing key is configured by ARAYIS_SIGNING_KEY; rotate it there")
+        )
     signer = generate()
     with session_scope(state.db_url) as session:
         register_key(session, signer, now=now())
     if as_json:
         emit_json({"kid": signer.kid})
     else:
-        say(f"New signing key {signer.kid} is now current.")
+        say(_("New signing key {signer_kid} is now current.").format(signer_kid=signer.kid))
 
 
 @command
@@ -225,7 +238,11 @@ def serve(
 
     def announce() -> None:
         if not as_json:  # with --json, stderr carries only an error object, if any
-            say(f"arayis: http://{host}:{port}/verify ({workers} worker(s)); Ctrl-C stops it")
+            say(
+                _(
+                    "arayis: http://{host}:{port}/verify ({workers} worker(s)); Ctrl-C stops it"
+                ).format(host=host, port=port, workers=workers)
+            )
 
     run(config, host=host, port=port, workers=workers, announce=announce)
 

@@ -34,6 +34,7 @@ from arayis_cli.cli.output import (
 )
 from arayis_cli.cli.params import app_id_argument, count_option
 from arayis_cli.errors import ArayisError
+from arayis_cli.i18n import _
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -82,9 +83,9 @@ def review(
 
     ids = list(app_ids or [])
     if bool(ids) == next_:
-        raise InvalidInput("give application number(s) or --next (not both)")
+        raise InvalidInput(_("give application number(s) or --next (not both)"))
     if count < 1 or (count > 1 and not next_):
-        raise InvalidInput("--count takes a positive number and goes with --next")
+        raise InvalidInput(_("--count takes a positive number and goes with --next"))
     who = actor()
 
     def claim(app_id: int | None) -> dict[str, Any]:
@@ -104,7 +105,7 @@ def review(
 
     if next_ and count > 1:
         claimed: list[dict[str, Any]] = []
-        for _ in range(count):
+        for _claimed in range(count):
             try:
                 claimed.append(claim(None))
             except NotFound:
@@ -114,14 +115,14 @@ def review(
             else:
                 show(line(claimed[-1]))
         if not claimed:
-            raise NotFound("no new applications in the queue")
+            raise NotFound(_("no new applications in the queue"))
         return
     if len(ids) > 1:
         _each(ids, claim, as_json=as_json, line=line)
         return
     data = claim(ids[0] if ids else None)
     if not as_json:
-        say(f"Müraciət №{data['id']} icraya götürüldü (İcrada olan).")
+        say(_("Müraciət №{id} icraya götürüldü (İcrada olan).").format(id=data["id"]))
     show_application(data, as_json=as_json)
 
 
@@ -150,7 +151,7 @@ def reject(
         return
     data = one(app_ids[0])
     if not as_json:
-        say(f"Müraciət №{data['id']} ləğv olundu; abonentə məktub növbəyə qoyuldu.")
+        say(_("Müraciət №{id} ləğv olundu; abonentə məktub növbəyə qoyuldu.").format(id=data["id"]))
     show_application(data, as_json=as_json)
 
 
@@ -174,7 +175,7 @@ def approve(
 
     def one(app_id: int) -> dict[str, Any]:
         with session_scope(state.db_url) as session:
-            _, debt = decisions.approve(session, app_id, override=override, now=now(), actor=who)
+            debt = decisions.approve(session, app_id, override=override, now=now(), actor=who)[1]
         return application_data(app_id, show_pii=show_pii, extra={"debt": money_json(debt)})
 
     def line(d: dict[str, Any]) -> str:
@@ -191,12 +192,16 @@ def approve(
             say(
                 join(
                     f"Müraciət №{data['id']} icra olundu. ",
-                    warning(f"Borc: {money_human(debt)}"),
+                    warning(_("Borc: {amount}").format(amount=money_human(debt))),
                     " — abonentə əvvəlcə borcu ödəməsi barədə məktub növbəyə qoyuldu.",
                 )
             )
         else:
-            say(f"Müraciət №{data['id']} icra olundu. Borc yoxdur — arayış çap oluna bilər.")
+            say(
+                _("Müraciət №{id} icra olundu. Borc yoxdur — arayış çap oluna bilər.").format(
+                    id=data["id"]
+                )
+            )
     show_application(data, as_json=as_json)
 
 
@@ -218,13 +223,13 @@ def print_(
 
     if all_ready:
         if app_id is not None or out is not None:
-            raise InvalidInput("--all-ready takes --out-dir, not an application number or --out")
+            raise InvalidInput(_("--all-ready takes --out-dir, not an application number or --out"))
         _print_all_ready(out_dir or Path.cwd(), as_json=as_json)
         return
     if app_id is None:
-        raise InvalidInput("give an application number, or --all-ready")
+        raise InvalidInput(_("give an application number, or --all-ready"))
     if out_dir is not None:
-        raise InvalidInput("--out-dir goes with --all-ready; use --out for one certificate")
+        raise InvalidInput(_("--out-dir goes with --all-ready; use --out for one certificate"))
     from arayis_cli.services.printfiles import output_target
     from arayis_cli.services.printing import print_to_file
 
@@ -239,7 +244,11 @@ def print_(
     else:
         show(
             join(
-                good(f"Arayış {data['certificate_number']} hazırdır"),
+                good(
+                    _("Arayış {certificate_number} hazırdır").format(
+                        certificate_number=data["certificate_number"]
+                    )
+                ),
                 f": {target} (borc yoxdur, {fmt_date(issued.certificate.valid_until)} "
                 "tarixinədək etibarlıdır)",
             )
@@ -268,9 +277,17 @@ def _settle(folder: Path, *, as_json: bool) -> None:
         if as_json:
             continue  # stdout carries the certificates only; the restored file is in place
         if settled.restored_to is not None:
-            say(f"Yarımçıq çapdan arayış {settled.number} bərpa olundu: {settled.restored_to}")
+            say(
+                _(
+                    "Yarımçıq çapdan arayış {settled_number} bərpa olundu: {settled_restored_to}"
+                ).format(settled_number=settled.number, settled_restored_to=settled.restored_to)
+            )
         else:
-            say(f"Yarımçıq çapın müvəqqəti faylı silindi: {settled.staging}")
+            say(
+                _("Yarımçıq çapın müvəqqəti faylı silindi: {settled_staging}").format(
+                    settled_staging=settled.staging
+                )
+            )
 
 
 def _print_all_ready(folder: Path, *, as_json: bool) -> None:
@@ -319,9 +336,19 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
             show(f"№{app_id}: arayış {row['certificate_number']} → {row['path']}")
         else:
             amount = money_human(Decimal(row["debt"]))
-            show(join(f"№{app_id}: ", warning(f"borc {amount}"), f" ({code}), çap edilmədi"))
+            show(
+                join(
+                    f"№{app_id}: ",
+                    warning(_("borc {amount}").format(amount=amount)),
+                    f" ({code}), çap edilmədi",
+                )
+            )
     if not as_json:
-        say(f"{printed} arayış çap edildi, {owing} müraciət üzrə borc var.")
+        say(
+            _("{printed} arayış çap edildi, {owing} müraciət üzrə borc var.").format(
+                printed=printed, owing=owing
+            )
+        )
     if first_failure:
         raise typer.Exit(first_failure)
 

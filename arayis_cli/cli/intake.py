@@ -21,6 +21,7 @@ from arayis_cli.cli.output import (
     state,
 )
 from arayis_cli.cli.params import app_id_argument, count_option
+from arayis_cli.i18n import _, ngettext
 
 
 @command
@@ -45,7 +46,7 @@ def submit(
 
     if from_file is not None:
         if any(v is not None for v in (abonent, fin, phone, email, external_id, submitted_at)):
-            raise InvalidInput("--from-file cannot be combined with single-application options")
+            raise InvalidInput(_("--from-file cannot be combined with single-application options"))
         _submit_file(from_file, as_json=as_json)
         return
     missing = [
@@ -59,7 +60,9 @@ def submit(
         if value is None
     ]
     if missing:
-        raise InvalidInput(f"missing {', '.join(missing)} (or use --from-file)")
+        raise InvalidInput(
+            _("missing {missing} (or use --from-file)").format(missing=", ".join(missing))
+        )
     from arayis_cli.db import session_scope
     from arayis_cli.services.applications import submit as submit_one
     from arayis_cli.services.applications import validate_submission
@@ -82,12 +85,16 @@ def submit(
         if created:
             say(
                 join(
-                    good("Əməliyyat uğurla yerinə yetirildi."),
+                    good(_("Əməliyyat uğurla yerinə yetirildi.")),
                     " Müraciətinizin nəticəsi 3 iş günü ərzində email ünvanınıza göndəriləcək.",
                 )
             )
         else:
-            say(f"Application {app.id} already exists for external id {app.external_id}.")
+            say(
+                _("Application {app_id} already exists for external id {app_external_id}.").format(
+                    app_id=app.id, app_external_id=app.external_id
+                )
+            )
     data = application_data(app.id or 0, show_pii=show_pii, extra={"created": created})
     show_application(data, as_json=as_json)
 
@@ -213,12 +220,17 @@ def attach(
     uploads = [read_upload(path, limit=limit) for path in files]
     who = actor()
     with session_scope(state.db_url) as session:
-        _, added = attach_docs(
+        added = attach_docs(
             session, app_id=app_id, uploads=uploads, kind=kind, now=now(), actor=who
-        )
+        )[1]
     if not as_json:
         same = len(uploads) - added
-        say(f"Stored {added} document(s)" + (f"; {same} already attached" if same else "") + ".")
+        stored = ngettext("Stored {n} document.", "Stored {n} documents.", added).format(n=added)
+        if same:
+            stored += " " + ngettext(
+                "{n} was already attached.", "{n} were already attached.", same
+            ).format(n=same)
+        say(stored)
     _show_application(app_id, as_json=as_json, show_pii=show_pii)
 
 
@@ -244,9 +256,9 @@ def list_(
 
     fmt = "json" if as_json else fmt.strip().lower()
     if fmt not in ("table", "json", "csv"):
-        raise InvalidInput("--format must be table, json or csv")
+        raise InvalidInput(_("--format must be table, json or csv"))
     if (limit is not None and limit < 0) or offset < 0:
-        raise InvalidInput("--limit and --offset must not be negative")
+        raise InvalidInput(_("--limit and --offset must not be negative"))
     from arayis_cli.services.applications import ListFilter
 
     flt = ListFilter(

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from arayis_cli.cli.output import emit_csv, emit_json_array, state
+from arayis_cli.i18n import _
 
 LIST_COLUMNS = (
     "id",
@@ -93,7 +94,7 @@ def _table(rows: Iterable[dict[str, Any]]) -> None:
             row["operator"] or "",
             str(len(row["documents"])),
         )
-    show(table if count else muted("Heç bir müraciət tapılmadı."))
+    show(table if count else muted(_("Heç bir müraciət tapılmadı.")))
 
 
 def _csv_value(value: Any) -> str:

@@ -19,6 +19,7 @@ from arayis_cli.cli.output import (
     state,
 )
 from arayis_cli.cli.params import app_id_argument, count_option, id_option
+from arayis_cli.i18n import _
 
 outbox_app = typer.Typer(
     help="Emails to subscribers: the queue and its delivery state.", no_args_is_help=True
@@ -62,7 +63,7 @@ def outbox_list(
         emit_json(rows)
         return
     if not rows:
-        show(muted("Növbədə məktub yoxdur."))
+        show(muted(_("Növbədə məktub yoxdur.")))
         return
     from arayis_cli.cli.render import outbox_list_table
 
@@ -98,7 +99,7 @@ def outbox_send(
     from arayis_cli.services import outbox
 
     if limit <= 0:
-        raise InvalidInput("--limit must be a positive whole number")
+        raise InvalidInput(_("--limit must be a positive whole number"))
     if dry_run:
         with session_scope(state.db_url, write=False) as session:
             rows = [
@@ -122,9 +123,9 @@ def outbox_send(
         return
     show(
         join(
-            good(f"{report.sent} göndərildi"),
+            good(_("{report_sent} göndərildi").format(report_sent=report.sent)),
             f", {report.retry} sonra yenidən, ",
-            bad(f"{report.failed} uğursuz"),
+            bad(_("{report_failed} uğursuz").format(report_failed=report.failed)),
         )
     )
     if report.messages:
@@ -165,7 +166,11 @@ def outbox_retry(
     if as_json:
         emit_json(shown)
     else:
-        say(f"Məktub №{shown['id']} yenidən növbədədir (pending) → {shown['to']}.")
+        say(
+            _("Məktub №{id} yenidən növbədədir (pending) → {to}.").format(
+                id=shown["id"], to=shown["to"]
+            )
+        )
 
 
 @command

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from arayis_cli.cli.output import bad, console, good, join, muted, show, warning
+from arayis_cli.i18n import _
 from arayis_cli.workflow import Status
 
 if TYPE_CHECKING:
@@ -77,7 +78,7 @@ def print_application(data: dict[str, Any], *, title: str | None = None) -> None
         ("Qeydiyyat", date_az(data["submitted_at"])),
         (
             "Son tarix",
-            join(date_az(data["due_on"]), bad(" (gecikir)"))
+            join(date_az(data["due_on"]), bad(_(" (gecikir)")))
             if data["overdue"]
             else date_az(data["due_on"]),
         ),
@@ -92,7 +93,7 @@ def print_application(data: dict[str, Any], *, title: str | None = None) -> None
     table.add_row(
         "Sənədlər",
         "\n".join(f"{d['kind']}: {d['filename']} ({d['media_type']}, {d['size']} B)" for d in docs)
-        or muted("yoxdur"),
+        or muted(_("yoxdur")),
     )
     if "checklist" in data:
         table.add_row("Yoxlama", _checklist_text(data["checklist"]))
@@ -103,7 +104,7 @@ def print_application(data: dict[str, Any], *, title: str | None = None) -> None
 
 def debt_text(debt: str | Decimal) -> Text:
     """The debt in red, or "yoxdur" in green."""
-    return bad(money_az(debt)) if Decimal(debt) > 0 else good("yoxdur")
+    return bad(money_az(debt)) if Decimal(debt) > 0 else good(_("yoxdur"))
 
 
 def _checklist_text(checklist: dict[str, Any]) -> Text:
@@ -186,11 +187,15 @@ def emails_table(rows: list[dict[str, Any]], *, title: str, with_application: bo
 
 
 def print_import_report(report: dict[str, Any]) -> None:
-    parts: list[str | Text] = [good(f"{report['created']} yaradıldı")]
+    parts: list[str | Text] = [good(_("{created} yaradıldı").format(created=report["created"]))]
     if "updated" in report:
         parts.append(f", {report['updated']} yeniləndi")
     parts.append(f", {report['existing']} artıq var idi, ")
-    parts.append(bad(f"{len(report['failed'])} xəta") if report["failed"] else "0 xəta")
+    parts.append(
+        bad(_("{failed} xəta").format(failed=len(report["failed"])))
+        if report["failed"]
+        else "0 xəta"
+    )
     show(join(*parts))
     if report["failed"]:
         table = Table(title="Xətalı sətirlər", title_justify="left")

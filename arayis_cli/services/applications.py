@@ -16,6 +16,7 @@ from arayis_cli.calendar import calendar
 from arayis_cli.config import settings
 from arayis_cli.errors import Conflict, InvalidInput, NotFound
 from arayis_cli.formats import fmt_date, fmt_datetime
+from arayis_cli.i18n import _
 from arayis_cli.models import (
     Abonent,
     Application,
@@ -175,17 +176,21 @@ def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: s
 
 def _check_abonent(abonent: Abonent | None, code: str) -> None:
     if abonent is None:
-        raise NotFound(f"abonent {code} not found")
+        raise NotFound(_("abonent {code} not found").format(code=code))
     if abonent.group != "I":
         raise InvalidInput(
-            f"abonent {code} is in group {abonent.group}: this service is for group I "
-            "(residential) subscribers only"
+            _(
+                "abonent {code} is in group {abonent_group}: this service is for group I "
+                "(residential) subscribers only"
+            ).format(code=code, abonent_group=abonent.group)
         )
 
 
 def _open_conflict(code: str, open_id: int | str | None) -> Conflict:
     number = f" №{open_id}" if isinstance(open_id, int) else f" {open_id}" if open_id else ""
-    return Conflict(f"abonent {code} already has an open application{number}")
+    return Conflict(
+        _("abonent {code} already has an open application{number}").format(code=code, number=number)
+    )
 
 
 def _by_external_id(session: Session, sub: Submission) -> Application | None:
@@ -203,7 +208,11 @@ def _by_external_id(session: Session, sub: Submission) -> Application | None:
 
 def _external_id_conflict(external_id: str) -> Conflict:
     # The other abonent is not named: the caller may not be entitled to know it.
-    return Conflict(f"external id {external_id} is already used for another abonent")
+    return Conflict(
+        _("external id {external_id} is already used for another abonent").format(
+            external_id=external_id
+        )
+    )
 
 
 def submit(
@@ -375,7 +384,7 @@ def _submit_chunk(
         session.rollback()
         for number, sub in to_insert:
             try:
-                _, created = submit(session, sub, now=now, actor=actor)
+                created = submit(session, sub, now=now, actor=actor)[1]
                 session.commit()
             except (NotFound, InvalidInput, Conflict) as exc:
                 session.rollback()

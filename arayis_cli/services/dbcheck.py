@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
+from arayis_cli.i18n import _
 from arayis_cli.models import (
     Application,
     Certificate,
@@ -88,7 +89,7 @@ def check(session: Session, *, now: datetime | None = None, limit: int = 200) ->
             problem(f"application {app_id}: history does not start with its registration")
         elif moves[-1][1] != status:
             problem(f"application {app_id}: status {status} but history ends at {moves[-1][1]}")
-        for (_, before), (after_from, _) in pairwise(moves):
+        for (_from, before), (after_from, _to) in pairwise(moves):
             if before != after_from:
                 problem(f"application {app_id}: history skips from {before} to {after_from}")
         kinds = mails.get(app_id, [])
@@ -209,24 +210,40 @@ def check_certificates(session: Session, problem: Callable[[str], None]) -> int:
             problem(f"certificate {number}: {what}")
 
         if cert.balance_qepik > 0:
-            bad("issued with a debt on the balance")
+            bad(_("issued with a debt on the balance"))
         if number not in printed:
-            bad(f"no print in application {cert.application_id}'s history")
+            bad(
+                _("no print in application {cert_application_id}'s history").format(
+                    cert_application_id=cert.application_id
+                )
+            )
         if not SHA256_RE.fullmatch(cert.pdf_sha256 or ""):
-            bad("stored PDF hash is not a SHA-256")
+            bad(_("stored PDF hash is not a SHA-256"))
         if cert.pdf_size <= 0:
-            bad(f"stored PDF size {cert.pdf_size} is impossible")
+            bad(
+                _("stored PDF size {cert_pdf_size} is impossible").format(
+                    cert_pdf_size=cert.pdf_size
+                )
+            )
         if cert.token is None:
             if cert.key_id is not None:
-                bad(f"signed by key {cert.key_id} but its token is gone")
+                bad(
+                    _("signed by key {cert_key_id} but its token is gone").format(
+                        cert_key_id=cert.key_id
+                    )
+                )
             continue  # issued before certificates were signed (revision 0003)
         try:
             token = parse_token(cert.token)
         except InvalidInput:
-            bad("token cannot be read")
+            bad(_("token cannot be read"))
             continue
         if not signature_ok(token, keys):
-            bad(f"token's signature does not verify against registered key {token.kid}")
+            bad(
+                _("token's signature does not verify against registered key {token_kid}").format(
+                    token_kid=token.kid
+                )
+            )
         mismatched = [
             name
             for name, in_token, in_row in (
@@ -239,7 +256,11 @@ def check_certificates(session: Session, problem: Callable[[str], None]) -> int:
             if in_token != in_row
         ]
         if mismatched:
-            bad(f"token does not match the row ({', '.join(mismatched)})")
+            bad(
+                _("token does not match the row ({mismatched})").format(
+                    mismatched=", ".join(mismatched)
+                )
+            )
     return certs
 
 

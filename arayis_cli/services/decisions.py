@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from arayis_cli.errors import Conflict, NotFound
 from arayis_cli.formats import fmt_datetime
+from arayis_cli.i18n import _
 from arayis_cli.models import Abonent, Application, Document
 from arayis_cli.money import money_human, money_json
 from arayis_cli.services import changes, tally
@@ -46,7 +47,12 @@ def transition(
     target = next_status(current, action)
     if target is None:
         raise Conflict(
-            f"application {app.id} is {current.label} ({current.value}): cannot {action}"
+            _("application {app_id} is {current_label} ({current_value}): cannot {action}").format(
+                app_id=app.id,
+                current_label=current.label,
+                current_value=current.value,
+                action=action,
+            )
         )
     result = session.execute(
         update(Application)
@@ -59,7 +65,11 @@ def transition(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise Conflict(f"application {app.id} was changed by another operator; look at it again")
+        raise Conflict(
+            _("application {app_id} was changed by another operator; look at it again").format(
+                app_id=app.id
+            )
+        )
     if values and values.get("decision_working_days") is not None:
         # A decision is final: the stats tallies only ever grow, and claims never touch them.
         days, late = values["decision_working_days"], values["decided_late"]
@@ -169,7 +179,7 @@ def review_next(session: Session, *, now: datetime, actor: str) -> tuple[Applica
     # On SQLite the transaction began with BEGIN IMMEDIATE: the read already holds the lock.
     app = session.execute(stmt).scalar_one_or_none()
     if app is None:
-        raise NotFound("no new applications in the queue")
+        raise NotFound(_("no new applications in the queue"))
     transition(session, app, Action.REVIEW, now=now, actor=actor, detail={"claimed": "next"})
     return app, checklist(session, app, now=now)
 
@@ -216,19 +226,27 @@ def approve(
     check_four_eyes(session, app, actor=actor, action="approve")
     if next_status(Status(app.status), Action.APPROVE) is None:
         status = Status(app.status)
-        raise Conflict(f"application {app.id} is {status.label} ({status.value}): cannot approve")
+        raise Conflict(
+            _("application {app_id} is {status_label} ({status_value}): cannot approve").format(
+                app_id=app.id, status_label=status.label, status_value=status.value
+            )
+        )
     check = checklist(session, app, now=now)
     if not check.group_i:
         # Not overridable: the certificate would state a group the service is not for.
         raise Conflict(
-            f"application {app.id}: checklist not passed ({check.group_failure()}); "
-            "this service is for group I (residential) subscribers only",
+            _(
+                "application {app_id}: checklist not passed ({check_group_failure}); this service "
+                "is for group I (residential) subscribers only"
+            ).format(app_id=app.id, check_group_failure=check.group_failure()),
             checklist=check.as_json(),
         )
     if not check.passed and override_reason is None:
         raise Conflict(
-            f"application {app.id}: checklist not passed ({'; '.join(check.failures())}); "
-            "approve with --override REASON to record why",
+            _(
+                "application {app_id}: checklist not passed ({check_failures}); approve with "
+                "--override REASON to record why"
+            ).format(app_id=app.id, check_failures="; ".join(check.failures())),
             checklist=check.as_json(),
         )
     detail: dict[str, Any] = {"debt": money_json(check.debt), "balance": money_json(check.balance)}
