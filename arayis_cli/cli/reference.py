@@ -68,7 +68,7 @@ def abonent_show(
 def _show(code: str, *, as_json: bool, show_pii: bool) -> None:
     from rich.table import Table
 
-    from arayis_cli.cli.render import debt_text
+    from arayis_cli.cli.render import LEDGER_KINDS, code_label, debt_text
     from arayis_cli.db import session_scope
     from arayis_cli.formats import fmt_date
     from arayis_cli.money import money_human, money_json
@@ -107,7 +107,8 @@ def _show(code: str, *, as_json: bool, show_pii: bool) -> None:
         ):
             ledger.add_column(col, justify=justify)  # type: ignore[arg-type]
         for e in summary["ledger"]:
-            ledger.add_row(fmt_date(e["date"]), e["kind"], money_human(e["amount"]), e["reference"])
+            kind = code_label(LEDGER_KINDS, e["kind"])
+            ledger.add_row(fmt_date(e["date"]), kind, money_human(e["amount"]), e["reference"])
         show(ledger)
 
 

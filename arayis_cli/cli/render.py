@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from arayis_cli.cli.output import bad, console, good, join, muted, show, warning
-from arayis_cli.i18n import _
+from arayis_cli.i18n import N_, _, gettext
 from arayis_cli.workflow import Status
 
 if TYPE_CHECKING:
@@ -102,6 +102,34 @@ def print_application(data: dict[str, Any], *, title: str | None = None) -> None
     show(table)
 
 
+#: Codes shown to people: a label in the operator's language (N_ marks them for the
+#: catalogue; JSON keeps the codes). An unknown code is shown as it is.
+LEDGER_KINDS = {"charge": N_("charge"), "payment": N_("payment"), "adjustment": N_("adjustment")}
+EMAIL_KINDS = {
+    "received": N_("application received"),
+    "rejected": N_("rejection"),
+    "approved_no_debt": N_("ready to print"),
+    "approved_debt": N_("debt to pay first"),
+}
+ACTIONS = {
+    "submit": N_("registered"),
+    "attach": N_("documents attached"),
+    "review": N_("taken into work"),
+    "approve": N_("completed"),
+    "reject": N_("rejected"),
+    "print": N_("certificate printed"),
+    "print_refused": N_("print refused (debt)"),
+    "revoke": N_("certificate revoked"),
+    "email_retry": N_("email queued again"),
+}
+
+
+def code_label(labels: dict[str, str], code: str) -> str:
+    """The label of ``code`` in the current language, or the code itself."""
+    found = labels.get(code)
+    return gettext(found) if found is not None else code
+
+
 def debt_text(debt: str | Decimal) -> Text:
     """The debt in red, or "yoxdur" in green."""
     return bad(money_az(debt)) if Decimal(debt) > 0 else good(_("yoxdur"))
@@ -135,7 +163,7 @@ def print_detail(data: dict[str, Any]) -> None:
             date_az(ev["at"]),
             ev["actor"],
             ev.get("operator") or "",
-            ev["action"],
+            code_label(ACTIONS, ev["action"]),
             change,
             _detail_text(detail),
         )
@@ -178,7 +206,8 @@ def emails_table(rows: list[dict[str, Any]], *, title: str, with_application: bo
     for col in columns:
         table.add_column(col)
     for m in rows:
-        cells = [str(m["id"]), str(m["application_id"]), m["kind"], m["to"], m["subject"]]
+        kind = code_label(EMAIL_KINDS, m["kind"])
+        cells = [str(m["id"]), str(m["application_id"]), kind, m["to"], m["subject"]]
         cells += [m["status"], str(m["attempts"]), m["last_error"] or ""]
         if not with_application:
             del cells[1]
@@ -245,7 +274,7 @@ def outbox_list_table(rows: list[dict[str, Any]], *, title: str) -> Table:
         table.add_row(
             Text(str(m["id"])),
             Text(str(m["application_id"])),
-            Text(m["kind"]),
+            Text(code_label(EMAIL_KINDS, m["kind"])),
             status,
             Text(str(m["attempts"])),
             when,
@@ -275,7 +304,7 @@ def print_outbox_message(data: dict[str, Any]) -> None:
     rows = [
         ("Məktub №", str(data["id"])),
         ("Müraciət", str(data["application_id"])),
-        ("Növ", data["kind"]),
+        ("Növ", code_label(EMAIL_KINDS, data["kind"])),
         ("Status", data["status"]),
         ("Cəhdlər", str(data["attempts"])),
         ("Son xəta", data["last_error"] or "—"),
@@ -339,7 +368,6 @@ def print_print_check(data: dict[str, Any]) -> None:
     summary.append("   Borc: ", style="bold")
     summary.append(money_human(debt), style="red" if debt > 0 else "green")
     out.print(summary)
-    kinds = {"charge": "hesablama", "payment": "ödəniş", "adjustment": "düzəliş"}
     if data["recent_ledger"]:
         ledger = Table(title="Son hesab əməliyyatları", title_justify="left")
         for col in ("Tarix", "Növ", "Məbləğ", "İstinad"):
@@ -347,7 +375,7 @@ def print_print_check(data: dict[str, Any]) -> None:
         for e in data["recent_ledger"]:
             ledger.add_row(
                 Text(date_az(e["date"])),
-                Text(kinds.get(e["kind"], e["kind"])),
+                Text(code_label(LEDGER_KINDS, e["kind"])),
                 Text(money_human(Decimal(e["amount"]))),
                 Text(e["reference"]),
             )
