@@ -62,9 +62,13 @@ def check(session: Session, *, now: datetime | None = None, limit: int = 200) ->
     if session.get_bind().dialect.name == "sqlite":
         for (line,) in session.execute(text("PRAGMA integrity_check")):
             if line != "ok":
-                problem(f"sqlite integrity: {line}")
+                problem(_("sqlite integrity: {line}").format(line=line))
         for row in session.execute(text("PRAGMA foreign_key_check")):
-            problem(f"foreign key broken: table {row[0]} row {row[1]} → {row[2]}")
+            problem(
+                _("foreign key broken: table {row} row {row2} → {row3}").format(
+                    row=row[0], row2=row[1], row3=row[2]
+                )
+            )
 
     report.checked["document_blobs"] = check_documents(session, problem)
 
@@ -86,21 +90,45 @@ def check(session: Session, *, now: datetime | None = None, limit: int = 200) ->
         apps += 1
         moves = transitions.get(app_id, [])
         if not moves or moves[0] != (None, Status.NEW.value):
-            problem(f"application {app_id}: history does not start with its registration")
+            problem(
+                _("application {app_id}: history does not start with its registration").format(
+                    app_id=app_id
+                )
+            )
         elif moves[-1][1] != status:
-            problem(f"application {app_id}: status {status} but history ends at {moves[-1][1]}")
+            problem(
+                _("application {app_id}: status {status} but history ends at {moves}").format(
+                    app_id=app_id, status=status, moves=moves[-1][1]
+                )
+            )
         for (_from, before), (after_from, _to) in pairwise(moves):
             if before != after_from:
-                problem(f"application {app_id}: history skips from {before} to {after_from}")
+                problem(
+                    _("application {app_id}: history skips from {before} to {after_from}").format(
+                        app_id=app_id, before=before, after_from=after_from
+                    )
+                )
         kinds = mails.get(app_id, [])
         if kinds.count("received") != 1:
-            problem(f"application {app_id}: {kinds.count('received')} registration emails")
+            problem(
+                _("application {app_id}: {kinds_count} registration emails").format(
+                    app_id=app_id, kinds_count=kinds.count("received")
+                )
+            )
         decision = [k for k in kinds if k != "received"]
         expected = DECISION_MAIL.get(status, set())
         if len(decision) > 1 or (decision and decision[0] not in expected):
-            problem(f"application {app_id}: decision emails {decision} for status {status}")
+            problem(
+                _("application {app_id}: decision emails {decision} for status {status}").format(
+                    app_id=app_id, decision=decision, status=status
+                )
+            )
         if expected and not decision:
-            problem(f"application {app_id}: decided ({status}) but no decision email")
+            problem(
+                _("application {app_id}: decided ({status}) but no decision email").format(
+                    app_id=app_id, status=status
+                )
+            )
     report.checked["applications"] = apps
 
     report.checked["certificates"] = check_certificates(session, problem)
@@ -124,7 +152,11 @@ def check(session: Session, *, now: datetime | None = None, limit: int = 200) ->
     for key in sorted(set(counts) | set(actual)):
         kept, real = counts.get(key, 0), actual.get(key, 0)
         if kept != real:
-            problem(f"stats tally {key} is {kept}, the applications say {real}")
+            problem(
+                _("stats tally {key} is {kept}, the applications say {real}").format(
+                    key=key, kept=kept, real=real
+                )
+            )
     return report
 
 
@@ -156,18 +188,26 @@ def check_documents(session: Session, problem: Callable[[str], None]) -> int:
         data = bytes(content)
         actual_size[sha] = len(data)
         if len(data) != size or hashlib.sha256(data).hexdigest() != sha:
-            problem(f"document bytes {sha[:12]}… do not match their SHA-256 or size")
+            problem(
+                _("document bytes {sha}… do not match their SHA-256 or size").format(sha=sha[:12])
+            )
     for doc_id, app_id, sha, size in session.execute(
         select(Document.id, Document.application_id, Document.sha256, Document.size).order_by(
             Document.id
         )
     ):
         if sha not in actual_size:
-            problem(f"application {app_id}: document {doc_id} has no stored bytes ({sha[:12]}…)")
+            problem(
+                _("application {app_id}: document {doc_id} has no stored bytes ({sha}…)").format(
+                    app_id=app_id, doc_id=doc_id, sha=sha[:12]
+                )
+            )
         elif size != actual_size[sha]:
             problem(
-                f"application {app_id}: document {doc_id} records size {size}, "
-                f"its stored bytes are {actual_size[sha]}"
+                _(
+                    "application {app_id}: document {doc_id} records size {size}, its stored "
+                    "bytes are {actual_size}"
+                ).format(app_id=app_id, doc_id=doc_id, size=size, actual_size=actual_size[sha])
             )
     orphans = session.execute(
         select(func.count())
@@ -175,7 +215,7 @@ def check_documents(session: Session, problem: Callable[[str], None]) -> int:
         .select_from(DocumentBlob)
     ).scalar_one()
     if orphans:
-        problem(f"{orphans} stored document(s) belong to no application")
+        problem(_("{orphans} stored document(s) belong to no application").format(orphans=orphans))
     return blobs
 
 
@@ -207,7 +247,7 @@ def check_certificates(session: Session, problem: Callable[[str], None]) -> int:
         number = cert.number
 
         def bad(what: str, number: str = number) -> None:
-            problem(f"certificate {number}: {what}")
+            problem(_("certificate {number}: {what}").format(number=number, what=what))
 
         if cert.balance_qepik > 0:
             bad(_("issued with a debt on the balance"))
@@ -275,9 +315,9 @@ def _registered_keys(session: Session, problem: Callable[[str], None]) -> dict[s
         try:
             found = load_public_keys(pem)
         except InvalidInput:
-            problem(f"signing key {kid}: public key cannot be read")
+            problem(_("signing key {kid}: public key cannot be read").format(kid=kid))
             continue
         if kid not in found:
-            problem(f"signing key {kid}: stored public key is another key")
+            problem(_("signing key {kid}: stored public key is another key").format(kid=kid))
         keys.update(found)
     return keys
