@@ -69,18 +69,18 @@ def _first_line(err: BaseException) -> str:
 def describe_database(db_url: str | None) -> str:
     """How to name the database to a person: the file, or host/port/database (no password)."""
     if not db_url:
-        return "the database"
+        return _("the database")
     path = sqlite_path(db_url)
     if path is not None:
-        return f"the database file {path}"
+        return _("the database file {path}").format(path=path)
     try:
         from sqlalchemy.engine import make_url
 
         url = make_url(db_url)
     except Exception:  # an unparsable URL is reported elsewhere; name it generically
-        return "the database"
+        return _("the database")
     where = f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
-    return f"the PostgreSQL database {where}"
+    return _("the PostgreSQL database {where}").format(where=where)
 
 
 def sqlite_path(db_url: str) -> Path | None:
@@ -288,7 +288,7 @@ def _os(err: BaseException) -> Unavailable | None:
     if err.errno == errno.EIO:
         return Unavailable(
             _("disk I/O error on{value}; check the disk, then retry").format(
-                value=where or " the disk"
+                value=where or " " + _("the disk")
             ),
             resource="disk",
         )

@@ -12,7 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from arayis_cli.errors import InvalidInput
-from arayis_cli.i18n import _
+from arayis_cli.i18n import N_, _, gettext
 
 BAKU = ZoneInfo("Asia/Baku")
 FIN_RE = re.compile(r"^[A-HJ-NP-Z0-9]{7}$")
@@ -121,6 +121,7 @@ def parse_document_kind(text: str) -> str:
 
 def clean_text(text: str | None, what: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
     """Free text (names, addresses, reasons): no control characters, not blank, bounded."""
+    what = gettext(what)  # a msgid (N_) from the caller, or an option name
     value = unicodedata.normalize("NFC", str(text or "")).strip()
     if not value:
         if required:
@@ -146,8 +147,9 @@ def parse_external_id(text: str | None) -> str | None:
     return value
 
 
-def parse_date(text: str | date, what: str = "date") -> date:
+def parse_date(text: str | date, what: str = N_("date")) -> date:
     """ISO ``2026-03-18`` or Azerbaijani ``18.03.2026``."""
+    what = gettext(what)  # a msgid (N_) from the caller, or an option name
     if isinstance(text, datetime):
         return text.astimezone(BAKU).date()
     if isinstance(text, date):
@@ -167,8 +169,9 @@ def parse_date(text: str | date, what: str = "date") -> date:
     )
 
 
-def parse_datetime(text: str | datetime, what: str = "time") -> datetime:
+def parse_datetime(text: str | datetime, what: str = N_("time")) -> datetime:
     """ISO 8601 date-time; without an offset it is Baku time. A bare date means midnight."""
+    what = gettext(what)  # a msgid (N_) from the caller, or an option name
     if isinstance(text, datetime):
         value = text
     else:
@@ -194,6 +197,7 @@ def parse_datetime(text: str | datetime, what: str = "time") -> datetime:
 
 def parse_past_date(text: str | date, what: str, *, today: date) -> date:
     """A day something happened (a payment, a ledger entry): 2000-01-01 … today."""
+    what = gettext(what)  # a msgid (N_) from the caller, or an option name
     day = parse_date(text, what)
     if day > today:
         raise InvalidInput(
@@ -214,6 +218,7 @@ def parse_past_datetime(text: str | datetime, what: str, *, now: datetime) -> da
     Up to :data:`CLOCK_SKEW` ahead of ``now`` is another clock running fast: it is taken
     as ``now``, so that no later decision can precede it.
     """
+    what = gettext(what)  # a msgid (N_) from the caller, or an option name
     value = parse_datetime(text, what)
     if value > now + CLOCK_SKEW:
         raise InvalidInput(
@@ -228,8 +233,9 @@ def parse_past_datetime(text: str | datetime, what: str, *, now: datetime) -> da
     return min(value, now.astimezone(BAKU))
 
 
-def parse_id(text: str | int, what: str = "id") -> int:
+def parse_id(text: str | int, what: str = N_("id")) -> int:
     """An id typed by a person: ASCII digits, 1 … 2⁶³−1 (SPEC §5.1)."""
+    what = gettext(what)  # a msgid (N_) from the caller, or an option name
     raw = str(text).strip()
     # ASCII digits only: int() would also take "1_0", "+1" or Arabic-Indic digits; and
     # the length first, since int() refuses strings of thousands of digits with an error.
@@ -249,6 +255,7 @@ def _digits(raw: str) -> bool:
 
 def parse_count(text: str | int, what: str) -> int:
     """A count or offset typed by a person: ASCII digits, 0 … 2⁶³−1."""
+    what = gettext(what)  # a msgid (N_) from the caller, or an option name
     raw = str(text).strip()
     if not _digits(raw) or int(raw) > ID_MAX:
         shown = raw if len(raw) <= 30 else raw[:30] + "…"

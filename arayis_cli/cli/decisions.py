@@ -34,7 +34,7 @@ from arayis_cli.cli.output import (
 )
 from arayis_cli.cli.params import app_id_argument, count_option
 from arayis_cli.errors import ArayisError
-from arayis_cli.i18n import _
+from arayis_cli.i18n import N_, _
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -138,7 +138,7 @@ def reject(
     from arayis_cli.services import decisions
     from arayis_cli.validation import clean_text
 
-    reason = clean_text(reason, "reason")
+    reason = clean_text(reason, N_("reason"))
     who = actor()
 
     def one(app_id: int) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from arayis_cli.cli.output import (
     state,
 )
 from arayis_cli.cli.params import app_id_argument, count_option, id_option
-from arayis_cli.i18n import _
+from arayis_cli.i18n import N_, _
 
 outbox_app = typer.Typer(
     help="Emails to subscribers: the queue and its delivery state.", no_args_is_help=True
@@ -158,7 +158,7 @@ def outbox_retry(
     from arayis_cli.validation import clean_text, parse_email
 
     address = parse_email(to) if to is not None else None
-    why = clean_text(reason, "reason", required=False) or None
+    why = clean_text(reason, N_("reason"), required=False) or None
     who = actor()
     with session_scope(state.db_url) as session:
         msg = retry(session, msg_id, to=address, reason=why, now=now(), actor=who)

@@ -21,7 +21,7 @@ import typer
 
 from arayis_cli.config import settings
 from arayis_cli.errors import ArayisError, ExitCode
-from arayis_cli.i18n import _
+from arayis_cli.i18n import N_, _
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -299,4 +299,4 @@ def actor() -> str:
     """The operator recorded in history (validated like any other text input)."""
     from arayis_cli.validation import clean_text
 
-    return clean_text(state.operator, "operator", limit=100)
+    return clean_text(state.operator, N_("operator"), limit=100)

@@ -14,7 +14,7 @@ from sqlmodel import Session
 
 from arayis_cli.config import settings
 from arayis_cli.errors import Conflict, InvalidInput
-from arayis_cli.i18n import _
+from arayis_cli.i18n import N_, _
 from arayis_cli.models import Abonent, LedgerEntry
 from arayis_cli.money import from_qepik, parse_amount, to_qepik
 from arayis_cli.services.common import baku_date, balance, debt_of, get_abonent, lock_abonent
@@ -60,9 +60,9 @@ def validate_abonent(
     return {
         "code": parse_abonent_code(code, min_len=min_len, max_len=max_len),
         "group": parse_group(group),
-        "owner_name": clean_text(owner_name, "owner name", limit=200),
+        "owner_name": clean_text(owner_name, N_("owner name"), limit=200),
         "owner_fin": parse_fin(owner_fin),
-        "address": clean_text(address, "address"),
+        "address": clean_text(address, N_("address")),
     }
 
 
@@ -125,7 +125,7 @@ def validate_ledger_row(
 ) -> LedgerRow:
     """One ledger row; an entry dated after ``today`` (or before 2000) is refused."""
     code = parse_abonent_code(abonent_code, min_len=code_lengths[0], max_len=code_lengths[1])
-    day = parse_past_date(date, "date", today=today)
+    day = parse_past_date(date, N_("date"), today=today)
     kind_value = str(kind).strip().lower()
     if kind_value not in LEDGER_KINDS:
         raise InvalidInput(

@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from arayis_cli.errors import Conflict, NotFound
 from arayis_cli.formats import fmt_datetime
-from arayis_cli.i18n import _
+from arayis_cli.i18n import N_, _
 from arayis_cli.models import Abonent, Application, Document
 from arayis_cli.money import money_human, money_json
 from arayis_cli.services import changes, tally
@@ -201,7 +201,7 @@ def decision_figures(app: Application, now: datetime) -> dict[str, Any]:
 
 def reject(session: Session, app_id: int, *, reason: str, now: datetime, actor: str) -> Application:
     """Refuse the application (Ləğv olunmuş) and queue the email with the reason."""
-    reason = clean_text(reason, "reason")
+    reason = clean_text(reason, N_("reason"))
     app = get_application(session, app_id, for_update=True)
     check_four_eyes(session, app, actor=actor, action="reject")
     transition(
@@ -221,7 +221,7 @@ def approve(
     session: Session, app_id: int, *, override: str | None, now: datetime, actor: str
 ) -> tuple[Application, Decimal]:
     """Complete the application (İcra olunmuş) and email the subscriber the debt result."""
-    override_reason = clean_text(override, "override reason") if override is not None else None
+    override_reason = clean_text(override, N_("override reason")) if override is not None else None
     app = get_application(session, app_id, for_update=True)
     check_four_eyes(session, app, actor=actor, action="approve")
     if next_status(Status(app.status), Action.APPROVE) is None:

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from arayis_cli.errors import Conflict, InvalidInput
-from arayis_cli.i18n import _
+from arayis_cli.i18n import N_, _
 from arayis_cli.models import Application, Document, DocumentBlob
 from arayis_cli.services.common import get_application, insert_ignore, record_event
 from arayis_cli.validation import clean_text, parse_document_kind
@@ -92,7 +92,7 @@ def read_upload(path: Path, *, limit: int) -> Upload:
         raise InvalidInput(
             _("{name}: not a complete PDF, JPEG or PNG file (judged by content)").format(name=name)
         )
-    filename = clean_text(name, "file name", limit=255)
+    filename = clean_text(name, N_("file name"), limit=255)
     return Upload(filename, content, media_type, hashlib.sha256(content).hexdigest())
 
 

@@ -23,7 +23,7 @@ from arayis_cli.certificate.signing import (
 )
 from arayis_cli.errors import Conflict, InvalidInput, NotFound
 from arayis_cli.formats import iso_baku
-from arayis_cli.i18n import _
+from arayis_cli.i18n import N_, _
 from arayis_cli.models import Certificate, CertificateVerification, SigningKey
 from arayis_cli.services.common import baku_date, record_event
 from arayis_cli.validation import clean_text
@@ -315,7 +315,7 @@ def record_checks(session: Session, checks: list[Check]) -> None:
 
 def revoke(session: Session, number: str, *, reason: str, now: datetime, actor: str) -> Certificate:
     """Withdraw a certificate; later verification says it is revoked."""
-    reason = clean_text(reason, "reason")
+    reason = clean_text(reason, N_("reason"))
     number = parse_number(number)
     cert = session.execute(
         select(Certificate).where(Certificate.number == number).with_for_update()
