@@ -83,20 +83,16 @@ def db_backup(
     else:
         counts = ", ".join(f"{n} {what}" for what, n in report.checked.items())
         say(
-            _("Ehtiyat nüsxə yazıldı: {result_path} ({result_size} bayt).").format(
+            _("Backup written: {result_path} ({result_size} bytes).").format(
                 result_path=result.path, result_size=result.size
             )
         )
         if report.ok:
-            say(
-                good(
-                    _("✓ Nüsxənin yoxlanışı (db check): bütövdür ({counts}).").format(counts=counts)
-                )
-            )
+            say(good(_("✓ db check of the copy: whole ({counts}).").format(counts=counts)))
         else:
             say(
                 bad(
-                    _("✗ Nüsxənin yoxlanışı (db check): {report_problems} problem:").format(
+                    _("✗ db check of the copy: {report_problems} problem(s):").format(
                         report_problems=len(report.problems)
                     )
                 )

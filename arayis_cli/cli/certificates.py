@@ -92,7 +92,7 @@ def _record(check: Check | None) -> None:
             record_checks(session, [check])
     except SQLAlchemyError:
         # A read-only replica or login: the person still gets the answer they asked for.
-        say(_("arayis: yoxlama qeydə alınmadı (verilənlər bazasına yazmaq olmur)"))
+        say(_("arayis: the verification was not recorded (the database cannot be written)"))
 
 
 def _print_verdict(verdict: Verdict) -> None:
@@ -104,7 +104,7 @@ def _print_verdict(verdict: Verdict) -> None:
         until = date_az(verdict.details.get("valid_until"))
         show(
             join(
-                good(_("✓ Arayış {number} həqiqidir").format(number=number)),
+                good(_("✓ Certificate {number} is authentic").format(number=number)),
                 f" (dəyişdirilməyib, {until} tarixinədək etibarlıdır).",
             )
         )
@@ -137,7 +137,7 @@ def revoke(
         emit_json(data)
     else:
         say(
-            _("Arayış {certificate_number} ləğv edildi.").format(
+            _("Certificate {certificate_number} revoked.").format(
                 certificate_number=data["certificate_number"]
             )
         )

@@ -122,7 +122,7 @@ def review(
         return
     data = claim(ids[0] if ids else None)
     if not as_json:
-        say(_("Müraciət №{id} icraya götürüldü (İcrada olan).").format(id=data["id"]))
+        say(_("Application №{id} taken into work (İcrada olan).").format(id=data["id"]))
     show_application(data, as_json=as_json)
 
 
@@ -151,7 +151,11 @@ def reject(
         return
     data = one(app_ids[0])
     if not as_json:
-        say(_("Müraciət №{id} ləğv olundu; abonentə məktub növbəyə qoyuldu.").format(id=data["id"]))
+        say(
+            _("Application №{id} rejected; an email to the subscriber is queued.").format(
+                id=data["id"]
+            )
+        )
     show_application(data, as_json=as_json)
 
 
@@ -192,13 +196,13 @@ def approve(
             say(
                 join(
                     f"Müraciət №{data['id']} icra olundu. ",
-                    warning(_("Borc: {amount}").format(amount=money_human(debt))),
+                    warning(_("Debt: {amount}").format(amount=money_human(debt))),
                     " — abonentə əvvəlcə borcu ödəməsi barədə məktub növbəyə qoyuldu.",
                 )
             )
         else:
             say(
-                _("Müraciət №{id} icra olundu. Borc yoxdur — arayış çap oluna bilər.").format(
+                _("Application №{id} completed. No debt — the certificate can be printed.").format(
                     id=data["id"]
                 )
             )
@@ -245,7 +249,7 @@ def print_(
         show(
             join(
                 good(
-                    _("Arayış {certificate_number} hazırdır").format(
+                    _("Certificate {certificate_number} is ready").format(
                         certificate_number=data["certificate_number"]
                     )
                 ),
@@ -279,12 +283,13 @@ def _settle(folder: Path, *, as_json: bool) -> None:
         if settled.restored_to is not None:
             say(
                 _(
-                    "Yarımçıq çapdan arayış {settled_number} bərpa olundu: {settled_restored_to}"
+                    "Certificate {settled_number} restored from an interrupted print: "
+                    "{settled_restored_to}"
                 ).format(settled_number=settled.number, settled_restored_to=settled.restored_to)
             )
         else:
             say(
-                _("Yarımçıq çapın müvəqqəti faylı silindi: {settled_staging}").format(
+                _("Removed the staging file of an interrupted print: {settled_staging}").format(
                     settled_staging=settled.staging
                 )
             )
@@ -339,13 +344,13 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
             show(
                 join(
                     f"№{app_id}: ",
-                    warning(_("borc {amount}").format(amount=amount)),
+                    warning(_("debt {amount}").format(amount=amount)),
                     f" ({code}), çap edilmədi",
                 )
             )
     if not as_json:
         say(
-            _("{printed} arayış çap edildi, {owing} müraciət üzrə borc var.").format(
+            _("Certificates printed: {printed}; applications with a debt: {owing}.").format(
                 printed=printed, owing=owing
             )
         )

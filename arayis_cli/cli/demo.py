@@ -65,8 +65,8 @@ def demo(
         show(
             muted(
                 _(
-                    "Demo öz bazası və öz imza açarı ilə işləyir: {home} (işçi baza, açar və "
-                    "reyestr toxunulmur)."
+                    "The demo runs on its own database and its own signing key: {home} (the "
+                    "working database, key and register are not touched)."
                 ).format(home=home)
             )
         )
@@ -190,7 +190,7 @@ class Story:
         show(
             join(
                 f"Müraciət №{app_id} ({abonent.code}): ",
-                good(_("Əməliyyat uğurla yerinə yetirildi.")),
+                good("Əməliyyat uğurla yerinə yetirildi."),
                 " Müraciətinizin nəticəsi 3 iş günü ərzində email ünvanınıza göndəriləcək.",
             )
         )
@@ -217,7 +217,7 @@ class Story:
                 now=now(),
                 actor=self.who,
             )
-        show(join(f"Müraciət №{app_id}: ", bad(_("Ləğv olunmuş")), "; səbəb abonentə göndərilir."))
+        show(join(f"Müraciət №{app_id}: ", bad("Ləğv olunmuş"), "; səbəb abonentə göndərilir."))
 
     def no_debt(self, abonent: Any) -> None:
         rule("4. Borc yoxdur: icra olunur və arayış çap edilir")
@@ -261,7 +261,7 @@ class Story:
         show(
             join(
                 f"Müraciət №{app_id}: ",
-                good(_("İcra olunmuş")),
+                good("İcra olunmuş"),
                 f"; borc {money_human(debt)}; abonentə {mail} məktub növbəyə qoyuldu.",
             )
         )
@@ -278,11 +278,11 @@ class Story:
                 self.url, app_id, target=where, now=now(), actor=self.who
             )
         except DebtOutstanding as exc:
-            show(join(warning(_("Çap et → xəbərdarlıq:")), f" {exc.message}"))
+            show(join(warning(_("Print → warning:")), f" {exc.message}"))
             return
         show(
             join(
-                good(_("Çap et → arayış {number}").format(number=issued.certificate.number)),
+                good(_("Print → certificate {number}").format(number=issued.certificate.number)),
                 f" yazıldı: {target}",
             )
         )

@@ -85,7 +85,7 @@ def submit(
         if created:
             say(
                 join(
-                    good(_("Əməliyyat uğurla yerinə yetirildi.")),
+                    good("Əməliyyat uğurla yerinə yetirildi."),
                     " Müraciətinizin nəticəsi 3 iş günü ərzində email ünvanınıza göndəriləcək.",
                 )
             )

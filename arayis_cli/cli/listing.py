@@ -94,7 +94,7 @@ def _table(rows: Iterable[dict[str, Any]]) -> None:
             row["operator"] or "",
             str(len(row["documents"])),
         )
-    show(table if count else muted(_("Heç bir müraciət tapılmadı.")))
+    show(table if count else muted(_("No applications found.")))
 
 
 def _csv_value(value: Any) -> str:

@@ -63,7 +63,7 @@ def outbox_list(
         emit_json(rows)
         return
     if not rows:
-        show(muted(_("Növbədə məktub yoxdur.")))
+        show(muted(_("No emails in the outbox.")))
         return
     from arayis_cli.cli.render import outbox_list_table
 
@@ -123,9 +123,9 @@ def outbox_send(
         return
     show(
         join(
-            good(_("{report_sent} göndərildi").format(report_sent=report.sent)),
+            good(_("{report_sent} sent").format(report_sent=report.sent)),
             f", {report.retry} sonra yenidən, ",
-            bad(_("{report_failed} uğursuz").format(report_failed=report.failed)),
+            bad(_("{report_failed} failed").format(report_failed=report.failed)),
         )
     )
     if report.messages:
@@ -167,7 +167,7 @@ def outbox_retry(
         emit_json(shown)
     else:
         say(
-            _("Məktub №{id} yenidən növbədədir (pending) → {to}.").format(
+            _("Email №{id} is queued again (pending) → {to}.").format(
                 id=shown["id"], to=shown["to"]
             )
         )

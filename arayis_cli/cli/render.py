@@ -93,7 +93,7 @@ def print_application(data: dict[str, Any], *, title: str | None = None) -> None
     table.add_row(
         "Sənədlər",
         "\n".join(f"{d['kind']}: {d['filename']} ({d['media_type']}, {d['size']} B)" for d in docs)
-        or muted(_("yoxdur")),
+        or muted(_("none")),
     )
     if "checklist" in data:
         table.add_row("Yoxlama", _checklist_text(data["checklist"]))
@@ -132,7 +132,7 @@ def code_label(labels: dict[str, str], code: str) -> str:
 
 def debt_text(debt: str | Decimal) -> Text:
     """The debt in red, or "yoxdur" in green."""
-    return bad(money_az(debt)) if Decimal(debt) > 0 else good(_("yoxdur"))
+    return bad(money_az(debt)) if Decimal(debt) > 0 else good(_("none"))
 
 
 def _checklist_text(checklist: dict[str, Any]) -> Text:
@@ -216,12 +216,12 @@ def emails_table(rows: list[dict[str, Any]], *, title: str, with_application: bo
 
 
 def print_import_report(report: dict[str, Any]) -> None:
-    parts: list[str | Text] = [good(_("{created} yaradıldı").format(created=report["created"]))]
+    parts: list[str | Text] = [good(_("{created} created").format(created=report["created"]))]
     if "updated" in report:
         parts.append(f", {report['updated']} yeniləndi")
     parts.append(f", {report['existing']} artıq var idi, ")
     parts.append(
-        bad(_("{failed} xəta").format(failed=len(report["failed"])))
+        bad(_("{failed} with errors").format(failed=len(report["failed"])))
         if report["failed"]
         else "0 xəta"
     )
