@@ -78,7 +78,7 @@ def print_application(data: dict[str, Any], *, title: str | None = None) -> None
         ("Qeydiyyat", date_az(data["submitted_at"])),
         (
             "Son tarix",
-            join(date_az(data["due_on"]), bad(_(" (gecikir)")))
+            join(date_az(data["due_on"]), bad(_(" (overdue)")))
             if data["overdue"]
             else date_az(data["due_on"]),
         ),
