@@ -17,9 +17,9 @@ import typer
 from arayis_cli.access import OWNER_ONLY, permitted, required
 from arayis_cli.cli.output import JSON_OPT, actor, command, console, emit_json, now, say, state
 from arayis_cli.cli.params import count_option, id_option
-from arayis_cli.i18n import _
+from arayis_cli.i18n import N_, _
 
-policy_app = typer.Typer(help="Policy kept in the database: four eyes.", no_args_is_help=True)
+policy_app = typer.Typer(help=N_("Policy kept in the database: four eyes."), no_args_is_help=True)
 
 
 def _is_postgres(url: str) -> bool:
@@ -119,8 +119,8 @@ def db_roles(as_json: bool = JSON_OPT) -> None:
 
 @command
 def policy_set(
-    name: str = typer.Argument(..., help="The policy: four-eyes."),
-    value: str = typer.Argument(..., help="on or off."),
+    name: str = typer.Argument(..., help=N_("The policy: four-eyes.")),
+    value: str = typer.Argument(..., help=N_("on or off.")),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Switch a policy (admin): four-eyes on forbids the reviewer to approve or reject."""
@@ -163,10 +163,10 @@ def _show_policy(data: dict[str, Any], *, as_json: bool) -> None:
 
 @command
 def audit(
-    actor_: str = typer.Option(None, "--actor", help="Only this actor (login or operator)."),
-    application: int = id_option("--application", help="Only this application."),
-    since: str = typer.Option(None, "--since", help="On or after this date (YYYY-MM-DD)."),
-    limit: int = count_option(None, "--limit", help="At most N entries."),
+    actor_: str = typer.Option(None, "--actor", help=N_("Only this actor (login or operator).")),
+    application: int = id_option("--application", help=N_("Only this application.")),
+    since: str = typer.Option(None, "--since", help=N_("On or after this date (YYYY-MM-DD).")),
+    limit: int = count_option(None, "--limit", help=N_("At most N entries.")),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Who saw unmasked personal data (--show-pii), and policy changes; oldest first."""

@@ -18,9 +18,9 @@ from arayis_cli.cli.output import (
     show,
     state,
 )
-from arayis_cli.i18n import _
+from arayis_cli.i18n import N_, _
 
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+db_app = typer.Typer(help=N_("Database maintenance."), no_args_is_help=True)
 
 
 @command
@@ -69,7 +69,7 @@ def db_check(as_json: bool = JSON_OPT) -> None:
 
 @command
 def db_backup(
-    path: Path = typer.Argument(..., help="Where to write the copy (must not exist)."),
+    path: Path = typer.Argument(..., help=N_("Where to write the copy (must not exist).")),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Copy the embedded SQLite store consistently while others keep working, then check

@@ -22,22 +22,24 @@ from arayis_cli.cli.output import (
     state,
 )
 from arayis_cli.errors import ExitCode
-from arayis_cli.i18n import _
+from arayis_cli.i18n import N_, _
 
 if TYPE_CHECKING:
     from arayis_cli.services.verification import Check, Verdict
 
-keys_app = typer.Typer(help="Signing keys: export public keys, rotate.", no_args_is_help=True)
+keys_app = typer.Typer(help=N_("Signing keys: export public keys, rotate."), no_args_is_help=True)
 
 
 @command
 def verify(
-    what: str = typer.Argument(..., help="A certificate PDF, its number, or its token/QR URL."),
+    what: str = typer.Argument(..., help=N_("A certificate PDF, its number, or its token/QR URL.")),
     offline: bool = typer.Option(
-        False, "--offline", help="No database: check the signature and expiry only."
+        False, "--offline", help=N_("No database: check the signature and expiry only.")
     ),
     public_key: Path = typer.Option(
-        None, "--public-key", help="PEM public key(s) for --offline (from 'arayis keys export')."
+        None,
+        "--public-key",
+        help=N_("PEM public key(s) for --offline (from 'arayis keys export')."),
     ),
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -120,8 +122,8 @@ def _print_verdict(verdict: Verdict) -> None:
 
 @command
 def revoke(
-    number: str = typer.Argument(..., help="Certificate number, e.g. AR-2026-000123-4."),
-    reason: str = typer.Option(..., "--reason", help="Why it is withdrawn (recorded)."),
+    number: str = typer.Argument(..., help=N_("Certificate number, e.g. AR-2026-000123-4.")),
+    reason: str = typer.Option(..., "--reason", help=N_("Why it is withdrawn (recorded).")),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Withdraw a certificate; verification will say it is revoked."""
@@ -146,7 +148,7 @@ def revoke(
 @command
 def keys_export(
     all_keys: bool = typer.Option(
-        False, "--all", help="Every key in the register, not only the current one."
+        False, "--all", help=N_("Every key in the register, not only the current one.")
     ),
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -203,17 +205,17 @@ def keys_rotate(as_json: bool = JSON_OPT) -> None:
 
 @command
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(8080, "--port", min=1, max=65535, help="TCP port."),
-    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
+    host: str = typer.Option("127.0.0.1", "--host", help=N_("Address to listen on.")),
+    port: int = typer.Option(8080, "--port", min=1, max=65535, help=N_("TCP port.")),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help=N_("Worker processes.")),
     rate_limit: int = typer.Option(
-        60, "--rate-limit", min=1, help="Requests per minute per client address (each worker)."
+        60, "--rate-limit", min=1, help=N_("Requests per minute per client address (each worker).")
     ),
-    burst: int = typer.Option(30, "--burst", min=1, help="Requests a client may make at once."),
+    burst: int = typer.Option(30, "--burst", min=1, help=N_("Requests a client may make at once.")),
     trusted_proxy: list[str] = typer.Option(
         [],
         "--trusted-proxy",
-        help="Reverse proxy address or network whose X-Forwarded-For is believed (repeatable).",
+        help=N_("Reverse proxy address or network whose X-Forwarded-For is believed (repeatable)."),
     ),
     as_json: bool = JSON_OPT,
 ) -> None:

@@ -51,7 +51,7 @@ _KNOWN: list[tuple[re.Pattern[str], str]] = [
         N_("Option '{option}' takes no value."),
     ),
     (
-        re.compile(r"^Got unexpected extra arguments? \((?P<args>.*)\)$"),
+        re.compile(r"^Got unexpected extra argument\(s\) \((?P<args>.*)\)$"),
         N_("Unexpected extra argument(s): {args}"),
     ),
     (re.compile(r"^Input should be a valid integer.*$"), N_("a whole number is expected")),
@@ -205,3 +205,26 @@ def install() -> None:
     click_core.Command.get_help_option = _wrap_get_help_option(  # type: ignore[method-assign]
         click_core.Command.get_help_option
     )
+
+
+def extract_with_help(fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any) -> Any:
+    """Babel extractor for the command modules (babel.cfg): the usual Python extraction,
+    plus each command's docstring, which typer shows as its help (``inspect.getdoc``).
+
+    Used only by ``pybabel extract``; Babel is a development dependency.
+    """
+    import ast
+    import inspect
+
+    from babel.messages.extract import extract_python
+
+    source = fileobj.read()
+    fileobj.seek(0)
+    yield from extract_python(fileobj, keywords, comment_tags, options)
+    for node in ast.walk(ast.parse(source)):
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        decorators = [d.id for d in node.decorator_list if isinstance(d, ast.Name)]
+        doc = ast.get_docstring(node, clean=False)
+        if "command" in decorators and doc:
+            yield node.lineno, "", inspect.cleandoc(doc), []

@@ -70,9 +70,9 @@ def _each(
 
 @command
 def review(
-    app_ids: list[int] = app_id_argument(None, help="Application number(s)."),
-    next_: bool = typer.Option(False, "--next", help="Claim the oldest Yeni application."),
-    count: int = count_option(1, "--count", help="With --next: claim up to N, one by one."),
+    app_ids: list[int] = app_id_argument(None, help=N_("Application number(s).")),
+    next_: bool = typer.Option(False, "--next", help=N_("Claim the oldest Yeni application.")),
+    count: int = count_option(1, "--count", help=N_("With --next: claim up to N, one by one.")),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -128,8 +128,8 @@ def review(
 
 @command
 def reject(
-    app_ids: list[int] = app_id_argument(help="Application number(s)."),
-    reason: str = typer.Option(..., "--reason", help="Why the documents are refused."),
+    app_ids: list[int] = app_id_argument(help=N_("Application number(s).")),
+    reason: str = typer.Option(..., "--reason", help=N_("Why the documents are refused.")),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -161,9 +161,9 @@ def reject(
 
 @command
 def approve(
-    app_ids: list[int] = app_id_argument(help="Application number(s)."),
+    app_ids: list[int] = app_id_argument(help=N_("Application number(s).")),
     override: str = typer.Option(
-        None, "--override", help="Approve although the checklist fails; says why (recorded)."
+        None, "--override", help=N_("Approve although the checklist fails; says why (recorded).")
     ),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
@@ -213,12 +213,12 @@ def approve(
 def print_(
     app_id: int = app_id_argument(None),
     out: Path = typer.Option(
-        None, "--out", help="Where to write the PDF (default: ./<certificate number>.pdf)."
+        None, "--out", help=N_("Where to write the PDF (default: ./<certificate number>.pdf).")
     ),
     all_ready: bool = typer.Option(
-        False, "--all-ready", help="Every completed application without a current certificate."
+        False, "--all-ready", help=N_("Every completed application without a current certificate.")
     ),
-    out_dir: Path = typer.Option(None, "--out-dir", help="With --all-ready: the folder."),
+    out_dir: Path = typer.Option(None, "--out-dir", help=N_("With --all-ready: the folder.")),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Çap et: re-check the debt now; no debt writes the certificate PDF, debt refuses (exit 3)."""

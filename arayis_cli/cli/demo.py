@@ -18,7 +18,7 @@ from typing import Any
 import typer
 
 from arayis_cli.cli.output import actor, bad, command, good, join, muted, now, rule, show, warning
-from arayis_cli.i18n import _
+from arayis_cli.i18n import N_, _
 
 SAMPLE_NAMES = ("abonents.csv", "ledger.csv", "applications.csv", "documents")
 
@@ -48,7 +48,7 @@ def sample_files(explicit: Path | None) -> Iterator[Path]:
 @command
 def demo(
     sample_data: Path = typer.Option(
-        None, "--sample-data", help="Folder with sample data (default: the one shipped)."
+        None, "--sample-data", help=N_("Folder with sample data (default: the one shipped).")
     ),
 ) -> None:
     """Walk through the whole workflow on sample data, in a sandbox database and key of its

@@ -21,22 +21,22 @@ from arayis_cli.cli.output import (
     state,
 )
 from arayis_cli.cli.params import app_id_argument, count_option
-from arayis_cli.i18n import _, ngettext
+from arayis_cli.i18n import N_, _, ngettext
 
 
 @command
 def submit(
-    abonent: str = typer.Option(None, "--abonent", help="Abonent code (digits)."),
-    fin: str = typer.Option(None, "--fin", help="FIN of the property owner (7 characters)."),
-    phone: str = typer.Option(None, "--phone", help="Contact phone (Azerbaijani number)."),
-    email: str = typer.Option(None, "--email", help="Contact email address."),
-    channel: str = typer.Option("egov", "--channel", help="egov, azersu or office."),
-    external_id: str = typer.Option(None, "--external-id", help="Portal request id (unique)."),
+    abonent: str = typer.Option(None, "--abonent", help=N_("Abonent code (digits).")),
+    fin: str = typer.Option(None, "--fin", help=N_("FIN of the property owner (7 characters).")),
+    phone: str = typer.Option(None, "--phone", help=N_("Contact phone (Azerbaijani number).")),
+    email: str = typer.Option(None, "--email", help=N_("Contact email address.")),
+    channel: str = typer.Option("egov", "--channel", help=N_("egov, azersu or office.")),
+    external_id: str = typer.Option(None, "--external-id", help=N_("Portal request id (unique).")),
     submitted_at: str = typer.Option(
-        None, "--submitted-at", help="Registration time, ISO 8601 (default: now)."
+        None, "--submitted-at", help=N_("Registration time, ISO 8601 (default: now).")
     ),
     from_file: Path = typer.Option(
-        None, "--from-file", help="Import many applications from CSV or JSON Lines."
+        None, "--from-file", help=N_("Import many applications from CSV or JSON Lines.")
     ),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
@@ -203,8 +203,10 @@ def _show_application(app_id: int, *, as_json: bool, show_pii: bool) -> None:
 @command
 def attach(
     app_id: int = app_id_argument(),
-    files: list[Path] = typer.Argument(..., help="PDF, JPEG or PNG copies."),
-    kind: str = typer.Option(..., "--kind", help="id-card, ownership, power-of-attorney or other."),
+    files: list[Path] = typer.Argument(..., help=N_("PDF, JPEG or PNG copies.")),
+    kind: str = typer.Option(
+        ..., "--kind", help=N_("id-card, ownership, power-of-attorney or other.")
+    ),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -237,15 +239,17 @@ def attach(
 @command
 def list_(
     status: list[str] = typer.Option(
-        None, "--status", help="new, in_progress, completed, rejected, or the Azerbaijani label."
+        None,
+        "--status",
+        help=N_("new, in_progress, completed, rejected, or the Azerbaijani label."),
     ),
-    abonent: str = typer.Option(None, "--abonent", help="Only this abonent code."),
-    overdue: bool = typer.Option(False, "--overdue", help="Only open applications past due."),
-    since: str = typer.Option(None, "--since", help="Submitted on or after this date."),
-    until: str = typer.Option(None, "--until", help="Submitted on or before this date."),
-    limit: int = count_option(None, "--limit", help="At most N applications."),
-    offset: int = count_option(0, "--offset", help="Skip the first N."),
-    fmt: str = typer.Option("table", "--format", help="table, json or csv."),
+    abonent: str = typer.Option(None, "--abonent", help=N_("Only this abonent code.")),
+    overdue: bool = typer.Option(False, "--overdue", help=N_("Only open applications past due.")),
+    since: str = typer.Option(None, "--since", help=N_("Submitted on or after this date.")),
+    until: str = typer.Option(None, "--until", help=N_("Submitted on or before this date.")),
+    limit: int = count_option(None, "--limit", help=N_("At most N applications.")),
+    offset: int = count_option(0, "--offset", help=N_("Skip the first N.")),
+    fmt: str = typer.Option("table", "--format", help=N_("table, json or csv.")),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -279,7 +283,7 @@ def list_(
 def show(
     app_id: int = app_id_argument(),
     as_subscriber: bool = typer.Option(
-        False, "--as-subscriber", help="What the subscriber sees on the portal, and the emails."
+        False, "--as-subscriber", help=N_("What the subscriber sees on the portal, and the emails.")
     ),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,

@@ -22,16 +22,16 @@ from arayis_cli.cli.params import app_id_argument, count_option, id_option
 from arayis_cli.i18n import N_, _
 
 outbox_app = typer.Typer(
-    help="Emails to subscribers: the queue and its delivery state.", no_args_is_help=True
+    help=N_("Emails to subscribers: the queue and its delivery state."), no_args_is_help=True
 )
 
 
 @command
 def outbox_list(
-    pending: bool = typer.Option(False, "--pending", help="Only messages not yet delivered."),
-    failed: bool = typer.Option(False, "--failed", help="Only messages that failed for good."),
-    app_id: int = id_option("--application", help="Only this application's emails."),
-    limit: int = count_option(None, "--limit", help="At most N messages."),
+    pending: bool = typer.Option(False, "--pending", help=N_("Only messages not yet delivered.")),
+    failed: bool = typer.Option(False, "--failed", help=N_("Only messages that failed for good.")),
+    app_id: int = id_option("--application", help=N_("Only this application's emails.")),
+    limit: int = count_option(None, "--limit", help=N_("At most N messages.")),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -72,14 +72,18 @@ def outbox_list(
 
 @command
 def outbox_send(
-    limit: int = count_option(100, "--limit", help="Send at most N messages in this run."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be sent; send nothing."),
+    limit: int = count_option(100, "--limit", help=N_("Send at most N messages in this run.")),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help=N_("Show what would be sent; send nothing.")
+    ),
     force: bool = typer.Option(
         False,
         "--force",
         help=(
-            "Send now, ignoring the backoff of pending messages, and re-send messages "
-            "stranded in 'sending' longer than the 10-minute lease (same Message-ID)."
+            N_(
+                "Send now, ignoring the backoff of pending messages, and re-send messages "
+                "stranded in 'sending' longer than the 10-minute lease (same Message-ID)."
+            )
         ),
     ),
     as_json: bool = JSON_OPT,
@@ -141,11 +145,11 @@ def outbox_send(
 
 @command
 def outbox_retry(
-    msg_id: int = app_id_argument(help="The email's number (outbox list)."),
+    msg_id: int = app_id_argument(help=N_("The email's number (outbox list).")),
     to: str = typer.Option(
-        None, "--to", help="Corrected address; also becomes the application's contact email."
+        None, "--to", help=N_("Corrected address; also becomes the application's contact email.")
     ),
-    reason: str = typer.Option(None, "--reason", help="Why, recorded in the history."),
+    reason: str = typer.Option(None, "--reason", help=N_("Why, recorded in the history.")),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -175,7 +179,7 @@ def outbox_retry(
 
 @command
 def outbox_show(
-    msg_id: int = app_id_argument(help="Message number (№ in outbox list)."),
+    msg_id: int = app_id_argument(help=N_("Message number (№ in outbox list).")),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:

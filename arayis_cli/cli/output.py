@@ -291,8 +291,8 @@ def _internal(exc: Exception) -> ArayisError:
     return err
 
 
-JSON_OPT = typer.Option(False, "--json", help="Print one JSON document on stdout.")
-PII_OPT = typer.Option(False, "--show-pii", help="Show FIN, phone and email unmasked.")
+JSON_OPT = typer.Option(False, "--json", help=N_("Print one JSON document on stdout."))
+PII_OPT = typer.Option(False, "--show-pii", help=N_("Show FIN, phone and email unmasked."))
 
 
 def actor() -> str:

@@ -8,18 +8,23 @@ from typing import Any
 import typer
 
 from arayis_cli.cli.output import JSON_OPT, PII_OPT, command, emit_json, now, show, state
+from arayis_cli.i18n import N_
 
-abonent_app = typer.Typer(help="Subscribers (abonentlər): add, import, show.", no_args_is_help=True)
-ledger_app = typer.Typer(help="Billing data: charges, payments, adjustments.", no_args_is_help=True)
+abonent_app = typer.Typer(
+    help=N_("Subscribers (abonentlər): add, import, show."), no_args_is_help=True
+)
+ledger_app = typer.Typer(
+    help=N_("Billing data: charges, payments, adjustments."), no_args_is_help=True
+)
 
 
 @command
 def abonent_add(
-    code: str = typer.Argument(..., help="Abonent code (digits)."),
-    group: str = typer.Option(..., "--group", help="I, II or III."),
-    owner_name: str = typer.Option(..., "--owner-name", help="Owner's full name."),
-    owner_fin: str = typer.Option(..., "--owner-fin", help="Owner's FIN."),
-    address: str = typer.Option(..., "--address", help="Address of the property."),
+    code: str = typer.Argument(..., help=N_("Abonent code (digits).")),
+    group: str = typer.Option(..., "--group", help=N_("I, II or III.")),
+    owner_name: str = typer.Option(..., "--owner-name", help=N_("Owner's full name.")),
+    owner_fin: str = typer.Option(..., "--owner-fin", help=N_("Owner's FIN.")),
+    address: str = typer.Option(..., "--address", help=N_("Address of the property.")),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -43,7 +48,7 @@ def abonent_add(
 
 @command
 def abonent_import(
-    file: Path = typer.Argument(..., help="CSV: code,group,owner_name,owner_fin,address."),
+    file: Path = typer.Argument(..., help=N_("CSV: code,group,owner_name,owner_fin,address.")),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Import subscribers from CSV; the same file again changes nothing."""
@@ -57,7 +62,7 @@ def abonent_import(
 
 @command
 def abonent_show(
-    code: str = typer.Argument(..., help="Abonent code."),
+    code: str = typer.Argument(..., help=N_("Abonent code.")),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -114,7 +119,7 @@ def _show(code: str, *, as_json: bool, show_pii: bool) -> None:
 
 @command
 def ledger_import(
-    file: Path = typer.Argument(..., help="CSV: abonent_code,date,kind,amount,reference."),
+    file: Path = typer.Argument(..., help=N_("CSV: abonent_code,date,kind,amount,reference.")),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Load charges, payments and adjustments; a reference already loaded is skipped."""
@@ -139,10 +144,10 @@ def _report(report: dict[str, Any], *, as_json: bool) -> None:
 
 @command
 def pay(
-    code: str = typer.Argument(..., help="Abonent code."),
-    amount: str = typer.Argument(..., help="Amount in AZN, e.g. 12.50."),
-    reference: str = typer.Option(None, "--reference", help="Payment reference (idempotent)."),
-    paid_at: str = typer.Option(None, "--paid-at", help="Payment date (default: today)."),
+    code: str = typer.Argument(..., help=N_("Abonent code.")),
+    amount: str = typer.Argument(..., help=N_("Amount in AZN, e.g. 12.50.")),
+    reference: str = typer.Option(None, "--reference", help=N_("Payment reference (idempotent).")),
+    paid_at: str = typer.Option(None, "--paid-at", help=N_("Payment date (default: today).")),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Record a payment (ödəniş) on the abonent's ledger."""

@@ -187,9 +187,13 @@ def _check_abonent(abonent: Abonent | None, code: str) -> None:
 
 
 def _open_conflict(code: str, open_id: int | str | None) -> Conflict:
-    number = f" №{open_id}" if isinstance(open_id, int) else f" {open_id}" if open_id else ""
+    if not open_id:
+        return Conflict(_("abonent {code} already has an open application").format(code=code))
+    number = f"№{open_id}" if isinstance(open_id, int) else str(open_id)
     return Conflict(
-        _("abonent {code} already has an open application{number}").format(code=code, number=number)
+        _("abonent {code} already has an open application: {number}").format(
+            code=code, number=number
+        )
     )
 
 
