@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import CODE, CODE_DEBT, DEBT_FIN, DOCS, REPO, Cli, submit_args
 
 LOCALE = REPO / "arayis_cli" / "locale"
@@ -41,6 +43,12 @@ ENGLISH = re.compile(
     r"queue|help|from|got)\b",
     re.IGNORECASE,
 )
+
+
+@pytest.fixture(autouse=True)
+def default_language(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The rest of the suite reads English (conftest); here the default is under test."""
+    monkeypatch.delenv("ARAYIS_LANG", raising=False)
 
 
 def _catalog() -> Any:
@@ -230,12 +238,13 @@ def test_help_is_azerbaijani_and_english_on_request(cli: Cli) -> None:
 
 def test_people_see_labels_json_keeps_codes(loaded: Cli) -> None:
     app_id = _new(loaded)
-    people = loaded("show", app_id).stdout
-    assert "qeydə alındı" in people and "müraciət qəbul olundu" in people
+    wide = {"COLUMNS": "200"}  # table cells unwrapped
+    people = loaded("show", app_id, env=wide).stdout
+    assert "qeydə alındı" in people and "qəbul olundu" in people
     data = loaded.json("show", app_id)
     assert data["history"][0]["action"] == "submit"
     assert {m["kind"] for m in data["emails"]} == {"received"}
-    balance = loaded("abonent", "show", CODE_DEBT).stdout
+    balance = loaded("abonent", "show", CODE_DEBT, env=wide).stdout
     assert "hesablama" in balance and "charge" not in balance
 
 

@@ -154,7 +154,7 @@ def _show_policy(data: dict[str, Any], *, as_json: bool) -> None:
         return
     from rich.text import Text
 
-    state_text = "açıq (on)" if data["four_eyes"] else "bağlı (off)"
+    state_text = _("on") if data["four_eyes"] else _("off")
     line = Text(f"Dörd göz (four-eyes): {state_text}")
     if data["changed_by"]:
         line.append(f" — {data['changed_by']}, {data['changed_at']}")
@@ -223,10 +223,10 @@ def _audit_table(rows: list[dict[str, Any]]) -> None:
     from rich.text import Text
 
     if not rows:
-        console().print(Text("Audit jurnalında heç nə yoxdur.", style="dim"))
+        console().print(Text(_("The audit log is empty."), style="dim"))
         return
-    table = Table(title="Audit", title_justify="left")
-    for col in ("Vaxt", "Kim", "Əmr", "Nə"):
+    table = Table(title=_("Audit"), title_justify="left")
+    for col in (_("Time"), _("Who"), _("Command"), _("What")):
         table.add_column(col)
     for r in rows:
         who = r["actor"]

@@ -118,19 +118,23 @@ def stats(as_json: bool = JSON_OPT) -> None:
     if as_json:
         emit_json(data)
         return
-    table = Table(title="Statistika", title_justify="left", show_header=False)
+    table = Table(title=_("Statistics"), title_justify="left", show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
     for status in Status:
         table.add_row(status.label, str(data["by_status"][status.value]))
-    table.add_row("Cəmi", str(data["total"]))
-    table.add_row("Gecikən (açıq, son tarix keçib)", str(data["overdue"]))
-    table.add_row("Qərar verilmiş", str(data["decided"]))
-    table.add_row("Gec qərar verilmiş", str(data["decided_late"]))
+    table.add_row(_("Total"), str(data["total"]))
+    table.add_row(_("Overdue (open, past due)"), str(data["overdue"]))
+    table.add_row(_("Decided"), str(data["decided"]))
+    table.add_row(_("Decided late"), str(data["decided_late"]))
     median = data["median_working_days_to_decision"]
-    table.add_row("Qərara qədər (median, iş günü)", "—" if median is None else f"{median:g}")
+    table.add_row(
+        _("Until the decision (median, working days)"), "—" if median is None else f"{median:g}"
+    )
     worst = data["max_working_days_to_decision"]
-    table.add_row("Qərara qədər (ən çox, iş günü)", "—" if worst is None else str(worst))
+    table.add_row(
+        _("Until the decision (longest, working days)"), "—" if worst is None else str(worst)
+    )
     show(table)
 
 

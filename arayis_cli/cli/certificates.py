@@ -99,6 +99,7 @@ def _record(check: Check | None) -> None:
 
 def _print_verdict(verdict: Verdict) -> None:
     from arayis_cli.cli.render import date_az
+    from arayis_cli.i18n import language
     from arayis_cli.services.verification import REASON_TEXT
 
     number = verdict.certificate_number or ""
@@ -107,15 +108,19 @@ def _print_verdict(verdict: Verdict) -> None:
         show(
             join(
                 good(_("✓ Certificate {number} is authentic").format(number=number)),
-                f" (dəyişdirilməyib, {until} tarixinədək etibarlıdır).",
+                _(" (unaltered, valid until {until}).").format(until=until),
             )
         )
     else:
         reason = verdict.reason or ""
         show(
             join(
-                bad(f"✗ Arayış {number} etibarsızdır: " if number else "✗ Etibarsızdır: "),
-                f"{REASON_TEXT['az'].get(reason, reason)} ({reason})",
+                bad(
+                    _("✗ Certificate {number} is not valid: ").format(number=number)
+                    if number
+                    else _("✗ Not valid: ")
+                ),
+                f"{REASON_TEXT.get(language(), REASON_TEXT['az']).get(reason, reason)} ({reason})",
             )
         )
 

@@ -125,7 +125,7 @@ def _submit_file(path: Path, *, as_json: bool) -> None:
         from rich.progress import Progress
 
         progress = Progress(console=console(stderr=True))
-        task = progress.add_task("Müraciətlər", total=_count_lines(path))
+        task = progress.add_task(_("Applications"), total=_count_lines(path))
         progress.start()
 
         def progress_cb(n: int) -> None:

@@ -67,7 +67,7 @@ def outbox_list(
         return
     from arayis_cli.cli.render import outbox_list_table
 
-    show(outbox_list_table(rows, title="Məktublar (outbox)"))
+    show(outbox_list_table(rows, title=_("Emails (outbox)")))
 
 
 @command
@@ -133,8 +133,8 @@ def outbox_send(
         )
     )
     if report.messages:
-        table = Table(title="Göndərmə", title_justify="left")
-        for col in ("№", "Müraciət", "Növ", "Status", "Xəta"):
+        table = Table(title=_("Sending"), title_justify="left")
+        for col in ("№", _("Application"), _("Kind"), _("Status"), _("Error")):
             table.add_column(col)
         for m in report.messages:
             table.add_row(

@@ -8,7 +8,7 @@ from typing import Any
 import typer
 
 from arayis_cli.cli.output import JSON_OPT, PII_OPT, command, emit_json, now, show, state
-from arayis_cli.i18n import N_
+from arayis_cli.i18n import N_, _
 
 abonent_app = typer.Typer(
     help=N_("Subscribers (abonentlər): add, import, show."), no_args_is_help=True
@@ -95,20 +95,20 @@ def _show(code: str, *, as_json: bool, show_pii: bool) -> None:
     table = Table(show_header=False, title=f"Abonent {data['code']}", title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("Qrup", f"{data['group']} qrup")
-    table.add_row("Sahibi", data["owner_name"])
-    table.add_row("FİN", data["owner_fin"])
-    table.add_row("Ünvan", data["address"])
-    table.add_row("Balans", money_human(summary["balance"]))
-    table.add_row("Borc", debt_text(summary["debt"]))
+    table.add_row(_("Group"), f"{data['group']} qrup")
+    table.add_row(_("Owner"), data["owner_name"])
+    table.add_row(_("FIN"), data["owner_fin"])
+    table.add_row(_("Address"), data["address"])
+    table.add_row(_("Balance"), money_human(summary["balance"]))
+    table.add_row(_("Debt"), debt_text(summary["debt"]))
     show(table)
     if summary["ledger"]:
-        ledger = Table(title="Son əməliyyatlar", title_justify="left")
+        ledger = Table(title=_("Recent entries"), title_justify="left")
         for col, justify in (
-            ("Tarix", "left"),
-            ("Növ", "left"),
-            ("Məbləğ", "right"),
-            ("İstinad", "left"),
+            (_("Date"), "left"),
+            (_("Kind"), "left"),
+            (_("Amount"), "right"),
+            (_("Reference"), "left"),
         ):
             ledger.add_column(col, justify=justify)  # type: ignore[arg-type]
         for e in summary["ledger"]:
@@ -173,12 +173,12 @@ def pay(
     if as_json:
         emit_json(data)
         return
-    verb = "Ödəniş qeydə alındı" if result.created else "Bu ödəniş artıq qeydə alınıb"
+    verb = _("Payment recorded") if result.created else _("This payment was already recorded")
     debt = debt_of(result.balance)
     show(
         f"{verb}: {entry.abonent_code}, {money_human(from_qepik(entry.amount_qepik))} "
         f"({entry.reference}). "
-        + (f"Qalan borc: {money_human(debt)}." if debt > 0 else "Borc yoxdur.")
+        + (f"Qalan borc: {money_human(debt)}." if debt > 0 else _("No debt."))
     )
 
 

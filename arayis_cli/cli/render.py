@@ -67,38 +67,38 @@ def print_application(data: dict[str, Any], *, title: str | None = None) -> None
     table.add_column(style="bold")
     table.add_column()
     rows = [
-        ("Status", status_text(data["status"])),
-        ("Abonent kodu", data["abonent_code"]),
-        ("Sahibi", data.get("owner_name")),
-        ("FİN", data["fin"]),
-        ("Telefon", data["phone"]),
-        ("Email", data["email"]),
-        ("Kanal", data["channel"]),
-        ("Xarici id", data["external_id"]),
-        ("Qeydiyyat", date_az(data["submitted_at"])),
+        (_("Status"), status_text(data["status"])),
+        (_("Abonent code"), data["abonent_code"]),
+        (_("Owner"), data.get("owner_name")),
+        (_("FIN"), data["fin"]),
+        (_("Phone"), data["phone"]),
+        (_("Email"), data["email"]),
+        (_("Channel"), data["channel"]),
+        (_("External id"), data["external_id"]),
+        (_("Registered"), date_az(data["submitted_at"])),
         (
-            "Son tarix",
+            _("Due"),
             join(date_az(data["due_on"]), bad(_(" (overdue)")))
             if data["overdue"]
             else date_az(data["due_on"]),
         ),
-        ("Operator", data["operator"]),
-        ("İmtina səbəbi", data["rejection_reason"]),
-        ("Qeyd (override)", data.get("override_reason")),
+        (_("Operator"), data["operator"]),
+        (_("Reason for rejection"), data["rejection_reason"]),
+        (_("Note (override)"), data.get("override_reason")),
     ]
     for label, value in rows:
         if value not in (None, ""):
             table.add_row(label, str(value) if isinstance(value, str | int) else value)
     docs = data.get("documents") or []
     table.add_row(
-        "Sənədlər",
+        _("Documents"),
         "\n".join(f"{d['kind']}: {d['filename']} ({d['media_type']}, {d['size']} B)" for d in docs)
         or muted(_("none")),
     )
     if "checklist" in data:
-        table.add_row("Yoxlama", _checklist_text(data["checklist"]))
+        table.add_row(_("Checklist"), _checklist_text(data["checklist"]))
     if "debt" in data:
-        table.add_row("Borc", debt_text(data["debt"]))
+        table.add_row(_("Debt"), debt_text(data["debt"]))
     show(table)
 
 
@@ -106,10 +106,10 @@ def print_application(data: dict[str, Any], *, title: str | None = None) -> None
 #: catalogue; JSON keeps the codes). An unknown code is shown as it is.
 LEDGER_KINDS = {"charge": N_("charge"), "payment": N_("payment"), "adjustment": N_("adjustment")}
 EMAIL_KINDS = {
-    "received": N_("application received"),
-    "rejected": N_("rejection"),
+    "received": N_("received"),
+    "rejected": N_("rejected"),
     "approved_no_debt": N_("ready to print"),
-    "approved_debt": N_("debt to pay first"),
+    "approved_debt": N_("debt first"),
 }
 ACTIONS = {
     "submit": N_("registered"),
@@ -149,8 +149,8 @@ def _checklist_text(checklist: dict[str, Any]) -> Text:
 
 def print_detail(data: dict[str, Any]) -> None:
     print_application(data)
-    history = Table(title="Tarixçə", title_justify="left")
-    for col in ("Vaxt", "Kim", "Operator", "Əməliyyat", "Status", "Təfərrüat"):
+    history = Table(title=_("History"), title_justify="left")
+    for col in (_("Time"), _("Who"), _("Operator"), _("Action"), _("Status"), _("Details")):
         history.add_column(col)
     for ev in data["history"]:
         change = ""
@@ -169,10 +169,10 @@ def print_detail(data: dict[str, Any]) -> None:
         )
     show(history)
     if data["emails"]:
-        show(emails_table(data["emails"], title="Məktublar", with_application=False))
+        show(emails_table(data["emails"], title=_("Emails"), with_application=False))
     if data["certificates"]:
-        certs = Table(title="Arayışlar", title_justify="left")
-        for col in ("Nömrə", "Verilib", "Etibarlıdır", "Operator"):
+        certs = Table(title=_("Certificates"), title_justify="left")
+        for col in (_("Number"), _("Issued"), _("Valid until"), _("Operator")):
             certs.add_column(col)
         for c in data["certificates"]:
             certs.add_row(
@@ -183,8 +183,8 @@ def print_detail(data: dict[str, Any]) -> None:
             )
         show(certs)
     if data.get("verifications"):
-        checks = Table(title="Yoxlamalar", title_justify="left")
-        for col in ("Nömrə", "Vaxt", "Nəticə", "Kanal", "Nə ilə"):
+        checks = Table(title=_("Verifications"), title_justify="left")
+        for col in (_("Number"), _("Time"), _("Result"), _("Channel"), _("Evidence")):
             checks.add_column(col)
         for v in data["verifications"]:
             checks.add_row(
@@ -200,9 +200,18 @@ def print_detail(data: dict[str, Any]) -> None:
 def emails_table(rows: list[dict[str, Any]], *, title: str, with_application: bool) -> Table:
     """Outbox messages and their delivery state (outbox list, show)."""
     table = Table(title=title, title_justify="left")
-    columns = ["№", "Müraciət", "Növ", "Kimə", "Mövzu", "Status", "Cəhd", "Xəta"]
+    columns = [
+        "№",
+        _("Application"),
+        _("Kind"),
+        _("To"),
+        _("Subject"),
+        _("Status"),
+        _("Tries"),
+        _("Error"),
+    ]
     if not with_application:
-        columns.remove("Müraciət")
+        columns.remove(_("Application"))
     for col in columns:
         table.add_column(col)
     for m in rows:
@@ -218,23 +227,24 @@ def emails_table(rows: list[dict[str, Any]], *, title: str, with_application: bo
 def print_import_report(report: dict[str, Any]) -> None:
     parts: list[str | Text] = [good(_("{created} created").format(created=report["created"]))]
     if "updated" in report:
-        parts.append(f", {report['updated']} yeniləndi")
-    parts.append(f", {report['existing']} artıq var idi, ")
+        parts.append(", " + _("{updated} updated").format(updated=report["updated"]))
+    parts.append(", " + _("{existing} already there").format(existing=report["existing"]) + ", ")
     parts.append(
         bad(_("{failed} with errors").format(failed=len(report["failed"])))
         if report["failed"]
-        else "0 xəta"
+        else _("0 with errors")
     )
     show(join(*parts))
     if report["failed"]:
-        table = Table(title="Xətalı sətirlər", title_justify="left")
-        table.add_column("Sətir", justify="right")
-        table.add_column("Səbəb")
+        table = Table(title=_("Rows with errors"), title_justify="left")
+        table.add_column(_("Row"), justify="right")
+        table.add_column(_("Reason"))
         for item in report["failed"][:200]:
             table.add_row(str(item["row"]), item["error"])
         show(table)
         if len(report["failed"]) > 200:
-            show(f"… və daha {len(report['failed']) - 200} xəta (hamısı üçün --json)")
+            more = len(report["failed"]) - 200
+            show(_("… and {more} more rows with errors (--json shows them all)").format(more=more))
 
 
 # -- support staff (issue 14): plain Text only, nothing a person typed is read as markup --
@@ -257,12 +267,12 @@ def outbox_list_table(rows: list[dict[str, Any]], *, title: str) -> Table:
 
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("№", justify="right", no_wrap=True)
-    table.add_column("Mür.", justify="right", no_wrap=True)
-    table.add_column("Növ", no_wrap=True)
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Cəhd", justify="right", no_wrap=True)
-    table.add_column("Göndərilib / növbəti", no_wrap=True)
-    table.add_column("Kimə", overflow="ellipsis", no_wrap=True, max_width=22)
+    table.add_column(_("App."), justify="right", no_wrap=True)
+    table.add_column(_("Kind"), no_wrap=True)
+    table.add_column(_("Status"), no_wrap=True)
+    table.add_column(_("Tries"), justify="right", no_wrap=True)
+    table.add_column(_("Sent / next"), no_wrap=True)
+    table.add_column(_("To"), overflow="ellipsis", no_wrap=True, max_width=22)
     for m in rows:
         if m["status"] == "sent":
             when = Text(_short_time(m["sent_at"]), style="green")
@@ -302,19 +312,19 @@ def print_outbox_message(data: dict[str, Any]) -> None:
     out.print(Text(""))
     state = Text()
     rows = [
-        ("Məktub №", str(data["id"])),
-        ("Müraciət", str(data["application_id"])),
-        ("Növ", code_label(EMAIL_KINDS, data["kind"])),
-        ("Status", data["status"]),
-        ("Cəhdlər", str(data["attempts"])),
-        ("Son xəta", data["last_error"] or "—"),
-        ("Növbəti cəhd", date_az(data["next_attempt_at"])),
-        ("Yaradılıb", date_az(data["created_at"])),
-        ("Göndərilib", date_az(data["sent_at"])),
+        (_("Email №"), str(data["id"])),
+        (_("Application"), str(data["application_id"])),
+        (_("Kind"), code_label(EMAIL_KINDS, data["kind"])),
+        (_("Status"), data["status"]),
+        (_("Attempts"), str(data["attempts"])),
+        (_("Last error"), data["last_error"] or "—"),
+        (_("Next attempt"), date_az(data["next_attempt_at"])),
+        (_("Created"), date_az(data["created_at"])),
+        (_("Sent"), date_az(data["sent_at"])),
     ]
     for label, value in rows:
         state.append(f"{label}: ", style="bold")
-        state.append(value, style=_OUTBOX_STYLE.get(value, "") if label == "Status" else "")
+        state.append(value, style=_OUTBOX_STYLE.get(value, "") if label == _("Status") else "")
         state.append("\n")
     out.print(state, end="")
 
@@ -326,9 +336,9 @@ def print_subscriber_view(data: dict[str, Any]) -> None:
     out = console()
     page = Text()
     page.append(f"Müraciət №{data['application_id']} — portalda\n", style="bold")
-    page.append("Status: ", style="bold")
+    page.append(_("Status: "), style="bold")
     page.append(data["status_label"] + "\n")
-    page.append('"Çap et": ', style="bold")
+    page.append(_('"Print": '), style="bold")
     page.append(
         "aktivdir" if data["print_enabled"] else "aktiv deyil",
         style="green" if data["print_enabled"] else "dim",
@@ -343,12 +353,12 @@ def print_subscriber_view(data: dict[str, Any]) -> None:
         text.append(email["status"], style=_OUTBOX_STYLE.get(email["status"], ""))
         if email["sent_at"]:
             text.append(f", göndərilib {date_az(email['sent_at'])}")
-        text.append("\nMövzu: ", style="bold")
+        text.append(_("\nSubject: "), style="bold")
         text.append(email["subject"] + "\n\n")
         text.append(email["body_text"].rstrip("\n") + "\n")
         out.print(text, end="", soft_wrap=True)
     if not data["emails"]:
-        out.print(Text("\nMəktub yoxdur.", style="dim"))
+        out.print(Text(_("\nNo emails."), style="dim"))
 
 
 def print_print_check(data: dict[str, Any]) -> None:
@@ -363,15 +373,15 @@ def print_print_check(data: dict[str, Any]) -> None:
     out = console()
     debt = Decimal(data["debt"])
     summary = Text()
-    summary.append("Balans: ", style="bold")
+    summary.append(_("Balance: "), style="bold")
     summary.append(money_human(Decimal(data["balance"])))
-    summary.append("   Borc: ", style="bold")
+    summary.append(_("   Debt: "), style="bold")
     summary.append(money_human(debt), style="red" if debt > 0 else "green")
     out.print(summary)
     if data["recent_ledger"]:
-        ledger = Table(title="Son hesab əməliyyatları", title_justify="left")
-        for col in ("Tarix", "Növ", "Məbləğ", "İstinad"):
-            ledger.add_column(col, justify="right" if col == "Məbləğ" else "left")
+        ledger = Table(title=_("Recent ledger entries"), title_justify="left")
+        for col in (_("Date"), _("Kind"), _("Amount"), _("Reference")):
+            ledger.add_column(col, justify="right" if col == _("Amount") else "left")
         for e in data["recent_ledger"]:
             ledger.add_row(
                 Text(date_az(e["date"])),
@@ -381,8 +391,8 @@ def print_print_check(data: dict[str, Any]) -> None:
             )
         out.print(ledger)
     if data["print_attempts"]:
-        attempts = Table(title="Çap cəhdləri", title_justify="left")
-        for col in ("Vaxt", "Kim", "Nəticə", "Görülən borc"):
+        attempts = Table(title=_("Print attempts"), title_justify="left")
+        for col in (_("Time"), _("Who"), _("Result"), _("Debt seen")):
             attempts.add_column(col)
         for a in data["print_attempts"]:
             outcome = (
@@ -394,7 +404,7 @@ def print_print_check(data: dict[str, Any]) -> None:
             attempts.add_row(Text(date_az(a["at"])), Text(a["actor"]), outcome, Text(seen))
         out.print(attempts)
     blocker = data["print_blocker"]
-    line = Text("Çap: ", style="bold")
+    line = Text(_("Print: "), style="bold")
     ok = blocker["code"] in ("none", "valid_certificate")
     line.append(blocker["message"], style="green" if ok else "red")
     out.print(line)
@@ -409,21 +419,30 @@ def print_changes(entries: list[dict[str, Any]], next_cursor: int) -> None:
         from rich import box
 
         table = Table(
-            title="Status dəyişiklikləri", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
+            title=_("Status changes"), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
         )
-        for col in ("Kursor", "Müraciət", "Xarici id", "Status", "Çap et", "Vaxt"):
-            right = col in ("Kursor", "Müraciət")
-            table.add_column(col, justify="right" if right else "left", no_wrap=col != "Xarici id")
+        for col in (
+            "Kursor",
+            _("Application"),
+            _("External id"),
+            _("Status"),
+            _("Print"),
+            _("Time"),
+        ):
+            right = col in ("Kursor", _("Application"))
+            table.add_column(
+                col, justify="right" if right else "left", no_wrap=col != _("External id")
+            )
         for c in entries:
             table.add_row(
                 Text(str(c["cursor"])),
                 Text(str(c["application_id"])),
                 Text(c["external_id"] or "—"),
                 Text(c["status_label"], style=STATUS_STYLE.get(c["status"], "")),
-                Text("bəli" if c["print_enabled"] else "xeyr"),
+                Text(_("yes") if c["print_enabled"] else "xeyr"),
                 Text(date_az(c["at"])),
             )
         out.print(table)
     else:
-        out.print(Text("Yeni dəyişiklik yoxdur.", style="dim"))
+        out.print(Text(_("No new changes."), style="dim"))
     out.print(Text(f"Növbəti kursor (--after): {next_cursor}"))

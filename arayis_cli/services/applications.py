@@ -191,7 +191,7 @@ def _open_conflict(code: str, open_id: int | str | None) -> Conflict:
         return Conflict(_("abonent {code} already has an open application").format(code=code))
     number = f"№{open_id}" if isinstance(open_id, int) else str(open_id)
     return Conflict(
-        _("abonent {code} already has an open application: {number}").format(
+        _("abonent {code} already has an open application {number}").format(
             code=code, number=number
         )
     )
@@ -370,7 +370,7 @@ def _submit_chunk(
         except (NotFound, InvalidInput, Conflict) as exc:
             report.failed.append({"row": number, "error": exc.message})
             continue
-        open_codes[sub.abonent_code] = f"(row {number} of this file)"
+        open_codes[sub.abonent_code] = _("(row {number} of this file)").format(number=number)
         if sub.external_id:
             known_ext[sub.external_id] = sub.abonent_code
         to_insert.append((number, sub))

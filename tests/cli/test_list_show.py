@@ -56,7 +56,7 @@ def test_list_refusals(loaded: Cli) -> None:
     loaded("list", "--since", "last week", code=2)
     loaded("list", "--limit", "-1", code=2)
     assert loaded.json("list") == []
-    assert "tapılmadı" in loaded("list").stdout
+    assert "No applications found" in loaded("list").stdout
 
 
 def test_show_full_history(loaded: Cli) -> None:
