@@ -111,9 +111,10 @@ def db_roles(as_json: bool = JSON_OPT) -> None:
         emit_json({**result, "installed": True})
     else:
         say(
-            "Rollar quruldu: "
-            + ", ".join(result["roles"])
-            + ". Şəxsi girişlərə verin: GRANT arayis_clerk TO <login>;"
+            _(
+                "Roles set up: {roles}. Grant them to personal logins: "
+                "GRANT arayis_clerk TO <login>;"
+            ).format(roles=", ".join(result["roles"]))
         )
 
 
@@ -155,7 +156,7 @@ def _show_policy(data: dict[str, Any], *, as_json: bool) -> None:
     from rich.text import Text
 
     state_text = _("on") if data["four_eyes"] else _("off")
-    line = Text(f"Dörd göz (four-eyes): {state_text}")
+    line = Text(_("Four eyes (four-eyes): {state}").format(state=state_text))
     if data["changed_by"]:
         line.append(f" — {data['changed_by']}, {data['changed_at']}")
     console().print(line)
@@ -235,7 +236,7 @@ def _audit_table(rows: list[dict[str, Any]]) -> None:
         if r["kind"] == "policy":
             what = ", ".join(f"{k}={v}" for k, v in (r["detail"] or {}).items())
         elif r["application_id"] is not None:
-            what = f"müraciət №{r['application_id']}"
+            what = _("application №{id}").format(id=r["application_id"])
         else:
             what = f"abonent {r['abonent_code']}"
         when = datetime.fromisoformat(r["at"]).strftime("%d.%m.%Y %H:%M")

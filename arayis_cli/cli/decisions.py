@@ -101,7 +101,10 @@ def review(
 
     def line(d: dict[str, Any]) -> Text:
         mark = good("✓") if d["checklist"]["passed"] else bad("✗")
-        return join(f"№{d['id']} ({d['abonent_code']}): İcrada olan, yoxlama ", mark)
+        head = _("№{id} ({code}): İcrada olan, checklist ").format(
+            id=d["id"], code=d["abonent_code"]
+        )
+        return join(head, mark)
 
     if next_ and count > 1:
         claimed: list[dict[str, Any]] = []
@@ -147,7 +150,12 @@ def reject(
         return application_data(app_id, show_pii=show_pii)
 
     if len(app_ids) > 1:
-        _each(app_ids, one, as_json=as_json, line=lambda d: f"№{d['id']}: Ləğv olunmuş")
+        _each(
+            app_ids,
+            one,
+            as_json=as_json,
+            line=lambda d: _("№{id}: Ləğv olunmuş").format(id=d["id"]),
+        )
         return
     data = one(app_ids[0])
     if not as_json:
@@ -184,7 +192,7 @@ def approve(
 
     def line(d: dict[str, Any]) -> str:
         debt = Decimal(d["debt"])
-        return f"№{d['id']}: İcra olunmuş, borc {money_human(debt)}"
+        return _("№{id}: İcra olunmuş, debt {amount}").format(id=d["id"], amount=money_human(debt))
 
     if len(app_ids) > 1:
         _each(app_ids, one, as_json=as_json, line=line)
@@ -195,9 +203,9 @@ def approve(
         if debt > 0:
             say(
                 join(
-                    f"Müraciət №{data['id']} icra olundu. ",
+                    _("Application №{id} completed. ").format(id=data["id"]),
                     warning(_("Debt: {amount}").format(amount=money_human(debt))),
-                    " — abonentə əvvəlcə borcu ödəməsi barədə məktub növbəyə qoyuldu.",
+                    _(" — an email asking the subscriber to pay the debt first is queued."),
                 )
             )
         else:
@@ -253,8 +261,9 @@ def print_(
                         certificate_number=data["certificate_number"]
                     )
                 ),
-                f": {target} (borc yoxdur, {fmt_date(issued.certificate.valid_until)} "
-                "tarixinədək etibarlıdır)",
+                _(": {target} (no debt, valid until {until})").format(
+                    target=target, until=fmt_date(issued.certificate.valid_until)
+                ),
             )
         )
 
@@ -338,14 +347,18 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
         if as_json:
             emit_json_line(row)
         elif row["printed"]:
-            show(f"№{app_id}: arayış {row['certificate_number']} → {row['path']}")
+            show(
+                _("№{id}: certificate {number} → {path}").format(
+                    id=app_id, number=row["certificate_number"], path=row["path"]
+                )
+            )
         else:
             amount = money_human(Decimal(row["debt"]))
             show(
                 join(
                     f"№{app_id}: ",
                     warning(_("debt {amount}").format(amount=amount)),
-                    f" ({code}), çap edilmədi",
+                    _(" ({code}), not printed").format(code=code),
                 )
             )
     if not as_json:

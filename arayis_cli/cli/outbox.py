@@ -19,7 +19,7 @@ from arayis_cli.cli.output import (
     state,
 )
 from arayis_cli.cli.params import app_id_argument, count_option, id_option
-from arayis_cli.i18n import N_, _
+from arayis_cli.i18n import N_, _, ngettext
 
 outbox_app = typer.Typer(
     help=N_("Emails to subscribers: the queue and its delivery state."), no_args_is_help=True
@@ -114,7 +114,11 @@ def outbox_send(
             emit_json({"dry_run": True, "would_send": rows})
         else:
             show(
-                f"{len(rows)} məktub göndəriləcək (dry run, heç nə göndərilmədi).",
+                ngettext(
+                    "{n} email would be sent (dry run, nothing sent).",
+                    "{n} emails would be sent (dry run, nothing sent).",
+                    len(rows),
+                ).format(n=len(rows)),
                 *(f"  №{m['id']} {m['kind']} → {m['to']}: {m['subject']}" for m in rows),
             )
         return
@@ -128,7 +132,7 @@ def outbox_send(
     show(
         join(
             good(_("{report_sent} sent").format(report_sent=report.sent)),
-            f", {report.retry} sonra yenidən, ",
+            ", " + _("{retry} to retry later").format(retry=report.retry) + ", ",
             bad(_("{report_failed} failed").format(report_failed=report.failed)),
         )
     )

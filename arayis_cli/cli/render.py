@@ -63,7 +63,11 @@ def _detail_text(detail: dict[str, Any]) -> str:
 
 
 def print_application(data: dict[str, Any], *, title: str | None = None) -> None:
-    table = Table(show_header=False, title=title or f"Müraciət №{data['id']}", title_justify="left")
+    table = Table(
+        show_header=False,
+        title=title or _("Application №{id}").format(id=data["id"]),
+        title_justify="left",
+    )
     table.add_column(style="bold")
     table.add_column()
     rows = [
@@ -111,6 +115,13 @@ EMAIL_KINDS = {
     "approved_no_debt": N_("ready to print"),
     "approved_debt": N_("debt first"),
 }
+#: Checklist items for people (JSON keeps the code and the Azerbaijani ``label``).
+CHECKLIST = {
+    "group_i": N_("The abonent is in group I (residential)"),
+    "fin_matches_owner": N_("The FIN matches the registered owner's FIN"),
+    "id-card": N_("Copy of the identity card (id-card)"),
+    "ownership": N_("Ownership document (ownership)"),
+}
 ACTIONS = {
     "submit": N_("registered"),
     "attach": N_("documents attached"),
@@ -138,11 +149,12 @@ def debt_text(debt: str | Decimal) -> Text:
 def _checklist_text(checklist: dict[str, Any]) -> Text:
     lines: list[str | Text] = []
     for item in checklist["items"]:
-        lines += [good("✓") if item["ok"] else bad("✗"), f" {item['label']}\n"]
+        shown = gettext(CHECKLIST[item["code"]]) if item["code"] in CHECKLIST else item["label"]
+        lines += [good("✓") if item["ok"] else bad("✗"), f" {shown}\n"]
     debt = Decimal(checklist["debt"])
     lines += [
         warning("!") if debt > 0 else good("✓"),
-        f" Cari borc: {money_az(debt)} (məlumat üçün)",
+        " " + _("Current debt: {amount} (for information)").format(amount=money_az(debt)),
     ]
     return join(*lines)
 
@@ -335,24 +347,28 @@ def print_subscriber_view(data: dict[str, Any]) -> None:
 
     out = console()
     page = Text()
-    page.append(f"Müraciət №{data['application_id']} — portalda\n", style="bold")
+    page.append(
+        _("Application №{id} — on the portal").format(id=data["application_id"]) + "\n",
+        style="bold",
+    )
     page.append(_("Status: "), style="bold")
     page.append(data["status_label"] + "\n")
     page.append(_('"Print": '), style="bold")
     page.append(
-        "aktivdir" if data["print_enabled"] else "aktiv deyil",
+        _("enabled") if data["print_enabled"] else _("not enabled"),
         style="green" if data["print_enabled"] else "dim",
     )
     page.append("\n")
-    page.append("Mesaj: ", style="bold")
+    page.append(_("Message: "), style="bold")
     page.append(data["message"] + "\n")
     out.print(page, end="")
     for i, email in enumerate(data["emails"], 1):
         text = Text()
-        text.append(f"\nMəktub {i} ({email['kind']}): ", style="bold")
+        kind = code_label(EMAIL_KINDS, email["kind"])
+        text.append("\n" + _("Email {n} ({kind}): ").format(n=i, kind=kind), style="bold")
         text.append(email["status"], style=_OUTBOX_STYLE.get(email["status"], ""))
         if email["sent_at"]:
-            text.append(f", göndərilib {date_az(email['sent_at'])}")
+            text.append(", " + _("sent {when}").format(when=date_az(email["sent_at"])))
         text.append(_("\nSubject: "), style="bold")
         text.append(email["subject"] + "\n\n")
         text.append(email["body_text"].rstrip("\n") + "\n")
@@ -396,9 +412,12 @@ def print_print_check(data: dict[str, Any]) -> None:
             attempts.add_column(col)
         for a in data["print_attempts"]:
             outcome = (
-                Text(f"çap olundu {a['certificate_number'] or ''}".strip(), style="green")
+                Text(
+                    _("printed {number}").format(number=a["certificate_number"] or "").strip(),
+                    style="green",
+                )
                 if a["printed"]
-                else Text("imtina (borc)", style="red")
+                else Text(_("refused (debt)"), style="red")
             )
             seen = money_human(Decimal(a["debt"])) if a["debt"] is not None else "—"
             attempts.add_row(Text(date_az(a["at"])), Text(a["actor"]), outcome, Text(seen))
@@ -445,4 +464,4 @@ def print_changes(entries: list[dict[str, Any]], next_cursor: int) -> None:
         out.print(table)
     else:
         out.print(Text(_("No new changes."), style="dim"))
-    out.print(Text(f"Növbəti kursor (--after): {next_cursor}"))
+    out.print(Text(_("Next cursor (--after): {cursor}").format(cursor=next_cursor)))

@@ -11,7 +11,7 @@ from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from arayis_cli.errors import NotFound
-from arayis_cli.i18n import _
+from arayis_cli.i18n import N_, _, gettext
 from arayis_cli.models import Abonent, Application, Event, LedgerEntry
 from arayis_cli.money import from_qepik
 from arayis_cli.validation import BAKU
@@ -120,3 +120,18 @@ def insert_ignore(session: Session, model: Any, values: dict[str, Any]) -> None:
     else:
         from sqlalchemy.dialects.sqlite import insert
     session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
+#: What a refusal says the operator could not do, per workflow action (a msgid each).
+ACTION_VERBS = {
+    "review": N_("review it"),
+    "approve": N_("approve it"),
+    "reject": N_("reject it"),
+    "print": N_("print it"),
+}
+
+
+def action_verb(action: str) -> str:
+    """``action`` (a workflow code) as words in the current language."""
+    verb = ACTION_VERBS.get(str(action))
+    return gettext(verb) if verb is not None else str(action)

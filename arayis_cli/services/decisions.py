@@ -16,7 +16,7 @@ from arayis_cli.i18n import N_, _
 from arayis_cli.models import Abonent, Application, Document
 from arayis_cli.money import money_human, money_json
 from arayis_cli.services import changes, tally
-from arayis_cli.services.common import balance, debt_of, get_application, record_event
+from arayis_cli.services.common import action_verb, balance, debt_of, get_application, record_event
 from arayis_cli.services.emails import queue_email
 from arayis_cli.services.policy import check_four_eyes
 from arayis_cli.validation import clean_text
@@ -51,7 +51,7 @@ def transition(
                 app_id=app.id,
                 current_label=current.label,
                 current_value=current.value,
-                action=action,
+                action=action_verb(action),
             )
         )
     result = session.execute(

@@ -17,6 +17,7 @@ from arayis_cli.formats import iso_baku
 from arayis_cli.i18n import _
 from arayis_cli.models import Application, Event, Policy
 from arayis_cli.services.audit import current_actor, record
+from arayis_cli.services.common import action_verb
 
 FOUR_EYES = "four_eyes"
 SWITCH = {"on": True, "off": False}
@@ -81,6 +82,6 @@ def check_four_eyes(session: Session, app: Application, *, actor: str, action: s
         raise NotPermitted(
             _(
                 "application {app_id}: four-eyes policy is on and {who} reviewed it; another "
-                "person must {action} it"
-            ).format(app_id=app.id, who=who, action=action)
+                "person must {action}"
+            ).format(app_id=app.id, who=who, action=action_verb(action))
         )
