@@ -149,7 +149,8 @@ def debt_text(debt: str | Decimal) -> Text:
 def _checklist_text(checklist: dict[str, Any]) -> Text:
     lines: list[str | Text] = []
     for item in checklist["items"]:
-        shown = gettext(CHECKLIST[item["code"]]) if item["code"] in CHECKLIST else item["label"]
+        code = item["code"]
+        shown = code_label(CHECKLIST, code) if code in CHECKLIST else item["label"]
         lines += [good("✓") if item["ok"] else bad("✗"), f" {shown}\n"]
     debt = Decimal(checklist["debt"])
     lines += [
