@@ -239,7 +239,7 @@ def command(fn: F) -> F:
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:
-            sys.stderr.write("arayis: interrupted\n")
+            sys.stderr.write("arayis: " + _("interrupted") + "\n")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except Exception as exc:
             from arayis_cli.unavailable import classify
