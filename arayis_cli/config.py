@@ -292,3 +292,19 @@ def language_setting() -> str:
 
 def abonent_code_lengths() -> tuple[int, int]:
     return settings().abonent_code_lengths
+
+
+# -- internal hand-over, not a setting -----------------------------------------------------
+
+ENV_SERVE_CONFIG = "ARAYIS_SERVE_CONFIG"
+
+
+def hand_to_workers(serve_config_json: str) -> None:
+    """``arayis serve --workers N``: each uvicorn worker is a fresh process that reads the
+    service's configuration from this variable (set by the parent, never by a person)."""
+    os.environ[ENV_SERVE_CONFIG] = serve_config_json
+
+
+def handed_to_worker() -> str | None:
+    """The configuration :func:`hand_to_workers` left for this worker process."""
+    return os.environ.get(ENV_SERVE_CONFIG) or None

@@ -34,6 +34,14 @@ def _prepare_sqlite_file(url: Any) -> None:
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     path = Path(database).expanduser()
+    if not path.parent.exists() and not _in_data_dir(path):
+        # A typo in --db must not quietly start an empty office database somewhere new.
+        raise InvalidInput(
+            _(
+                "the folder of the database file does not exist: {folder}; check --db / "
+                "ARAYIS_DATABASE_URL (only the data directory is created on first use)"
+            ).format(folder=path.parent)
+        )
     try:
         if not path.parent.exists():  # a new data directory holds personal data: owner-only
             path.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
@@ -51,6 +59,12 @@ def _prepare_sqlite_file(url: Any) -> None:
             ).format(path=path, exc_strerror=exc.strerror),
             resource="database",
         ) from None
+
+
+def _in_data_dir(path: Path) -> bool:
+    from arayis_cli.config import data_dir
+
+    return path.resolve().is_relative_to(data_dir().expanduser().resolve())
 
 
 def get_engine(url: str) -> Engine:
@@ -160,6 +174,8 @@ def _current_revision(url: str) -> tuple[str | None, bool]:
             except DBAPIError as exc:
                 if _unavailable(exc, url) is not exc:
                     raise
+                if getattr(exc.orig, "sqlstate", None) == "42501":
+                    raise  # a login without privileges (exit 7), not a missing schema
                 conn.rollback()  # no alembic_version table: fresh, or not ours
                 return None, not inspect(conn).get_table_names()
     except Exception as exc:

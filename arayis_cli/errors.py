@@ -80,11 +80,6 @@ class DebtOutstanding(ArayisError):
         self.debt = debt
 
 
-class VerificationFailed(ArayisError):
-    exit_code = ExitCode.VERIFICATION_FAILED
-    error = "verification_failed"
-
-
 class NotPermitted(ArayisError):
     """The login's role, or the four-eyes policy, does not allow this (SPEC §5.4)."""
 

@@ -22,7 +22,9 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-OPEN_SQL = "status IN ('new', 'in_progress')"
+from arayis_cli.workflow import open_sql
+
+OPEN_SQL = open_sql()
 
 
 class AwareDateTime(TypeDecorator[datetime]):

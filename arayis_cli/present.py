@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import date
+from operator import attrgetter
 from typing import TYPE_CHECKING, Any
 
-from arayis_cli.formats import iso_baku
+from arayis_cli.formats import iso_baku, iso_day
 from arayis_cli.money import from_qepik, money_json
 from arayis_cli.services.audit import note_pii
 from arayis_cli.validation import BAKU, mask_email, mask_fin, mask_phone
@@ -24,10 +26,6 @@ if TYPE_CHECKING:
     )
 
 
-def is_overdue(app: Application, today: date) -> bool:
-    return Status(app.status) in OPEN_STATUSES and app.due_on < today
-
-
 def document_json(doc: Document) -> dict[str, Any]:
     return {
         "kind": doc.kind,
@@ -39,30 +37,110 @@ def document_json(doc: Document) -> dict[str, Any]:
 
 
 def application_json(
-    app: Application, documents: list[Document], *, today: date, show_pii: bool
+    app: Application, documents: Sequence[Any], *, today: date, show_pii: bool
 ) -> dict[str, Any]:
-    status = Status(app.status)
+    """One application as JSON (``show``); ``list`` streams rows through the same fields."""
+    fields = application_fields(_columns_of(app), today=today.isoformat(), show_pii=show_pii)
+    return application_record(fields, documents)
+
+
+#: The columns :func:`application_fields` reads, in this order (``list`` selects them so).
+APPLICATION_ROW = (
+    "id",
+    "abonent_code",
+    "status",
+    "fin",
+    "phone",
+    "email",
+    "channel",
+    "external_id",
+    "operator",
+    "rejection_reason",
+    "override_reason",
+    "submitted_at",
+    "due_on",
+    "decided_at",
+)
+#: The fields of an application's JSON object, documents apart, in this order.
+APPLICATION_FIELDS = (
+    "id",
+    "abonent_code",
+    "status",
+    "status_label",
+    "fin",
+    "phone",
+    "email",
+    "channel",
+    "external_id",
+    "submitted_at",
+    "due_on",
+    "overdue",
+    "operator",
+    "rejection_reason",
+    "override_reason",
+    "decided_at",
+)
+_columns_of = attrgetter(*APPLICATION_ROW)
+_LABELS: dict[str, str] = {s.value: s.label for s in Status}
+_OPEN = frozenset(s.value for s in OPEN_STATUSES)
+
+
+def application_fields(row: Sequence[Any], *, today: str, show_pii: bool) -> tuple[Any, ...]:
+    """:data:`APPLICATION_FIELDS` of one application given as its ``APPLICATION_ROW``
+    values (dates as datetimes or SQLite's stored text); ``today`` is an ISO day.
+
+    Kept to plain tuple work: ``list`` calls it once per row, a million times.
+    """
+    (
+        app_id,
+        code,
+        status,
+        fin,
+        phone,
+        email,
+        channel,
+        external_id,
+        operator,
+        rejection,
+        override,
+        submitted,
+        due,
+        decided,
+    ) = row
+    label = _LABELS.get(status)
+    if label is None:
+        label = Status(status).label  # refuses an unknown status as the enum does
     if show_pii:
-        note_pii(application_id=app.id)
-    return {
-        "id": app.id,
-        "abonent_code": app.abonent_code,
-        "status": status.value,
-        "status_label": status.label,
-        "fin": app.fin if show_pii else mask_fin(app.fin),
-        "phone": app.phone if show_pii else mask_phone(app.phone),
-        "email": app.email if show_pii else mask_email(app.email),
-        "channel": app.channel,
-        "external_id": app.external_id,
-        "submitted_at": iso_baku(app.submitted_at),
-        "due_on": app.due_on.isoformat(),
-        "overdue": is_overdue(app, today),
-        "operator": app.operator,
-        "rejection_reason": app.rejection_reason,
-        "override_reason": app.override_reason,
-        "decided_at": iso_baku(app.decided_at),
-        "documents": [document_json(d) for d in documents],
-    }
+        note_pii(application_id=app_id)
+    else:
+        fin, phone, email = mask_fin(fin), mask_phone(phone), mask_email(email)
+    due = iso_day(due)
+    return (
+        app_id,
+        code,
+        status,
+        label,
+        fin,
+        phone,
+        email,
+        channel,
+        external_id,
+        iso_baku(submitted),
+        due,
+        # ISO days compare as text: overdue = still open after its due day has ended.
+        status in _OPEN and due < today,
+        operator,
+        rejection,
+        override,
+        iso_baku(decided),
+    )
+
+
+def application_record(fields: Sequence[Any], documents: Sequence[Any]) -> dict[str, Any]:
+    """The JSON object of :func:`application_fields` and the application's documents."""
+    record = dict(zip(APPLICATION_FIELDS, fields, strict=True))
+    record["documents"] = [document_json(d) for d in documents]
+    return record
 
 
 def event_json(event: Event) -> dict[str, Any]:
@@ -105,6 +183,9 @@ def certificate_json(cert: Certificate) -> dict[str, Any]:
         "balance": money_json(from_qepik(cert.balance_qepik)),
         "operator": cert.operator,
         "sha256": cert.pdf_sha256,
+        # SPEC §5.1: null while the certificate stands.
+        "revoked_at": iso_baku(cert.revoked_at),
+        "revocation_reason": cert.revoked_reason,
     }
 
 

@@ -67,7 +67,9 @@ def parse_email(text: str) -> str:
     if not raw or len(raw) > 254:
         raise InvalidInput(_("email address is not valid"))
     try:
-        result = validate_email(raw, check_deliverability=False)
+        # ASCII local parts only: an internationalised address needs SMTPUTF8, which mail
+        # servers may not offer — it would be accepted here and then never delivered.
+        result = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError:
         raise InvalidInput(_("email address is not valid")) from None
     return result.normalized

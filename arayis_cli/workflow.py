@@ -1,4 +1,6 @@
-"""The transition table (status × action → status), and nothing else.
+"""The workflow's facts: the transition table (status × action → status), which statuses
+are open and which final, what may be printed, and the email that goes with each move.
+The services and ``db check`` read them from here.
 
 Yeni → İcrada olan → İcra olunmuş, or Ləğv olunmuş from either open status.
 Nothing leaves İcra olunmuş or Ləğv olunmuş.
@@ -8,7 +10,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from arayis_cli.errors import InvalidInput
+from arayis_cli.errors import Conflict, InvalidInput
 from arayis_cli.i18n import _
 
 
@@ -43,12 +45,67 @@ TRANSITIONS: dict[tuple[Status, Action], Status] = {
     (Status.IN_PROGRESS, Action.REJECT): Status.REJECTED,
 }
 
+#: Still being worked on: at most one per abonent (a partial unique index), overdue-able.
 OPEN_STATUSES: tuple[Status, ...] = (Status.NEW, Status.IN_PROGRESS)
+#: Decided: nothing leaves them; each is counted once in the stats tallies.
+FINAL_STATUSES: tuple[Status, ...] = (Status.COMPLETED, Status.REJECTED)
+#: Çap et (print) is not a move of the table: it is allowed from these statuses only.
+PRINT = "print"
+PRINTABLE: tuple[Status, ...] = (Status.COMPLETED,)
+
+#: The email queued when an application is registered.
+RECEIVED_EMAIL = "received"
+#: The email(s) that may go with reaching each final status (approve: by the debt seen).
+DECISION_EMAILS: dict[Status, tuple[str, ...]] = {
+    Status.COMPLETED: ("approved_debt", "approved_no_debt"),
+    Status.REJECTED: ("rejected",),
+}
+
+
+def decision_email(target: Status, *, debt: bool = False) -> str:
+    """The email that goes with reaching ``target``; an approval's depends on the debt."""
+    if target is Status.COMPLETED:
+        return "approved_debt" if debt else "approved_no_debt"
+    if target is Status.REJECTED:
+        return "rejected"
+    raise ValueError(f"no decision email for {target.value}")
+
+
+def open_sql(column: str = "status") -> str:
+    """SQL condition "the application is open", for partial indexes."""
+    return f"{column} IN ({', '.join(repr(s.value) for s in OPEN_STATUSES)})"
 
 
 def next_status(current: Status, action: Action) -> Status | None:
     """The status ``action`` leads to from ``current``, or None when it is not allowed."""
     return TRANSITIONS.get((current, action))
+
+
+def require(status: Status, action: Action | str, *, app_id: int | None) -> Status:
+    """The status ``action`` leads to from ``status`` (print: the same status), or
+    :class:`Conflict` when the table does not allow it."""
+    if action == PRINT:
+        if status in PRINTABLE:
+            return status
+        raise Conflict(
+            _(
+                "application {app_id} is {status_label} ({status_value}): only İcra olunmuş "
+                "(completed) applications can be printed"
+            ).format(app_id=app_id, status_label=status.label, status_value=status.value)
+        )
+    target = next_status(status, Action(action))
+    if target is None:
+        from arayis_cli.services.common import action_verb  # lazy: services import workflow
+
+        raise Conflict(
+            _("application {app_id} is {current_label} ({current_value}): cannot {action}").format(
+                app_id=app_id,
+                current_label=status.label,
+                current_value=status.value,
+                action=action_verb(action),
+            )
+        )
+    return target
 
 
 def parse_status(text: str) -> Status:

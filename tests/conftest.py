@@ -202,6 +202,29 @@ def submit_args(code: str = CODE, fin: str = OWNER_FIN, **extra: str) -> list[st
     return args
 
 
+def new_app(cli: Cli, code: str = CODE, fin: str | None = None, docs: bool = True) -> str:
+    """A new application (Yeni) for ``code``, with both required documents unless ``docs``
+    is false; its number."""
+    args = submit_args(code=code, fin=fin) if fin else submit_args(code=code)
+    app_id = str(cli.json(*args)["id"])
+    if docs:
+        cli("attach", app_id, DOCS / "sexsiyyet_vesiqesi.jpg", "--kind", "id-card")
+        cli("attach", app_id, DOCS / "mulkiyyet_cixarisi.pdf", "--kind", "ownership")
+    return app_id
+
+
+def app_in(cli: Cli, status: str, **kw: str) -> str:
+    """A new application moved through the CLI to ``status``; its number."""
+    app_id = new_app(cli, **kw)
+    if status in ("in_progress", "completed"):
+        cli("review", app_id)
+    if status == "completed":
+        cli("approve", app_id)
+    if status == "rejected":
+        cli("reject", app_id, "--reason", "Uyğunsuzluq")
+    return app_id
+
+
 def copy_doc(name: str, dest: Path) -> Path:
     target = dest / name
     shutil.copy(DOCS / name, target)

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.test_workflow import _new, _to
-from tests.conftest import CODE_DEBT, DEBT_FIN, REPO, SAMPLE, Cli, submit_args
+from tests.conftest import CODE_DEBT, DEBT_FIN, REPO, SAMPLE, Cli, app_in, new_app, submit_args
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 
@@ -30,7 +29,7 @@ def _pairs(entries: list[dict[str, Any]]) -> list[tuple[int, str]]:
 def test_every_status_change_once_in_order(loaded: Cli, tmp_path: Path) -> None:
     assert _feed(loaded) == {"changes": [], "next_cursor": 0}
     a = int(loaded.json(*submit_args(external_id="EGOV-1"))["id"])
-    b = int(_new(loaded, code=CODE_DEBT, fin=DEBT_FIN))
+    b = int(new_app(loaded, code=CODE_DEBT, fin=DEBT_FIN))
     loaded("review", str(a))
     loaded("attach", str(a), SAMPLE / "documents" / "sexsiyyet_vesiqesi.jpg", "--kind", "id-card")
     loaded("attach", str(a), SAMPLE / "documents" / "mulkiyyet_cixarisi.pdf", "--kind", "ownership")
@@ -95,7 +94,7 @@ def test_bulk_intake_writes_its_feed_rows_once(loaded: Cli) -> None:
 
 
 def test_refused_commands_add_nothing(loaded: Cli, unchanged) -> None:
-    app_id = _to(loaded, "rejected")
+    app_id = app_in(loaded, "rejected")
     with unchanged():
         loaded("review", app_id, code=5)
         loaded("approve", app_id, code=5)
@@ -130,7 +129,7 @@ def test_bad_cursor_or_limit_is_exit_2(cli: Cli, args: list[str]) -> None:
 
 
 def test_human_output(loaded: Cli) -> None:
-    _to(loaded, "completed")
+    app_in(loaded, "completed")
     out = loaded("changes", "--after", "1", env={"COLUMNS": "80"}).stdout
     assert "İcrada olan" in out and "İcra olunmuş" in out and "Yeni" not in out
     assert "Növbəti kursor (--after): 3" in out
@@ -233,7 +232,7 @@ def test_a_slow_transaction_committing_later_is_not_skipped(loaded: Cli) -> None
     from arayis_cli.models import StatusChange
     from arayis_cli.services.decisions import review
 
-    a, b = int(_new(loaded, docs=False)), int(_new(loaded, code=CODE_DEBT, fin=DEBT_FIN))
+    a, b = int(new_app(loaded, docs=False)), int(new_app(loaded, code=CODE_DEBT, fin=DEBT_FIN))
     _, cursor = _poll(loaded.url, 0)
     t1, t2 = _session(loaded.url), _session(loaded.url)
     try:
@@ -266,7 +265,7 @@ def test_positions_are_taken_under_a_lock_held_to_commit(loaded: Cli) -> None:
     from arayis_cli.services import changes
     from arayis_cli.services.decisions import review
 
-    a, b = int(_new(loaded, docs=False)), int(_new(loaded, code=CODE_DEBT, fin=DEBT_FIN))
+    a, b = int(new_app(loaded, docs=False)), int(new_app(loaded, code=CODE_DEBT, fin=DEBT_FIN))
     _, cursor = _poll(loaded.url, 0)
     t1 = _session(loaded.url)
     done = threading.Event()
@@ -312,7 +311,9 @@ pairs = [p.split(":") for p in sys.argv[4:]]
 now = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 for cycle in range(cycles):
     for code, fin in pairs:
-        sub = validate_submission(abonent=code, fin=fin, phone="0501234567", email="a@example.az")
+        sub = validate_submission(
+            abonent=code, fin=fin, phone="0501234567", email="a@example.az", now=now
+        )
         with session_scope(url) as s:
             app_id = submit(s, sub, now=now, actor=name)[0].id
         with session_scope(url) as s:
@@ -397,7 +398,7 @@ def test_a_lost_feed_counter_is_recreated_after_the_last_position(loaded: Cli) -
     from arayis_cli.db import session_scope
     from arayis_cli.models import Counter
 
-    app_id = _new(loaded, docs=False)
+    app_id = new_app(loaded, docs=False)
     with session_scope(loaded.url) as session:
         session.execute(delete(Counter).where(Counter.name == "feed"))
     loaded("review", app_id)

@@ -11,8 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_workflow import _new
-from tests.conftest import SAMPLE, Cli
+from tests.conftest import SAMPLE, Cli, new_app
 
 pytestmark = pytest.mark.slow
 
@@ -84,7 +83,7 @@ def test_concurrent_decisions_exactly_one_wins(loaded: Cli) -> None:
     from tests.conftest import CODE, CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, OWNER_FIN
 
     apps = [
-        _new(loaded, code=c, fin=f)
+        new_app(loaded, code=c, fin=f)
         for c, f in ((CODE, OWNER_FIN), (CODE_DEBT, DEBT_FIN), (CODE_CREDIT, CREDIT_FIN))
     ]
     for app_id in apps:
@@ -130,7 +129,9 @@ def test_concurrent_decisions_exactly_one_wins(loaded: Cli) -> None:
 def test_concurrent_prints_get_distinct_numbers(loaded: Cli, tmp_path: Path) -> None:
     from tests.conftest import CODE, CODE_CREDIT, CREDIT_FIN, OWNER_FIN
 
-    apps = [_new(loaded, code=c, fin=f) for c, f in ((CODE, OWNER_FIN), (CODE_CREDIT, CREDIT_FIN))]
+    apps = [
+        new_app(loaded, code=c, fin=f) for c, f in ((CODE, OWNER_FIN), (CODE_CREDIT, CREDIT_FIN))
+    ]
     for app_id in apps:
         loaded("review", app_id)
         loaded("approve", app_id)

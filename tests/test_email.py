@@ -16,8 +16,7 @@ from typing import Any
 import pytest
 
 from arayis_cli.services.emails import KINDS, TEMPLATES, render
-from tests.cli.test_workflow import _new
-from tests.conftest import CODE_DEBT, DEBT_FIN, SAMPLE, Cli, submit_args
+from tests.conftest import CODE_DEBT, DEBT_FIN, SAMPLE, Cli, new_app, submit_args
 
 VALUES = {
     "received": {"submitted_at": "25.11.2026 10:00", "due_on": "30.11.2026"},
@@ -110,7 +109,7 @@ def _statuses(cli: Cli) -> list[str]:
 def test_whole_story_delivers_exactly_the_promised_emails(loaded: Cli, smtp: Server) -> None:
     refused = str(loaded.json(*submit_args())["id"])
     loaded("reject", refused, "--reason", "Mülkiyyət sənədində ünvan uyğun gəlmir")
-    owing = _new(loaded, code=CODE_DEBT, fin=DEBT_FIN)
+    owing = new_app(loaded, code=CODE_DEBT, fin=DEBT_FIN)
     loaded("review", owing)
     loaded("approve", owing)
     report = loaded.json("outbox", "send")
@@ -279,7 +278,7 @@ def test_550_then_retry_to_a_corrected_address_delivers_once(loaded: Cli, smtp: 
     shown = loaded.json("show", app_id, "--show-pii")
     assert shown["email"] == "leyla.new@example.az"  # the contact email corrected with it
     [event] = [e for e in shown["history"] if e["action"] == "email_retry"]
-    assert event["actor"] == "leyla"
+    assert event["operator"] == "leyla"
     assert event["detail"] == {
         "email": msg["id"],
         "kind": "received",

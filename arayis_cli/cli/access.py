@@ -34,20 +34,13 @@ def authorize(command_path: str) -> None:
     """
     if not required(command_path) or not _is_postgres(state.db_url):
         return
-    from sqlalchemy.exc import OperationalError
-
     from arayis_cli.db import get_engine
-    from arayis_cli.errors import NotPermitted, Unavailable
+    from arayis_cli.errors import NotPermitted
     from arayis_cli.services.roles import login_access
 
-    try:
-        with get_engine(state.db_url).connect() as conn:
-            access = login_access(conn)
-    except OperationalError as exc:
-        first = str(exc.orig).strip().splitlines()[0][:200] if exc.orig else type(exc).__name__
-        raise Unavailable(
-            _("cannot connect to the database: {first}").format(first=first)
-        ) from None
+    # A server that cannot be reached is exit 8, classified by the command wrapper.
+    with get_engine(state.db_url).connect() as conn:
+        access = login_access(conn)
     if not access.installed or permitted(command_path, access.roles, owner=access.admin):
         return
     needed = " or ".join(sorted(r.value for r in required(command_path)))

@@ -18,6 +18,7 @@ from arayis_cli.cli.output import (
     show,
     state,
 )
+from arayis_cli.errors import ExitCode
 from arayis_cli.i18n import N_, _
 
 db_app = typer.Typer(help=N_("Database maintenance."), no_args_is_help=True)
@@ -64,7 +65,7 @@ def db_check(as_json: bool = JSON_OPT) -> None:
                 *(f"  - {line}" for line in report.problems),
             )
     if not report.ok:
-        raise typer.Exit(6)
+        raise typer.Exit(int(ExitCode.VERIFICATION_FAILED))
 
 
 @command
@@ -100,7 +101,7 @@ def db_backup(
             for line in report.problems:
                 say(f"  - {line}")
     if not report.ok:
-        raise typer.Exit(6)
+        raise typer.Exit(int(ExitCode.VERIFICATION_FAILED))
 
 
 @command

@@ -24,6 +24,7 @@ from arayis_cli.cli import (
 )
 from arayis_cli.cli.output import emit_text, json_text, state
 from arayis_cli.config import ENV_DB, ENV_OPERATOR, LANGUAGES
+from arayis_cli.errors import ExitCode
 from arayis_cli.i18n import N_, label, set_language
 
 clickwords.install()
@@ -35,7 +36,7 @@ app = typer.Typer(
         "(borcun olmaması haqqında arayış), group I subscribers."
     ),
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     rich_markup_mode=None,
     pretty_exceptions_show_locals=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -118,7 +119,7 @@ def main() -> None:
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as exc:  # usage errors: bad option, missing argument …
-        exit_code = getattr(exc, "exit_code", 2)
+        exit_code = getattr(exc, "exit_code", int(ExitCode.INVALID_INPUT))
         if "--json" in sys.argv[1:]:
             message = (
                 clickwords.usage_message(exc)
@@ -131,10 +132,10 @@ def main() -> None:
         else:
             sys.stderr.write(f"arayis: {exc}\n")
         sys.exit(exit_code)
-    except typer.Abort:
+    except typer.Abort:  # Click turns Ctrl-C outside a command (while parsing) into Abort
         sys.stderr.write(label(N_("Aborted!")) + "\n")
-        sys.exit(1)
-    sys.exit(code if isinstance(code, int) else 0)
+        sys.exit(int(ExitCode.INTERRUPTED))
+    sys.exit(code if isinstance(code, int) else int(ExitCode.OK))
 
 
 def _lang_in_argv(args: list[str]) -> str | None:

@@ -158,22 +158,13 @@ def keys_export(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Print the public key(s) verifiers need (PEM)."""
-    from sqlalchemy import select
-
     from arayis_cli.certificate.signing import current_signer
     from arayis_cli.db import session_scope
-    from arayis_cli.models import SigningKey
-    from arayis_cli.services.printing import register_key
+    from arayis_cli.services.printing import public_keys
 
     signer = current_signer()
     with session_scope(state.db_url) as session:
-        register_key(session, signer, now=now())
-        rows = session.execute(select(SigningKey).order_by(SigningKey.created_at)).scalars().all()
-        keys = [
-            {"kid": r.kid, "public_key": r.public_key, "current": r.kid == signer.kid}
-            for r in rows
-            if all_keys or r.kid == signer.kid
-        ]
+        keys = public_keys(session, signer, now=now(), all_keys=all_keys)
     if as_json:
         emit_json(keys)
         return

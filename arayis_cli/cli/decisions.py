@@ -33,11 +33,20 @@ from arayis_cli.cli.output import (
     warning,
 )
 from arayis_cli.cli.params import app_id_argument, count_option
-from arayis_cli.errors import ArayisError
+from arayis_cli.errors import ArayisError, ExitCode
 from arayis_cli.i18n import N_, _
 
 if TYPE_CHECKING:
     from rich.text import Text
+
+
+def _refused(exc: ArayisError, app_id: int, *, as_json: bool) -> None:
+    """One id of a batch was refused: its JSON line (the single command's error object
+    plus the id), or the error line for people; the batch goes on."""
+    if as_json:
+        emit_json_line(refusal(exc, id=app_id))
+    else:
+        report_error(exc, as_json=False, app_id=app_id)
 
 
 def _each(
@@ -49,23 +58,20 @@ def _each(
 ) -> None:
     """Run ``one`` for every id, each in its own transaction; report a line per id
     (JSON Lines with ``--json``: a refusal is the single command's error object plus the id)."""
-    first_failure = 0
+    first_failure: ExitCode | None = None
     for app_id in ids:
         try:
             data = one(app_id)
         except ArayisError as exc:
-            first_failure = first_failure or int(exc.exit_code)
-            if as_json:
-                emit_json_line(refusal(exc, id=app_id))
-            else:
-                report_error(exc, as_json=False, app_id=app_id)
+            first_failure = first_failure or exc.exit_code
+            _refused(exc, app_id, as_json=as_json)
             continue
         if as_json:
             emit_json_line(data)
         else:
             show(line(data))
-    if first_failure:
-        raise typer.Exit(first_failure)
+    if first_failure is not None:
+        raise typer.Exit(int(first_failure))
 
 
 @command
@@ -312,63 +318,73 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
     from decimal import Decimal
 
     from arayis_cli.db import session_scope
-    from arayis_cli.errors import Conflict, DebtOutstanding, InvalidInput, NotFound
+    from arayis_cli.errors import DebtOutstanding
     from arayis_cli.money import money_human
     from arayis_cli.services.printfiles import output_folder
-    from arayis_cli.services.printing import print_to_file, ready_for_print
+    from arayis_cli.services.printing import GROUP, print_group, ready_for_print, render_pool
 
     target = output_folder(folder)  # unwritable: exit 2 before anything is issued
     who = actor()
     _settle(folder, as_json=as_json)  # what a killed run left behind, once per batch
     with session_scope(state.db_url, write=False) as session:
         candidates = ready_for_print(session, now=now())
-    printed = owing = first_failure = 0
-    for app_id, code, _debt in candidates:
-        row: dict[str, Any]
-        try:
-            issued, path = print_to_file(
-                state.db_url, app_id, target=target, now=now(), actor=who, settle=False
+    codes = {app_id: code for app_id, code, _debt in candidates}
+    ids = list(codes)
+    printed = owing = 0
+    first_failure: ExitCode | None = None
+    # This process checks, numbers, registers and writes; worker processes render.
+    with render_pool(len(ids)) as render:
+        for start in range(0, len(ids), GROUP):
+            group = print_group(
+                state.db_url,
+                ids[start : start + GROUP],
+                target=target,
+                now=now(),
+                actor=who,
+                render=render,
             )
-            row = {**_printed(issued, path), "printed": True}
-        except DebtOutstanding as exc:  # recorded in the history by the service
-            first_failure = first_failure or int(exc.exit_code)
-            row = refusal(exc, application_id=app_id, abonent_code=code, printed=False)
-        except (Conflict, NotFound, InvalidInput) as exc:  # e.g. no longer group I: go on
-            first_failure = first_failure or int(exc.exit_code)
-            if as_json:
-                emit_json_line(refusal(exc, id=app_id))
-            else:
-                report_error(exc, as_json=False, app_id=app_id)
-            continue
-        if row["printed"]:
-            printed += 1
-        else:
-            owing += 1
-        if as_json:
-            emit_json_line(row)
-        elif row["printed"]:
-            show(
-                _("№{id}: certificate {number} → {path}").format(
-                    id=app_id, number=row["certificate_number"], path=row["path"]
-                )
-            )
-        else:
-            amount = money_human(Decimal(row["debt"]))
-            show(
-                join(
-                    f"№{app_id}: ",
-                    warning(_("debt {amount}").format(amount=amount)),
-                    _(" ({code}), not printed").format(code=code),
-                )
-            )
+            for outcome in group:
+                app_id, code = outcome.app_id, codes[outcome.app_id]
+                row: dict[str, Any]
+                exc = outcome.error
+                if isinstance(exc, DebtOutstanding):  # recorded in the history by the service
+                    first_failure = first_failure or exc.exit_code
+                    row = refusal(exc, application_id=app_id, abonent_code=code, printed=False)
+                elif exc is not None:  # e.g. no longer group I: go on
+                    first_failure = first_failure or exc.exit_code
+                    _refused(exc, app_id, as_json=as_json)
+                    continue
+                else:
+                    row = {**_printed(outcome.issued, outcome.path), "printed": True}
+                if row["printed"]:
+                    printed += 1
+                else:
+                    owing += 1
+                if as_json:
+                    emit_json_line(row)
+                elif row["printed"]:
+                    show(
+                        _("№{id}: certificate {number} → {path}").format(
+                            id=app_id, number=row["certificate_number"], path=row["path"]
+                        )
+                    )
+                else:
+                    amount = money_human(Decimal(row["debt"]))
+                    show(
+                        join(
+                            f"№{app_id}: ",
+                            warning(_("debt {amount}").format(amount=amount)),
+                            _(" ({code}), not printed").format(code=code),
+                        )
+                    )
     if not as_json:
         say(
             _("Certificates printed: {printed}; applications with a debt: {owing}.").format(
                 printed=printed, owing=owing
             )
         )
-    if first_failure:
-        raise typer.Exit(first_failure)
+    if first_failure is not None:
+        raise typer.Exit(int(first_failure))
 
 
 def register(app: typer.Typer) -> None:

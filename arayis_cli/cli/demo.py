@@ -88,8 +88,8 @@ class Story:
     def show(self, app_id: int, **extra: Any) -> None:
         from arayis_cli.cli.render import print_application
         from arayis_cli.present import application_json
-        from arayis_cli.services.applications import detail
         from arayis_cli.services.common import baku_date
+        from arayis_cli.services.queries import detail
 
         with self.session(write=False) as s:
             d = detail(s, app_id)
@@ -129,33 +129,19 @@ class Story:
 
     def pick_abonents(self) -> tuple[Any, Any, Any]:
         """Group I abonents with no open application: one owing nothing, one owing, one more."""
-        from sqlalchemy import select
-
-        from arayis_cli.models import Abonent, Application
-        from arayis_cli.services.common import balance
-        from arayis_cli.workflow import OPEN_STATUSES
+        from arayis_cli.services.abonents import free_abonents
 
         with self.session(write=False) as s:
-            busy = set(
-                s.execute(
-                    select(Application.abonent_code).where(
-                        Application.status.in_([st.value for st in OPEN_STATUSES])
-                    )
-                ).scalars()
-            )
             clean = owing = other = None
-            for ab in s.execute(
-                select(Abonent).where(Abonent.group == "I").order_by(Abonent.code)
-            ).scalars():
-                if ab.code in busy:
-                    continue
-                bal = balance(s, ab.code, as_of=now())
+            for ab, bal in free_abonents(s, as_of=now()):
                 if clean is None and bal == 0:
                     clean = ab
                 elif owing is None and bal > 0:
                     owing = ab
                 elif other is None:
                     other = ab
+                if clean is not None and owing is not None and other is not None:
+                    break
         if clean is None or owing is None or other is None:
             from arayis_cli.errors import Conflict
 
@@ -289,19 +275,14 @@ class Story:
 
     def summary(self) -> None:
         from rich.table import Table
-        from sqlalchemy import func, select
 
         from arayis_cli.cli.render import status_text
-        from arayis_cli.models import OutboxMessage
         from arayis_cli.services.common import baku_date
+        from arayis_cli.services.outbox import counts_by_kind
         from arayis_cli.services.stats import stats
 
         with self.session(write=False) as s:
-            kinds = dict(
-                s.execute(
-                    select(OutboxMessage.kind, func.count()).group_by(OutboxMessage.kind)
-                ).all()
-            )
+            kinds = counts_by_kind(s)
             figures = stats(s, today=baku_date(now()))
         table = Table(title="Növbədəki məktublar", title_justify="left")
         table.add_column("Növ")

@@ -21,6 +21,7 @@ from arayis_cli.cli.output import (
     state,
 )
 from arayis_cli.cli.params import app_id_argument, count_option
+from arayis_cli.errors import ExitCode
 from arayis_cli.i18n import N_, _, ngettext
 
 
@@ -118,6 +119,7 @@ def _submit_file(path: Path, *, as_json: bool) -> None:
 
     from arayis_cli.db import session_scope
     from arayis_cli.services.applications import BatchReport, submit_file
+    from arayis_cli.services.csvfiles import count_rows
 
     progress_cb = None
     progress = None
@@ -125,7 +127,7 @@ def _submit_file(path: Path, *, as_json: bool) -> None:
         from rich.progress import Progress
 
         progress = Progress(console=console(stderr=True))
-        task = progress.add_task(_("Applications"), total=_count_lines(path))
+        task = progress.add_task(_("Applications"), total=count_rows(path))
         progress.start()
 
         def progress_cb(n: int) -> None:
@@ -149,17 +151,7 @@ def _submit_file(path: Path, *, as_json: bool) -> None:
 
         print_import_report(report.as_json())
     if report.failed:
-        raise typer.Exit(2)
-
-
-def _count_lines(path: Path) -> int | None:
-    try:
-        with path.open("rb") as fh:
-            return max(
-                0, sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) - 1
-            )
-    except OSError:
-        return None
+        raise typer.Exit(int(ExitCode.INVALID_INPUT))
 
 
 def application_data(
@@ -179,8 +171,8 @@ def application_payload(
 ) -> dict[str, Any]:
     """The application object, read in the caller's transaction."""
     from arayis_cli.present import application_json
-    from arayis_cli.services.applications import documents_of
     from arayis_cli.services.common import baku_date
+    from arayis_cli.services.queries import documents_of
 
     docs = documents_of(session, [app.id]).get(app.id, [])
     data = application_json(app, docs, today=baku_date(now()), show_pii=show_pii)
@@ -263,7 +255,7 @@ def list_(
         raise InvalidInput(_("--format must be table, json or csv"))
     if (limit is not None and limit < 0) or offset < 0:
         raise InvalidInput(_("--limit and --offset must not be negative"))
-    from arayis_cli.services.applications import ListFilter
+    from arayis_cli.services.queries import ListFilter
 
     flt = ListFilter(
         statuses=tuple(dict.fromkeys(parse_status(s) for s in status or [])),
@@ -299,8 +291,8 @@ def show(
         print_check_json,
         verification_json,
     )
-    from arayis_cli.services.applications import detail
     from arayis_cli.services.common import baku_date
+    from arayis_cli.services.queries import detail
     from arayis_cli.services.support import print_check
 
     if as_subscriber:

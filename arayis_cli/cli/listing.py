@@ -5,7 +5,7 @@ JSON and CSV never import Rich (scripts call this a lot).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from arayis_cli.cli.output import emit_csv, emit_json_array, state
@@ -29,34 +29,47 @@ LIST_COLUMNS = (
 
 
 def write_list(flt: Any, *, fmt: str, show_pii: bool) -> None:
-    """Stream the list: JSON array, CSV or a Rich table; memory stays flat for JSON/CSV."""
+    """Stream the list: JSON array, CSV or a Rich table; memory stays flat for JSON/CSV.
+
+    Plain rows a batch at a time (not ORM objects), each shaped by
+    ``present.application_fields``, as ``show`` is; the CSV columns are the first
+    :data:`LIST_COLUMNS` of those fields (``test_list_streams_what_show_shows``).
+    """
     from arayis_cli.cli.output import now
     from arayis_cli.db import session_scope
-    from arayis_cli.present import application_json
-    from arayis_cli.services.applications import iter_applications
+    from arayis_cli.present import APPLICATION_ROW, application_fields, application_record
     from arayis_cli.services.common import baku_date
+    from arayis_cli.services.queries import iter_application_rows
 
     today = baku_date(now())
+    day = today.isoformat()
     with session_scope(state.db_url, write=False) as session:
-        rows = (
-            application_json(app, docs, today=today, show_pii=show_pii)
-            for app, docs in iter_applications(session, flt, today=today)
+        batches = iter_application_rows(session, flt, columns=APPLICATION_ROW, today=today)
+        if fmt == "csv":
+            emit_csv((*LIST_COLUMNS, "documents"), _csv_rows(batches, day, show_pii=show_pii))
+            return
+        records = (
+            application_record(application_fields(row, today=day, show_pii=show_pii), documents)
+            for part, docs in batches
+            for row, documents in zip(part, docs, strict=True)
         )
         if fmt == "json":
-            emit_json_array(rows)
-        elif fmt == "csv":
-            emit_csv(
-                (*LIST_COLUMNS, "documents"),
-                (
-                    (
-                        *(_csv_value(row[c]) for c in LIST_COLUMNS),
-                        ";".join(d["kind"] for d in row["documents"]),
-                    )
-                    for row in rows
-                ),
-            )
+            emit_json_array(records)
         else:
-            _table(rows)
+            _table(records)
+
+
+def _csv_rows(
+    batches: Iterable[tuple[Sequence[Any], Sequence[Sequence[Any]]]], day: str, *, show_pii: bool
+) -> Iterator[tuple[Any, ...]]:
+    """The CSV columns are the JSON object's first fields; then the documents' kinds."""
+    from arayis_cli.present import application_fields
+
+    for part, docs in batches:
+        for row, documents in zip(part, docs, strict=True):
+            f = application_fields(row, today=day, show_pii=show_pii)
+            kinds = ";".join(d.kind for d in documents) if documents else ""
+            yield (*f[:11], "true" if f[11] else "false", f[12], kinds)
 
 
 def _table(rows: Iterable[dict[str, Any]]) -> None:
@@ -95,11 +108,3 @@ def _table(rows: Iterable[dict[str, Any]]) -> None:
             str(len(row["documents"])),
         )
     show(table if count else muted(_("No applications found.")))
-
-
-def _csv_value(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

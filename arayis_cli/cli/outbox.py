@@ -36,29 +36,15 @@ def outbox_list(
     show_pii: bool = PII_OPT,
 ) -> None:
     """Show queued emails, oldest first."""
-    from sqlalchemy import select
-
     from arayis_cli.db import session_scope
-    from arayis_cli.models import OutboxMessage
     from arayis_cli.present import outbox_json
+    from arayis_cli.services.outbox import messages
 
-    stmt = select(OutboxMessage).order_by(OutboxMessage.id)
-    wanted = [s for s, on in (("pending", pending), ("sending", pending), ("failed", failed)) if on]
-    if wanted:
-        stmt = stmt.where(OutboxMessage.status.in_(wanted))
-    if app_id is not None:
-        from sqlalchemy import false
-
-        from arayis_cli.services.common import STORED_ID_MAX
-
-        # A larger id is valid input that names nothing (PostgreSQL cannot compare it).
-        stmt = stmt.where(
-            OutboxMessage.application_id == app_id if app_id <= STORED_ID_MAX else false()
-        )
-    if limit is not None:
-        stmt = stmt.limit(max(0, limit))
     with session_scope(state.db_url, write=False) as session:
-        rows = [outbox_json(m, show_pii=show_pii) for m in session.execute(stmt).scalars()]
+        found = messages(
+            session, pending=pending, failed=failed, application_id=app_id, limit=limit
+        )
+        rows = [outbox_json(m, show_pii=show_pii) for m in found]
     if as_json:
         emit_json(rows)
         return

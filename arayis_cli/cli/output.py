@@ -172,14 +172,26 @@ def refusal(exc: ArayisError, **ids: Any) -> dict[str, Any]:
     return {**ids, **exc.as_json()}
 
 
-def emit_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """CSV on stdout, row by row."""
+def emit_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], *, chunk: int = 2000) -> None:
+    """CSV on stdout, ``chunk`` rows at a time: each chunk is formatted by one
+    ``writerows`` into a buffer and written at once, so memory stays flat."""
     import csv
+    import io
+    from itertools import islice
 
     with _stdout():
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(header)
-        writer.writerows(rows)
+        it = iter(rows)
+        while True:
+            writer.writerows(islice(it, chunk))
+            text = buffer.getvalue()
+            if not text:
+                break
+            sys.stdout.write(text)
+            buffer.seek(0)
+            buffer.truncate()
         sys.stdout.flush()
 
 

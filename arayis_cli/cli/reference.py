@@ -8,6 +8,7 @@ from typing import Any
 import typer
 
 from arayis_cli.cli.output import JSON_OPT, PII_OPT, command, emit_json, now, show, state
+from arayis_cli.errors import ExitCode
 from arayis_cli.i18n import N_, _
 
 abonent_app = typer.Typer(
@@ -139,7 +140,7 @@ def _report(report: dict[str, Any], *, as_json: bool) -> None:
 
         print_import_report(report)
     if report["failed"]:
-        raise typer.Exit(2)
+        raise typer.Exit(int(ExitCode.INVALID_INPUT))
 
 
 @command

@@ -185,14 +185,20 @@ def print_detail(data: dict[str, Any]) -> None:
         show(emails_table(data["emails"], title=_("Emails"), with_application=False))
     if data["certificates"]:
         certs = Table(title=_("Certificates"), title_justify="left")
-        for col in (_("Number"), _("Issued"), _("Valid until"), _("Operator")):
+        for col in (_("Number"), _("Issued"), _("Valid until"), _("Operator"), _("Revoked")):
             certs.add_column(col)
         for c in data["certificates"]:
+            revoked = (
+                bad(f"{date_az(c['revoked_at'])}: {c['revocation_reason'] or ''}")
+                if c.get("revoked_at")
+                else ""
+            )
             certs.add_row(
                 c["certificate_number"],
                 date_az(c["issued_at"]),
                 date_az(c["valid_until"]),
                 c["operator"],
+                revoked,
             )
         show(certs)
     if data.get("verifications"):

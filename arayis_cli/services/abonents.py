@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
@@ -279,3 +280,22 @@ def abonent_summary(
             for e in entries
         ],
     }
+
+
+def free_abonents(session: Session, *, as_of: datetime) -> Iterator[tuple[Abonent, Decimal]]:
+    """Group I abonents with no open application, by code, with their balance now."""
+    from arayis_cli.models import Application
+    from arayis_cli.workflow import OPEN_STATUSES
+
+    busy = set(
+        session.execute(
+            select(Application.abonent_code).where(
+                Application.status.in_([st.value for st in OPEN_STATUSES])
+            )
+        ).scalars()
+    )
+    for ab in session.execute(
+        select(Abonent).where(Abonent.group == "I").order_by(Abonent.code)
+    ).scalars():
+        if ab.code not in busy:
+            yield ab, balance(session, ab.code, as_of=as_of)

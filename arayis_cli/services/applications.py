@@ -1,10 +1,10 @@
-"""Intake: submit (one or a file of many), list and show applications."""
+"""Intake: submit one application or a file of many (reading them: :mod:`.queries`)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -20,18 +20,14 @@ from arayis_cli.i18n import _
 from arayis_cli.models import (
     Abonent,
     Application,
-    Certificate,
-    CertificateVerification,
-    Document,
     Event,
     OutboxMessage,
 )
 from arayis_cli.services import changes
-from arayis_cli.services.common import baku_date, get_application
+from arayis_cli.services.common import baku_date, event_row, get_application
 from arayis_cli.services.csvfiles import is_jsonl, read_csv, read_jsonl
-from arayis_cli.services.emails import render
+from arayis_cli.services.emails import email_row
 from arayis_cli.validation import (
-    BAKU,
     parse_abonent_code,
     parse_channel,
     parse_email,
@@ -40,7 +36,7 @@ from arayis_cli.validation import (
     parse_past_datetime,
     parse_phone,
 )
-from arayis_cli.workflow import OPEN_STATUSES, Status
+from arayis_cli.workflow import OPEN_STATUSES, RECEIVED_EMAIL, Status
 
 SUBMIT_REQUIRED = ("abonent", "fin", "phone", "email")
 SUBMIT_OPTIONAL = ("channel", "external_id", "submitted_at")
@@ -135,38 +131,25 @@ def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: s
     organisation = settings().organisation
     for app_id, row in zip(ids, rows, strict=True):
         events.append(
-            {
-                "application_id": app_id,
-                "at": now,
-                "actor": actor,
-                "action": "submit",
-                "from_status": None,
-                "to_status": Status.NEW.value,
-                "detail": None,
-            }
-        )
-        subject, body = render(
-            "received",
-            {
-                "app_id": app_id,
-                "abonent_code": row["abonent_code"],
-                "submitted_at": fmt_datetime(row["submitted_at"]),
-                "due_on": fmt_date(row["due_on"]),
-                "organisation": organisation,
-            },
+            event_row(
+                application_id=app_id,
+                at=now,
+                actor=actor,
+                action="submit",
+                to_status=Status.NEW.value,
+            )
         )
         emails.append(
-            {
-                "application_id": app_id,
-                "kind": "received",
-                "to_addr": row["email"],
-                "subject": subject,
-                "body": body,
-                "status": "pending",
-                "attempts": 0,
-                "created_at": now,
-                "next_attempt_at": now,
-            }
+            email_row(
+                application_id=app_id,
+                abonent_code=row["abonent_code"],
+                to_addr=row["email"],
+                kind=RECEIVED_EMAIL,
+                now=now,
+                submitted_at=fmt_datetime(row["submitted_at"]),
+                due_on=fmt_date(row["due_on"]),
+                organisation=organisation,
+            )
         )
     session.execute(insert(Event.__table__), events)
     session.execute(insert(OutboxMessage.__table__), emails)
@@ -398,116 +381,3 @@ def _submit_chunk(
                 report.created += 1
             else:
                 report.existing += 1
-
-
-# -- reading ------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ListFilter:
-    statuses: tuple[Status, ...] = ()
-    abonent_code: str | None = None
-    overdue: bool = False
-    since: date | None = None
-    until: date | None = None
-    limit: int | None = None
-    offset: int = 0
-
-
-def _start_of(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=BAKU)
-
-
-def list_query(flt: ListFilter, *, today: date) -> Any:
-    stmt = select(Application)
-    if flt.overdue:
-        # Overdue: still open after its due day has ended.
-        wanted = [s for s in OPEN_STATUSES if not flt.statuses or s in flt.statuses]
-        stmt = stmt.where(
-            Application.status.in_([s.value for s in wanted]), Application.due_on < today
-        )
-    elif flt.statuses:
-        stmt = stmt.where(Application.status.in_([s.value for s in flt.statuses]))
-    if flt.abonent_code:
-        stmt = stmt.where(Application.abonent_code == flt.abonent_code)
-    if flt.since:
-        stmt = stmt.where(Application.submitted_at >= _start_of(flt.since))
-    if flt.until:
-        stmt = stmt.where(Application.submitted_at < _start_of(flt.until + timedelta(days=1)))
-    stmt = stmt.order_by(Application.submitted_at, Application.id)
-    if flt.offset:
-        stmt = stmt.offset(flt.offset)
-    if flt.limit is not None:
-        stmt = stmt.limit(flt.limit)
-    return stmt
-
-
-def iter_applications(
-    session: Session, flt: ListFilter, *, today: date, batch: int = 500
-) -> Iterator[tuple[Application, list[Document]]]:
-    """Applications in order with their documents, streamed a batch at a time."""
-    result = session.execute(list_query(flt, today=today).execution_options(yield_per=batch))
-    for part in result.scalars().partitions(batch):
-        docs = documents_of(session, [a.id for a in part if a.id is not None])
-        for app in part:
-            yield app, docs.get(app.id or 0, [])
-
-
-def documents_of(session: Session, app_ids: list[int]) -> dict[int, list[Document]]:
-    out: dict[int, list[Document]] = {}
-    if not app_ids:
-        return out
-    for doc in session.execute(
-        select(Document).where(Document.application_id.in_(app_ids)).order_by(Document.id)
-    ).scalars():
-        out.setdefault(doc.application_id, []).append(doc)
-    return out
-
-
-@dataclass
-class ApplicationDetail:
-    app: Application
-    abonent: Abonent | None
-    documents: list[Document]
-    events: list[Event]
-    emails: list[OutboxMessage]
-    certificates: list[Certificate]
-    # (certificate number, verification) pairs, oldest first.
-    verifications: list[tuple[str, CertificateVerification]] = field(default_factory=list)
-
-
-def detail(session: Session, app_id: int) -> ApplicationDetail:
-    app = get_application(session, app_id)
-    return ApplicationDetail(
-        app=app,
-        abonent=session.get(Abonent, app.abonent_code),
-        documents=documents_of(session, [app_id]).get(app_id, []),
-        events=list(
-            session.execute(
-                select(Event).where(Event.application_id == app_id).order_by(Event.id)
-            ).scalars()
-        ),
-        emails=list(
-            session.execute(
-                select(OutboxMessage)
-                .where(OutboxMessage.application_id == app_id)
-                .order_by(OutboxMessage.id)
-            ).scalars()
-        ),
-        certificates=list(
-            session.execute(
-                select(Certificate)
-                .where(Certificate.application_id == app_id)
-                .order_by(Certificate.id)
-            ).scalars()
-        ),
-        verifications=[
-            (number, check)
-            for number, check in session.execute(
-                select(Certificate.number, CertificateVerification)
-                .join(Certificate, Certificate.id == CertificateVerification.certificate_id)
-                .where(Certificate.application_id == app_id)
-                .order_by(CertificateVerification.id)
-            ).all()
-        ],
-    )

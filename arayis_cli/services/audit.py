@@ -99,16 +99,14 @@ def _write(session: Any, reads: Reads) -> None:
 
     now, who = reads.clock(), reads.operator()
     rows = [
-        {
-            "at": now,
-            "actor": who,  # PostgreSQL writes the login here (migration 0009)
-            "operator_name": who,
-            "kind": "pii_read",
-            "command": reads.command,
-            "application_id": app_id,
-            "abonent_code": code,
-            "detail": None,
-        }
+        audit_row(
+            kind="pii_read",
+            command=reads.command,
+            at=now,
+            operator=who,
+            application_id=app_id,
+            abonent_code=code,
+        )
         for app_id, code in reads.pending
     ]
     # A bare table clause (no primary key known) so that no RETURNING is asked for: a login
@@ -122,8 +120,7 @@ def _write(session: Any, reads: Reads) -> None:
     reads.pending.clear()
 
 
-def record(
-    session: Any,
+def audit_row(
     *,
     kind: str,
     command: str,
@@ -132,22 +129,26 @@ def record(
     application_id: int | None = None,
     abonent_code: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> None:
-    """One audit row in the caller's transaction (policy changes)."""
+) -> dict[str, Any]:
+    """One audit row's values: for :func:`record` and the batched PII-read rows alike."""
+    return {
+        "at": at,
+        "actor": operator,  # PostgreSQL writes the login here (migration 0009)
+        "operator_name": operator,
+        "kind": kind,
+        "command": command,
+        "application_id": application_id,
+        "abonent_code": abonent_code,
+        "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None,
+    }
+
+
+def record(session: Any, **values: Any) -> None:
+    """One audit row in the caller's transaction (policy changes); ``values`` are
+    :func:`audit_row`'s."""
     from arayis_cli.models import AuditEntry
 
-    session.add(
-        AuditEntry(
-            at=at,
-            actor=operator,
-            operator_name=operator,
-            kind=kind,
-            command=command,
-            application_id=application_id,
-            abonent_code=abonent_code,
-            detail=json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None,
-        )
-    )
+    session.add(AuditEntry(**audit_row(**values)))
 
 
 def current_actor(session: Any, operator: str) -> str:

@@ -60,8 +60,7 @@ def lock_abonent(session: Session, code: str, *, shared: bool = False) -> Abonen
     return abonent
 
 
-def record_event(
-    session: Session,
+def event_row(
     *,
     application_id: int,
     at: datetime,
@@ -70,17 +69,23 @@ def record_event(
     from_status: str | None = None,
     to_status: str | None = None,
     detail: dict[str, Any] | None = None,
-) -> Event:
-    event = Event(
-        application_id=application_id,
-        at=at,
-        actor=actor,  # on PostgreSQL the server writes the login here (migration 0009)
-        operator_name=actor,
-        action=action,
-        from_status=from_status,
-        to_status=to_status,
-        detail=json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None,
-    )
+) -> dict[str, Any]:
+    """One history row's values: for :func:`record_event` and for bulk inserts alike."""
+    return {
+        "application_id": application_id,
+        "at": at,
+        "actor": actor,  # on PostgreSQL the server writes the login here (migration 0009)
+        "operator_name": actor,
+        "action": action,
+        "from_status": from_status,
+        "to_status": to_status,
+        "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else None,
+    }
+
+
+def record_event(session: Session, **values: Any) -> Event:
+    """Add one history row to this transaction; ``values`` are :func:`event_row`'s."""
+    event = Event(**event_row(**values))
     session.add(event)
     return event
 

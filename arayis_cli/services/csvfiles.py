@@ -176,3 +176,14 @@ def is_jsonl(path: Path) -> bool:
     except OSError:
         return False
     return head.startswith(b"{")
+
+
+def count_rows(path: Path) -> int | None:
+    """Data rows in a file (its lines less the header), for a progress bar; None if unreadable."""
+    try:
+        with path.open("rb") as fh:
+            return max(
+                0, sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b"")) - 1
+            )
+    except OSError:
+        return None

@@ -25,14 +25,12 @@ from arayis_cli.models import (
     SigningKey,
 )
 from arayis_cli.services import tally
-from arayis_cli.workflow import Status
+from arayis_cli.workflow import DECISION_EMAILS, RECEIVED_EMAIL, Status
 
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
-DECISION_MAIL = {
-    Status.COMPLETED.value: {"approved_debt", "approved_no_debt"},
-    Status.REJECTED.value: {"rejected"},
-}
+# status code → the decision emails that may go with it (status codes as stored)
+DECISION_MAIL = {status.value: set(kinds) for status, kinds in DECISION_EMAILS.items()}
 
 
 @dataclass
@@ -109,13 +107,13 @@ def check(session: Session, *, now: datetime | None = None, limit: int = 200) ->
                     )
                 )
         kinds = mails.get(app_id, [])
-        if kinds.count("received") != 1:
+        if kinds.count(RECEIVED_EMAIL) != 1:
             problem(
                 _("application {app_id}: {kinds_count} registration emails").format(
-                    app_id=app_id, kinds_count=kinds.count("received")
+                    app_id=app_id, kinds_count=kinds.count(RECEIVED_EMAIL)
                 )
             )
-        decision = [k for k in kinds if k != "received"]
+        decision = [k for k in kinds if k != RECEIVED_EMAIL]
         expected = DECISION_MAIL.get(status, set())
         if len(decision) > 1 or (decision and decision[0] not in expected):
             problem(

@@ -16,11 +16,11 @@ from arayis_cli.i18n import N_, _
 from arayis_cli.models import Abonent, Application, Document
 from arayis_cli.money import money_human, money_json
 from arayis_cli.services import changes, tally
-from arayis_cli.services.common import action_verb, balance, debt_of, get_application, record_event
+from arayis_cli.services.common import balance, debt_of, get_application, record_event
 from arayis_cli.services.emails import queue_email
 from arayis_cli.services.policy import check_four_eyes
 from arayis_cli.validation import clean_text
-from arayis_cli.workflow import Action, Status, next_status
+from arayis_cli.workflow import Action, Status, decision_email, require
 
 REQUIRED_DOCUMENTS = {
     "id-card": "Şəxsiyyət vəsiqəsinin surəti (id-card)",
@@ -44,16 +44,7 @@ def transition(
     the application first, nothing is written and :class:`Conflict` is raised.
     """
     current = Status(app.status)
-    target = next_status(current, action)
-    if target is None:
-        raise Conflict(
-            _("application {app_id} is {current_label} ({current_value}): cannot {action}").format(
-                app_id=app.id,
-                current_label=current.label,
-                current_value=current.value,
-                action=action_verb(action),
-            )
-        )
+    target = require(current, action, app_id=app.id)
     result = session.execute(
         update(Application)
         .where(
@@ -213,7 +204,7 @@ def reject(session: Session, app_id: int, *, reason: str, now: datetime, actor: 
         values={"rejection_reason": reason, **decision_figures(app, now)},
         detail={"reason": reason},
     )
-    queue_email(session, app, "rejected", now=now, reason=reason)
+    queue_email(session, app, decision_email(Status.REJECTED), now=now, reason=reason)
     return app
 
 
@@ -224,13 +215,7 @@ def approve(
     override_reason = clean_text(override, N_("override reason")) if override is not None else None
     app = get_application(session, app_id, for_update=True)
     check_four_eyes(session, app, actor=actor, action="approve")
-    if next_status(Status(app.status), Action.APPROVE) is None:
-        status = Status(app.status)
-        raise Conflict(
-            _("application {app_id} is {status_label} ({status_value}): cannot approve").format(
-                app_id=app.id, status_label=status.label, status_value=status.value
-            )
-        )
+    require(Status(app.status), Action.APPROVE, app_id=app.id)
     check = checklist(session, app, now=now)
     if not check.group_i:
         # Not overridable: the certificate would state a group the service is not for.
@@ -262,16 +247,13 @@ def approve(
         values={"override_reason": override_reason, **decision_figures(app, now)},
         detail=detail,
     )
-    checked_at = fmt_datetime(now)
-    if check.debt > 0:
-        queue_email(
-            session,
-            app,
-            "approved_debt",
-            now=now,
-            checked_at=checked_at,
-            debt=money_human(check.debt),
-        )
-    else:
-        queue_email(session, app, "approved_no_debt", now=now, checked_at=checked_at)
+    owing = check.debt > 0
+    queue_email(
+        session,
+        app,
+        decision_email(Status.COMPLETED, debt=owing),
+        now=now,
+        checked_at=fmt_datetime(now),
+        **({"debt": money_human(check.debt)} if owing else {}),
+    )
     return app, check.debt

@@ -70,20 +70,38 @@ def render(kind: str, values: dict[str, Any]) -> tuple[str, str]:
     )
 
 
+def email_row(
+    *, application_id: int, abonent_code: str, to_addr: str, kind: str, now: datetime, **values: Any
+) -> dict[str, Any]:
+    """One outbox row's values, due at once: for :func:`queue_email` and bulk inserts alike."""
+    subject, body = render(kind, {"app_id": application_id, "abonent_code": abonent_code, **values})
+    return {
+        "application_id": application_id,
+        "kind": kind,
+        "to_addr": to_addr,
+        "subject": subject,
+        "body": body,
+        "status": "pending",
+        "attempts": 0,
+        "created_at": now,
+        "next_attempt_at": now,
+    }
+
+
 def queue_email(
     session: Session, app: Application, kind: str, *, now: datetime, **values: Any
 ) -> OutboxMessage:
-    assert app.id is not None
-    subject, body = render(kind, {"app_id": app.id, "abonent_code": app.abonent_code, **values})
+    if app.id is None:  # not flushed: the email would point at no application
+        raise ValueError("queue_email needs a stored application")
     message = OutboxMessage(
-        application_id=app.id,
-        kind=kind,
-        to_addr=app.email,
-        subject=subject,
-        body=body,
-        status="pending",
-        created_at=now,
-        next_attempt_at=now,
+        **email_row(
+            application_id=app.id,
+            abonent_code=app.abonent_code,
+            to_addr=app.email,
+            kind=kind,
+            now=now,
+            **values,
+        )
     )
     session.add(message)
     return message

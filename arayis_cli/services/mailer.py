@@ -162,7 +162,8 @@ class SmtpSender:
             self.conn = None
 
     def send(self, msg: EmailMessage) -> None:
-        assert self.conn is not None
+        if self.conn is None:  # closed, or dropped by an earlier failure: never connected here
+            raise ConnectionFailure("not connected to the SMTP server")
         try:
             self.conn.send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:
@@ -181,5 +182,9 @@ class SmtpSender:
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self.conn = None
             raise ConnectionFailure(_describe(exc)) from None
+        except smtplib.SMTPNotSupportedError as exc:
+            # e.g. an address that needs SMTPUTF8 and a server without it: retrying the
+            # same message to the same server cannot help (outbox retry --to can).
+            raise PermanentFailure(_describe(exc)) from None
         except smtplib.SMTPException as exc:
             raise TemporaryFailure(_describe(exc)) from None

@@ -333,3 +333,41 @@ def retry(
 def preview(session: Session, *, now: datetime, limit: int, force: bool) -> list[OutboxMessage]:
     """What ``outbox send`` would take now (nothing is claimed)."""
     return list(session.execute(due_query(now=now, force=force).limit(limit)).scalars())
+
+
+def messages(
+    session: Session,
+    *,
+    pending: bool = False,
+    failed: bool = False,
+    application_id: int | None = None,
+    limit: int | None = None,
+) -> list[OutboxMessage]:
+    """outbox list: the queue oldest first; ``pending`` includes messages being sent."""
+    from sqlalchemy import false
+
+    from arayis_cli.services.common import STORED_ID_MAX
+
+    stmt = select(OutboxMessage).order_by(OutboxMessage.id)
+    wanted = [s for s, on in (("pending", pending), ("sending", pending), ("failed", failed)) if on]
+    if wanted:
+        stmt = stmt.where(OutboxMessage.status.in_(wanted))
+    if application_id is not None:
+        # A larger id is valid input that names nothing (PostgreSQL cannot compare it).
+        stmt = stmt.where(
+            OutboxMessage.application_id == application_id
+            if application_id <= STORED_ID_MAX
+            else false()
+        )
+    if limit is not None:
+        stmt = stmt.limit(max(0, limit))
+    return list(session.execute(stmt).scalars())
+
+
+def counts_by_kind(session: Session) -> dict[str, int]:
+    """How many emails of each kind the outbox holds."""
+    from sqlalchemy import func
+
+    return dict(
+        session.execute(select(OutboxMessage.kind, func.count()).group_by(OutboxMessage.kind)).all()
+    )

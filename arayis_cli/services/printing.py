@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import hashlib
+import os
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -14,7 +18,14 @@ from sqlmodel import Session
 from arayis_cli.certificate.numbers import certificate_number
 from arayis_cli.certificate.signing import Signer, current_signer, public_pem, sign_token
 from arayis_cli.config import settings
-from arayis_cli.errors import Conflict, DebtOutstanding, Unavailable
+from arayis_cli.errors import (
+    ArayisError,
+    Conflict,
+    DebtOutstanding,
+    InvalidInput,
+    NotFound,
+    Unavailable,
+)
 from arayis_cli.i18n import _
 from arayis_cli.models import Abonent, Application, Certificate, Counter, SigningKey
 from arayis_cli.money import from_qepik, money_human, money_json, to_qepik
@@ -35,8 +46,11 @@ from arayis_cli.services.printfiles import (
     staged,
     unwritable,
 )
-from arayis_cli.validation import mask_fin
-from arayis_cli.workflow import Status
+from arayis_cli.validation import BAKU, mask_fin
+from arayis_cli.workflow import PRINT, PRINTABLE, Status, require
+
+if TYPE_CHECKING:
+    from arayis_cli.certificate.pdf import CertificateData
 
 
 @dataclass
@@ -70,6 +84,19 @@ def register_key(session: Session, signer: Signer, *, now: datetime) -> None:
     )
 
 
+def public_keys(
+    session: Session, signer: Signer, *, now: datetime, all_keys: bool
+) -> list[dict[str, Any]]:
+    """keys export: the current key (registered first), or every key in the register."""
+    register_key(session, signer, now=now)
+    rows = session.execute(select(SigningKey).order_by(SigningKey.created_at)).scalars().all()
+    return [
+        {"kid": r.kid, "public_key": r.public_key, "current": r.kid == signer.kid}
+        for r in rows
+        if all_keys or r.kid == signer.kid
+    ]
+
+
 @dataclass(frozen=True)
 class Printable:
     app: Application
@@ -86,14 +113,7 @@ def check_printable(session: Session, app_id: int, *, now: datetime, actor: str)
     evidence before :class:`DebtOutstanding` is raised.
     """
     app = get_application(session, app_id, for_update=True)
-    status = Status(app.status)
-    if status is not Status.COMPLETED:
-        raise Conflict(
-            _(
-                "application {app_id} is {status_label} ({status_value}): only İcra olunmuş "
-                "(completed) applications can be printed"
-            ).format(app_id=app_id, status_label=status.label, status_value=status.value)
-        )
+    require(Status(app.status), PRINT, app_id=app_id)
     abonent = lock_abonent(session, app.abonent_code)
     if abonent.group != "I":
         raise Conflict(
@@ -133,12 +153,27 @@ def check_printable(session: Session, app_id: int, *, now: datetime, actor: str)
     return Printable(app, abonent, bal)
 
 
-def issue_certificate(
+@dataclass(frozen=True)
+class Prepared:
+    """A certificate checked (its locks held by the session), signed and ready to render."""
+
+    app_id: int
+    number: str
+    now: datetime
+    actor: str
+    balance: Decimal
+    valid_until: date
+    token: str
+    key_id: str
+    data: CertificateData
+
+
+def prepare_certificate(
     session: Session, app_id: int, *, number: str, now: datetime, actor: str
-) -> Issued:
-    """Check again (locks held to the commit), sign, render and register certificate
-    ``number``; the caller commits after the PDF is safely on disk."""
-    from arayis_cli.certificate.pdf import CertificateData, render
+) -> Prepared:
+    """Check again (the locks are then held to the commit) and sign certificate ``number``;
+    what the PDF shows is in ``data``, rendered by the caller (or a worker process)."""
+    from arayis_cli.certificate.pdf import CertificateData
 
     ok = check_printable(session, app_id, now=now, actor=actor)
     app, abonent, bal = ok.app, ok.abonent, ok.balance
@@ -149,48 +184,68 @@ def issue_certificate(
     token = sign_token(
         signer, number=number, issued_at=now, valid_until=valid_until, abonent_code=abonent.code
     )
-    pdf = render(
-        CertificateData(
-            organisation=s.organisation,
-            number=number,
-            issued_at=now,
-            valid_until=valid_until,
-            application_id=app_id,
-            submitted_at=app.submitted_at,
-            abonent_code=abonent.code,
-            group=abonent.group,
-            owner_name=abonent.owner_name,
-            owner_fin_masked=mask_fin(abonent.owner_fin),
-            address=abonent.address,
-            balance=bal,
-            operator=actor,
-            verify_url=f"{s.verify_url_base}{token}",
-            token=token,
-        )
-    )
-    cert = Certificate(
+    data = CertificateData(
+        organisation=s.organisation,
         number=number,
-        application_id=app_id,
         issued_at=now,
         valid_until=valid_until,
-        balance_qepik=to_qepik(bal),
+        application_id=app_id,
+        submitted_at=app.submitted_at,
+        abonent_code=abonent.code,
+        group=abonent.group,
+        owner_name=abonent.owner_name,
+        owner_fin_masked=mask_fin(abonent.owner_fin),
+        address=abonent.address,
+        balance=bal,
         operator=actor,
+        verify_url=f"{s.verify_url_base}{token}",
+        token=token,
+    )
+    return Prepared(app_id, number, now, actor, bal, valid_until, token, signer.kid, data)
+
+
+def register_certificate(session: Session, prepared: Prepared, pdf: bytes) -> Issued:
+    """Add the certificate of ``prepared`` with these PDF bytes, and its history row; the
+    caller commits after the PDF is safely on disk."""
+    p = prepared
+    cert = Certificate(
+        number=p.number,
+        application_id=p.app_id,
+        issued_at=p.now,
+        valid_until=p.valid_until,
+        balance_qepik=to_qepik(p.balance),
+        operator=p.actor,
         pdf_sha256=hashlib.sha256(pdf).hexdigest(),
         pdf_size=len(pdf),
-        token=token,
-        key_id=signer.kid,
+        token=p.token,
+        key_id=p.key_id,
     )
     session.add(cert)
     record_event(
         session,
-        application_id=app_id,
-        at=now,
-        actor=actor,
+        application_id=p.app_id,
+        at=p.now,
+        actor=p.actor,
         action="print",
-        detail={"certificate_number": number, "debt": "0.00", "balance": money_json(bal)},
+        detail={
+            "certificate_number": p.number,
+            "debt": "0.00",
+            "balance": money_json(p.balance),
+        },
     )
     session.flush()
     return Issued(cert, pdf)
+
+
+def issue_certificate(
+    session: Session, app_id: int, *, number: str, now: datetime, actor: str
+) -> Issued:
+    """Check again (locks held to the commit), sign, render and register certificate
+    ``number``; the caller commits after the PDF is safely on disk."""
+    from arayis_cli.certificate.pdf import render
+
+    prepared = prepare_certificate(session, app_id, number=number, now=now, actor=actor)
+    return register_certificate(session, prepared, render(prepared.data))
 
 
 def print_certificate(session: Session, app_id: int, *, now: datetime, actor: str) -> Issued:
@@ -291,7 +346,7 @@ def ready_for_print(session: Session, *, now: datetime) -> list[tuple[int, str, 
     )
     rows = session.execute(
         select(Application.id, Application.abonent_code)
-        .where(Application.status == Status.COMPLETED.value, ~current)
+        .where(Application.status.in_([s.value for s in PRINTABLE]), ~current)
         .order_by(Application.decided_at, Application.id)
     ).all()
     balances: dict[str, int] = {}
@@ -308,3 +363,208 @@ def ready_for_print(session: Session, *, now: datetime) -> list[tuple[int, str, 
     return [
         (app_id, code, debt_of(from_qepik(int(balances.get(code) or 0)))) for app_id, code in rows
     ]
+
+
+# -- print --all-ready: one writer, worker processes render --------------------------------
+
+#: Refusals that skip one application of a batch; anything else stops the batch.
+REFUSALS = (DebtOutstanding, Conflict, NotFound, InvalidInput)
+
+#: Certificates per group: one transaction numbers them, one registers them.
+GROUP = 16
+
+#: Starts rendering one certificate; the function it returns gives the PDF bytes.
+Renderer = Callable[["CertificateData"], Callable[[], bytes]]
+
+
+@dataclass(frozen=True)
+class BatchOutcome:
+    """One application of a batch: printed (``issued``, ``path``) or refused (``error``)."""
+
+    app_id: int
+    issued: Issued | None = None
+    path: Path | None = None
+    error: ArayisError | None = None
+
+
+@contextmanager
+def render_pool(jobs: int) -> Iterator[Renderer]:
+    """Render in worker processes, one per core (this process only checks and writes).
+
+    Opened before any staging file exists: the workers are forked at once (``fork``: they
+    inherit the parsed fonts and compiled subset, warmed here first), so no worker ever
+    holds a staging file's descriptor, whose lock must die with the writer. With one core,
+    or a single certificate, rendering stays in this process.
+    """
+    from arayis_cli.certificate.pdf import render
+
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else 1
+    workers = min(cores, jobs, 8)
+    if workers < 2:
+        yield lambda page: lambda: render(page)
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    render(_sample())  # fonts parsed and the subset compiled once, before the fork
+    pool = ProcessPoolExecutor(
+        max_workers=workers,
+        mp_context=multiprocessing.get_context("fork"),
+        initializer=_worker_start,
+        initargs=(os.getpid(),),
+    )
+    try:
+        pool.submit(int).result()  # fork every worker now (with "fork", all at once)
+        yield lambda page: pool.submit(render, page).result
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _worker_start(parent: int) -> None:
+    """A render worker: Ctrl-C is the parent's to handle; a killed parent ends it too."""
+    import signal
+    import threading
+    import time
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        # kill -9 of the parent leaves the queue's pipe open in the workers themselves
+        # (fork), so they would wait for work forever: they check for their parent instead.
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(0)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
+def _sample() -> CertificateData:
+    from arayis_cli.certificate.pdf import CertificateData
+
+    at = datetime(2026, 1, 1, tzinfo=BAKU)
+    return CertificateData(
+        organisation=settings().organisation,
+        number="AR-2026-000000-0",
+        issued_at=at,
+        valid_until=at.date(),
+        application_id=1,
+        submitted_at=at,
+        abonent_code="0000000000",
+        group="I",
+        owner_name="Əliyeva Leyla Şamil qızı",
+        owner_fin_masked="AAA***A",
+        address="Bakı şəhəri, Xətai rayonu, küçə 1",
+        balance=Decimal("0.00"),
+        operator="arayis",
+        verify_url=f"{settings().verify_url_base}AR-2026-000000-0.x",
+        token="AR-2026-000000-0.x",
+    )
+
+
+def print_group(
+    url: str,
+    app_ids: Sequence[int],
+    *,
+    target: OutputTarget,
+    now: datetime,
+    actor: str,
+    render: Renderer,
+) -> list[BatchOutcome]:
+    """Print a group of applications with :func:`print_to_file`'s guarantees, in the same
+    order of steps, a group at a time:
+
+    1. a locked staging file per application is created in the folder;
+    2. each is checked and numbered; the numbers commit on their own (refusals recorded);
+    3. in one transaction: each is checked again under lock (locks held to the commit)
+       and signed, and its PDF handed to a worker; as the PDFs come back, each is fsynced
+       into its staging file and registered (while the workers render the next); the
+       register commits;
+    4. the files are renamed into place.
+
+    A kill at any step leaves what a kill of single prints would: numbers spent (gaps),
+    staging files the next print deletes (not registered) or restores (registered).
+    """
+    from arayis_cli.db import session_scope
+
+    outcomes: dict[int, BatchOutcome] = {}
+    year = baku_date(now).year
+    with ExitStack() as stack:
+        staging = {app_id: stack.enter_context(staged(target)) for app_id in app_ids}
+        numbers: dict[int, str] = {}
+        with session_scope(url) as session:
+            for app_id in app_ids:
+                try:
+                    check_printable(session, app_id, now=now, actor=actor)
+                except REFUSALS as exc:  # a debt's evidence is committed by the check
+                    outcomes[app_id] = BatchOutcome(app_id, error=exc)
+                    continue
+                numbers[app_id] = allocate_number(session, year)
+        pending = [app_id for app_id in app_ids if app_id in numbers]
+        issued: list[Issued] = []
+        if pending:
+            with session_scope(url) as session:
+                prepared = _prepare_all(
+                    session, pending, numbers, outcomes, now=now, actor=actor, render=render
+                )
+                for ready, rendered in prepared:
+                    pdf = rendered()
+                    try:
+                        staging[ready.app_id].write(pdf)
+                    except OSError as exc:
+                        raise unwritable(target.folder, exc) from None
+                    issued.append(register_certificate(session, ready, pdf))
+        for done in issued:
+            app_id = done.certificate.application_id
+            staging[app_id].committed = True
+        for done in issued:
+            app_id = done.certificate.application_id
+            number = done.certificate.number
+            final = target.path_for(number)
+            try:
+                path = staging[app_id].publish(final)
+            except OSError as exc:
+                raise Unavailable(
+                    _(
+                        "certificate {number} is registered but could not be moved to {final} "
+                        "({exc_strerror}); the next print into {target_folder} restores it as "
+                        "{number}.pdf"
+                    ).format(
+                        number=number,
+                        final=final,
+                        exc_strerror=exc.strerror,
+                        target_folder=target.folder,
+                    )
+                ) from None
+            outcomes[app_id] = BatchOutcome(app_id, issued=done, path=path)
+    return [outcomes[app_id] for app_id in app_ids]
+
+
+def _prepare_all(
+    session: Session,
+    pending: list[int],
+    numbers: dict[int, str],
+    outcomes: dict[int, BatchOutcome],
+    *,
+    now: datetime,
+    actor: str,
+    render: Renderer,
+) -> list[tuple[Prepared, Callable[[], bytes]]]:
+    """Check and sign every pending application in this transaction, each handed to a
+    render worker at once. A refusal (a debt that appeared since the numbers were given)
+    commits its evidence, which ends the transaction and its locks: the others are then
+    checked again from the start (and rendered again: their data may differ)."""
+    while True:
+        prepared: list[tuple[Prepared, Callable[[], bytes]]] = []
+        for app_id in pending:
+            try:
+                ready = prepare_certificate(
+                    session, app_id, number=numbers[app_id], now=now, actor=actor
+                )
+                prepared.append((ready, render(ready.data)))
+            except REFUSALS as exc:
+                outcomes[app_id] = BatchOutcome(app_id, error=exc)
+                session.rollback()  # after a debt's commit: nothing; else drops the locks
+                pending = [other for other in pending if other != app_id]
+                break
+        else:
+            return prepared

@@ -20,23 +20,27 @@ APPEND_ONLY = ("event", "audit_log")
 
 #: Privileges of each role on top of what it inherits. "*" is every table of the schema.
 GRANTS: dict[Role, dict[str, str]] = {
-    Role.SUPPORT: {"*": "SELECT", "audit_log": "INSERT"},
+    # Support reads; a verification it runs (or the web service's login) is logged.
+    Role.SUPPORT: {"*": "SELECT", "audit_log": "INSERT", "certificate_verification": "INSERT"},
     Role.CLERK: {
         # UPDATE on abonent only so that a decision can lock the row (SELECT … FOR UPDATE);
         # changing it is refused by arayis_guard_abonent to all but billing and admin.
         "abonent": "UPDATE",
         "application": "INSERT, UPDATE",
         "event": "INSERT",
-        "outbox_message": "INSERT",
+        # UPDATE: outbox retry puts a failed email back in the queue (to a corrected address).
+        "outbox_message": "INSERT, UPDATE",
         "document": "INSERT",
         "document_blob": "INSERT",
         "tally": "INSERT, UPDATE",
+        # Every status change feeds the portal: a row, and its position from the counter
+        # (which also numbers certificates — a clerk can at most leave a gap there).
+        "status_change": "INSERT, UPDATE",
+        "counter": "INSERT, UPDATE",
     },
     Role.APPROVER: {
         "certificate": "INSERT",
-        "counter": "INSERT, UPDATE",
         "signing_key": "INSERT",
-        "outbox_message": "UPDATE",
     },
     Role.BILLING: {
         "abonent": "SELECT, INSERT, UPDATE",

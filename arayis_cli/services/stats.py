@@ -45,7 +45,7 @@ def stats(session: Session, *, today: date) -> dict[str, Any]:
     return {
         "by_status": by_status,
         "total": sum(by_status.values()),
-        "open": by_status["new"] + by_status["in_progress"],
+        "open": sum(by_status[s.value] for s in OPEN_STATUSES),
         "overdue": overdue,
         "decided": decided,
         "decided_late": late,

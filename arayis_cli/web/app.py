@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -219,7 +218,9 @@ def create_app(config: ServeConfig) -> Any:
 
 def app_from_environment() -> Any:
     """uvicorn's factory in each worker process (``arayis serve --workers N``)."""
-    raw = os.environ.get(ENV_SERVE_CONFIG)
+    from arayis_cli.config import handed_to_worker
+
+    raw = handed_to_worker()
     if not raw:
         raise RuntimeError(f"{ENV_SERVE_CONFIG} is not set: start the service with arayis serve")
     return create_app(ServeConfig.from_json(raw))

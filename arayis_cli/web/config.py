@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 
 # uvicorn starts each worker by importing the app factory in a fresh (spawned) process: the
 # options of ``arayis serve`` reach it through this one variable.
-ENV_SERVE_CONFIG = "ARAYIS_SERVE_CONFIG"
+from arayis_cli.config import ENV_SERVE_CONFIG  # noqa: F401 - where the workers read it
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a certificate PDF is ~20-60 KB; an upload is one PDF
 MAX_TOKEN_CHARS = 200  # a real token is ~150 characters

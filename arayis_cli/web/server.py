@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 
-from arayis_cli.web.config import ENV_SERVE_CONFIG, ServeConfig
+from arayis_cli.web.config import ServeConfig
 
 
 def _check_port(host: str, port: int) -> None:
@@ -52,7 +51,9 @@ def run(
     }
     if workers > 1:
         # Each worker is a fresh process that imports the factory: it reads this variable.
-        os.environ[ENV_SERVE_CONFIG] = config.to_json()
+        from arayis_cli.config import hand_to_workers
+
+        hand_to_workers(config.to_json())
         target: object = "arayis_cli.web.app:app_from_environment"
         extra: dict[str, object] = {"factory": True, "workers": workers}
     else:

@@ -7,8 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_workflow import _new, _to
-from tests.conftest import CODE, CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, DOCS, Cli
+from tests.conftest import (
+    CODE,
+    CODE_CREDIT,
+    CODE_DEBT,
+    CREDIT_FIN,
+    DEBT_FIN,
+    DOCS,
+    Cli,
+    app_in,
+    new_app,
+)
 
 
 def _reads(cli: Cli, *args: str) -> list[tuple[str, int | None, str | None]]:
@@ -20,7 +29,7 @@ def _reads(cli: Cli, *args: str) -> list[tuple[str, int | None, str | None]]:
 
 
 def test_masked_output_records_nothing(loaded: Cli) -> None:
-    app_id = _to(loaded, "completed")
+    app_id = app_in(loaded, "completed")
     for args in (["show", app_id], ["list"], ["outbox", "list"], ["abonent", "show", CODE]):
         loaded(*args)
         loaded.json(*args)
@@ -49,8 +58,8 @@ def test_masked_output_records_nothing(loaded: Cli) -> None:
 def test_every_unmasked_output_is_recorded(
     loaded: Cli, args: list[str], expected: list[tuple[str, str | None, str | None]]
 ) -> None:
-    a = _to(loaded, "completed")
-    b = _new(loaded, code=CODE_CREDIT, fin=CREDIT_FIN)
+    a = app_in(loaded, "completed")
+    b = new_app(loaded, code=CODE_CREDIT, fin=CREDIT_FIN)
     loaded("outbox", "send", "--dry-run", "--json")  # masked: not recorded
     ids = {"{a}": a, "{b}": b}
     loaded(*[ids.get(x, x) for x in args], "--show-pii")
@@ -92,7 +101,7 @@ def test_decisions_and_intake_record_their_output(loaded: Cli) -> None:
         "Bakı",
         "--show-pii",
     )
-    approved = _to(loaded, "in_progress")
+    approved = app_in(loaded, "in_progress")
     loaded("approve", approved, "--show-pii", "--json")
     assert _reads(loaded)[1:] == [
         ("abonent add", None, "0012345678"),
@@ -101,15 +110,15 @@ def test_decisions_and_intake_record_their_output(loaded: Cli) -> None:
 
 
 def test_batch_modes_record_each_application(loaded: Cli) -> None:
-    one = _new(loaded)
-    two = _new(loaded, code=CODE_CREDIT, fin=CREDIT_FIN)
+    one = new_app(loaded)
+    two = new_app(loaded, code=CODE_CREDIT, fin=CREDIT_FIN)
     loaded("review", one, two, "--show-pii", "--json")
     assert _reads(loaded) == [("review", int(one), None), ("review", int(two), None)]
 
 
 def test_audit_filters_and_table(loaded: Cli, tmp_path: Path) -> None:
-    a = _to(loaded, "completed")
-    b = _new(loaded, code=CODE_CREDIT, fin=CREDIT_FIN)
+    a = app_in(loaded, "completed")
+    b = new_app(loaded, code=CODE_CREDIT, fin=CREDIT_FIN)
     loaded("show", a, "--show-pii")
     loaded.now("2026-11-27T09:00:00+04:00")
     loaded("--operator", "aysel", "show", b, "--show-pii")
@@ -129,12 +138,12 @@ def test_audit_filters_and_table(loaded: Cli, tmp_path: Path) -> None:
 
 
 def test_operator_text_is_literal_in_the_audit_table(loaded: Cli) -> None:
-    a = _to(loaded, "completed")
+    a = app_in(loaded, "completed")
     loaded("--operator", "[bold]x[/]", "show", a, "--show-pii")
     assert "[bold]x[/]" in loaded("audit").stdout
 
 
 def test_unusable_operator_name_is_refused_before_pii_is_shown(loaded: Cli) -> None:
-    a = _to(loaded, "completed")
+    a = app_in(loaded, "completed")
     result = loaded("--operator", "x" * 101, "show", a, "--show-pii", code=2)
     assert "6HV4DVC" not in result.stdout and loaded.json("audit") == []

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.cli.test_workflow import _new
 from tests.conftest import (
     CODE,
     CODE_CREDIT,
@@ -15,6 +14,7 @@ from tests.conftest import (
     OWNER_FIN,
     SAMPLE,
     Cli,
+    new_app,
 )
 
 
@@ -37,9 +37,9 @@ def test_review_next_count(loaded: Cli) -> None:
 
 
 def test_approve_and_reject_several(loaded: Cli) -> None:
-    a = _new(loaded, code=CODE, fin=OWNER_FIN)
-    b = _new(loaded, code=CODE_DEBT, fin=DEBT_FIN)
-    c = _new(loaded, code=CODE_CREDIT, fin=CREDIT_FIN)
+    a = new_app(loaded, code=CODE, fin=OWNER_FIN)
+    b = new_app(loaded, code=CODE_DEBT, fin=DEBT_FIN)
+    c = new_app(loaded, code=CODE_CREDIT, fin=CREDIT_FIN)
     loaded("review", a, b)
     result = loaded("approve", a, b, c, "--json", code=5)  # c is still new: refused
     lines = _lines(result.stdout)
@@ -53,14 +53,14 @@ def test_approve_and_reject_several(loaded: Cli) -> None:
 
 
 def test_print_all_ready(loaded: Cli, tmp_path: Path) -> None:
-    ready = _new(loaded, code=CODE, fin=OWNER_FIN)
-    owing = _new(loaded, code=CODE_DEBT, fin=DEBT_FIN)
+    ready = new_app(loaded, code=CODE, fin=OWNER_FIN)
+    owing = new_app(loaded, code=CODE_DEBT, fin=DEBT_FIN)
     for app_id in (ready, owing):
         loaded("review", app_id)
         loaded("approve", app_id)
     out = tmp_path / "batch"
     out.mkdir()
-    lines = _lines(loaded("print", "--all-ready", "--out-dir", out, "--json").stdout)
+    lines = _lines(loaded("print", "--all-ready", "--out-dir", out, "--json", code=3).stdout)
     by_id = {line["application_id"]: line for line in lines}
     assert by_id[int(ready)]["printed"] is True and Path(by_id[int(ready)]["path"]).is_file()
     assert by_id[int(owing)] == {
@@ -72,7 +72,7 @@ def test_print_all_ready(loaded: Cli, tmp_path: Path) -> None:
         "debt": "23.80",
     }
     # A current certificate exists now: the next run prints only what is still owed.
-    again = _lines(loaded("print", "--all-ready", "--out-dir", out, "--json").stdout)
+    again = _lines(loaded("print", "--all-ready", "--out-dir", out, "--json", code=3).stdout)
     assert [line["application_id"] for line in again] == [int(owing)]
     loaded("pay", CODE_DEBT, "23.80")
     third = _lines(loaded("print", "--all-ready", "--out-dir", out, "--json").stdout)

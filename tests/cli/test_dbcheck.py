@@ -5,8 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.cli.test_workflow import _to
-from tests.conftest import CODE_CREDIT, CREDIT_FIN, Cli
+from tests.conftest import CODE_CREDIT, CREDIT_FIN, Cli, app_in
 
 
 def _damage(cli: Cli, sql: str) -> None:
@@ -19,7 +18,7 @@ def _damage(cli: Cli, sql: str) -> None:
 
 
 def test_whole_store_passes(loaded: Cli) -> None:
-    a = _to(loaded, "completed")
+    a = app_in(loaded, "completed")
     loaded("print", a)
     report = loaded.json("db", "check")
     assert report["ok"] is True and report["problems"] == []
@@ -28,28 +27,28 @@ def test_whole_store_passes(loaded: Cli) -> None:
 
 
 def test_changed_document_bytes(loaded: Cli) -> None:
-    _to(loaded, "new")
+    app_in(loaded, "new")
     _damage(loaded, "UPDATE document_blob SET size = size + 1")
     report = loaded.json("db", "check", code=6)
     assert any("SHA-256" in p for p in report["problems"])
 
 
 def test_history_out_of_step(loaded: Cli) -> None:
-    a = _to(loaded, "in_progress")
+    a = app_in(loaded, "in_progress")
     _damage(loaded, f"UPDATE application SET status = 'completed' WHERE id = {a}")
     report = loaded.json("db", "check", code=6)
     assert any("history ends at in_progress" in p for p in report["problems"])
 
 
 def test_missing_and_duplicate_emails(loaded: Cli) -> None:
-    a = _to(loaded, "rejected")
+    a = app_in(loaded, "rejected")
     _damage(loaded, f"DELETE FROM outbox_message WHERE application_id = {a} AND kind = 'rejected'")
     report = loaded.json("db", "check", code=6)
     assert any("no decision email" in p for p in report["problems"])
 
 
 def test_certificate_with_debt(loaded: Cli) -> None:
-    a = _to(loaded, "completed")
+    a = app_in(loaded, "completed")
     loaded("print", a)
     _damage(loaded, "UPDATE certificate SET balance_qepik = 100")
     report = loaded.json("db", "check", code=6)
@@ -57,7 +56,7 @@ def test_certificate_with_debt(loaded: Cli) -> None:
 
 
 def test_stats_tally_drift(loaded: Cli) -> None:
-    _to(loaded, "completed")
+    app_in(loaded, "completed")
     _damage(loaded, "UPDATE tally SET n = n + 1 WHERE key = 'status:completed'")
     report = loaded.json("db", "check", code=6)
     assert any("stats tally status:completed" in p for p in report["problems"])
@@ -67,7 +66,7 @@ def test_stats_tally_drift(loaded: Cli) -> None:
 
 
 def _printed(cli: Cli) -> tuple[str, str]:
-    a = _to(cli, "completed")
+    a = app_in(cli, "completed")
     number = cli.json("print", a)["certificate_number"]
     assert cli.json("db", "check")["ok"]
     return a, number
@@ -109,7 +108,7 @@ def test_certificate_token_edited(loaded: Cli) -> None:
 def test_certificate_token_from_another_certificate(loaded: Cli) -> None:
     """A genuine token, but another certificate's: signature fine, fields disagree."""
     _, first = _printed(loaded)
-    b = _to(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN)
+    b = app_in(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN)
     second = loaded.json("print", b)["certificate_number"]
     _damage(
         loaded,
@@ -122,7 +121,7 @@ def test_certificate_token_from_another_certificate(loaded: Cli) -> None:
 
 def test_certificate_moved_to_another_abonents_application(loaded: Cli) -> None:
     _, number = _printed(loaded)
-    other = _to(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN)
+    other = app_in(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN)
     _damage(loaded, f"UPDATE certificate SET application_id = {other}")
     assert any("abonent" in p for p in _problems_about(loaded, number))
 
@@ -153,7 +152,7 @@ def test_certificate_hash_or_size_defaced(loaded: Cli, sql: str, says: str) -> N
 
 
 def test_document_size_disagrees_with_its_bytes(loaded: Cli) -> None:
-    a = _to(loaded, "new")
+    a = app_in(loaded, "new")
     doc = loaded.json("show", a)["documents"][0]
     _damage(loaded, f"UPDATE document SET size = size + 1 WHERE sha256 = '{doc['sha256']}'")
     report = loaded.json("db", "check", code=6)

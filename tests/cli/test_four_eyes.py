@@ -8,8 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.cli.test_workflow import _new, _to
-from tests.conftest import CODE_CREDIT, CREDIT_FIN, Cli
+from tests.conftest import CODE_CREDIT, CREDIT_FIN, Cli, app_in, new_app
 
 
 def _is_pg(cli: Cli) -> bool:
@@ -47,7 +46,7 @@ def test_policy_set_refuses_nonsense(loaded: Cli, unchanged: Any) -> None:
 
 def test_reviewer_may_not_approve_or_reject(loaded: Cli, unchanged: Any) -> None:
     loaded("policy", "set", "four-eyes", "on")
-    app_id = _new(loaded)
+    app_id = new_app(loaded)
     loaded("review", app_id)  # leyla took it into work
     with unchanged():
         refused = loaded.json("approve", app_id, code=7)
@@ -66,15 +65,15 @@ def test_reviewer_may_not_approve_or_reject(loaded: Cli, unchanged: Any) -> None
 
 def test_unreviewed_application_may_be_rejected(loaded: Cli) -> None:
     loaded("policy", "set", "four-eyes", "on")
-    app_id = _new(loaded, code=CODE_CREDIT, fin=CREDIT_FIN)
+    app_id = new_app(loaded, code=CODE_CREDIT, fin=CREDIT_FIN)
     assert loaded.json("reject", app_id, "--reason", "Sənəd yoxdur")["status"] == "rejected"
 
 
 def test_off_keeps_the_single_operator_path(loaded: Cli) -> None:
-    assert loaded.json("show", _to(loaded, "completed"))["status"] == "completed"
+    assert loaded.json("show", app_in(loaded, "completed"))["status"] == "completed"
     loaded("policy", "set", "four-eyes", "on")
     loaded("policy", "set", "four-eyes", "off")
-    assert loaded.json("show", _to(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN))[
+    assert loaded.json("show", app_in(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN))[
         "status"
     ] == ("completed")
 

@@ -169,3 +169,18 @@ def test_sql_and_shell_metacharacters_are_just_text(loaded: Cli) -> None:
     assert loaded.json("db", "check")["ok"]
     loaded("list", "--status", "'; DROP TABLE application; --", code=2)
     assert len(loaded.json("list")) == 1
+
+
+def test_db_in_a_missing_folder_is_refused_not_created(tmp_path: Path) -> None:
+    """A typo in --db (a folder that does not exist) is exit 2; nothing is created. The
+    data directory itself is still created on first use (the embedded default)."""
+    from typer.testing import CliRunner
+
+    from arayis_cli.cli.app import app
+
+    target = tmp_path / "no-such-folder" / "office.db"
+    result = CliRunner().invoke(app, ["--db", f"sqlite:///{target}", "list", "--json"])
+    assert result.exit_code == 2, result.stderr
+    assert "no-such-folder" in result.stderr and not target.parent.exists()
+    fresh = CliRunner().invoke(app, ["list", "--json"], env={"ARAYIS_DATABASE_URL": ""})
+    assert fresh.exit_code == 0, fresh.stderr

@@ -105,7 +105,7 @@ def test_print_all_ready_refusal_is_an_error_object(loaded: Cli, tmp_path: Path)
     single = loaded.json("print", app_id, code=3)
     (row,) = [
         json.loads(line)
-        for line in loaded("print", "--all-ready", "--out-dir", tmp_path, "--json")
+        for line in loaded("print", "--all-ready", "--out-dir", tmp_path, "--json", code=3)
         .stdout.strip()
         .splitlines()
     ]

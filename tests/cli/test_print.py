@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.cli.test_workflow import _to
-from tests.conftest import CODE, CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, SAMPLE, Cli
+from tests.conftest import CODE, CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, SAMPLE, Cli, app_in
 
 
 def _pdf_text(path: Path) -> str:
@@ -26,7 +25,7 @@ def _pdf_text(path: Path) -> str:
 
 
 def test_print_without_debt_writes_certificate(loaded: Cli, tmp_path: Path) -> None:
-    app_id = _to(loaded, "completed")
+    app_id = app_in(loaded, "completed")
     out = loaded.json("print", app_id)
     assert out["certificate_number"] == "AR-2026-000001-5"
     assert out["application_id"] == int(app_id) and out["debt"] == "0.00"
@@ -59,7 +58,7 @@ def test_print_without_debt_writes_certificate(loaded: Cli, tmp_path: Path) -> N
 
 
 def test_every_print_is_a_new_certificate(loaded: Cli, tmp_path: Path) -> None:
-    app_id = _to(loaded, "completed")
+    app_id = app_in(loaded, "completed")
     (tmp_path / "out").mkdir()
     first = loaded.json("print", app_id, "--out", tmp_path / "out")
     second = loaded.json("print", app_id, "--out", tmp_path / "named.pdf")
@@ -70,13 +69,13 @@ def test_every_print_is_a_new_certificate(loaded: Cli, tmp_path: Path) -> None:
 
 
 def test_credit_balance_prints(loaded: Cli) -> None:
-    app_id = _to(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN)
+    app_id = app_in(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN)
     out = loaded.json("print", app_id)
     assert "-5,00 AZN (artıq ödəniş)" in _pdf_text(Path(out["path"]))
 
 
 def test_debt_refuses_and_records_the_attempt(loaded: Cli, tmp_path: Path) -> None:
-    app_id = _to(loaded, "completed", code=CODE_DEBT, fin=DEBT_FIN)
+    app_id = app_in(loaded, "completed", code=CODE_DEBT, fin=DEBT_FIN)
     before = loaded.json("show", app_id)
     result = loaded("print", app_id, "--json", code=3)
     assert result.stdout == ""
@@ -101,7 +100,7 @@ def test_debt_refuses_and_records_the_attempt(loaded: Cli, tmp_path: Path) -> No
 
 
 def test_debt_arising_after_approval_blocks_print(loaded: Cli, tmp_path: Path) -> None:
-    app_id = _to(loaded, "completed")
+    app_id = app_in(loaded, "completed")
     bill = tmp_path / "bill.csv"
     bill.write_text(
         f"abonent_code,date,kind,amount,reference\n{CODE},2026-11-25,charge,9.15,BF-202611-X\n",
@@ -113,7 +112,7 @@ def test_debt_arising_after_approval_blocks_print(loaded: Cli, tmp_path: Path) -
 
 @pytest.mark.parametrize("status", ["new", "in_progress", "rejected"])
 def test_print_only_completed(loaded: Cli, unchanged, tmp_path: Path, status: str) -> None:
-    app_id = _to(loaded, status)
+    app_id = app_in(loaded, status)
     with unchanged():
         err = loaded.json("print", app_id, code=5)
     assert "İcra olunmuş" in err["message"]
@@ -121,7 +120,7 @@ def test_print_only_completed(loaded: Cli, unchanged, tmp_path: Path, status: st
 
 
 def test_print_to_missing_folder(loaded: Cli, unchanged, tmp_path: Path) -> None:
-    app_id = _to(loaded, "completed")
+    app_id = app_in(loaded, "completed")
     with unchanged():
         loaded("print", app_id, "--out", tmp_path / "no" / "such" / "x.pdf", code=2)
 
@@ -150,9 +149,9 @@ def test_batch_print_survives_a_later_certificate_with_new_letters(
 ) -> None:
     # One process prints both; the second needs glyphs the first certificate's font subset
     # lacked. Before: internal error (MissingGlyphsSubsettingError) on the second one.
-    first = _to(loaded, "completed")
+    first = app_in(loaded, "completed")
     _abonent(loaded, tmp_path, "0099000001", "7ZXKP2M", "Müller Jürgen", "Berliner Straße 5, Ä")
-    second = _to(loaded, "completed", code="0099000001", fin="7ZXKP2M")
+    second = app_in(loaded, "completed", code="0099000001", fin="7ZXKP2M")
     out = tmp_path / "batch"
     out.mkdir()
     rows = [
@@ -170,7 +169,7 @@ def test_cyrillic_owner_and_manat_sign_are_on_the_certificate(loaded: Cli, tmp_p
     owner = "Гасанов Әли Ҹаһангир оғлу"
     address = "Bakı, Füzuli küç. 5 (icarə haqqı 12,50 ₼)"
     _abonent(loaded, tmp_path, "0099000002", "8ZXKP2M", owner, address)
-    out = loaded.json("print", _to(loaded, "completed", code="0099000002", fin="8ZXKP2M"))
+    out = loaded.json("print", app_in(loaded, "completed", code="0099000002", fin="8ZXKP2M"))
     text = _all_text(Path(out["path"]))
     assert owner in text and address in text
 
@@ -186,7 +185,7 @@ def test_a_letter_the_font_lacks_refuses_the_print(
     loaded: Cli, unchanged, tmp_path: Path, owner: str, address: str, named: str
 ) -> None:
     _abonent(loaded, tmp_path, "0099000003", "9ZXKP2M", owner, address)
-    app_id = _to(loaded, "completed", code="0099000003", fin="9ZXKP2M")
+    app_id = app_in(loaded, "completed", code="0099000003", fin="9ZXKP2M")
     target = tmp_path / "refused.pdf"
     with unchanged():
         err = loaded.json("print", app_id, "--out", target, code=2)
@@ -206,7 +205,7 @@ def test_a_long_address_flows_onto_a_second_page_and_still_verifies(
 
     address = ("Bakı şəhəri, Nərimanov rayonu, Ağa Neymətulla küçəsi 22, mənzil 56; " * 8)[:500]
     _abonent(loaded, tmp_path, "0099000004", "6ZXKP2M", "Süleymanova Gülnarə " * 5, address)
-    out = loaded.json("print", _to(loaded, "completed", code="0099000004", fin="6ZXKP2M"))
+    out = loaded.json("print", app_in(loaded, "completed", code="0099000004", fin="6ZXKP2M"))
     path = Path(out["path"])
     assert address in _all_text(path)
     doc = pdfium.PdfDocument(str(path))
@@ -255,7 +254,7 @@ def _unwritable_folder(tmp_path: Path) -> Path:
 def test_print_to_unwritable_path_issues_nothing(
     loaded: Cli, unchanged, tmp_path: Path, where: str
 ) -> None:
-    app_id = _to(loaded, "completed")
+    app_id = app_in(loaded, "completed")
     target = {
         "missing-folder": lambda: tmp_path / "no" / "such" / "x.pdf",
         "name-too-long": lambda: tmp_path / ("a" * 300 + ".pdf"),
@@ -277,7 +276,7 @@ def test_print_to_unwritable_path_issues_nothing(
 def test_print_all_ready_to_unwritable_folder_issues_nothing(
     loaded: Cli, unchanged, tmp_path: Path, where: str
 ) -> None:
-    _to(loaded, "completed")
+    app_in(loaded, "completed")
     folder = {
         "missing": lambda: tmp_path / "missing",
         "no-permission": lambda: _unwritable_folder(tmp_path),
@@ -291,7 +290,7 @@ def test_print_all_ready_to_unwritable_folder_issues_nothing(
 
 
 def test_print_over_an_existing_file_replaces_it(loaded: Cli, tmp_path: Path) -> None:
-    app_id = _to(loaded, "completed")
+    app_id = app_in(loaded, "completed")
     named = tmp_path / "arayis.pdf"
     named.write_bytes(b"old")
     out = loaded.json("print", app_id, "--out", named)
@@ -306,14 +305,14 @@ def test_print_over_an_existing_file_replaces_it(loaded: Cli, tmp_path: Path) ->
 
 
 def test_validity_comes_from_settings(loaded: Cli) -> None:
-    app_id = _to(loaded, "completed")
+    app_id = app_in(loaded, "completed")
     out = loaded.json("print", app_id, env={"ARAYIS_CERTIFICATE_VALIDITY_DAYS": "10"})
     assert out["valid_until"] == "2026-12-05"
     assert loaded.json("show", app_id)["certificates"][0]["valid_until"] == "2026-12-05"
 
 
 def test_abonent_no_longer_in_group_one_refuses(loaded: Cli, unchanged, tmp_path: Path) -> None:
-    app_id = _to(loaded, "completed")
+    app_id = app_in(loaded, "completed")
     moved = tmp_path / "moved.csv"
     rows = (SAMPLE / "abonents.csv").read_text(encoding="utf-8").splitlines()
     moved.write_text(
@@ -334,13 +333,13 @@ def test_abonent_no_longer_in_group_one_refuses(loaded: Cli, unchanged, tmp_path
 
 
 def test_print_all_ready_records_refusals(loaded: Cli, tmp_path: Path) -> None:
-    owing = _to(loaded, "completed", code=CODE_DEBT, fin=DEBT_FIN)
-    ready = _to(loaded, "completed")
+    owing = app_in(loaded, "completed", code=CODE_DEBT, fin=DEBT_FIN)
+    ready = app_in(loaded, "completed")
     before = loaded.json("show", owing)["history"]
-    loaded("print", "--all-ready", "--json")
+    loaded("print", "--all-ready", "--json", code=3)  # the first refusal's exit code
     after = loaded.json("show", owing)["history"]
     added = after[len(before) :]
-    assert [(e["action"], e["detail"]["debt"], e["actor"]) for e in added] == [
+    assert [(e["action"], e["detail"]["debt"], e["operator"]) for e in added] == [
         ("print_refused", "23.80", "leyla")
     ]
     assert loaded.json("show", ready)["history"][-1]["action"] == "print"
@@ -377,7 +376,7 @@ def test_print_waits_for_a_concurrent_charge(loaded: Cli, tmp_path: Path) -> Non
     """A charge whose transaction holds the abonent is either before the debt check or after
     the certificate: print waits for it and then sees it (exit 3), never prints past it."""
     _pg_only(loaded)
-    app_id = _to(loaded, "completed")
+    app_id = app_in(loaded, "completed")
     conn = _holding_abonent(loaded, CODE)
     try:
         conn.execute(
@@ -424,8 +423,8 @@ def test_ledger_writes_wait_for_a_print_in_progress(
 def test_print_all_ready_goes_on_past_an_abonent_out_of_group_one(
     loaded: Cli, tmp_path: Path
 ) -> None:
-    moved_app = _to(loaded, "completed")
-    ready = _to(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN)
+    moved_app = app_in(loaded, "completed")
+    ready = app_in(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN)
     moved = tmp_path / "moved.csv"
     rows = (SAMPLE / "abonents.csv").read_text(encoding="utf-8").splitlines()
     moved.write_text(
@@ -439,3 +438,60 @@ def test_print_all_ready_goes_on_past_an_abonent_out_of_group_one(
     assert by_id[int(moved_app)]["error"] == "conflict"
     assert by_id[int(ready)]["printed"] is True
     assert [c["certificate_number"] for c in loaded.json("show", moved_app)["certificates"]] == []
+
+
+def test_batch_group_rechecks_after_a_charge_between_numbering_and_register(
+    loaded: Cli, tmp_path: Path
+) -> None:
+    """print --all-ready numbers a group, then checks each again under lock. A charge that
+    commits in between (here: while the first certificate of the group renders) refuses
+    that application with its evidence recorded, and the rest of the group is checked
+    again from the start and printed; its number is a gap, never reused."""
+    _pg_only(loaded)
+    import psycopg
+
+    from arayis_cli.certificate.pdf import render as render_pdf
+    from arayis_cli.services.printfiles import output_folder
+    from arayis_cli.services.printing import print_group
+    from tests.conftest import CODE_CREDIT, CREDIT_FIN
+
+    first = int(app_in(loaded, "completed"))
+    second = int(app_in(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN))
+    url = loaded.url.replace("postgresql+psycopg://", "postgresql://")
+    charged: list[int] = []
+
+    def render(data: Any) -> Any:
+        if not charged:  # the second abonent is not locked yet: a ledger writer gets in
+            with psycopg.connect(url) as conn:
+                conn.execute(
+                    "INSERT INTO ledger_entry (abonent_code, entry_date, kind, amount_qepik,"
+                    " reference, created_at) VALUES (%s, '2026-11-25', 'charge', 2000,"
+                    " 'RACE-2', now())",
+                    (CODE_CREDIT,),
+                )
+            charged.append(data.application_id)
+        return lambda: render_pdf(data)
+
+    from datetime import datetime
+
+    from arayis_cli.validation import BAKU
+
+    outcomes = print_group(
+        loaded.url,
+        [first, second],
+        target=output_folder(tmp_path),
+        now=datetime(2026, 11, 25, 10, tzinfo=BAKU),
+        actor="leyla",
+        render=render,
+    )
+    assert charged == [first]
+    assert outcomes[0].issued is not None and outcomes[0].path is not None
+    assert outcomes[0].issued.certificate.number == "AR-2026-000001-5"
+    assert outcomes[1].error is not None and outcomes[1].error.error == "debt"
+    history = loaded.json("show", str(second))["history"]
+    assert history[-1]["action"] == "print_refused" and history[-1]["detail"]["debt"] == "15.00"
+    assert [p.name for p in tmp_path.glob("*.pdf")] == ["AR-2026-000001-5.pdf"]
+    assert not list(tmp_path.glob(".arayis-*.tmp"))
+    again = loaded.json("print", str(first), "--out", tmp_path)
+    assert again["certificate_number"] == "AR-2026-000003-1"  # 2 was the refused one's
+    assert loaded.json("db", "check")["ok"]

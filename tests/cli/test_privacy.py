@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_workflow import _to
-from tests.conftest import CODE, CODE_GROUP_II, OWNER_FIN, Cli
+from tests.conftest import CODE, CODE_GROUP_II, OWNER_FIN, Cli, app_in
 
 PHONE = "+994501234567"
 EMAIL = "leyla.aliyeva@example.az"
@@ -22,7 +21,7 @@ def _clean(text: str) -> None:
 
 
 def test_masked_everywhere_without_show_pii(loaded: Cli) -> None:
-    app_id = _to(loaded, "completed")
+    app_id = app_in(loaded, "completed")
     outputs = []
     for args in (
         ["show", app_id],
@@ -85,7 +84,7 @@ def test_conflict_does_not_echo_personal_data(loaded: Cli) -> None:
 
 
 def test_files_are_owner_only(loaded: Cli, isolated: Path) -> None:
-    app_id = _to(loaded, "completed")
+    app_id = app_in(loaded, "completed")
     pdf = Path(loaded.json("print", app_id)["path"])
     if loaded.url.startswith("sqlite"):
         db_file = Path(loaded.url.removeprefix("sqlite:///"))

@@ -8,15 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_workflow import _new, _to
-from tests.conftest import DOCS, Cli, submit_args
+from tests.conftest import DOCS, Cli, app_in, new_app, submit_args
 
 
 @pytest.mark.parametrize("value", ["-5", "0", "abc", "1.5", "1_0", "٣٠", "99999999"])
 def test_bad_validity_refuses_print_and_issues_nothing(
     loaded: Cli, unchanged, tmp_path: Path, value: str
 ) -> None:
-    app_id = _to(loaded, "completed")
+    app_id = app_in(loaded, "completed")
     env = {"ARAYIS_CERTIFICATE_VALIDITY_DAYS": value}
     with unchanged():
         result = loaded("print", app_id, code=2, env=env)
@@ -28,14 +27,14 @@ def test_bad_validity_refuses_print_and_issues_nothing(
 
 
 def test_validity_setting_is_printed(loaded: Cli) -> None:
-    app_id = _to(loaded, "completed")
+    app_id = app_in(loaded, "completed")
     out = loaded.json("print", app_id, env={"ARAYIS_CERTIFICATE_VALIDITY_DAYS": "10"})
     assert out["valid_until"] == "2026-12-05"
 
 
 @pytest.mark.parametrize("value", ["-1", "0", "ten"])
 def test_bad_document_limit(loaded: Cli, unchanged, value: str) -> None:
-    app_id = _new(loaded, docs=False)
+    app_id = new_app(loaded, docs=False)
     with unchanged():
         result = loaded(
             "attach",
@@ -50,7 +49,7 @@ def test_bad_document_limit(loaded: Cli, unchanged, value: str) -> None:
 
 
 def test_document_limit_is_applied(loaded: Cli, unchanged) -> None:
-    app_id = _new(loaded, docs=False)
+    app_id = new_app(loaded, docs=False)
     with unchanged():
         loaded(
             "attach",

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.cli.test_workflow import _new
 from tests.conftest import (
     CODE,
     CODE_CREDIT,
@@ -20,6 +19,7 @@ from tests.conftest import (
     DEBT_FIN,
     DOCS,
     Cli,
+    new_app,
     submit_args,
 )
 
@@ -306,7 +306,7 @@ def _regroup(cli: Cli, code: str, group: str) -> None:
 
 
 def test_approve_refuses_abonent_no_longer_in_group_i(loaded: Cli, unchanged) -> None:
-    app_id = _new(loaded)
+    app_id = new_app(loaded)
     loaded("review", app_id)
     _regroup(loaded, CODE, "III")
     with unchanged():
@@ -321,7 +321,7 @@ def test_approve_refuses_abonent_no_longer_in_group_i(loaded: Cli, unchanged) ->
 
 
 def test_review_checklist_shows_the_group(loaded: Cli) -> None:
-    app_id = _new(loaded)
+    app_id = new_app(loaded)
     _regroup(loaded, CODE, "II")
     check = loaded.json("review", app_id)["checklist"]
     assert check["passed"] is False

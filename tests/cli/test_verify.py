@@ -8,12 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_workflow import _to
-from tests.conftest import DOCS, Cli
+from tests.conftest import DOCS, Cli, app_in
 
 
 def _issue(cli: Cli, **kw: str) -> dict:
-    app_id = _to(cli, "completed", **kw)
+    app_id = app_in(cli, "completed", **kw)
     return cli.json("print", app_id)
 
 
@@ -195,6 +194,8 @@ def test_every_verification_is_recorded_and_shown(loaded: Cli) -> None:
 
 def test_expired(loaded: Cli) -> None:
     out = _issue(loaded)
+    [cert] = loaded.json("show", str(out["application_id"]))["certificates"]
+    assert cert["revoked_at"] is None and cert["revocation_reason"] is None
     loaded.now("2026-12-25T23:59:00+04:00")
     assert _verdict(loaded, out["certificate_number"])["valid"] is True
     loaded.now("2026-12-26T00:01:00+04:00")
@@ -210,8 +211,15 @@ def test_revoke(loaded: Cli, unchanged) -> None:
     verdict = _verdict(loaded, out["path"], code=6)
     assert verdict["reason"] == "revoked" and verdict["revoked_reason"] == "Səhv abonentə verilib"
     assert _verdict(loaded, number, code=6)["reason"] == "revoked"
-    history = loaded.json("show", str(out["application_id"]))["history"]
+    shown = loaded.json("show", str(out["application_id"]))
+    history = shown["history"]
     assert history[-1]["action"] == "revoke" and history[-1]["detail"]["reason"]
+    # show says when and why (SPEC §5.1); people see it beside the certificate.
+    [cert] = shown["certificates"]
+    assert cert["revoked_at"] == "2026-11-25T10:00:00+04:00"
+    assert cert["revocation_reason"] == "Səhv abonentə verilib"
+    people = " ".join(loaded("show", str(out["application_id"])).stdout.split())
+    assert "Ləğv edilib" in people and "Səhv" in people
     with unchanged():
         loaded("revoke", number, "--reason", "again", code=5)
         loaded("revoke", number[:-1] + str((int(number[-1]) + 1) % 10), "--reason", "x", code=2)

@@ -4,27 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import CODE, CODE_DEBT, DEBT_FIN, DOCS, Cli, submit_args
-
-
-def _new(cli: Cli, code: str = CODE, fin: str | None = None, docs: bool = True) -> str:
-    args = submit_args(code=code, fin=fin) if fin else submit_args(code=code)
-    app_id = str(cli.json(*args)["id"])
-    if docs:
-        cli("attach", app_id, DOCS / "sexsiyyet_vesiqesi.jpg", "--kind", "id-card")
-        cli("attach", app_id, DOCS / "mulkiyyet_cixarisi.pdf", "--kind", "ownership")
-    return app_id
-
-
-def _to(cli: Cli, status: str, **kw: str) -> str:
-    app_id = _new(cli, **kw)
-    if status in ("in_progress", "completed"):
-        cli("review", app_id)
-    if status == "completed":
-        cli("approve", app_id)
-    if status == "rejected":
-        cli("reject", app_id, "--reason", "Uyğunsuzluq")
-    return app_id
+from tests.conftest import CODE_DEBT, DEBT_FIN, DOCS, Cli, app_in, new_app, submit_args
 
 
 def _emails(cli: Cli, app_id: str) -> list[str]:
@@ -32,7 +12,7 @@ def _emails(cli: Cli, app_id: str) -> list[str]:
 
 
 def test_review_shows_checklist(loaded: Cli) -> None:
-    app_id = _new(loaded)
+    app_id = new_app(loaded)
     app = loaded.json("review", app_id)
     assert app["status"] == "in_progress" and app["status_label"] == "İcrada olan"
     assert app["operator"] == "leyla"
@@ -47,7 +27,7 @@ def test_review_shows_checklist(loaded: Cli) -> None:
 
 
 def test_review_checklist_failures_and_debt(loaded: Cli) -> None:
-    app_id = _new(loaded, code=CODE_DEBT, fin="5ZT8KPA", docs=False)
+    app_id = new_app(loaded, code=CODE_DEBT, fin="5ZT8KPA", docs=False)
     result = loaded("review", app_id)
     assert "✗" in result.stdout and "23,80 AZN" in result.stdout
     check = loaded.json("show", app_id)
@@ -89,7 +69,7 @@ CELLS = [
 def test_transition_table(
     loaded: Cli, unchanged, before: str, command: str, code: int, after: str
 ) -> None:
-    app_id = _to(loaded, before)
+    app_id = app_in(loaded, before)
     args = [command, app_id] + (["--reason", "Sənəd oxunmur"] if command == "reject" else [])
     history_before = loaded.json("show", app_id)["history"]
     if code:
@@ -120,7 +100,7 @@ def test_unknown_application(loaded: Cli) -> None:
 
 
 def test_reject_needs_a_reason(loaded: Cli, unchanged) -> None:
-    app_id = _new(loaded)
+    app_id = new_app(loaded)
     with unchanged():
         loaded("reject", app_id, "--reason", "   ", code=2)
         loaded("reject", app_id, "--reason", "bad\x00reason", code=2)
@@ -133,7 +113,7 @@ def test_reject_needs_a_reason(loaded: Cli, unchanged) -> None:
 def test_rejection_email_carries_the_reason(loaded: Cli) -> None:
     from sqlalchemy import create_engine, text
 
-    app_id = _new(loaded)
+    app_id = new_app(loaded)
     loaded("reject", app_id, "--reason", "Şəxsiyyət vəsiqəsinin surəti oxunmur")
     engine = create_engine(loaded.url)
     with engine.connect() as conn:
@@ -146,7 +126,7 @@ def test_rejection_email_carries_the_reason(loaded: Cli) -> None:
 
 
 def test_approve_refused_when_checklist_fails(loaded: Cli, unchanged) -> None:
-    app_id = _new(loaded, fin="5ZT8KPA")  # not the owner's FIN
+    app_id = new_app(loaded, fin="5ZT8KPA")  # not the owner's FIN
     loaded("review", app_id)
     with unchanged():
         err = loaded.json("approve", app_id, code=5)
@@ -161,14 +141,14 @@ def test_approve_refused_when_checklist_fails(loaded: Cli, unchanged) -> None:
 
 
 def test_approve_missing_documents(loaded: Cli) -> None:
-    app_id = _new(loaded, docs=False)
+    app_id = new_app(loaded, docs=False)
     loaded("review", app_id)
     err = loaded.json("approve", app_id, code=5)
     assert "id-card" in err["message"] and "ownership" in err["message"]
 
 
 def test_approve_without_debt_emails_ready(loaded: Cli) -> None:
-    app_id = _new(loaded)
+    app_id = new_app(loaded)
     loaded("review", app_id)
     app = loaded.json("approve", app_id)
     assert app["status"] == "completed" and app["debt"] == "0.00"
@@ -179,7 +159,7 @@ def test_approve_without_debt_emails_ready(loaded: Cli) -> None:
 def test_approve_with_debt_emails_amount(loaded: Cli) -> None:
     from sqlalchemy import create_engine, text
 
-    app_id = _new(loaded, code=CODE_DEBT, fin=DEBT_FIN)
+    app_id = new_app(loaded, code=CODE_DEBT, fin=DEBT_FIN)
     loaded("review", app_id)
     app = loaded.json("approve", app_id)
     assert app["debt"] == "23.80"

@@ -125,7 +125,7 @@ def test_kill_at_each_step_of_print(loaded: Cli, tmp_path: Path, point: str) -> 
     _killed(loaded, tmp_path, point, "print", app_id, "--out", str(folder))
     left = _staging(folder)
     assert len(left) == 1 and left[0].stat().st_mode & 0o077 == 0  # hidden, owner-only
-    counter = _rows(loaded.url, "SELECT value FROM counter")
+    counter = _rows(loaded.url, "SELECT value FROM counter WHERE name LIKE 'certificate-%'")
     assert counter == [(1,)]  # number 1 was spent, whichever step the kill hit
     registered = _rows(loaded.url, "SELECT number FROM certificate")
     if point == "pdf-staged":
@@ -250,7 +250,7 @@ def test_kill_print_all_ready_at_random_moments(loaded: Cli, tmp_path: Path) -> 
     files = _assert_settled(loaded, folder)
     printed_apps = _rows(loaded.url, "SELECT DISTINCT application_id FROM certificate")
     assert len(printed_apps) == n  # every application has its certificate in the end
-    spent = _rows(loaded.url, "SELECT value FROM counter")[0][0]
+    spent = _rows(loaded.url, "SELECT value FROM counter WHERE name LIKE 'certificate-%'")[0][0]
     assert len(files) <= spent  # gaps allowed (kills), reuse never
 
 
@@ -292,3 +292,53 @@ def test_staging_file_from_the_old_layout_is_settled(loaded: Cli, tmp_path: Path
     assert not stale.exists() and unrelated.exists() and path.is_file()
     unrelated.unlink()
     _assert_settled(loaded, tmp_path)
+
+
+def _children(pid: int) -> list[int]:
+    """Live (not zombie) processes whose parent is ``pid``, from /proc."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] != "Z" and int(fields[1]) == pid:
+            found.append(int(entry.name))
+    return found
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads the process table from /proc")
+def test_render_workers_end_with_a_killed_batch(loaded: Cli, tmp_path: Path) -> None:
+    """print --all-ready renders in worker processes; a kill -9 of the batch leaves none
+    of them behind (they would hold nothing, but wait for work forever)."""
+    _many_ready(loaded, tmp_path, 40)
+    folder = tmp_path / "batch"
+    folder.mkdir()
+    proc = _spawn_batch(loaded.url, folder)
+    deadline = time.monotonic() + 120
+    workers: list[int] = []
+    while proc.poll() is None and time.monotonic() < deadline and not workers:
+        workers = _children(proc.pid)
+        time.sleep(0.01)
+    assert workers, "the batch rendered without worker processes"
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.wait()
+    deadline = time.monotonic() + 10
+    while any(_alive(pid) for pid in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not any(_alive(pid) for pid in workers)
+    final = _spawn_batch(loaded.url, folder)
+    _, err = final.communicate(timeout=300)
+    assert final.returncode == 0, err
+    _assert_settled(loaded, folder)

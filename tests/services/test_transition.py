@@ -11,14 +11,13 @@ from arayis_cli.errors import Conflict
 from arayis_cli.services import decisions
 from arayis_cli.services.common import get_application
 from arayis_cli.workflow import Action
-from tests.cli.test_workflow import _new
-from tests.conftest import CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, Cli
+from tests.conftest import CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, Cli, new_app
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 
 
 def test_stale_read_loses_without_writing(loaded: Cli) -> None:
-    app_id = int(_new(loaded))
+    app_id = int(new_app(loaded))
     loaded("review", str(app_id))
     with session_scope(loaded.url, write=False) as reader:
         app = get_application(reader, app_id)  # what operator Anar saw a moment ago
@@ -33,8 +32,8 @@ def test_stale_read_loses_without_writing(loaded: Cli) -> None:
 
 @pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 def test_review_next_skips_rows_locked_by_another_worker(loaded: Cli) -> None:
-    first = int(_new(loaded, code=CODE_DEBT, fin=DEBT_FIN))
-    second = int(_new(loaded, code=CODE_CREDIT, fin=CREDIT_FIN))
+    first = int(new_app(loaded, code=CODE_DEBT, fin=DEBT_FIN))
+    second = int(new_app(loaded, code=CODE_CREDIT, fin=CREDIT_FIN))
     with session_scope(loaded.url) as worker_a:
         claimed_a, _ = decisions.review_next(worker_a, now=NOW, actor="a")
         # Worker A has not committed yet; worker B must not wait for it nor take the same row.
