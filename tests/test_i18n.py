@@ -236,6 +236,16 @@ def test_help_is_azerbaijani_and_english_on_request(cli: Cli) -> None:
     assert "Usage: arayis" in en and "Options:" in en and "Show this message and exit." in en
 
 
+def test_each_invocation_starts_in_the_configured_language(cli: Cli) -> None:
+    """``--lang en`` speaks for one invocation only: a later bare ``--help`` (which ends
+    before the ``--lang`` callback runs) or a later command is Azerbaijani again."""
+    assert "Usage: arayis" in cli("--lang", "en", "--help").stdout
+    assert "İstifadə: arayis" in cli("--help").stdout
+    cli("--lang", "en", "show", "999", code=4)
+    assert "İstifadə: arayis" in cli("list", "--help").stdout
+    assert cli("show", "999", code=4).stderr == "arayis: müraciət №999 tapılmadı\n"
+
+
 def test_people_see_labels_json_keeps_codes(loaded: Cli) -> None:
     app_id = _new(loaded)
     wide = {"COLUMNS": "200"}  # table cells unwrapped

@@ -7,8 +7,10 @@ Only typer is imported here; each command imports what it needs when it runs, so
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
+import typer.core
 
 from arayis_cli import __version__
 from arayis_cli.cli import (
@@ -29,8 +31,23 @@ from arayis_cli.i18n import N_, label, set_language
 
 clickwords.install()
 
+
+class _RootGroup(typer.core.TyperGroup):
+    """Every invocation starts in its own language: ``arayis --help`` ends while the
+    arguments are parsed, before the ``--lang`` callback runs, so an earlier ``--lang en``
+    in the same process (CliRunner, the demo) would otherwise still be in force."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        if parent is None:
+            set_language(_lang_in_argv(list(args)))
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+
 app = typer.Typer(
     name="arayis",
+    cls=_RootGroup,
     help=N_(
         "Back-office tool for Azərsu certificates of no debt "
         "(borcun olmaması haqqında arayış), group I subscribers."
