@@ -241,6 +241,7 @@ def test_each_invocation_starts_in_the_configured_language(cli: Cli) -> None:
     before the ``--lang`` callback runs) or a later command is Azerbaijani again."""
     assert "Usage: arayis" in cli("--lang", "en", "--help").stdout
     assert "İstifadə: arayis" in cli("--help").stdout
+    assert "Usage: arayis" in cli("--help", "--lang", "en").stdout  # --help is seen first
     cli("--lang", "en", "show", "999", code=4)
     assert "İstifadə: arayis" in cli("list", "--help").stdout
     assert cli("show", "999", code=4).stderr == "arayis: müraciət №999 tapılmadı\n"

@@ -165,6 +165,6 @@ def _lang_in_argv(args: list[str]) -> str | None:
             value = arg.split("=", 1)[1]
         if value is not None:
             return value.lower() if value.lower() in LANGUAGES else None
-        if not arg.startswith("-"):
-            return None
+        if not arg.startswith("-") and args[i - 1 : i] not in (["--db"], ["--operator"]):
+            return None  # the command name (not the value of a root option)
     return None
