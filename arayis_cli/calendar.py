@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from arayis_cli.errors import InvalidInput
+from arayis_cli.i18n import _
 
 
 class WorkingCalendar:
@@ -74,13 +75,21 @@ def parse_override(text: str, source: str = "override file") -> tuple[set[date],
             day = date.fromisoformat(parts[0])
             kind = parts[1].lower()
         except (ValueError, IndexError):
-            raise InvalidInput(f"{source} line {number}: expected 'YYYY-MM-DD rest|work'") from None
+            raise InvalidInput(
+                _("{source} line {number}: expected 'YYYY-MM-DD rest|work'").format(
+                    source=source, number=number
+                )
+            ) from None
         if kind == "rest":
             rest.add(day)
         elif kind == "work":
             work.add(day)
         else:
-            raise InvalidInput(f"{source} line {number}: kind must be 'rest' or 'work'")
+            raise InvalidInput(
+                _("{source} line {number}: kind must be 'rest' or 'work'").format(
+                    source=source, number=number
+                )
+            )
     return rest, work
 
 
@@ -101,7 +110,11 @@ def _calendar_for(path: str | None) -> WorkingCalendar:
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
-        raise InvalidInput(f"cannot read calendar override file: {exc.strerror}") from None
+        raise InvalidInput(
+            _("cannot read calendar override file: {exc_strerror}").format(
+                exc_strerror=exc.strerror
+            )
+        ) from None
     rest, work = parse_override(text, source=Path(path).name)
     return WorkingCalendar(extra_rest=rest, extra_work=work)
 

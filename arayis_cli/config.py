@@ -16,6 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
+from arayis_cli.i18n import _
+
 ENV_DB = "ARAYIS_DATABASE_URL"
 ENV_OPERATOR = "ARAYIS_OPERATOR"
 ENV_HOME = "ARAYIS_HOME"
@@ -118,7 +120,11 @@ class Settings:
         code_min = _int(env, ENV_CODE_MIN, 6, low=1, high=MAX_CODE_LENGTH)
         code_max = _int(env, ENV_CODE_MAX, 12, low=1, high=MAX_CODE_LENGTH)
         if code_min > code_max:
-            _refuse(f"{ENV_CODE_MIN} ({code_min}) must not be larger than {ENV_CODE_MAX}")
+            _refuse(
+                _("{ENV_CODE_MIN} ({code_min}) must not be larger than {ENV_CODE_MAX}").format(
+                    ENV_CODE_MIN=ENV_CODE_MIN, code_min=code_min, ENV_CODE_MAX=ENV_CODE_MAX
+                )
+            )
         home, override, key = text(ENV_HOME), text(ENV_CALENDAR_OVERRIDE), text(ENV_SIGNING_KEY)
         return cls(
             home=Path(home) if home else None,
@@ -168,7 +174,11 @@ def _int(env: Mapping[str, str], name: str, default: int, *, low: int, high: int
         return default
     # ASCII digits only: int() would also take "1_000", "١٢" or "+5".
     if not (raw.isascii() and raw.isdigit()) or not low <= int(raw) <= high:
-        _refuse(f"{name} must be a whole number from {low} to {high}, got {_shown(raw)}")
+        _refuse(
+            _("{name} must be a whole number from {low} to {high}, got {shown}").format(
+                name=name, low=low, high=high, shown=_shown(raw)
+            )
+        )
     return int(raw)
 
 
@@ -176,7 +186,11 @@ def _organisation(raw: str | None) -> str:
     if raw is None:
         return DEFAULT_ORGANISATION
     if len(raw) > 200 or not raw.isprintable():
-        _refuse(f"{ENV_ORGANISATION} must be printable text of at most 200 characters")
+        _refuse(
+            _("{ENV_ORGANISATION} must be printable text of at most 200 characters").format(
+                ENV_ORGANISATION=ENV_ORGANISATION
+            )
+        )
     return raw
 
 
@@ -184,7 +198,11 @@ def _verify_url(raw: str | None) -> str:
     if raw is None:
         return DEFAULT_VERIFY_URL
     if not raw.startswith(("https://", "http://")) or not raw.isprintable() or " " in raw:
-        _refuse(f"{ENV_VERIFY_URL} must be an http(s):// URL, got {_shown(raw)}")
+        _refuse(
+            _("{ENV_VERIFY_URL} must be an http(s):// URL, got {shown}").format(
+                ENV_VERIFY_URL=ENV_VERIFY_URL, shown=_shown(raw)
+            )
+        )
     return raw
 
 
@@ -192,7 +210,11 @@ def _lang(raw: str | None) -> str:
     if raw is None:
         return "az"
     if raw.lower() not in LANGUAGES:
-        _refuse(f"{ENV_LANG} must be one of {', '.join(LANGUAGES)}, got {_shown(raw)}")
+        _refuse(
+            _("{ENV_LANG} must be one of {LANGUAGES}, got {shown}").format(
+                ENV_LANG=ENV_LANG, LANGUAGES=", ".join(LANGUAGES), shown=_shown(raw)
+            )
+        )
     return raw.lower()
 
 
@@ -215,7 +237,9 @@ def _flag(raw: str | None, name: str) -> bool:
         return True
     if raw.lower() in _FALSE:
         return False
-    _refuse(f"{name} must be 1 or 0 (on or off), got {_shown(raw)}")
+    _refuse(
+        _("{name} must be 1 or 0 (on or off), got {shown}").format(name=name, shown=_shown(raw))
+    )
 
 
 _cache: tuple[tuple[str | None, ...], Settings] | None = None
@@ -254,6 +278,16 @@ def default_operator() -> str:
         return getpass.getuser()
     except Exception:  # no passwd entry (containers): still a usable name
         return "operator"
+
+
+def language_setting() -> str:
+    """The language of messages: ``ARAYIS_LANG``, or ``az`` when unset or bad.
+
+    Read apart from :func:`settings` (and leniently): a refusal of a bad variable is
+    itself a message that needs the language, and must not re-enter the settings.
+    """
+    raw = (os.environ.get(ENV_LANG) or "").strip().lower()
+    return raw if raw in LANGUAGES else "az"
 
 
 def abonent_code_lengths() -> tuple[int, int]:

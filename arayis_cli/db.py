@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from arayis_cli.errors import InvalidInput, Unavailable
+from arayis_cli.i18n import _
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Engine
@@ -36,8 +37,10 @@ def _prepare_sqlite_file(url: Any) -> None:
     if not path.parent.exists() and not _in_data_dir(path):
         # A typo in --db must not quietly start an empty office database somewhere new.
         raise InvalidInput(
-            f"the folder of the database file does not exist: {path.parent}; "
-            "check --db / ARAYIS_DATABASE_URL (only the data directory is created on first use)"
+            _(
+                "the folder of the database file does not exist: {folder}; check --db / "
+                "ARAYIS_DATABASE_URL (only the data directory is created on first use)"
+            ).format(folder=path.parent)
         )
     try:
         if not path.parent.exists():  # a new data directory holds personal data: owner-only
@@ -50,8 +53,10 @@ def _prepare_sqlite_file(url: Any) -> None:
         from arayis_cli.unavailable import classify
 
         raise classify(exc) or Unavailable(
-            f"cannot create the database file {path}: {exc.strerror}; check that its folder "
-            "is writable for this user, or point --db elsewhere",
+            _(
+                "cannot create the database file {path}: {exc_strerror}; check that its folder is "
+                "writable for this user, or point --db elsewhere"
+            ).format(path=path, exc_strerror=exc.strerror),
             resource="database",
         ) from None
 
@@ -74,7 +79,7 @@ def get_engine(url: str) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
-        raise InvalidInput("database URL is not a valid SQLAlchemy URL") from None
+        raise InvalidInput(_("database URL is not a valid SQLAlchemy URL")) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         _prepare_sqlite_file(parsed)
@@ -101,9 +106,13 @@ def get_engine(url: str) -> Engine:
         try:
             engine = create_engine(parsed, pool_pre_ping=False)
         except NoSuchModuleError:
-            raise InvalidInput(f"unsupported database driver {parsed.drivername!r}") from None
+            raise InvalidInput(
+                _("unsupported database driver {parsed_drivername!r}").format(
+                    parsed_drivername=parsed.drivername
+                )
+            ) from None
     else:
-        raise InvalidInput("database URL must be sqlite:/// or postgresql+psycopg://")
+        raise InvalidInput(_("database URL must be sqlite:/// or postgresql+psycopg://"))
     _engines[url] = engine
     return engine
 
@@ -131,16 +140,20 @@ def ensure_schema(url: str) -> None:
         from arayis_cli.unavailable import describe_database
 
         raise Unavailable(
-            f"{describe_database(url)} holds tables but no arayis schema revision: it is not "
-            "an arayis database; check --db / ARAYIS_DATABASE_URL",
+            _(
+                "{describe_database} holds tables but no arayis schema revision: it is not an "
+                "arayis database; check --db / ARAYIS_DATABASE_URL"
+            ).format(describe_database=describe_database(url)),
             resource="schema",
         )
     if current is not None and engine.dialect.name != "sqlite":
         from arayis_cli.unavailable import describe_database
 
         raise Unavailable(
-            f"{describe_database(url)} is at schema revision {current}, this arayis needs "
-            f"{HEAD}: run `arayis db upgrade` (once, when no older arayis still uses it)",
+            _(
+                "{describe_database} is at schema revision {current}, this arayis needs {HEAD}: "
+                "run `arayis db upgrade` (once, when no older arayis still uses it)"
+            ).format(describe_database=describe_database(url), current=current, HEAD=HEAD),
             resource="schema",
             revision=current,
             expected=HEAD,
@@ -182,8 +195,10 @@ def _ahead(url: str, current: str) -> Unavailable:
     from arayis_cli.unavailable import describe_database
 
     return Unavailable(
-        f"{describe_database(url)} is at schema revision {current}, newer than this arayis "
-        f"knows (its newest is {HEAD}): upgrade arayis, do not run this version against it",
+        _(
+            "{describe_database} is at schema revision {current}, newer than this arayis knows "
+            "(its newest is {HEAD}): upgrade arayis, do not run this version against it"
+        ).format(describe_database=describe_database(url), current=current, HEAD=HEAD),
         resource="schema",
         revision=current,
         expected=HEAD,

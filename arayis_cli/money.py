@@ -6,6 +6,7 @@ import re
 from decimal import Decimal
 
 from arayis_cli.errors import InvalidInput
+from arayis_cli.i18n import _
 
 QEPIK = Decimal("0.01")
 #: SPEC §5.1: ASCII digits, optionally one separator ("." or ",") and one or two digits.
@@ -24,23 +25,27 @@ def parse_amount(text: str | Decimal | int, *, allow_negative: bool = False) -> 
     if isinstance(text, Decimal | int):
         value = Decimal(text)
         if not value.is_finite() or value != value.quantize(QEPIK):
-            raise InvalidInput(f"not an amount with at most two decimals: {str(text)[:40]!r}")
+            raise InvalidInput(
+                _("not an amount with at most two decimals: {text!r}").format(text=str(text)[:40])
+            )
     else:
         raw = str(text).strip()
         negative = allow_negative and raw.startswith("-")
         digits = raw[1:] if negative else raw
         if not AMOUNT_RE.fullmatch(digits):
             raise InvalidInput(
-                f"amount must be digits with an optional decimal point or comma and at most "
-                f"two decimals, e.g. 12.50, got {raw[:40]!r}"
+                _(
+                    "amount must be digits with an optional decimal point or comma and at most "
+                    "two decimals, e.g. 12.50, got {raw!r}"
+                ).format(raw=raw[:40])
             )
         value = Decimal(digits.replace(",", "."))
         if negative:
             value = -value
     if value.copy_abs() >= Decimal(10) ** MAX_INTEGER_DIGITS:
-        raise InvalidInput(f"amount is too large: {str(text)[:40]!r}")
+        raise InvalidInput(_("amount is too large: {text!r}").format(text=str(text)[:40]))
     if value < 0 and not allow_negative:
-        raise InvalidInput(f"amount must not be negative: {str(text)[:40]!r}")
+        raise InvalidInput(_("amount must not be negative: {text!r}").format(text=str(text)[:40]))
     # "-0" is zero: never store or show a negative zero.
     return abs(value).quantize(QEPIK) if value == 0 else value.quantize(QEPIK)
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from arayis_cli.errors import Unavailable
+from arayis_cli.i18n import _
 
 # SQLite primary result codes (https://sqlite.org/rescode.html); extended codes keep
 # the primary one in their low byte.
@@ -68,18 +69,18 @@ def _first_line(err: BaseException) -> str:
 def describe_database(db_url: str | None) -> str:
     """How to name the database to a person: the file, or host/port/database (no password)."""
     if not db_url:
-        return "the database"
+        return _("the database")
     path = sqlite_path(db_url)
     if path is not None:
-        return f"the database file {path}"
+        return _("the database file {path}").format(path=path)
     try:
         from sqlalchemy.engine import make_url
 
         url = make_url(db_url)
     except Exception:  # an unparsable URL is reported elsewhere; name it generically
-        return "the database"
+        return _("the database")
     where = f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
-    return f"the PostgreSQL database {where}"
+    return _("the PostgreSQL database {where}").format(where=where)
 
 
 def sqlite_path(db_url: str) -> Path | None:
@@ -121,38 +122,51 @@ def _sqlite(err: BaseException, db_url: str | None) -> Unavailable | None:
     detail = _first_line(err)
     if primary == SQLITE_FULL or (primary in (SQLITE_IOERR, SQLITE_CANTOPEN) and _disk_full(path)):
         return Unavailable(
-            f"disk full: cannot write {what} ({detail}); the change in progress was rolled back — "
-            "free space on that disk, then retry",
+            _(
+                "disk full: cannot write {what} ({detail}); the change in progress was rolled "
+                "back — free space on that disk, then retry"
+            ).format(what=what, detail=detail),
             resource="disk",
         )
     if primary == SQLITE_READONLY or (
         primary in (SQLITE_CANTOPEN, SQLITE_IOERR) and _read_only(path)
     ):
         return Unavailable(
-            f"{what} is read-only ({detail}): arayis needs to write the file and its folder "
-            "(journal files); make them writable for this user or point --db at a writable copy",
+            _(
+                "{what} is read-only ({detail}): arayis needs to write the file and its folder "
+                "(journal files); make them writable for this user or point --db at a writable "
+                "copy"
+            ).format(what=what, detail=detail),
             resource="database",
         )
     if primary == SQLITE_CANTOPEN:
         return Unavailable(
-            f"cannot open {what} ({detail}); check that the path and its folder exist and "
-            "are readable, then retry",
+            _(
+                "cannot open {what} ({detail}); check that the path and its folder exist and are "
+                "readable, then retry"
+            ).format(what=what, detail=detail),
             resource="database",
         )
     if primary == SQLITE_IOERR:
         return Unavailable(
-            f"disk I/O error on {what} ({detail}); check the disk, then retry",
+            _("disk I/O error on {what} ({detail}); check the disk, then retry").format(
+                what=what, detail=detail
+            ),
             resource="disk",
         )
     if primary in (SQLITE_BUSY, SQLITE_LOCKED):
         return Unavailable(
-            f"{what} stayed locked by another process ({detail}); retry when it is done",
+            _("{what} stayed locked by another process ({detail}); retry when it is done").format(
+                what=what, detail=detail
+            ),
             resource="database",
         )
     if primary in (SQLITE_CORRUPT, SQLITE_NOTADB):
         return Unavailable(
-            f"{what} is damaged or not an arayis database ({detail}); restore it from a "
-            "backup (arayis db backup, see README)",
+            _(
+                "{what} is damaged or not an arayis database ({detail}); restore it from a backup "
+                "(arayis db backup, see README)"
+            ).format(what=what, detail=detail),
             resource="database",
         )
     return None
@@ -182,18 +196,24 @@ def _postgres(err: BaseException, db_url: str | None) -> Unavailable | None:
     state = getattr(err, "sqlstate", None) or ""
     if state == "53100":
         return Unavailable(
-            f"disk full on the server of {what} ({detail}); free space there, then retry",
+            _("disk full on the server of {what} ({detail}); free space there, then retry").format(
+                what=what, detail=detail
+            ),
             resource="disk",
         )
     if state == "25006":
         return Unavailable(
-            f"{what} is read-only ({detail}); point arayis at the primary server",
+            _("{what} is read-only ({detail}); point arayis at the primary server").format(
+                what=what, detail=detail
+            ),
             resource="database",
         )
     if state == "3D000":
         return Unavailable(
-            f"{what} does not exist ({detail}); create it (createdb), run `arayis db upgrade`, "
-            "then retry",
+            _(
+                "{what} does not exist ({detail}); create it (createdb), run `arayis db upgrade`, "
+                "then retry"
+            ).format(what=what, detail=detail),
             resource="database",
         )
     if (
@@ -203,18 +223,24 @@ def _postgres(err: BaseException, db_url: str | None) -> Unavailable | None:
     ):
         if _lost(err):
             return Unavailable(
-                f"lost the connection to {what} mid-command ({detail}); what was committed "
-                "before is kept, the rest was rolled back — retry when the server is back",
+                _(
+                    "lost the connection to {what} mid-command ({detail}); what was committed "
+                    "before is kept, the rest was rolled back — retry when the server is back"
+                ).format(what=what, detail=detail),
                 resource="database",
             )
         return Unavailable(
-            f"cannot connect to {what} ({detail}); check that the server runs and is "
-            "reachable and the URL's user and password, then retry",
+            _(
+                "cannot connect to {what} ({detail}); check that the server runs and is reachable "
+                "and the URL's user and password, then retry"
+            ).format(what=what, detail=detail),
             resource="database",
         )
     if state.startswith(("53", "58")):
         return Unavailable(
-            f"the server of {what} is out of resources ({detail}); retry later",
+            _("the server of {what} is out of resources ({detail}); retry later").format(
+                what=what, detail=detail
+            ),
             resource="database",
         )
     return None
@@ -246,18 +272,25 @@ def _os(err: BaseException) -> Unavailable | None:
     where = f" {err.filename}" if err.filename else ""
     if err.errno in _DISK_FULL:
         return Unavailable(
-            f"disk full: cannot write{where}; free space on that disk, then retry",
+            _("disk full: cannot write{where}; free space on that disk, then retry").format(
+                where=where
+            ),
             resource="disk",
         )
     if err.errno == errno.EROFS:
         return Unavailable(
-            f"read-only file system: cannot write{where}; remount it writable or choose "
-            "another place, then retry",
+            _(
+                "read-only file system: cannot write{where}; remount it writable or choose "
+                "another place, then retry"
+            ).format(where=where),
             resource="disk",
         )
     if err.errno == errno.EIO:
         return Unavailable(
-            f"disk I/O error on{where or ' the disk'}; check the disk, then retry", resource="disk"
+            _("disk I/O error on{value}; check the disk, then retry").format(
+                value=where or " " + _("the disk")
+            ),
+            resource="disk",
         )
     return None
 
@@ -270,10 +303,14 @@ def _sqlalchemy(exc: BaseException, db_url: str | None) -> Unavailable | None:
     what = describe_database(db_url)
     if isinstance(exc, sa_exc.DBAPIError) and exc.connection_invalidated:
         return Unavailable(
-            f"lost the connection to {what} mid-command; what was committed before is kept, "
-            "the rest was rolled back — retry when it is back",
+            _(
+                "lost the connection to {what} mid-command; what was committed before is kept, "
+                "the rest was rolled back — retry when it is back"
+            ).format(what=what),
             resource="database",
         )
     if isinstance(exc, sa_exc.TimeoutError):  # the connection pool waited in vain
-        return Unavailable(f"no free connection to {what}; retry later", resource="database")
+        return Unavailable(
+            _("no free connection to {what}; retry later").format(what=what), resource="database"
+        )
     return None

@@ -12,6 +12,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from arayis_cli.errors import InvalidInput
+from arayis_cli.i18n import N_, _, gettext
 
 BAKU = ZoneInfo("Asia/Baku")
 FIN_RE = re.compile(r"^[A-HJ-NP-Z0-9]{7}$")
@@ -32,7 +33,7 @@ def parse_fin(text: str) -> str:
     value = str(text).strip().upper()
     if not FIN_RE.match(value):
         raise InvalidInput(
-            "FIN must be 7 characters: digits and Latin capital letters except I and O"
+            _("FIN must be 7 characters: digits and Latin capital letters except I and O")
         )
     return value
 
@@ -43,16 +44,18 @@ def parse_phone(text: str) -> str:
 
     raw = str(text).strip()
     if not raw or len(raw) > 32:
-        raise InvalidInput("phone must be an Azerbaijani number, e.g. +994 50 123 45 67")
+        raise InvalidInput(_("phone must be an Azerbaijani number, e.g. +994 50 123 45 67"))
     digits = re.sub(r"[\s\-().]", "", raw)
     if digits.startswith("994") and len(digits) == 12:
         digits = "+" + digits
     try:
         number = phonenumbers.parse(digits, "AZ")
     except phonenumbers.NumberParseException:
-        raise InvalidInput("phone must be an Azerbaijani number, e.g. +994 50 123 45 67") from None
+        raise InvalidInput(
+            _("phone must be an Azerbaijani number, e.g. +994 50 123 45 67")
+        ) from None
     if number.country_code != 994 or not phonenumbers.is_valid_number(number):
-        raise InvalidInput("phone must be a valid Azerbaijani number, e.g. +994 50 123 45 67")
+        raise InvalidInput(_("phone must be a valid Azerbaijani number, e.g. +994 50 123 45 67"))
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
@@ -62,13 +65,13 @@ def parse_email(text: str) -> str:
 
     raw = str(text).strip()
     if not raw or len(raw) > 254:
-        raise InvalidInput("email address is not valid")
+        raise InvalidInput(_("email address is not valid"))
     try:
         # ASCII local parts only: an internationalised address needs SMTPUTF8, which mail
         # servers may not offer — it would be accepted here and then never delivered.
         result = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError:
-        raise InvalidInput("email address is not valid") from None
+        raise InvalidInput(_("email address is not valid")) from None
     return result.normalized
 
 
@@ -83,42 +86,57 @@ def parse_abonent_code(text: str, *, min_len: int | None = None, max_len: int | 
     value = re.sub(r"[\s\-]", "", str(text))
     if not value.isascii() or not value.isdigit() or not (min_len <= len(value) <= max_len):
         shown = value if len(value) <= 20 and value.isprintable() else value[:20] + "…"
-        raise InvalidInput(f"abonent code must be {min_len} to {max_len} digits, got {shown!r}")
+        raise InvalidInput(
+            _("abonent code must be {min_len} to {max_len} digits, got {shown!r}").format(
+                min_len=min_len, max_len=max_len, shown=shown
+            )
+        )
     return value
 
 
 def parse_channel(text: str | None) -> str:
     value = (text or "egov").strip().lower()
     if value not in CHANNELS:
-        raise InvalidInput(f"channel must be one of {', '.join(CHANNELS)}")
+        raise InvalidInput(
+            _("channel must be one of {CHANNELS}").format(CHANNELS=", ".join(CHANNELS))
+        )
     return value
 
 
 def parse_group(text: str) -> str:
     value = str(text).strip().upper()
     if value not in GROUPS:
-        raise InvalidInput(f"group must be one of {', '.join(GROUPS)}")
+        raise InvalidInput(_("group must be one of {GROUPS}").format(GROUPS=", ".join(GROUPS)))
     return value
 
 
 def parse_document_kind(text: str) -> str:
     value = str(text).strip().lower()
     if value not in DOCUMENT_KINDS:
-        raise InvalidInput(f"document kind must be one of {', '.join(DOCUMENT_KINDS)}")
+        raise InvalidInput(
+            _("document kind must be one of {DOCUMENT_KINDS}").format(
+                DOCUMENT_KINDS=", ".join(DOCUMENT_KINDS)
+            )
+        )
     return value
 
 
 def clean_text(text: str | None, what: str, *, required: bool = True, limit: int = MAX_TEXT) -> str:
     """Free text (names, addresses, reasons): no control characters, not blank, bounded."""
+    what = gettext(what)  # a msgid (N_) from the caller, or an option name
     value = unicodedata.normalize("NFC", str(text or "")).strip()
     if not value:
         if required:
-            raise InvalidInput(f"{what} must not be empty")
+            raise InvalidInput(_("{what} must not be empty").format(what=what))
         return ""
     if len(value) > limit:
-        raise InvalidInput(f"{what} is longer than {limit} characters")
+        raise InvalidInput(
+            _("{what} is longer than {limit} characters").format(what=what, limit=limit)
+        )
     if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co") for ch in value):
-        raise InvalidInput(f"{what} contains control or invisible formatting characters")
+        raise InvalidInput(
+            _("{what} contains control or invisible formatting characters").format(what=what)
+        )
     return value
 
 
@@ -127,12 +145,13 @@ def parse_external_id(text: str | None) -> str | None:
         return None
     value = str(text).strip()
     if len(value) > 100 or not value.isprintable() or not value.isascii():
-        raise InvalidInput("external id must be printable ASCII, at most 100 characters")
+        raise InvalidInput(_("external id must be printable ASCII, at most 100 characters"))
     return value
 
 
-def parse_date(text: str | date, what: str = "date") -> date:
+def parse_date(text: str | date, what: str = N_("date")) -> date:
     """ISO ``2026-03-18`` or Azerbaijani ``18.03.2026``."""
+    what = gettext(what)  # a msgid (N_) from the caller, or an option name
     if isinstance(text, datetime):
         return text.astimezone(BAKU).date()
     if isinstance(text, date):
@@ -145,11 +164,16 @@ def parse_date(text: str | date, what: str = "date") -> date:
             return date.fromisoformat(raw)
     except ValueError:
         pass
-    raise InvalidInput(f"{what} must be a date like 2026-03-18 or 18.03.2026, got {raw[:40]!r}")
+    raise InvalidInput(
+        _("{what} must be a date like 2026-03-18 or 18.03.2026, got {raw!r}").format(
+            what=what, raw=raw[:40]
+        )
+    )
 
 
-def parse_datetime(text: str | datetime, what: str = "time") -> datetime:
+def parse_datetime(text: str | datetime, what: str = N_("time")) -> datetime:
     """ISO 8601 date-time; without an offset it is Baku time. A bare date means midnight."""
+    what = gettext(what)  # a msgid (N_) from the caller, or an option name
     if isinstance(text, datetime):
         value = text
     else:
@@ -161,23 +185,32 @@ def parse_datetime(text: str | datetime, what: str = "time") -> datetime:
                 d = parse_date(raw, what)
             except InvalidInput:
                 raise InvalidInput(
-                    f"{what} must be ISO 8601, e.g. 2026-03-18T14:00:00+04:00, got {raw[:40]!r}"
+                    _(
+                        "{what} must be ISO 8601, e.g. 2026-03-18T14:00:00+04:00, got {raw!r}"
+                    ).format(what=what, raw=raw[:40])
                 ) from None
             value = datetime(d.year, d.month, d.day)
     if value.tzinfo is None:
         value = value.replace(tzinfo=BAKU)
     if not (2000 <= value.year <= 2100):
-        raise InvalidInput(f"{what} is outside 2000–2100")
+        raise InvalidInput(_("{what} is outside 2000–2100").format(what=what))
     return value.astimezone(BAKU)
 
 
 def parse_past_date(text: str | date, what: str, *, today: date) -> date:
     """A day something happened (a payment, a ledger entry): 2000-01-01 … today."""
+    what = gettext(what)  # a msgid (N_) from the caller, or an option name
     day = parse_date(text, what)
     if day > today:
-        raise InvalidInput(f"{what} {day.isoformat()} is in the future")
+        raise InvalidInput(
+            _("{what} {day} is in the future").format(what=what, day=day.isoformat())
+        )
     if day < EARLIEST:
-        raise InvalidInput(f"{what} {day.isoformat()} is before {EARLIEST.isoformat()}")
+        raise InvalidInput(
+            _("{what} {day} is before {EARLIEST}").format(
+                what=what, day=day.isoformat(), EARLIEST=EARLIEST.isoformat()
+            )
+        )
     return day
 
 
@@ -187,22 +220,34 @@ def parse_past_datetime(text: str | datetime, what: str, *, now: datetime) -> da
     Up to :data:`CLOCK_SKEW` ahead of ``now`` is another clock running fast: it is taken
     as ``now``, so that no later decision can precede it.
     """
+    what = gettext(what)  # a msgid (N_) from the caller, or an option name
     value = parse_datetime(text, what)
     if value > now + CLOCK_SKEW:
-        raise InvalidInput(f"{what} {value.isoformat()} is in the future")
+        raise InvalidInput(
+            _("{what} {value} is in the future").format(what=what, value=value.isoformat())
+        )
     if value.date() < EARLIEST:
-        raise InvalidInput(f"{what} {value.isoformat()} is before {EARLIEST.isoformat()}")
+        raise InvalidInput(
+            _("{what} {value} is before {EARLIEST}").format(
+                what=what, value=value.isoformat(), EARLIEST=EARLIEST.isoformat()
+            )
+        )
     return min(value, now.astimezone(BAKU))
 
 
-def parse_id(text: str | int, what: str = "id") -> int:
+def parse_id(text: str | int, what: str = N_("id")) -> int:
     """An id typed by a person: ASCII digits, 1 … 2⁶³−1 (SPEC §5.1)."""
+    what = gettext(what)  # a msgid (N_) from the caller, or an option name
     raw = str(text).strip()
     # ASCII digits only: int() would also take "1_0", "+1" or Arabic-Indic digits; and
     # the length first, since int() refuses strings of thousands of digits with an error.
     if not _digits(raw) or not 1 <= int(raw) <= ID_MAX:
         shown = raw if len(raw) <= 30 else raw[:30] + "…"
-        raise InvalidInput(f"{what} must be a whole number from 1 to {ID_MAX}, got {shown!r}")
+        raise InvalidInput(
+            _("{what} must be a whole number from 1 to {ID_MAX}, got {shown!r}").format(
+                what=what, ID_MAX=ID_MAX, shown=shown
+            )
+        )
     return int(raw)
 
 
@@ -212,10 +257,15 @@ def _digits(raw: str) -> bool:
 
 def parse_count(text: str | int, what: str) -> int:
     """A count or offset typed by a person: ASCII digits, 0 … 2⁶³−1."""
+    what = gettext(what)  # a msgid (N_) from the caller, or an option name
     raw = str(text).strip()
     if not _digits(raw) or int(raw) > ID_MAX:
         shown = raw if len(raw) <= 30 else raw[:30] + "…"
-        raise InvalidInput(f"{what} must be a whole number from 0 to {ID_MAX}, got {shown!r}")
+        raise InvalidInput(
+            _("{what} must be a whole number from 0 to {ID_MAX}, got {shown!r}").format(
+                what=what, ID_MAX=ID_MAX, shown=shown
+            )
+        )
     return int(raw)
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from arayis_cli.errors import Conflict, InvalidInput
+from arayis_cli.i18n import _
 
 
 class Status(StrEnum):
@@ -87,12 +88,23 @@ def require(status: Status, action: Action | str, *, app_id: int | None) -> Stat
         if status in PRINTABLE:
             return status
         raise Conflict(
-            f"application {app_id} is {status.label} ({status.value}): "
-            "only İcra olunmuş (completed) applications can be printed"
+            _(
+                "application {app_id} is {status_label} ({status_value}): only İcra olunmuş "
+                "(completed) applications can be printed"
+            ).format(app_id=app_id, status_label=status.label, status_value=status.value)
         )
     target = next_status(status, Action(action))
     if target is None:
-        raise Conflict(f"application {app_id} is {status.label} ({status.value}): cannot {action}")
+        from arayis_cli.services.common import action_verb  # lazy: services import workflow
+
+        raise Conflict(
+            _("application {app_id} is {current_label} ({current_value}): cannot {action}").format(
+                app_id=app_id,
+                current_label=status.label,
+                current_value=status.value,
+                action=action_verb(action),
+            )
+        )
     return target
 
 
@@ -108,4 +120,6 @@ def parse_status(text: str) -> Status:
         if folded in (status.value.replace("_", " "), status.label.replace("İ", "i").lower()):
             return status
     choices = ", ".join(f"{s.value} ({s.label})" for s in Status)
-    raise InvalidInput(f"unknown status {raw[:40]!r}; use one of {choices}")
+    raise InvalidInput(
+        _("unknown status {raw!r}; use one of {choices}").format(raw=raw[:40], choices=choices)
+    )

@@ -106,6 +106,9 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("ARAYIS_DATABASE_URL", f"sqlite:///{tmp_path / 'default.db'}")
     monkeypatch.setenv("ARAYIS_OPERATOR", "leyla")
     monkeypatch.setenv("ARAYIS_NOW", DEFAULT_NOW)
+    # The suite asserts the English wording of messages (the msgids, which read the same
+    # in every checkout); tests/test_i18n.py runs the CLI in Azerbaijani, the default.
+    monkeypatch.setenv("ARAYIS_LANG", "en")
     for var in ("ARAYIS_CALENDAR_OVERRIDE", "ARAYIS_DEBUG", "ARAYIS_SMTP_URL"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(tmp_path)

@@ -132,7 +132,7 @@ def test_human_output(loaded: Cli) -> None:
     app_in(loaded, "completed")
     out = loaded("changes", "--after", "1", env={"COLUMNS": "80"}).stdout
     assert "İcrada olan" in out and "İcra olunmuş" in out and "Yeni" not in out
-    assert "Növbəti kursor (--after): 3" in out
+    assert "Next cursor (--after): 3" in out
     assert max(len(line) for line in out.splitlines()) <= 80
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 from arayis_cli.errors import InvalidInput
+from arayis_cli.i18n import _
 
 _DAMM = (
     (0, 3, 1, 7, 5, 9, 8, 6, 4, 2),
@@ -47,10 +48,12 @@ def parse_number(text: str) -> str:
     value = text.strip().upper().replace(" ", "")
     match = NUMBER_RE.match(value)
     if not match:
-        raise InvalidInput("certificate number must look like AR-2026-000123-4")
+        raise InvalidInput(_("certificate number must look like AR-2026-000123-4"))
     year, seq, check = match.groups()
     if damm(year + seq) != int(check):
         raise InvalidInput(
-            f"{value} is not a valid certificate number (check digit does not match: mistyped?)"
+            _(
+                "{value} is not a valid certificate number (check digit does not match: mistyped?)"
+            ).format(value=value)
         )
     return value

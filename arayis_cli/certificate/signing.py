@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from arayis_cli.errors import InvalidInput
+from arayis_cli.i18n import _
 
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import (
@@ -69,12 +70,12 @@ def load_public_keys(text: str) -> dict[str, Ed25519PublicKey]:
         try:
             key = load_pem_public_key((block[start:] + "-----END PUBLIC KEY-----").encode())
         except ValueError:
-            raise InvalidInput("public key file holds a key that cannot be read") from None
+            raise InvalidInput(_("public key file holds a key that cannot be read")) from None
         if not isinstance(key, Ed25519PublicKey):
-            raise InvalidInput("public key must be an Ed25519 key")
+            raise InvalidInput(_("public key must be an Ed25519 key"))
         keys[key_id(key)] = key
     if not keys:
-        raise InvalidInput("no PEM public key found")
+        raise InvalidInput(_("no PEM public key found"))
     return keys
 
 
@@ -152,11 +153,11 @@ def _read_private_cached(name: str, _stamp: int) -> Ed25519PrivateKey:
     try:
         key = load_pem_private_key(path.read_bytes(), password=None)
     except FileNotFoundError:
-        raise InvalidInput(f"signing key not found: {path}") from None
+        raise InvalidInput(_("signing key not found: {path}").format(path=path)) from None
     except (ValueError, TypeError, OSError):
-        raise InvalidInput(f"signing key cannot be read: {path}") from None
+        raise InvalidInput(_("signing key cannot be read: {path}").format(path=path)) from None
     if not isinstance(key, Ed25519PrivateKey):
-        raise InvalidInput(f"signing key must be an Ed25519 key: {path}")
+        raise InvalidInput(_("signing key must be an Ed25519 key: {path}").format(path=path))
     return key
 
 
@@ -252,7 +253,7 @@ def parse_token(text: str) -> Token:
             text=raw,
         )
     except (ValueError, OverflowError, OSError):
-        raise InvalidInput("not a certificate number, token or PDF file") from None
+        raise InvalidInput(_("not a certificate number, token or PDF file")) from None
 
 
 def signature_ok(token: Token, keys: dict[str, Ed25519PublicKey]) -> bool:

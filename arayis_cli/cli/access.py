@@ -17,8 +17,9 @@ import typer
 from arayis_cli.access import OWNER_ONLY, permitted, required
 from arayis_cli.cli.output import JSON_OPT, actor, command, console, emit_json, now, say, state
 from arayis_cli.cli.params import count_option, id_option
+from arayis_cli.i18n import N_, _
 
-policy_app = typer.Typer(help="Policy kept in the database: four eyes.", no_args_is_help=True)
+policy_app = typer.Typer(help=N_("Policy kept in the database: four eyes."), no_args_is_help=True)
 
 
 def _is_postgres(url: str) -> bool:
@@ -47,8 +48,10 @@ def authorize(command_path: str) -> None:
         needed = "the database owner (it changes the schema)"
     held = ", ".join(sorted(r.value for r in access.roles)) or "no arayis role"
     raise NotPermitted(
-        f"login {access.login} may not run '{command_path}': it needs {needed} "
-        f"(the login has {held}); ask an administrator"
+        _(
+            "login {access_login} may not run '{command_path}': it needs {needed} (the login has "
+            "{held}); ask an administrator"
+        ).format(access_login=access.login, command_path=command_path, needed=needed, held=held)
     )
 
 
@@ -101,16 +104,17 @@ def db_roles(as_json: bool = JSON_OPT) -> None:
         emit_json({**result, "installed": True})
     else:
         say(
-            "Rollar quruldu: "
-            + ", ".join(result["roles"])
-            + ". Şəxsi girişlərə verin: GRANT arayis_clerk TO <login>;"
+            _(
+                "Roles set up: {roles}. Grant them to personal logins: "
+                "GRANT arayis_clerk TO <login>;"
+            ).format(roles=", ".join(result["roles"]))
         )
 
 
 @command
 def policy_set(
-    name: str = typer.Argument(..., help="The policy: four-eyes."),
-    value: str = typer.Argument(..., help="on or off."),
+    name: str = typer.Argument(..., help=N_("The policy: four-eyes.")),
+    value: str = typer.Argument(..., help=N_("on or off.")),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Switch a policy (admin): four-eyes on forbids the reviewer to approve or reject."""
@@ -119,7 +123,7 @@ def policy_set(
     from arayis_cli.services import policy
 
     if name.strip().lower().replace("_", "-") != "four-eyes":
-        raise InvalidInput("unknown policy; the one policy is four-eyes")
+        raise InvalidInput(_("unknown policy; the one policy is four-eyes"))
     on = policy.parse_switch(value)
     who = actor()
     with session_scope(state.db_url) as session:
@@ -144,8 +148,8 @@ def _show_policy(data: dict[str, Any], *, as_json: bool) -> None:
         return
     from rich.text import Text
 
-    state_text = "açıq (on)" if data["four_eyes"] else "bağlı (off)"
-    line = Text(f"Dörd göz (four-eyes): {state_text}")
+    state_text = _("on") if data["four_eyes"] else _("off")
+    line = Text(_("Four eyes (four-eyes): {state}").format(state=state_text))
     if data["changed_by"]:
         line.append(f" — {data['changed_by']}, {data['changed_at']}")
     console().print(line)
@@ -153,10 +157,10 @@ def _show_policy(data: dict[str, Any], *, as_json: bool) -> None:
 
 @command
 def audit(
-    actor_: str = typer.Option(None, "--actor", help="Only this actor (login or operator)."),
-    application: int = id_option("--application", help="Only this application."),
-    since: str = typer.Option(None, "--since", help="On or after this date (YYYY-MM-DD)."),
-    limit: int = count_option(None, "--limit", help="At most N entries."),
+    actor_: str = typer.Option(None, "--actor", help=N_("Only this actor (login or operator).")),
+    application: int = id_option("--application", help=N_("Only this application.")),
+    since: str = typer.Option(None, "--since", help=N_("On or after this date (YYYY-MM-DD).")),
+    limit: int = count_option(None, "--limit", help=N_("At most N entries.")),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Who saw unmasked personal data (--show-pii), and policy changes; oldest first."""
@@ -166,9 +170,9 @@ def audit(
     from arayis_cli.validation import parse_date
 
     if application is not None and not 1 <= application <= 2**63 - 1:
-        raise InvalidInput("--application takes an application number (1 to 2^63-1)")
+        raise InvalidInput(_("--application takes an application number (1 to 2^63-1)"))
     if limit is not None and limit < 0:
-        raise InvalidInput("--limit must not be negative")
+        raise InvalidInput(_("--limit must not be negative"))
     day = parse_date(since, "--since") if since else None
     with session_scope(state.db_url, write=False) as session:
         rows = [
@@ -213,10 +217,10 @@ def _audit_table(rows: list[dict[str, Any]]) -> None:
     from rich.text import Text
 
     if not rows:
-        console().print(Text("Audit jurnalında heç nə yoxdur.", style="dim"))
+        console().print(Text(_("The audit log is empty."), style="dim"))
         return
-    table = Table(title="Audit", title_justify="left")
-    for col in ("Vaxt", "Kim", "Əmr", "Nə"):
+    table = Table(title=_("Audit"), title_justify="left")
+    for col in (_("Time"), _("Who"), _("Command"), _("What")):
         table.add_column(col)
     for r in rows:
         who = r["actor"]
@@ -225,7 +229,7 @@ def _audit_table(rows: list[dict[str, Any]]) -> None:
         if r["kind"] == "policy":
             what = ", ".join(f"{k}={v}" for k, v in (r["detail"] or {}).items())
         elif r["application_id"] is not None:
-            what = f"müraciət №{r['application_id']}"
+            what = _("application №{id}").format(id=r["application_id"])
         else:
             what = f"abonent {r['abonent_code']}"
         when = datetime.fromisoformat(r["at"]).strftime("%d.%m.%Y %H:%M")

@@ -19,8 +19,9 @@ from arayis_cli.cli.output import (
     state,
 )
 from arayis_cli.errors import ExitCode
+from arayis_cli.i18n import N_, _
 
-db_app = typer.Typer(help="Database maintenance.", no_args_is_help=True)
+db_app = typer.Typer(help=N_("Database maintenance."), no_args_is_help=True)
 
 
 @command
@@ -33,7 +34,7 @@ def db_upgrade(as_json: bool = JSON_OPT) -> None:
     if as_json:
         emit_json({"revision": HEAD})
     else:
-        say(f"Database is at schema revision {HEAD}.")
+        say(_("Database is at schema revision {HEAD}.").format(HEAD=HEAD))
 
 
 @command
@@ -50,10 +51,17 @@ def db_check(as_json: bool = JSON_OPT) -> None:
     else:
         counts = ", ".join(f"{n} {what}" for what, n in report.checked.items())
         if report.ok:
-            show(join(good("✓ The store is whole"), f" ({counts})."))
+            show(join(good(_("✓ The store is whole")), f" ({counts})."))
         else:
             show(
-                join(bad(f"✗ {len(report.problems)} problem(s)"), f" ({counts}):"),
+                join(
+                    bad(
+                        _("✗ {report_problems} problem(s)").format(
+                            report_problems=len(report.problems)
+                        )
+                    ),
+                    f" ({counts}):",
+                ),
                 *(f"  - {line}" for line in report.problems),
             )
     if not report.ok:
@@ -62,7 +70,7 @@ def db_check(as_json: bool = JSON_OPT) -> None:
 
 @command
 def db_backup(
-    path: Path = typer.Argument(..., help="Where to write the copy (must not exist)."),
+    path: Path = typer.Argument(..., help=N_("Where to write the copy (must not exist).")),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Copy the embedded SQLite store consistently while others keep working, then check
@@ -75,11 +83,21 @@ def db_backup(
         emit_json(result.as_json())
     else:
         counts = ", ".join(f"{n} {what}" for what, n in report.checked.items())
-        say(f"Ehtiyat nüsxə yazıldı: {result.path} ({result.size} bayt).")
+        say(
+            _("Backup written: {result_path} ({result_size} bytes).").format(
+                result_path=result.path, result_size=result.size
+            )
+        )
         if report.ok:
-            say(good(f"✓ Nüsxənin yoxlanışı (db check): bütövdür ({counts})."))
+            say(good(_("✓ db check of the copy: whole ({counts}).").format(counts=counts)))
         else:
-            say(bad(f"✗ Nüsxənin yoxlanışı (db check): {len(report.problems)} problem:"))
+            say(
+                bad(
+                    _("✗ db check of the copy: {report_problems} problem(s):").format(
+                        report_problems=len(report.problems)
+                    )
+                )
+            )
             for line in report.problems:
                 say(f"  - {line}")
     if not report.ok:
@@ -101,19 +119,23 @@ def stats(as_json: bool = JSON_OPT) -> None:
     if as_json:
         emit_json(data)
         return
-    table = Table(title="Statistika", title_justify="left", show_header=False)
+    table = Table(title=_("Statistics"), title_justify="left", show_header=False)
     table.add_column(style="bold")
     table.add_column(justify="right")
     for status in Status:
         table.add_row(status.label, str(data["by_status"][status.value]))
-    table.add_row("Cəmi", str(data["total"]))
-    table.add_row("Gecikən (açıq, son tarix keçib)", str(data["overdue"]))
-    table.add_row("Qərar verilmiş", str(data["decided"]))
-    table.add_row("Gec qərar verilmiş", str(data["decided_late"]))
+    table.add_row(_("Total"), str(data["total"]))
+    table.add_row(_("Overdue (open, past due)"), str(data["overdue"]))
+    table.add_row(_("Decided"), str(data["decided"]))
+    table.add_row(_("Decided late"), str(data["decided_late"]))
     median = data["median_working_days_to_decision"]
-    table.add_row("Qərara qədər (median, iş günü)", "—" if median is None else f"{median:g}")
+    table.add_row(
+        _("Until the decision (median, working days)"), "—" if median is None else f"{median:g}"
+    )
     worst = data["max_working_days_to_decision"]
-    table.add_row("Qərara qədər (ən çox, iş günü)", "—" if worst is None else str(worst))
+    table.add_row(
+        _("Until the decision (longest, working days)"), "—" if worst is None else str(worst)
+    )
     show(table)
 
 

@@ -7,14 +7,17 @@ Only typer is imported here; each command imports what it needs when it runs, so
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
+import typer.core
 
 from arayis_cli import __version__
 from arayis_cli.cli import (
     access,
     admin,
     certificates,
+    clickwords,
     decisions,
     intake,
     outbox,
@@ -22,12 +25,30 @@ from arayis_cli.cli import (
     support,
 )
 from arayis_cli.cli.output import emit_text, json_text, state
-from arayis_cli.config import ENV_DB, ENV_OPERATOR
+from arayis_cli.config import ENV_DB, ENV_OPERATOR, LANGUAGES
 from arayis_cli.errors import ExitCode
+from arayis_cli.i18n import N_, label, set_language
+
+clickwords.install()
+
+
+class _RootGroup(typer.core.TyperGroup):
+    """Every invocation starts in its own language: ``arayis --help`` ends while the
+    arguments are parsed, before the ``--lang`` callback runs, so an earlier ``--lang en``
+    in the same process (CliRunner, the demo) would otherwise still be in force."""
+
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
+    ) -> Any:
+        if parent is None:
+            set_language(_lang_in_argv(list(args)))
+        return super().make_context(info_name, args, parent=parent, **extra)
+
 
 app = typer.Typer(
     name="arayis",
-    help=(
+    cls=_RootGroup,
+    help=N_(
         "Back-office tool for Azərsu certificates of no debt "
         "(borcun olmaması haqqında arayış), group I subscribers."
     ),
@@ -45,24 +66,42 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
+def _lang(value: str | None) -> str | None:
+    """Eager, so that ``--lang en --help`` already speaks English."""
+    if value is not None and value.lower() not in LANGUAGES:
+        raise typer.BadParameter(
+            label(N_("use one of {languages}")).format(languages=", ".join(LANGUAGES))
+        )
+    set_language(value)
+    return value
+
+
 @app.callback()
 def root(
     db: str = typer.Option(
         None,
         "--db",
         envvar=ENV_DB,
-        help="SQLAlchemy database URL (default: a SQLite file in the user's data directory).",
+        help=N_("SQLAlchemy database URL (default: a SQLite file in the user's data directory)."),
         show_default=False,
     ),
     operator: str = typer.Option(
         None,
         "--operator",
         envvar=ENV_OPERATOR,
-        help="Who is acting, recorded in the history (default: the OS user name).",
+        help=N_("Who is acting, recorded in the history (default: the OS user name)."),
+        show_default=False,
+    ),
+    lang: str = typer.Option(
+        None,
+        "--lang",
+        callback=_lang,
+        is_eager=True,
+        help=N_("Language of messages: az (default) or en; overrides ARAYIS_LANG."),
         show_default=False,
     ),
     version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        False, "--version", callback=_version, is_eager=True, help=N_("Show the version and exit.")
     ),
 ) -> None:
     from arayis_cli.config import default_database_url, default_operator
@@ -93,12 +132,17 @@ access.guard_all(app)
 def main() -> None:
     """Console entry point. Usage errors keep Typer's message for people; with ``--json``
     they become the same one-line JSON error object as every other refusal."""
+    set_language(_lang_in_argv(sys.argv[1:]))  # usage errors come before the callback
     try:
         code = app(standalone_mode=False)
     except typer.TyperException as exc:  # usage errors: bad option, missing argument …
         exit_code = getattr(exc, "exit_code", int(ExitCode.INVALID_INPUT))
         if "--json" in sys.argv[1:]:
-            message = exc.format_message() if hasattr(exc, "format_message") else str(exc)
+            message = (
+                clickwords.usage_message(exc)
+                if isinstance(exc, clickwords.click_exc.UsageError)
+                else str(exc)
+            )
             sys.stderr.write(json_text({"error": "usage", "message": message}) + "\n")
         elif hasattr(exc, "show"):
             exc.show()
@@ -106,6 +150,21 @@ def main() -> None:
             sys.stderr.write(f"arayis: {exc}\n")
         sys.exit(exit_code)
     except typer.Abort:  # Click turns Ctrl-C outside a command (while parsing) into Abort
-        sys.stderr.write("Aborted!\n")
+        sys.stderr.write(label(N_("Aborted!")) + "\n")
         sys.exit(int(ExitCode.INTERRUPTED))
     sys.exit(code if isinstance(code, int) else int(ExitCode.OK))
+
+
+def _lang_in_argv(args: list[str]) -> str | None:
+    """``--lang X`` / ``--lang=X`` before the command name, if valid; else None."""
+    for i, arg in enumerate(args):
+        value = None
+        if arg == "--lang" and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--lang="):
+            value = arg.split("=", 1)[1]
+        if value is not None:
+            return value.lower() if value.lower() in LANGUAGES else None
+        if not arg.startswith("-") and args[i - 1 : i] not in (["--db"], ["--operator"]):
+            return None  # the command name (not the value of a root option)
+    return None

@@ -22,21 +22,24 @@ from arayis_cli.cli.output import (
     state,
 )
 from arayis_cli.errors import ExitCode
+from arayis_cli.i18n import N_, _
 
 if TYPE_CHECKING:
     from arayis_cli.services.verification import Check, Verdict
 
-keys_app = typer.Typer(help="Signing keys: export public keys, rotate.", no_args_is_help=True)
+keys_app = typer.Typer(help=N_("Signing keys: export public keys, rotate."), no_args_is_help=True)
 
 
 @command
 def verify(
-    what: str = typer.Argument(..., help="A certificate PDF, its number, or its token/QR URL."),
+    what: str = typer.Argument(..., help=N_("A certificate PDF, its number, or its token/QR URL.")),
     offline: bool = typer.Option(
-        False, "--offline", help="No database: check the signature and expiry only."
+        False, "--offline", help=N_("No database: check the signature and expiry only.")
     ),
     public_key: Path = typer.Option(
-        None, "--public-key", help="PEM public key(s) for --offline (from 'arayis keys export')."
+        None,
+        "--public-key",
+        help=N_("PEM public key(s) for --offline (from 'arayis keys export')."),
     ),
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -48,11 +51,13 @@ def verify(
     at = now()
     if offline:
         if public_key is None:
-            raise InvalidInput("--offline needs --public-key FILE")
+            raise InvalidInput(_("--offline needs --public-key FILE"))
         try:
             key_text = public_key.read_text(encoding="ascii")
         except (OSError, UnicodeDecodeError):
-            raise InvalidInput(f"cannot read public key file {public_key}") from None
+            raise InvalidInput(
+                _("cannot read public key file {public_key}").format(public_key=public_key)
+            ) from None
         verdict = verification.verify_offline(evidence, key_text, now=at)
     else:
         from arayis_cli.db import session_scope
@@ -61,7 +66,11 @@ def verify(
             verdict = verification.verify(session, evidence, now=at)
         if evidence.kind == "number" and verdict.reason == verification.NOT_IN_REGISTER:
             # A typed number that was never issued is an unknown certificate (SPEC §4).
-            raise NotFound(f"certificate {evidence.number} is not in the register")
+            raise NotFound(
+                _("certificate {evidence_number} is not in the register").format(
+                    evidence_number=evidence.number
+                )
+            )
         _record(verification.check_of(verdict, evidence, at=at, channel="cli"))
     if as_json:
         emit_json(verdict.as_json())
@@ -85,11 +94,12 @@ def _record(check: Check | None) -> None:
             record_checks(session, [check])
     except SQLAlchemyError:
         # A read-only replica or login: the person still gets the answer they asked for.
-        say("arayis: yoxlama qeydə alınmadı (verilənlər bazasına yazmaq olmur)")
+        say(_("arayis: the verification was not recorded (the database cannot be written)"))
 
 
 def _print_verdict(verdict: Verdict) -> None:
     from arayis_cli.cli.render import date_az
+    from arayis_cli.i18n import language
     from arayis_cli.services.verification import REASON_TEXT
 
     number = verdict.certificate_number or ""
@@ -97,24 +107,28 @@ def _print_verdict(verdict: Verdict) -> None:
         until = date_az(verdict.details.get("valid_until"))
         show(
             join(
-                good(f"✓ Arayış {number} həqiqidir"),
-                f" (dəyişdirilməyib, {until} tarixinədək etibarlıdır).",
+                good(_("✓ Certificate {number} is authentic").format(number=number)),
+                _(" (unaltered, valid until {until}).").format(until=until),
             )
         )
     else:
         reason = verdict.reason or ""
         show(
             join(
-                bad(f"✗ Arayış {number} etibarsızdır: " if number else "✗ Etibarsızdır: "),
-                f"{REASON_TEXT['az'].get(reason, reason)} ({reason})",
+                bad(
+                    _("✗ Certificate {number} is not valid: ").format(number=number)
+                    if number
+                    else _("✗ Not valid: ")
+                ),
+                f"{REASON_TEXT.get(language(), REASON_TEXT['az']).get(reason, reason)} ({reason})",
             )
         )
 
 
 @command
 def revoke(
-    number: str = typer.Argument(..., help="Certificate number, e.g. AR-2026-000123-4."),
-    reason: str = typer.Option(..., "--reason", help="Why it is withdrawn (recorded)."),
+    number: str = typer.Argument(..., help=N_("Certificate number, e.g. AR-2026-000123-4.")),
+    reason: str = typer.Option(..., "--reason", help=N_("Why it is withdrawn (recorded).")),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Withdraw a certificate; verification will say it is revoked."""
@@ -129,13 +143,17 @@ def revoke(
     if as_json:
         emit_json(data)
     else:
-        say(f"Arayış {data['certificate_number']} ləğv edildi.")
+        say(
+            _("Certificate {certificate_number} revoked.").format(
+                certificate_number=data["certificate_number"]
+            )
+        )
 
 
 @command
 def keys_export(
     all_keys: bool = typer.Option(
-        False, "--all", help="Every key in the register, not only the current one."
+        False, "--all", help=N_("Every key in the register, not only the current one.")
     ),
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -169,29 +187,31 @@ def keys_rotate(as_json: bool = JSON_OPT) -> None:
     from arayis_cli.services.printing import register_key
 
     if settings().signing_key:
-        raise InvalidInput("the signing key is configured by ARAYIS_SIGNING_KEY; rotate it there")
+        raise InvalidInput(
+            _("the signing key is configured by ARAYIS_SIGNING_KEY; rotate it there")
+        )
     signer = generate()
     with session_scope(state.db_url) as session:
         register_key(session, signer, now=now())
     if as_json:
         emit_json({"kid": signer.kid})
     else:
-        say(f"New signing key {signer.kid} is now current.")
+        say(_("New signing key {signer_kid} is now current.").format(signer_kid=signer.kid))
 
 
 @command
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
-    port: int = typer.Option(8080, "--port", min=1, max=65535, help="TCP port."),
-    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
+    host: str = typer.Option("127.0.0.1", "--host", help=N_("Address to listen on.")),
+    port: int = typer.Option(8080, "--port", min=1, max=65535, help=N_("TCP port.")),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help=N_("Worker processes.")),
     rate_limit: int = typer.Option(
-        60, "--rate-limit", min=1, help="Requests per minute per client address (each worker)."
+        60, "--rate-limit", min=1, help=N_("Requests per minute per client address (each worker).")
     ),
-    burst: int = typer.Option(30, "--burst", min=1, help="Requests a client may make at once."),
+    burst: int = typer.Option(30, "--burst", min=1, help=N_("Requests a client may make at once.")),
     trusted_proxy: list[str] = typer.Option(
         [],
         "--trusted-proxy",
-        help="Reverse proxy address or network whose X-Forwarded-For is believed (repeatable).",
+        help=N_("Reverse proxy address or network whose X-Forwarded-For is believed (repeatable)."),
     ),
     as_json: bool = JSON_OPT,
 ) -> None:
@@ -216,7 +236,11 @@ def serve(
 
     def announce() -> None:
         if not as_json:  # with --json, stderr carries only an error object, if any
-            say(f"arayis: http://{host}:{port}/verify ({workers} worker(s)); Ctrl-C stops it")
+            say(
+                _(
+                    "arayis: http://{host}:{port}/verify ({workers} worker(s)); Ctrl-C stops it"
+                ).format(host=host, port=port, workers=workers)
+            )
 
     run(config, host=host, port=port, workers=workers, announce=announce)
 

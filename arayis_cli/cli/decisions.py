@@ -34,6 +34,7 @@ from arayis_cli.cli.output import (
 )
 from arayis_cli.cli.params import app_id_argument, count_option
 from arayis_cli.errors import ArayisError, ExitCode
+from arayis_cli.i18n import N_, _
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -75,9 +76,9 @@ def _each(
 
 @command
 def review(
-    app_ids: list[int] = app_id_argument(None, help="Application number(s)."),
-    next_: bool = typer.Option(False, "--next", help="Claim the oldest Yeni application."),
-    count: int = count_option(1, "--count", help="With --next: claim up to N, one by one."),
+    app_ids: list[int] = app_id_argument(None, help=N_("Application number(s).")),
+    next_: bool = typer.Option(False, "--next", help=N_("Claim the oldest Yeni application.")),
+    count: int = count_option(1, "--count", help=N_("With --next: claim up to N, one by one.")),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -88,9 +89,9 @@ def review(
 
     ids = list(app_ids or [])
     if bool(ids) == next_:
-        raise InvalidInput("give application number(s) or --next (not both)")
+        raise InvalidInput(_("give application number(s) or --next (not both)"))
     if count < 1 or (count > 1 and not next_):
-        raise InvalidInput("--count takes a positive number and goes with --next")
+        raise InvalidInput(_("--count takes a positive number and goes with --next"))
     who = actor()
 
     def claim(app_id: int | None) -> dict[str, Any]:
@@ -106,11 +107,14 @@ def review(
 
     def line(d: dict[str, Any]) -> Text:
         mark = good("✓") if d["checklist"]["passed"] else bad("✗")
-        return join(f"№{d['id']} ({d['abonent_code']}): İcrada olan, yoxlama ", mark)
+        head = _("№{id} ({code}): İcrada olan, checklist ").format(
+            id=d["id"], code=d["abonent_code"]
+        )
+        return join(head, mark)
 
     if next_ and count > 1:
         claimed: list[dict[str, Any]] = []
-        for _ in range(count):
+        for _claimed in range(count):
             try:
                 claimed.append(claim(None))
             except NotFound:
@@ -120,21 +124,21 @@ def review(
             else:
                 show(line(claimed[-1]))
         if not claimed:
-            raise NotFound("no new applications in the queue")
+            raise NotFound(_("no new applications in the queue"))
         return
     if len(ids) > 1:
         _each(ids, claim, as_json=as_json, line=line)
         return
     data = claim(ids[0] if ids else None)
     if not as_json:
-        say(f"Müraciət №{data['id']} icraya götürüldü (İcrada olan).")
+        say(_("Application №{id} taken into work (İcrada olan).").format(id=data["id"]))
     show_application(data, as_json=as_json)
 
 
 @command
 def reject(
-    app_ids: list[int] = app_id_argument(help="Application number(s)."),
-    reason: str = typer.Option(..., "--reason", help="Why the documents are refused."),
+    app_ids: list[int] = app_id_argument(help=N_("Application number(s).")),
+    reason: str = typer.Option(..., "--reason", help=N_("Why the documents are refused.")),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -143,7 +147,7 @@ def reject(
     from arayis_cli.services import decisions
     from arayis_cli.validation import clean_text
 
-    reason = clean_text(reason, "reason")
+    reason = clean_text(reason, N_("reason"))
     who = actor()
 
     def one(app_id: int) -> dict[str, Any]:
@@ -152,19 +156,28 @@ def reject(
         return application_data(app_id, show_pii=show_pii)
 
     if len(app_ids) > 1:
-        _each(app_ids, one, as_json=as_json, line=lambda d: f"№{d['id']}: Ləğv olunmuş")
+        _each(
+            app_ids,
+            one,
+            as_json=as_json,
+            line=lambda d: _("№{id}: Ləğv olunmuş").format(id=d["id"]),
+        )
         return
     data = one(app_ids[0])
     if not as_json:
-        say(f"Müraciət №{data['id']} ləğv olundu; abonentə məktub növbəyə qoyuldu.")
+        say(
+            _("Application №{id} rejected; an email to the subscriber is queued.").format(
+                id=data["id"]
+            )
+        )
     show_application(data, as_json=as_json)
 
 
 @command
 def approve(
-    app_ids: list[int] = app_id_argument(help="Application number(s)."),
+    app_ids: list[int] = app_id_argument(help=N_("Application number(s).")),
     override: str = typer.Option(
-        None, "--override", help="Approve although the checklist fails; says why (recorded)."
+        None, "--override", help=N_("Approve although the checklist fails; says why (recorded).")
     ),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
@@ -180,12 +193,12 @@ def approve(
 
     def one(app_id: int) -> dict[str, Any]:
         with session_scope(state.db_url) as session:
-            _, debt = decisions.approve(session, app_id, override=override, now=now(), actor=who)
+            debt = decisions.approve(session, app_id, override=override, now=now(), actor=who)[1]
         return application_data(app_id, show_pii=show_pii, extra={"debt": money_json(debt)})
 
     def line(d: dict[str, Any]) -> str:
         debt = Decimal(d["debt"])
-        return f"№{d['id']}: İcra olunmuş, borc {money_human(debt)}"
+        return _("№{id}: İcra olunmuş, debt {amount}").format(id=d["id"], amount=money_human(debt))
 
     if len(app_ids) > 1:
         _each(app_ids, one, as_json=as_json, line=line)
@@ -196,13 +209,17 @@ def approve(
         if debt > 0:
             say(
                 join(
-                    f"Müraciət №{data['id']} icra olundu. ",
-                    warning(f"Borc: {money_human(debt)}"),
-                    " — abonentə əvvəlcə borcu ödəməsi barədə məktub növbəyə qoyuldu.",
+                    _("Application №{id} completed. ").format(id=data["id"]),
+                    warning(_("Debt: {amount}").format(amount=money_human(debt))),
+                    _(" — an email asking the subscriber to pay the debt first is queued."),
                 )
             )
         else:
-            say(f"Müraciət №{data['id']} icra olundu. Borc yoxdur — arayış çap oluna bilər.")
+            say(
+                _("Application №{id} completed. No debt — the certificate can be printed.").format(
+                    id=data["id"]
+                )
+            )
     show_application(data, as_json=as_json)
 
 
@@ -210,12 +227,12 @@ def approve(
 def print_(
     app_id: int = app_id_argument(None),
     out: Path = typer.Option(
-        None, "--out", help="Where to write the PDF (default: ./<certificate number>.pdf)."
+        None, "--out", help=N_("Where to write the PDF (default: ./<certificate number>.pdf).")
     ),
     all_ready: bool = typer.Option(
-        False, "--all-ready", help="Every completed application without a current certificate."
+        False, "--all-ready", help=N_("Every completed application without a current certificate.")
     ),
-    out_dir: Path = typer.Option(None, "--out-dir", help="With --all-ready: the folder."),
+    out_dir: Path = typer.Option(None, "--out-dir", help=N_("With --all-ready: the folder.")),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Çap et: re-check the debt now; no debt writes the certificate PDF, debt refuses (exit 3)."""
@@ -224,13 +241,13 @@ def print_(
 
     if all_ready:
         if app_id is not None or out is not None:
-            raise InvalidInput("--all-ready takes --out-dir, not an application number or --out")
+            raise InvalidInput(_("--all-ready takes --out-dir, not an application number or --out"))
         _print_all_ready(out_dir or Path.cwd(), as_json=as_json)
         return
     if app_id is None:
-        raise InvalidInput("give an application number, or --all-ready")
+        raise InvalidInput(_("give an application number, or --all-ready"))
     if out_dir is not None:
-        raise InvalidInput("--out-dir goes with --all-ready; use --out for one certificate")
+        raise InvalidInput(_("--out-dir goes with --all-ready; use --out for one certificate"))
     from arayis_cli.services.printfiles import output_target
     from arayis_cli.services.printing import print_to_file
 
@@ -245,9 +262,14 @@ def print_(
     else:
         show(
             join(
-                good(f"Arayış {data['certificate_number']} hazırdır"),
-                f": {target} (borc yoxdur, {fmt_date(issued.certificate.valid_until)} "
-                "tarixinədək etibarlıdır)",
+                good(
+                    _("Certificate {certificate_number} is ready").format(
+                        certificate_number=data["certificate_number"]
+                    )
+                ),
+                _(": {target} (no debt, valid until {until})").format(
+                    target=target, until=fmt_date(issued.certificate.valid_until)
+                ),
             )
         )
 
@@ -274,9 +296,18 @@ def _settle(folder: Path, *, as_json: bool) -> None:
         if as_json:
             continue  # stdout carries the certificates only; the restored file is in place
         if settled.restored_to is not None:
-            say(f"Yarımçıq çapdan arayış {settled.number} bərpa olundu: {settled.restored_to}")
+            say(
+                _(
+                    "Certificate {settled_number} restored from an interrupted print: "
+                    "{settled_restored_to}"
+                ).format(settled_number=settled.number, settled_restored_to=settled.restored_to)
+            )
         else:
-            say(f"Yarımçıq çapın müvəqqəti faylı silindi: {settled.staging}")
+            say(
+                _("Removed the staging file of an interrupted print: {settled_staging}").format(
+                    settled_staging=settled.staging
+                )
+            )
 
 
 def _print_all_ready(folder: Path, *, as_json: bool) -> None:
@@ -332,14 +363,26 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
                 if as_json:
                     emit_json_line(row)
                 elif row["printed"]:
-                    show(f"№{app_id}: arayış {row['certificate_number']} → {row['path']}")
+                    show(
+                        _("№{id}: certificate {number} → {path}").format(
+                            id=app_id, number=row["certificate_number"], path=row["path"]
+                        )
+                    )
                 else:
                     amount = money_human(Decimal(row["debt"]))
                     show(
-                        join(f"№{app_id}: ", warning(f"borc {amount}"), f" ({code}), çap edilmədi")
+                        join(
+                            f"№{app_id}: ",
+                            warning(_("debt {amount}").format(amount=amount)),
+                            _(" ({code}), not printed").format(code=code),
+                        )
                     )
     if not as_json:
-        say(f"{printed} arayış çap edildi, {owing} müraciət üzrə borc var.")
+        say(
+            _("Certificates printed: {printed}; applications with a debt: {owing}.").format(
+                printed=printed, owing=owing
+            )
+        )
     if first_failure is not None:
         raise typer.Exit(int(first_failure))
 

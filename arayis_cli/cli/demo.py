@@ -18,6 +18,7 @@ from typing import Any
 import typer
 
 from arayis_cli.cli.output import actor, bad, command, good, join, muted, now, rule, show, warning
+from arayis_cli.i18n import N_, _
 
 SAMPLE_NAMES = ("abonents.csv", "ledger.csv", "applications.csv", "documents")
 
@@ -30,7 +31,9 @@ def sample_files(explicit: Path | None) -> Iterator[Path]:
     if explicit is not None:
         if not all((explicit / name).exists() for name in SAMPLE_NAMES):
             raise InvalidInput(
-                f"{explicit}: not a sample data folder (needs {', '.join(SAMPLE_NAMES)})"
+                _("{explicit}: not a sample data folder (needs {SAMPLE_NAMES})").format(
+                    explicit=explicit, SAMPLE_NAMES=", ".join(SAMPLE_NAMES)
+                )
             )
         yield explicit
         return
@@ -38,14 +41,14 @@ def sample_files(explicit: Path | None) -> Iterator[Path]:
 
     with as_file(files("arayis_cli") / "sample_data") as folder:
         if not all((folder / name).exists() for name in SAMPLE_NAMES):
-            raise InvalidInput("the sample data is missing from this installation")
+            raise InvalidInput(_("the sample data is missing from this installation"))
         yield folder
 
 
 @command
 def demo(
     sample_data: Path = typer.Option(
-        None, "--sample-data", help="Folder with sample data (default: the one shipped)."
+        None, "--sample-data", help=N_("Folder with sample data (default: the one shipped).")
     ),
 ) -> None:
     """Walk through the whole workflow on sample data, in a sandbox database and key of its
@@ -61,8 +64,10 @@ def demo(
             Path(f"{path}{suffix}").unlink(missing_ok=True)
         show(
             muted(
-                f"Demo öz bazası və öz imza açarı ilə işləyir: {home} "
-                "(işçi baza, açar və reyestr toxunulmur)."
+                _(
+                    "The demo runs on its own database and its own signing key: {home} (the "
+                    "working database, key and register are not touched)."
+                ).format(home=home)
             )
         )
         with sandbox_keys(home / "keys"):
@@ -140,7 +145,7 @@ class Story:
         if clean is None or owing is None or other is None:
             from arayis_cli.errors import Conflict
 
-            raise Conflict("the sample data has no free abonents left for the demo")
+            raise Conflict(_("the sample data has no free abonents left for the demo"))
         return clean, owing, other
 
     def submit(self, abonent: Any, kinds: tuple[str, ...]) -> int:
@@ -161,7 +166,7 @@ class Story:
             channel="egov",
         )
         with self.session() as s:
-            app, _ = submit(s, sub, now=now(), actor=self.who)
+            app = submit(s, sub, now=now(), actor=self.who)[0]
             app_id = app.id or 0
             for kind in kinds:
                 upload = read_upload(
@@ -181,7 +186,7 @@ class Story:
         from arayis_cli.services import decisions
 
         with self.session() as s:
-            _, check = decisions.review(s, app_id, now=now(), actor=self.who)
+            check = decisions.review(s, app_id, now=now(), actor=self.who)[1]
         self.show(app_id, checklist=check.as_json())
 
     def refusal(self, abonent: Any) -> None:
@@ -237,7 +242,7 @@ class Story:
         from arayis_cli.services import decisions
 
         with self.session() as s:
-            _, debt = decisions.approve(s, app_id, override=None, now=now(), actor=self.who)
+            debt = decisions.approve(s, app_id, override=None, now=now(), actor=self.who)[1]
         mail = "borcu ödəmək barədə" if debt > 0 else "arayışın hazır olması barədə"
         show(
             join(
@@ -259,9 +264,14 @@ class Story:
                 self.url, app_id, target=where, now=now(), actor=self.who
             )
         except DebtOutstanding as exc:
-            show(join(warning("Çap et → xəbərdarlıq:"), f" {exc.message}"))
+            show(join(warning(_("Print → warning:")), f" {exc.message}"))
             return
-        show(join(good(f"Çap et → arayış {issued.certificate.number}"), f" yazıldı: {target}"))
+        show(
+            join(
+                good(_("Print → certificate {number}").format(number=issued.certificate.number)),
+                f" yazıldı: {target}",
+            )
+        )
 
     def summary(self) -> None:
         from rich.table import Table

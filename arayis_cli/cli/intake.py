@@ -22,21 +22,22 @@ from arayis_cli.cli.output import (
 )
 from arayis_cli.cli.params import app_id_argument, count_option
 from arayis_cli.errors import ExitCode
+from arayis_cli.i18n import N_, _, ngettext
 
 
 @command
 def submit(
-    abonent: str = typer.Option(None, "--abonent", help="Abonent code (digits)."),
-    fin: str = typer.Option(None, "--fin", help="FIN of the property owner (7 characters)."),
-    phone: str = typer.Option(None, "--phone", help="Contact phone (Azerbaijani number)."),
-    email: str = typer.Option(None, "--email", help="Contact email address."),
-    channel: str = typer.Option("egov", "--channel", help="egov, azersu or office."),
-    external_id: str = typer.Option(None, "--external-id", help="Portal request id (unique)."),
+    abonent: str = typer.Option(None, "--abonent", help=N_("Abonent code (digits).")),
+    fin: str = typer.Option(None, "--fin", help=N_("FIN of the property owner (7 characters).")),
+    phone: str = typer.Option(None, "--phone", help=N_("Contact phone (Azerbaijani number).")),
+    email: str = typer.Option(None, "--email", help=N_("Contact email address.")),
+    channel: str = typer.Option("egov", "--channel", help=N_("egov, azersu or office.")),
+    external_id: str = typer.Option(None, "--external-id", help=N_("Portal request id (unique).")),
     submitted_at: str = typer.Option(
-        None, "--submitted-at", help="Registration time, ISO 8601 (default: now)."
+        None, "--submitted-at", help=N_("Registration time, ISO 8601 (default: now).")
     ),
     from_file: Path = typer.Option(
-        None, "--from-file", help="Import many applications from CSV or JSON Lines."
+        None, "--from-file", help=N_("Import many applications from CSV or JSON Lines.")
     ),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
@@ -46,7 +47,7 @@ def submit(
 
     if from_file is not None:
         if any(v is not None for v in (abonent, fin, phone, email, external_id, submitted_at)):
-            raise InvalidInput("--from-file cannot be combined with single-application options")
+            raise InvalidInput(_("--from-file cannot be combined with single-application options"))
         _submit_file(from_file, as_json=as_json)
         return
     missing = [
@@ -60,7 +61,9 @@ def submit(
         if value is None
     ]
     if missing:
-        raise InvalidInput(f"missing {', '.join(missing)} (or use --from-file)")
+        raise InvalidInput(
+            _("missing {missing} (or use --from-file)").format(missing=", ".join(missing))
+        )
     from arayis_cli.db import session_scope
     from arayis_cli.services.applications import submit as submit_one
     from arayis_cli.services.applications import validate_submission
@@ -88,7 +91,11 @@ def submit(
                 )
             )
         else:
-            say(f"Application {app.id} already exists for external id {app.external_id}.")
+            say(
+                _("Application {app_id} already exists for external id {app_external_id}.").format(
+                    app_id=app.id, app_external_id=app.external_id
+                )
+            )
     data = application_data(app.id or 0, show_pii=show_pii, extra={"created": created})
     show_application(data, as_json=as_json)
 
@@ -120,7 +127,7 @@ def _submit_file(path: Path, *, as_json: bool) -> None:
         from rich.progress import Progress
 
         progress = Progress(console=console(stderr=True))
-        task = progress.add_task("Müraciətlər", total=count_rows(path))
+        task = progress.add_task(_("Applications"), total=count_rows(path))
         progress.start()
 
         def progress_cb(n: int) -> None:
@@ -188,8 +195,10 @@ def _show_application(app_id: int, *, as_json: bool, show_pii: bool) -> None:
 @command
 def attach(
     app_id: int = app_id_argument(),
-    files: list[Path] = typer.Argument(..., help="PDF, JPEG or PNG copies."),
-    kind: str = typer.Option(..., "--kind", help="id-card, ownership, power-of-attorney or other."),
+    files: list[Path] = typer.Argument(..., help=N_("PDF, JPEG or PNG copies.")),
+    kind: str = typer.Option(
+        ..., "--kind", help=N_("id-card, ownership, power-of-attorney or other.")
+    ),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -205,27 +214,34 @@ def attach(
     uploads = [read_upload(path, limit=limit) for path in files]
     who = actor()
     with session_scope(state.db_url) as session:
-        _, added = attach_docs(
+        added = attach_docs(
             session, app_id=app_id, uploads=uploads, kind=kind, now=now(), actor=who
-        )
+        )[1]
     if not as_json:
         same = len(uploads) - added
-        say(f"Stored {added} document(s)" + (f"; {same} already attached" if same else "") + ".")
+        stored = ngettext("Stored {n} document.", "Stored {n} documents.", added).format(n=added)
+        if same:
+            stored += " " + ngettext(
+                "{n} was already attached.", "{n} were already attached.", same
+            ).format(n=same)
+        say(stored)
     _show_application(app_id, as_json=as_json, show_pii=show_pii)
 
 
 @command
 def list_(
     status: list[str] = typer.Option(
-        None, "--status", help="new, in_progress, completed, rejected, or the Azerbaijani label."
+        None,
+        "--status",
+        help=N_("new, in_progress, completed, rejected, or the Azerbaijani label."),
     ),
-    abonent: str = typer.Option(None, "--abonent", help="Only this abonent code."),
-    overdue: bool = typer.Option(False, "--overdue", help="Only open applications past due."),
-    since: str = typer.Option(None, "--since", help="Submitted on or after this date."),
-    until: str = typer.Option(None, "--until", help="Submitted on or before this date."),
-    limit: int = count_option(None, "--limit", help="At most N applications."),
-    offset: int = count_option(0, "--offset", help="Skip the first N."),
-    fmt: str = typer.Option("table", "--format", help="table, json or csv."),
+    abonent: str = typer.Option(None, "--abonent", help=N_("Only this abonent code.")),
+    overdue: bool = typer.Option(False, "--overdue", help=N_("Only open applications past due.")),
+    since: str = typer.Option(None, "--since", help=N_("Submitted on or after this date.")),
+    until: str = typer.Option(None, "--until", help=N_("Submitted on or before this date.")),
+    limit: int = count_option(None, "--limit", help=N_("At most N applications.")),
+    offset: int = count_option(0, "--offset", help=N_("Skip the first N.")),
+    fmt: str = typer.Option("table", "--format", help=N_("table, json or csv.")),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -236,9 +252,9 @@ def list_(
 
     fmt = "json" if as_json else fmt.strip().lower()
     if fmt not in ("table", "json", "csv"):
-        raise InvalidInput("--format must be table, json or csv")
+        raise InvalidInput(_("--format must be table, json or csv"))
     if (limit is not None and limit < 0) or offset < 0:
-        raise InvalidInput("--limit and --offset must not be negative")
+        raise InvalidInput(_("--limit and --offset must not be negative"))
     from arayis_cli.services.queries import ListFilter
 
     flt = ListFilter(
@@ -259,7 +275,7 @@ def list_(
 def show(
     app_id: int = app_id_argument(),
     as_subscriber: bool = typer.Option(
-        False, "--as-subscriber", help="What the subscriber sees on the portal, and the emails."
+        False, "--as-subscriber", help=N_("What the subscriber sees on the portal, and the emails.")
     ),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,

@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from arayis_cli.cli.output import emit_csv, emit_json_array, state
+from arayis_cli.i18n import _
 
 LIST_COLUMNS = (
     "id",
@@ -78,17 +79,17 @@ def _table(rows: Iterable[dict[str, Any]]) -> None:
     from arayis_cli.cli.output import bad, join, muted, show
     from arayis_cli.cli.render import date_az, status_text
 
-    table = Table(title="Müraciətlər", title_justify="left", box=box.SIMPLE_HEAD)
+    table = Table(title=_("Applications"), title_justify="left", box=box.SIMPLE_HEAD)
     for col, justify, no_wrap in (
         ("№", "right", True),
-        ("Abonent kodu", "left", True),
-        ("Status", "left", True),
-        ("FİN", "left", True),
-        ("Kanal", "left", False),
-        ("Qeydiyyat", "left", False),
-        ("Son tarix", "left", False),
-        ("Operator", "left", False),
-        ("Sənəd", "right", False),
+        (_("Abonent code"), "left", True),
+        (_("Status"), "left", True),
+        (_("FIN"), "left", True),
+        (_("Channel"), "left", False),
+        (_("Registered"), "left", False),
+        (_("Due"), "left", False),
+        (_("Operator"), "left", False),
+        (_("Docs"), "right", False),
     ):
         table.add_column(col, justify=justify, no_wrap=no_wrap)  # type: ignore[arg-type]
     count = 0
@@ -106,4 +107,4 @@ def _table(rows: Iterable[dict[str, Any]]) -> None:
             row["operator"] or "",
             str(len(row["documents"])),
         )
-    show(table if count else muted("Heç bir müraciət tapılmadı."))
+    show(table if count else muted(_("No applications found.")))

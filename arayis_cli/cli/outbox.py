@@ -19,18 +19,19 @@ from arayis_cli.cli.output import (
     state,
 )
 from arayis_cli.cli.params import app_id_argument, count_option, id_option
+from arayis_cli.i18n import N_, _, ngettext
 
 outbox_app = typer.Typer(
-    help="Emails to subscribers: the queue and its delivery state.", no_args_is_help=True
+    help=N_("Emails to subscribers: the queue and its delivery state."), no_args_is_help=True
 )
 
 
 @command
 def outbox_list(
-    pending: bool = typer.Option(False, "--pending", help="Only messages not yet delivered."),
-    failed: bool = typer.Option(False, "--failed", help="Only messages that failed for good."),
-    app_id: int = id_option("--application", help="Only this application's emails."),
-    limit: int = count_option(None, "--limit", help="At most N messages."),
+    pending: bool = typer.Option(False, "--pending", help=N_("Only messages not yet delivered.")),
+    failed: bool = typer.Option(False, "--failed", help=N_("Only messages that failed for good.")),
+    app_id: int = id_option("--application", help=N_("Only this application's emails.")),
+    limit: int = count_option(None, "--limit", help=N_("At most N messages.")),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -48,23 +49,27 @@ def outbox_list(
         emit_json(rows)
         return
     if not rows:
-        show(muted("Növbədə məktub yoxdur."))
+        show(muted(_("No emails in the outbox.")))
         return
     from arayis_cli.cli.render import outbox_list_table
 
-    show(outbox_list_table(rows, title="Məktublar (outbox)"))
+    show(outbox_list_table(rows, title=_("Emails (outbox)")))
 
 
 @command
 def outbox_send(
-    limit: int = count_option(100, "--limit", help="Send at most N messages in this run."),
-    dry_run: bool = typer.Option(False, "--dry-run", help="Show what would be sent; send nothing."),
+    limit: int = count_option(100, "--limit", help=N_("Send at most N messages in this run.")),
+    dry_run: bool = typer.Option(
+        False, "--dry-run", help=N_("Show what would be sent; send nothing.")
+    ),
     force: bool = typer.Option(
         False,
         "--force",
         help=(
-            "Send now, ignoring the backoff of pending messages, and re-send messages "
-            "stranded in 'sending' longer than the 10-minute lease (same Message-ID)."
+            N_(
+                "Send now, ignoring the backoff of pending messages, and re-send messages "
+                "stranded in 'sending' longer than the 10-minute lease (same Message-ID)."
+            )
         ),
     ),
     as_json: bool = JSON_OPT,
@@ -84,7 +89,7 @@ def outbox_send(
     from arayis_cli.services import outbox
 
     if limit <= 0:
-        raise InvalidInput("--limit must be a positive whole number")
+        raise InvalidInput(_("--limit must be a positive whole number"))
     if dry_run:
         with session_scope(state.db_url, write=False) as session:
             rows = [
@@ -95,7 +100,11 @@ def outbox_send(
             emit_json({"dry_run": True, "would_send": rows})
         else:
             show(
-                f"{len(rows)} məktub göndəriləcək (dry run, heç nə göndərilmədi).",
+                ngettext(
+                    "{n} email would be sent (dry run, nothing sent).",
+                    "{n} emails would be sent (dry run, nothing sent).",
+                    len(rows),
+                ).format(n=len(rows)),
                 *(f"  №{m['id']} {m['kind']} → {m['to']}: {m['subject']}" for m in rows),
             )
         return
@@ -108,14 +117,14 @@ def outbox_send(
         return
     show(
         join(
-            good(f"{report.sent} göndərildi"),
-            f", {report.retry} sonra yenidən, ",
-            bad(f"{report.failed} uğursuz"),
+            good(_("{report_sent} sent").format(report_sent=report.sent)),
+            ", " + _("{retry} to retry later").format(retry=report.retry) + ", ",
+            bad(_("{report_failed} failed").format(report_failed=report.failed)),
         )
     )
     if report.messages:
-        table = Table(title="Göndərmə", title_justify="left")
-        for col in ("№", "Müraciət", "Növ", "Status", "Xəta"):
+        table = Table(title=_("Sending"), title_justify="left")
+        for col in ("№", _("Application"), _("Kind"), _("Status"), _("Error")):
             table.add_column(col)
         for m in report.messages:
             table.add_row(
@@ -126,11 +135,11 @@ def outbox_send(
 
 @command
 def outbox_retry(
-    msg_id: int = app_id_argument(help="The email's number (outbox list)."),
+    msg_id: int = app_id_argument(help=N_("The email's number (outbox list).")),
     to: str = typer.Option(
-        None, "--to", help="Corrected address; also becomes the application's contact email."
+        None, "--to", help=N_("Corrected address; also becomes the application's contact email.")
     ),
-    reason: str = typer.Option(None, "--reason", help="Why, recorded in the history."),
+    reason: str = typer.Option(None, "--reason", help=N_("Why, recorded in the history.")),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -143,7 +152,7 @@ def outbox_retry(
     from arayis_cli.validation import clean_text, parse_email
 
     address = parse_email(to) if to is not None else None
-    why = clean_text(reason, "reason", required=False) or None
+    why = clean_text(reason, N_("reason"), required=False) or None
     who = actor()
     with session_scope(state.db_url) as session:
         msg = retry(session, msg_id, to=address, reason=why, now=now(), actor=who)
@@ -151,12 +160,16 @@ def outbox_retry(
     if as_json:
         emit_json(shown)
     else:
-        say(f"Məktub №{shown['id']} yenidən növbədədir (pending) → {shown['to']}.")
+        say(
+            _("Email №{id} is queued again (pending) → {to}.").format(
+                id=shown["id"], to=shown["to"]
+            )
+        )
 
 
 @command
 def outbox_show(
-    msg_id: int = app_id_argument(help="Message number (№ in outbox list)."),
+    msg_id: int = app_id_argument(help=N_("Message number (№ in outbox list).")),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:

@@ -21,6 +21,7 @@ import typer
 
 from arayis_cli.config import settings
 from arayis_cli.errors import ArayisError, ExitCode
+from arayis_cli.i18n import N_, _
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -250,7 +251,7 @@ def command(fn: F) -> F:
         except (typer.Exit, typer.Abort):
             raise
         except KeyboardInterrupt:
-            sys.stderr.write("arayis: interrupted\n")
+            sys.stderr.write("arayis: " + _("interrupted") + "\n")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except Exception as exc:
             from arayis_cli.unavailable import classify
@@ -284,28 +285,30 @@ def _internal(exc: Exception) -> ArayisError:
         from arayis_cli.errors import NotPermitted
 
         first = str(exc.orig).strip().splitlines()[0][:200]  # type: ignore[attr-defined]
-        return NotPermitted(f"the database refused it: {first}")
+        return NotPermitted(_("the database refused it: {first}").format(first=first))
     if isinstance(exc, OperationalError):
         orig = getattr(exc, "orig", None)
         first = str(orig).strip().splitlines()[0][:160] if orig else type(exc).__name__
-        err = ArayisError(f"database error: {first}")
+        err = ArayisError(_("database error: {first}").format(first=first))
     elif isinstance(exc, OSError) and exc.strerror:
         err = ArayisError(f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror)
     else:
         err = ArayisError(
-            f"internal error ({type(exc).__name__}); set ARAYIS_DEBUG=1 for the traceback"
+            _("internal error ({name}); set ARAYIS_DEBUG=1 for the traceback").format(
+                name=type(exc).__name__
+            )
         )
     err.exit_code = ExitCode.INTERNAL
     err.error = "internal"
     return err
 
 
-JSON_OPT = typer.Option(False, "--json", help="Print one JSON document on stdout.")
-PII_OPT = typer.Option(False, "--show-pii", help="Show FIN, phone and email unmasked.")
+JSON_OPT = typer.Option(False, "--json", help=N_("Print one JSON document on stdout."))
+PII_OPT = typer.Option(False, "--show-pii", help=N_("Show FIN, phone and email unmasked."))
 
 
 def actor() -> str:
     """The operator recorded in history (validated like any other text input)."""
     from arayis_cli.validation import clean_text
 
-    return clean_text(state.operator, "operator", limit=100)
+    return clean_text(state.operator, N_("operator"), limit=100)

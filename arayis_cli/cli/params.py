@@ -10,6 +10,8 @@ from typing import Any
 
 import typer
 
+from arayis_cli.i18n import N_
+
 
 def _strict(kind: str) -> Any:
     def parse(value: str | int) -> int:
@@ -18,8 +20,8 @@ def _strict(kind: str) -> Any:
 
         try:
             if kind == "id":
-                return parse_id(value, "the number")
-            return parse_count(value, "the count")
+                return parse_id(value, N_("the number"))
+            return parse_count(value, N_("the count"))
         except InvalidInput as exc:
             raise typer.BadParameter(exc.message) from None
 

@@ -9,18 +9,23 @@ import typer
 
 from arayis_cli.cli.output import JSON_OPT, PII_OPT, command, emit_json, now, show, state
 from arayis_cli.errors import ExitCode
+from arayis_cli.i18n import N_, _
 
-abonent_app = typer.Typer(help="Subscribers (abonentlər): add, import, show.", no_args_is_help=True)
-ledger_app = typer.Typer(help="Billing data: charges, payments, adjustments.", no_args_is_help=True)
+abonent_app = typer.Typer(
+    help=N_("Subscribers (abonentlər): add, import, show."), no_args_is_help=True
+)
+ledger_app = typer.Typer(
+    help=N_("Billing data: charges, payments, adjustments."), no_args_is_help=True
+)
 
 
 @command
 def abonent_add(
-    code: str = typer.Argument(..., help="Abonent code (digits)."),
-    group: str = typer.Option(..., "--group", help="I, II or III."),
-    owner_name: str = typer.Option(..., "--owner-name", help="Owner's full name."),
-    owner_fin: str = typer.Option(..., "--owner-fin", help="Owner's FIN."),
-    address: str = typer.Option(..., "--address", help="Address of the property."),
+    code: str = typer.Argument(..., help=N_("Abonent code (digits).")),
+    group: str = typer.Option(..., "--group", help=N_("I, II or III.")),
+    owner_name: str = typer.Option(..., "--owner-name", help=N_("Owner's full name.")),
+    owner_fin: str = typer.Option(..., "--owner-fin", help=N_("Owner's FIN.")),
+    address: str = typer.Option(..., "--address", help=N_("Address of the property.")),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -44,7 +49,7 @@ def abonent_add(
 
 @command
 def abonent_import(
-    file: Path = typer.Argument(..., help="CSV: code,group,owner_name,owner_fin,address."),
+    file: Path = typer.Argument(..., help=N_("CSV: code,group,owner_name,owner_fin,address.")),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Import subscribers from CSV; the same file again changes nothing."""
@@ -58,7 +63,7 @@ def abonent_import(
 
 @command
 def abonent_show(
-    code: str = typer.Argument(..., help="Abonent code."),
+    code: str = typer.Argument(..., help=N_("Abonent code.")),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
@@ -69,7 +74,7 @@ def abonent_show(
 def _show(code: str, *, as_json: bool, show_pii: bool) -> None:
     from rich.table import Table
 
-    from arayis_cli.cli.render import debt_text
+    from arayis_cli.cli.render import LEDGER_KINDS, code_label, debt_text
     from arayis_cli.db import session_scope
     from arayis_cli.formats import fmt_date
     from arayis_cli.money import money_human, money_json
@@ -91,30 +96,31 @@ def _show(code: str, *, as_json: bool, show_pii: bool) -> None:
     table = Table(show_header=False, title=f"Abonent {data['code']}", title_justify="left")
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("Qrup", f"{data['group']} qrup")
-    table.add_row("Sahibi", data["owner_name"])
-    table.add_row("FİN", data["owner_fin"])
-    table.add_row("Ünvan", data["address"])
-    table.add_row("Balans", money_human(summary["balance"]))
-    table.add_row("Borc", debt_text(summary["debt"]))
+    table.add_row(_("Group"), f"{data['group']} qrup")
+    table.add_row(_("Owner"), data["owner_name"])
+    table.add_row(_("FIN"), data["owner_fin"])
+    table.add_row(_("Address"), data["address"])
+    table.add_row(_("Balance"), money_human(summary["balance"]))
+    table.add_row(_("Debt"), debt_text(summary["debt"]))
     show(table)
     if summary["ledger"]:
-        ledger = Table(title="Son əməliyyatlar", title_justify="left")
+        ledger = Table(title=_("Recent entries"), title_justify="left")
         for col, justify in (
-            ("Tarix", "left"),
-            ("Növ", "left"),
-            ("Məbləğ", "right"),
-            ("İstinad", "left"),
+            (_("Date"), "left"),
+            (_("Kind"), "left"),
+            (_("Amount"), "right"),
+            (_("Reference"), "left"),
         ):
             ledger.add_column(col, justify=justify)  # type: ignore[arg-type]
         for e in summary["ledger"]:
-            ledger.add_row(fmt_date(e["date"]), e["kind"], money_human(e["amount"]), e["reference"])
+            kind = code_label(LEDGER_KINDS, e["kind"])
+            ledger.add_row(fmt_date(e["date"]), kind, money_human(e["amount"]), e["reference"])
         show(ledger)
 
 
 @command
 def ledger_import(
-    file: Path = typer.Argument(..., help="CSV: abonent_code,date,kind,amount,reference."),
+    file: Path = typer.Argument(..., help=N_("CSV: abonent_code,date,kind,amount,reference.")),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Load charges, payments and adjustments; a reference already loaded is skipped."""
@@ -139,10 +145,10 @@ def _report(report: dict[str, Any], *, as_json: bool) -> None:
 
 @command
 def pay(
-    code: str = typer.Argument(..., help="Abonent code."),
-    amount: str = typer.Argument(..., help="Amount in AZN, e.g. 12.50."),
-    reference: str = typer.Option(None, "--reference", help="Payment reference (idempotent)."),
-    paid_at: str = typer.Option(None, "--paid-at", help="Payment date (default: today)."),
+    code: str = typer.Argument(..., help=N_("Abonent code.")),
+    amount: str = typer.Argument(..., help=N_("Amount in AZN, e.g. 12.50.")),
+    reference: str = typer.Option(None, "--reference", help=N_("Payment reference (idempotent).")),
+    paid_at: str = typer.Option(None, "--paid-at", help=N_("Payment date (default: today).")),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Record a payment (ödəniş) on the abonent's ledger."""
@@ -168,12 +174,12 @@ def pay(
     if as_json:
         emit_json(data)
         return
-    verb = "Ödəniş qeydə alındı" if result.created else "Bu ödəniş artıq qeydə alınıb"
+    verb = _("Payment recorded") if result.created else _("This payment was already recorded")
     debt = debt_of(result.balance)
     show(
         f"{verb}: {entry.abonent_code}, {money_human(from_qepik(entry.amount_qepik))} "
         f"({entry.reference}). "
-        + (f"Qalan borc: {money_human(debt)}." if debt > 0 else "Borc yoxdur.")
+        + (f"Qalan borc: {money_human(debt)}." if debt > 0 else _("No debt."))
     )
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from rich.table import Table
 
 from arayis_cli.cli.output import bad, console, good, join, muted, show, warning
+from arayis_cli.i18n import N_, _, gettext
 from arayis_cli.workflow import Status
 
 if TYPE_CHECKING:
@@ -62,66 +63,107 @@ def _detail_text(detail: dict[str, Any]) -> str:
 
 
 def print_application(data: dict[str, Any], *, title: str | None = None) -> None:
-    table = Table(show_header=False, title=title or f"Müraciət №{data['id']}", title_justify="left")
+    table = Table(
+        show_header=False,
+        title=title or _("Application №{id}").format(id=data["id"]),
+        title_justify="left",
+    )
     table.add_column(style="bold")
     table.add_column()
     rows = [
-        ("Status", status_text(data["status"])),
-        ("Abonent kodu", data["abonent_code"]),
-        ("Sahibi", data.get("owner_name")),
-        ("FİN", data["fin"]),
-        ("Telefon", data["phone"]),
-        ("Email", data["email"]),
-        ("Kanal", data["channel"]),
-        ("Xarici id", data["external_id"]),
-        ("Qeydiyyat", date_az(data["submitted_at"])),
+        (_("Status"), status_text(data["status"])),
+        (_("Abonent code"), data["abonent_code"]),
+        (_("Owner"), data.get("owner_name")),
+        (_("FIN"), data["fin"]),
+        (_("Phone"), data["phone"]),
+        (_("Email"), data["email"]),
+        (_("Channel"), data["channel"]),
+        (_("External id"), data["external_id"]),
+        (_("Registered"), date_az(data["submitted_at"])),
         (
-            "Son tarix",
-            join(date_az(data["due_on"]), bad(" (gecikir)"))
+            _("Due"),
+            join(date_az(data["due_on"]), bad(_(" (overdue)")))
             if data["overdue"]
             else date_az(data["due_on"]),
         ),
-        ("Operator", data["operator"]),
-        ("İmtina səbəbi", data["rejection_reason"]),
-        ("Qeyd (override)", data.get("override_reason")),
+        (_("Operator"), data["operator"]),
+        (_("Reason for rejection"), data["rejection_reason"]),
+        (_("Note (override)"), data.get("override_reason")),
     ]
     for label, value in rows:
         if value not in (None, ""):
             table.add_row(label, str(value) if isinstance(value, str | int) else value)
     docs = data.get("documents") or []
     table.add_row(
-        "Sənədlər",
+        _("Documents"),
         "\n".join(f"{d['kind']}: {d['filename']} ({d['media_type']}, {d['size']} B)" for d in docs)
-        or muted("yoxdur"),
+        or muted(_("none")),
     )
     if "checklist" in data:
-        table.add_row("Yoxlama", _checklist_text(data["checklist"]))
+        table.add_row(_("Checklist"), _checklist_text(data["checklist"]))
     if "debt" in data:
-        table.add_row("Borc", debt_text(data["debt"]))
+        table.add_row(_("Debt"), debt_text(data["debt"]))
     show(table)
+
+
+#: Codes shown to people: a label in the operator's language (N_ marks them for the
+#: catalogue; JSON keeps the codes). An unknown code is shown as it is.
+LEDGER_KINDS = {"charge": N_("charge"), "payment": N_("payment"), "adjustment": N_("adjustment")}
+EMAIL_KINDS = {
+    "received": N_("received"),
+    "rejected": N_("rejected"),
+    "approved_no_debt": N_("ready to print"),
+    "approved_debt": N_("debt first"),
+}
+#: Checklist items for people (JSON keeps the code and the Azerbaijani ``label``).
+CHECKLIST = {
+    "group_i": N_("The abonent is in group I (residential)"),
+    "fin_matches_owner": N_("The FIN matches the registered owner's FIN"),
+    "id-card": N_("Copy of the identity card (id-card)"),
+    "ownership": N_("Ownership document (ownership)"),
+}
+ACTIONS = {
+    "submit": N_("registered"),
+    "attach": N_("documents attached"),
+    "review": N_("taken into work"),
+    "approve": N_("completed"),
+    "reject": N_("rejected"),
+    "print": N_("certificate printed"),
+    "print_refused": N_("print refused (debt)"),
+    "revoke": N_("certificate revoked"),
+    "email_retry": N_("email queued again"),
+}
+
+
+def code_label(labels: dict[str, str], code: str) -> str:
+    """The label of ``code`` in the current language, or the code itself."""
+    found = labels.get(code)
+    return gettext(found) if found is not None else code
 
 
 def debt_text(debt: str | Decimal) -> Text:
     """The debt in red, or "yoxdur" in green."""
-    return bad(money_az(debt)) if Decimal(debt) > 0 else good("yoxdur")
+    return bad(money_az(debt)) if Decimal(debt) > 0 else good(_("none"))
 
 
 def _checklist_text(checklist: dict[str, Any]) -> Text:
     lines: list[str | Text] = []
     for item in checklist["items"]:
-        lines += [good("✓") if item["ok"] else bad("✗"), f" {item['label']}\n"]
+        code = item["code"]
+        shown = code_label(CHECKLIST, code) if code in CHECKLIST else item["label"]
+        lines += [good("✓") if item["ok"] else bad("✗"), f" {shown}\n"]
     debt = Decimal(checklist["debt"])
     lines += [
         warning("!") if debt > 0 else good("✓"),
-        f" Cari borc: {money_az(debt)} (məlumat üçün)",
+        " " + _("Current debt: {amount} (for information)").format(amount=money_az(debt)),
     ]
     return join(*lines)
 
 
 def print_detail(data: dict[str, Any]) -> None:
     print_application(data)
-    history = Table(title="Tarixçə", title_justify="left")
-    for col in ("Vaxt", "Kim", "Operator", "Əməliyyat", "Status", "Təfərrüat"):
+    history = Table(title=_("History"), title_justify="left")
+    for col in (_("Time"), _("Who"), _("Operator"), _("Action"), _("Status"), _("Details")):
         history.add_column(col)
     for ev in data["history"]:
         change = ""
@@ -134,16 +176,16 @@ def print_detail(data: dict[str, Any]) -> None:
             date_az(ev["at"]),
             ev["actor"],
             ev.get("operator") or "",
-            ev["action"],
+            code_label(ACTIONS, ev["action"]),
             change,
             _detail_text(detail),
         )
     show(history)
     if data["emails"]:
-        show(emails_table(data["emails"], title="Məktublar", with_application=False))
+        show(emails_table(data["emails"], title=_("Emails"), with_application=False))
     if data["certificates"]:
-        certs = Table(title="Arayışlar", title_justify="left")
-        for col in ("Nömrə", "Verilib", "Etibarlıdır", "Operator", "Ləğv edilib"):
+        certs = Table(title=_("Certificates"), title_justify="left")
+        for col in (_("Number"), _("Issued"), _("Valid until"), _("Operator"), _("Revoked")):
             certs.add_column(col)
         for c in data["certificates"]:
             revoked = (
@@ -160,8 +202,8 @@ def print_detail(data: dict[str, Any]) -> None:
             )
         show(certs)
     if data.get("verifications"):
-        checks = Table(title="Yoxlamalar", title_justify="left")
-        for col in ("Nömrə", "Vaxt", "Nəticə", "Kanal", "Nə ilə"):
+        checks = Table(title=_("Verifications"), title_justify="left")
+        for col in (_("Number"), _("Time"), _("Result"), _("Channel"), _("Evidence")):
             checks.add_column(col)
         for v in data["verifications"]:
             checks.add_row(
@@ -177,13 +219,23 @@ def print_detail(data: dict[str, Any]) -> None:
 def emails_table(rows: list[dict[str, Any]], *, title: str, with_application: bool) -> Table:
     """Outbox messages and their delivery state (outbox list, show)."""
     table = Table(title=title, title_justify="left")
-    columns = ["№", "Müraciət", "Növ", "Kimə", "Mövzu", "Status", "Cəhd", "Xəta"]
+    columns = [
+        "№",
+        _("Application"),
+        _("Kind"),
+        _("To"),
+        _("Subject"),
+        _("Status"),
+        _("Tries"),
+        _("Error"),
+    ]
     if not with_application:
-        columns.remove("Müraciət")
+        columns.remove(_("Application"))
     for col in columns:
         table.add_column(col)
     for m in rows:
-        cells = [str(m["id"]), str(m["application_id"]), m["kind"], m["to"], m["subject"]]
+        kind = code_label(EMAIL_KINDS, m["kind"])
+        cells = [str(m["id"]), str(m["application_id"]), kind, m["to"], m["subject"]]
         cells += [m["status"], str(m["attempts"]), m["last_error"] or ""]
         if not with_application:
             del cells[1]
@@ -192,21 +244,26 @@ def emails_table(rows: list[dict[str, Any]], *, title: str, with_application: bo
 
 
 def print_import_report(report: dict[str, Any]) -> None:
-    parts: list[str | Text] = [good(f"{report['created']} yaradıldı")]
+    parts: list[str | Text] = [good(_("{created} created").format(created=report["created"]))]
     if "updated" in report:
-        parts.append(f", {report['updated']} yeniləndi")
-    parts.append(f", {report['existing']} artıq var idi, ")
-    parts.append(bad(f"{len(report['failed'])} xəta") if report["failed"] else "0 xəta")
+        parts.append(", " + _("{updated} updated").format(updated=report["updated"]))
+    parts.append(", " + _("{existing} already there").format(existing=report["existing"]) + ", ")
+    parts.append(
+        bad(_("{failed} with errors").format(failed=len(report["failed"])))
+        if report["failed"]
+        else _("0 with errors")
+    )
     show(join(*parts))
     if report["failed"]:
-        table = Table(title="Xətalı sətirlər", title_justify="left")
-        table.add_column("Sətir", justify="right")
-        table.add_column("Səbəb")
+        table = Table(title=_("Rows with errors"), title_justify="left")
+        table.add_column(_("Row"), justify="right")
+        table.add_column(_("Reason"))
         for item in report["failed"][:200]:
             table.add_row(str(item["row"]), item["error"])
         show(table)
         if len(report["failed"]) > 200:
-            show(f"… və daha {len(report['failed']) - 200} xəta (hamısı üçün --json)")
+            more = len(report["failed"]) - 200
+            show(_("… and {more} more rows with errors (--json shows them all)").format(more=more))
 
 
 # -- support staff (issue 14): plain Text only, nothing a person typed is read as markup --
@@ -229,12 +286,12 @@ def outbox_list_table(rows: list[dict[str, Any]], *, title: str) -> Table:
 
     table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("№", justify="right", no_wrap=True)
-    table.add_column("Mür.", justify="right", no_wrap=True)
-    table.add_column("Növ", no_wrap=True)
-    table.add_column("Status", no_wrap=True)
-    table.add_column("Cəhd", justify="right", no_wrap=True)
-    table.add_column("Göndərilib / növbəti", no_wrap=True)
-    table.add_column("Kimə", overflow="ellipsis", no_wrap=True, max_width=22)
+    table.add_column(_("App."), justify="right", no_wrap=True)
+    table.add_column(_("Kind"), no_wrap=True)
+    table.add_column(_("Status"), no_wrap=True)
+    table.add_column(_("Tries"), justify="right", no_wrap=True)
+    table.add_column(_("Sent / next"), no_wrap=True)
+    table.add_column(_("To"), overflow="ellipsis", no_wrap=True, max_width=22)
     for m in rows:
         if m["status"] == "sent":
             when = Text(_short_time(m["sent_at"]), style="green")
@@ -246,7 +303,7 @@ def outbox_list_table(rows: list[dict[str, Any]], *, title: str) -> Table:
         table.add_row(
             Text(str(m["id"])),
             Text(str(m["application_id"])),
-            Text(m["kind"]),
+            Text(code_label(EMAIL_KINDS, m["kind"])),
             status,
             Text(str(m["attempts"])),
             when,
@@ -274,19 +331,19 @@ def print_outbox_message(data: dict[str, Any]) -> None:
     out.print(Text(""))
     state = Text()
     rows = [
-        ("Məktub №", str(data["id"])),
-        ("Müraciət", str(data["application_id"])),
-        ("Növ", data["kind"]),
-        ("Status", data["status"]),
-        ("Cəhdlər", str(data["attempts"])),
-        ("Son xəta", data["last_error"] or "—"),
-        ("Növbəti cəhd", date_az(data["next_attempt_at"])),
-        ("Yaradılıb", date_az(data["created_at"])),
-        ("Göndərilib", date_az(data["sent_at"])),
+        (_("Email №"), str(data["id"])),
+        (_("Application"), str(data["application_id"])),
+        (_("Kind"), code_label(EMAIL_KINDS, data["kind"])),
+        (_("Status"), data["status"]),
+        (_("Attempts"), str(data["attempts"])),
+        (_("Last error"), data["last_error"] or "—"),
+        (_("Next attempt"), date_az(data["next_attempt_at"])),
+        (_("Created"), date_az(data["created_at"])),
+        (_("Sent"), date_az(data["sent_at"])),
     ]
     for label, value in rows:
         state.append(f"{label}: ", style="bold")
-        state.append(value, style=_OUTBOX_STYLE.get(value, "") if label == "Status" else "")
+        state.append(value, style=_OUTBOX_STYLE.get(value, "") if label == _("Status") else "")
         state.append("\n")
     out.print(state, end="")
 
@@ -297,30 +354,34 @@ def print_subscriber_view(data: dict[str, Any]) -> None:
 
     out = console()
     page = Text()
-    page.append(f"Müraciət №{data['application_id']} — portalda\n", style="bold")
-    page.append("Status: ", style="bold")
-    page.append(data["status_label"] + "\n")
-    page.append('"Çap et": ', style="bold")
     page.append(
-        "aktivdir" if data["print_enabled"] else "aktiv deyil",
+        _("Application №{id} — on the portal").format(id=data["application_id"]) + "\n",
+        style="bold",
+    )
+    page.append(_("Status: "), style="bold")
+    page.append(data["status_label"] + "\n")
+    page.append(_('"Print": '), style="bold")
+    page.append(
+        _("enabled") if data["print_enabled"] else _("not enabled"),
         style="green" if data["print_enabled"] else "dim",
     )
     page.append("\n")
-    page.append("Mesaj: ", style="bold")
+    page.append(_("Message: "), style="bold")
     page.append(data["message"] + "\n")
     out.print(page, end="")
     for i, email in enumerate(data["emails"], 1):
         text = Text()
-        text.append(f"\nMəktub {i} ({email['kind']}): ", style="bold")
+        kind = code_label(EMAIL_KINDS, email["kind"])
+        text.append("\n" + _("Email {n} ({kind}): ").format(n=i, kind=kind), style="bold")
         text.append(email["status"], style=_OUTBOX_STYLE.get(email["status"], ""))
         if email["sent_at"]:
-            text.append(f", göndərilib {date_az(email['sent_at'])}")
-        text.append("\nMövzu: ", style="bold")
+            text.append(", " + _("sent {when}").format(when=date_az(email["sent_at"])))
+        text.append(_("\nSubject: "), style="bold")
         text.append(email["subject"] + "\n\n")
         text.append(email["body_text"].rstrip("\n") + "\n")
         out.print(text, end="", soft_wrap=True)
     if not data["emails"]:
-        out.print(Text("\nMəktub yoxdur.", style="dim"))
+        out.print(Text(_("\nNo emails."), style="dim"))
 
 
 def print_print_check(data: dict[str, Any]) -> None:
@@ -335,39 +396,41 @@ def print_print_check(data: dict[str, Any]) -> None:
     out = console()
     debt = Decimal(data["debt"])
     summary = Text()
-    summary.append("Balans: ", style="bold")
+    summary.append(_("Balance: "), style="bold")
     summary.append(money_human(Decimal(data["balance"])))
-    summary.append("   Borc: ", style="bold")
+    summary.append(_("   Debt: "), style="bold")
     summary.append(money_human(debt), style="red" if debt > 0 else "green")
     out.print(summary)
-    kinds = {"charge": "hesablama", "payment": "ödəniş", "adjustment": "düzəliş"}
     if data["recent_ledger"]:
-        ledger = Table(title="Son hesab əməliyyatları", title_justify="left")
-        for col in ("Tarix", "Növ", "Məbləğ", "İstinad"):
-            ledger.add_column(col, justify="right" if col == "Məbləğ" else "left")
+        ledger = Table(title=_("Recent ledger entries"), title_justify="left")
+        for col in (_("Date"), _("Kind"), _("Amount"), _("Reference")):
+            ledger.add_column(col, justify="right" if col == _("Amount") else "left")
         for e in data["recent_ledger"]:
             ledger.add_row(
                 Text(date_az(e["date"])),
-                Text(kinds.get(e["kind"], e["kind"])),
+                Text(code_label(LEDGER_KINDS, e["kind"])),
                 Text(money_human(Decimal(e["amount"]))),
                 Text(e["reference"]),
             )
         out.print(ledger)
     if data["print_attempts"]:
-        attempts = Table(title="Çap cəhdləri", title_justify="left")
-        for col in ("Vaxt", "Kim", "Nəticə", "Görülən borc"):
+        attempts = Table(title=_("Print attempts"), title_justify="left")
+        for col in (_("Time"), _("Who"), _("Result"), _("Debt seen")):
             attempts.add_column(col)
         for a in data["print_attempts"]:
             outcome = (
-                Text(f"çap olundu {a['certificate_number'] or ''}".strip(), style="green")
+                Text(
+                    _("printed {number}").format(number=a["certificate_number"] or "").strip(),
+                    style="green",
+                )
                 if a["printed"]
-                else Text("imtina (borc)", style="red")
+                else Text(_("refused (debt)"), style="red")
             )
             seen = money_human(Decimal(a["debt"])) if a["debt"] is not None else "—"
             attempts.add_row(Text(date_az(a["at"])), Text(a["actor"]), outcome, Text(seen))
         out.print(attempts)
     blocker = data["print_blocker"]
-    line = Text("Çap: ", style="bold")
+    line = Text(_("Print: "), style="bold")
     ok = blocker["code"] in ("none", "valid_certificate")
     line.append(blocker["message"], style="green" if ok else "red")
     out.print(line)
@@ -382,21 +445,30 @@ def print_changes(entries: list[dict[str, Any]], next_cursor: int) -> None:
         from rich import box
 
         table = Table(
-            title="Status dəyişiklikləri", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
+            title=_("Status changes"), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False
         )
-        for col in ("Kursor", "Müraciət", "Xarici id", "Status", "Çap et", "Vaxt"):
-            right = col in ("Kursor", "Müraciət")
-            table.add_column(col, justify="right" if right else "left", no_wrap=col != "Xarici id")
+        for col in (
+            "Kursor",
+            _("Application"),
+            _("External id"),
+            _("Status"),
+            _("Print"),
+            _("Time"),
+        ):
+            right = col in ("Kursor", _("Application"))
+            table.add_column(
+                col, justify="right" if right else "left", no_wrap=col != _("External id")
+            )
         for c in entries:
             table.add_row(
                 Text(str(c["cursor"])),
                 Text(str(c["application_id"])),
                 Text(c["external_id"] or "—"),
                 Text(c["status_label"], style=STATUS_STYLE.get(c["status"], "")),
-                Text("bəli" if c["print_enabled"] else "xeyr"),
+                Text(_("yes") if c["print_enabled"] else "xeyr"),
                 Text(date_az(c["at"])),
             )
         out.print(table)
     else:
-        out.print(Text("Yeni dəyişiklik yoxdur.", style="dim"))
-    out.print(Text(f"Növbəti kursor (--after): {next_cursor}"))
+        out.print(Text(_("No new changes."), style="dim"))
+    out.print(Text(_("Next cursor (--after): {cursor}").format(cursor=next_cursor)))

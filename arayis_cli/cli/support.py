@@ -6,6 +6,7 @@ import typer
 
 from arayis_cli.cli.output import JSON_OPT, command, emit_json, state
 from arayis_cli.cli.params import count_option
+from arayis_cli.i18n import N_, _
 
 MAX_CURSOR = 2**63 - 1
 
@@ -13,9 +14,9 @@ MAX_CURSOR = 2**63 - 1
 @command
 def changes(
     after: int = count_option(
-        0, "--after", help="Cursor of the last change already seen (0: from the beginning)."
+        0, "--after", help=N_("Cursor of the last change already seen (0: from the beginning).")
     ),
-    limit: int = count_option(100, "--limit", help="At most N changes (1 to 10000)."),
+    limit: int = count_option(100, "--limit", help=N_("At most N changes (1 to 10000).")),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Status changes in commit order, for the portal; continue from next_cursor."""
@@ -25,9 +26,11 @@ def changes(
     from arayis_cli.services.changes import MAX_LIMIT, feed
 
     if not 0 <= after <= MAX_CURSOR:
-        raise InvalidInput(f"--after must be a cursor from 0 to {MAX_CURSOR}")
+        raise InvalidInput(
+            _("--after must be a cursor from 0 to {MAX_CURSOR}").format(MAX_CURSOR=MAX_CURSOR)
+        )
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"--limit must be from 1 to {MAX_LIMIT}")
+        raise InvalidInput(_("--limit must be from 1 to {MAX_LIMIT}").format(MAX_LIMIT=MAX_LIMIT))
     with session_scope(state.db_url, write=False) as session:
         found, next_cursor = feed(session, after=after, limit=limit)
     entries = [

@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from arayis_cli.config import settings
 from arayis_cli.errors import Conflict, InvalidInput
+from arayis_cli.i18n import N_, _
 from arayis_cli.models import Abonent, LedgerEntry
 from arayis_cli.money import from_qepik, parse_amount, to_qepik
 from arayis_cli.services.common import baku_date, balance, debt_of, get_abonent, lock_abonent
@@ -60,16 +61,16 @@ def validate_abonent(
     return {
         "code": parse_abonent_code(code, min_len=min_len, max_len=max_len),
         "group": parse_group(group),
-        "owner_name": clean_text(owner_name, "owner name", limit=200),
+        "owner_name": clean_text(owner_name, N_("owner name"), limit=200),
         "owner_fin": parse_fin(owner_fin),
-        "address": clean_text(address, "address"),
+        "address": clean_text(address, N_("address")),
     }
 
 
 def add_abonent(session: Session, *, now: datetime, **fields: str) -> Abonent:
     values = validate_abonent(**fields)
     if session.get(Abonent, values["code"]) is not None:
-        raise Conflict(f"abonent {values['code']} already exists")
+        raise Conflict(_("abonent {code} already exists").format(code=values["code"]))
     abonent = Abonent(**values, created_at=now)
     session.add(abonent)
     session.flush()
@@ -125,16 +126,20 @@ def validate_ledger_row(
 ) -> LedgerRow:
     """One ledger row; an entry dated after ``today`` (or before 2000) is refused."""
     code = parse_abonent_code(abonent_code, min_len=code_lengths[0], max_len=code_lengths[1])
-    day = parse_past_date(date, "date", today=today)
+    day = parse_past_date(date, N_("date"), today=today)
     kind_value = str(kind).strip().lower()
     if kind_value not in LEDGER_KINDS:
-        raise InvalidInput(f"kind must be one of {', '.join(LEDGER_KINDS)}")
+        raise InvalidInput(
+            _("kind must be one of {LEDGER_KINDS}").format(LEDGER_KINDS=", ".join(LEDGER_KINDS))
+        )
     value = parse_amount(amount, allow_negative=kind_value == "adjustment")
     if kind_value != "adjustment" and value == 0:
-        raise InvalidInput(f"a {kind_value} must be a positive amount")
+        raise InvalidInput(
+            _("a {kind_value} must be a positive amount").format(kind_value=kind_value)
+        )
     ref = parse_external_id(reference)
     if ref is None:
-        raise InvalidInput("reference must not be empty")
+        raise InvalidInput(_("reference must not be empty"))
     return LedgerRow(code, day, kind_value, to_qepik(value), ref)
 
 
@@ -225,7 +230,7 @@ def pay(
     code = parse_abonent_code(code)
     value = parse_amount(amount)
     if value == 0:
-        raise InvalidInput("payment amount must be positive")
+        raise InvalidInput(_("payment amount must be positive"))
     ref = parse_external_id(reference) or f"PAY-{uuid.uuid4().hex[:16].upper()}"
     today = baku_date(now)
     day = parse_past_date(paid_at, "paid-at", today=today) if paid_at else today
@@ -236,7 +241,9 @@ def pay(
     ).scalar_one_or_none()
     if entry is not None:
         if not _same_entry(entry, row):
-            raise Conflict(f"reference {ref} is already used for a different ledger entry")
+            raise Conflict(
+                _("reference {ref} is already used for a different ledger entry").format(ref=ref)
+            )
         return PaymentResult(entry, False, balance(session, code, as_of=now))
     entry = LedgerEntry(**row.__dict__, created_at=now)
     session.add(entry)

@@ -16,6 +16,7 @@ from arayis_cli.calendar import calendar
 from arayis_cli.config import settings
 from arayis_cli.errors import Conflict, InvalidInput, NotFound
 from arayis_cli.formats import fmt_date, fmt_datetime
+from arayis_cli.i18n import _
 from arayis_cli.models import (
     Abonent,
     Application,
@@ -158,17 +159,25 @@ def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: s
 
 def _check_abonent(abonent: Abonent | None, code: str) -> None:
     if abonent is None:
-        raise NotFound(f"abonent {code} not found")
+        raise NotFound(_("abonent {code} not found").format(code=code))
     if abonent.group != "I":
         raise InvalidInput(
-            f"abonent {code} is in group {abonent.group}: this service is for group I "
-            "(residential) subscribers only"
+            _(
+                "abonent {code} is in group {abonent_group}: this service is for group I "
+                "(residential) subscribers only"
+            ).format(code=code, abonent_group=abonent.group)
         )
 
 
 def _open_conflict(code: str, open_id: int | str | None) -> Conflict:
-    number = f" №{open_id}" if isinstance(open_id, int) else f" {open_id}" if open_id else ""
-    return Conflict(f"abonent {code} already has an open application{number}")
+    if not open_id:
+        return Conflict(_("abonent {code} already has an open application").format(code=code))
+    number = f"№{open_id}" if isinstance(open_id, int) else str(open_id)
+    return Conflict(
+        _("abonent {code} already has an open application {number}").format(
+            code=code, number=number
+        )
+    )
 
 
 def _by_external_id(session: Session, sub: Submission) -> Application | None:
@@ -186,7 +195,11 @@ def _by_external_id(session: Session, sub: Submission) -> Application | None:
 
 def _external_id_conflict(external_id: str) -> Conflict:
     # The other abonent is not named: the caller may not be entitled to know it.
-    return Conflict(f"external id {external_id} is already used for another abonent")
+    return Conflict(
+        _("external id {external_id} is already used for another abonent").format(
+            external_id=external_id
+        )
+    )
 
 
 def submit(
@@ -340,7 +353,7 @@ def _submit_chunk(
         except (NotFound, InvalidInput, Conflict) as exc:
             report.failed.append({"row": number, "error": exc.message})
             continue
-        open_codes[sub.abonent_code] = f"(row {number} of this file)"
+        open_codes[sub.abonent_code] = _("(row {number} of this file)").format(number=number)
         if sub.external_id:
             known_ext[sub.external_id] = sub.abonent_code
         to_insert.append((number, sub))
@@ -358,7 +371,7 @@ def _submit_chunk(
         session.rollback()
         for number, sub in to_insert:
             try:
-                _, created = submit(session, sub, now=now, actor=actor)
+                created = submit(session, sub, now=now, actor=actor)[1]
                 session.commit()
             except (NotFound, InvalidInput, Conflict) as exc:
                 session.rollback()

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from arayis_cli.errors import InvalidInput, NotFound
+from arayis_cli.i18n import _
 
 
 @dataclass
@@ -45,15 +46,17 @@ def source_file(db_url: str) -> Path:
 
     if not db_url.startswith("sqlite"):
         raise InvalidInput(
-            "db backup copies the embedded SQLite store; for PostgreSQL use its own tools: "
-            "pg_dump -Fc for a copy, continuous WAL archiving for point-in-time recovery "
-            "(see README, Backups)"
+            _(
+                "db backup copies the embedded SQLite store; for PostgreSQL use its own tools: "
+                "pg_dump -Fc for a copy, continuous WAL archiving for point-in-time recovery (see "
+                "README, Backups)"
+            )
         )
     path = sqlite_path(db_url)
     if path is None:
-        raise InvalidInput("db backup needs a SQLite database file (sqlite:///path.db)")
+        raise InvalidInput(_("db backup needs a SQLite database file (sqlite:///path.db)"))
     if not path.is_file():
-        raise NotFound(f"no database file at {path}")
+        raise NotFound(_("no database file at {path}").format(path=path))
     return path
 
 
@@ -65,12 +68,14 @@ def backup(db_url: str, target: Path, *, now: datetime) -> BackupResult:
     ensure_schema(db_url)  # the copy is of a store at this arayis's schema, untouched later
     target = target.expanduser()
     if target.exists() or target.is_symlink():
-        raise InvalidInput(f"{target} already exists; a backup never overwrites a file")
+        raise InvalidInput(
+            _("{target} already exists; a backup never overwrites a file").format(target=target)
+        )
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
-        raise InvalidInput(f"folder {folder} does not exist")
+        raise InvalidInput(_("folder {folder} does not exist").format(folder=folder))
     if target.resolve() == source.resolve():
-        raise InvalidInput("the backup must go to another file than the database itself")
+        raise InvalidInput(_("the backup must go to another file than the database itself"))
     partial = folder / f".{target.name}.partial-{os.getpid()}"
     try:
         # Owner-only from the first byte: the copy holds the same personal data.
@@ -85,7 +90,7 @@ def backup(db_url: str, target: Path, *, now: datetime) -> BackupResult:
             os.link(partial, target)  # fails if the name was taken meanwhile: never overwrite
         except FileExistsError:
             raise InvalidInput(
-                f"{target} already exists; a backup never overwrites a file"
+                _("{target} already exists; a backup never overwrites a file").format(target=target)
             ) from None
         except OSError as exc:
             _unavailable_or_invalid(exc, f"cannot create {target}")

@@ -11,6 +11,7 @@ from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from arayis_cli.errors import NotFound
+from arayis_cli.i18n import N_, _, gettext
 from arayis_cli.models import Abonent, Application, Event, LedgerEntry
 from arayis_cli.money import from_qepik
 from arayis_cli.validation import BAKU
@@ -22,20 +23,20 @@ STORED_ID_MAX = 2**31 - 1
 
 def get_application(session: Session, app_id: int, *, for_update: bool = False) -> Application:
     if not 1 <= app_id <= STORED_ID_MAX:
-        raise NotFound(f"application {app_id} not found")
+        raise NotFound(_("application {app_id} not found").format(app_id=app_id))
     stmt = select(Application).where(Application.id == app_id)
     if for_update:
         stmt = stmt.with_for_update()
     app = session.execute(stmt).scalar_one_or_none()
     if app is None:
-        raise NotFound(f"application {app_id} not found")
+        raise NotFound(_("application {app_id} not found").format(app_id=app_id))
     return app
 
 
 def get_abonent(session: Session, code: str) -> Abonent:
     abonent = session.get(Abonent, code)
     if abonent is None:
-        raise NotFound(f"abonent {code} not found")
+        raise NotFound(_("abonent {code} not found").format(code=code))
     return abonent
 
 
@@ -55,7 +56,7 @@ def lock_abonent(session: Session, code: str, *, shared: bool = False) -> Abonen
     )
     abonent = session.execute(stmt).scalar_one_or_none()
     if abonent is None:
-        raise NotFound(f"abonent {code} not found")
+        raise NotFound(_("abonent {code} not found").format(code=code))
     return abonent
 
 
@@ -124,3 +125,18 @@ def insert_ignore(session: Session, model: Any, values: dict[str, Any]) -> None:
     else:
         from sqlalchemy.dialects.sqlite import insert
     session.execute(insert(model).values(**values).on_conflict_do_nothing())
+
+
+#: What a refusal says the operator could not do, per workflow action (a msgid each).
+ACTION_VERBS = {
+    "review": N_("review it"),
+    "approve": N_("approve it"),
+    "reject": N_("reject it"),
+    "print": N_("print it"),
+}
+
+
+def action_verb(action: str) -> str:
+    """``action`` (a workflow code) as words in the current language."""
+    verb = ACTION_VERBS.get(str(action))
+    return gettext(verb) if verb is not None else str(action)

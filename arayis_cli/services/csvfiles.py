@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from arayis_cli.errors import InvalidInput
+from arayis_cli.i18n import _
 
 MAX_FIELD = 10_000
 csv.field_size_limit(MAX_FIELD)
@@ -26,13 +27,15 @@ def open_text(path: Path) -> io.TextIOWrapper:
     text is refused whole before a single row is imported.
     """
     if not path.exists():
-        raise InvalidInput(f"file not found: {path}")
+        raise InvalidInput(_("file not found: {path}").format(path=path))
     if not path.is_file():
-        raise InvalidInput(f"not a regular file: {path}")
+        raise InvalidInput(_("not a regular file: {path}").format(path=path))
     try:
         raw = path.open("rb")
     except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+        raise InvalidInput(
+            _("cannot read {path}: {exc_strerror}").format(path=path, exc_strerror=exc.strerror)
+        ) from None
     _ensure_text(raw, path.name)
     return io.TextIOWrapper(raw, encoding="utf-8-sig", errors="strict", newline="")
 
@@ -45,14 +48,18 @@ def _ensure_text(raw: io.BufferedReader, name: str) -> None:
     try:
         for chunk in iter(lambda: raw.read(1 << 20), b""):
             if b"\x00" in chunk:
-                raise InvalidInput(f"{name}: contains NUL bytes, not a text file")
+                raise InvalidInput(
+                    _("{name}: contains NUL bytes, not a text file").format(name=name)
+                )
             decoder.decode(chunk)
             offset += len(chunk)
         decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:
         raw.close()
         raise InvalidInput(
-            f"{name}: not UTF-8 text (bad byte near offset {offset + exc.start})"
+            _("{name}: not UTF-8 text (bad byte near offset {value})").format(
+                name=name, value=offset + exc.start
+            )
         ) from None
     except InvalidInput:
         raw.close()
@@ -70,9 +77,15 @@ def read_csv(
             reader = csv.reader(fh, strict=True)
             header = next(reader, None)
         except (UnicodeDecodeError, csv.Error) as exc:
-            raise InvalidInput(f"{path.name}: not a UTF-8 CSV file ({_why(exc)})") from None
+            raise InvalidInput(
+                _("{path_name}: not a UTF-8 CSV file ({why})").format(
+                    path_name=path.name, why=_why(exc)
+                )
+            ) from None
         if header is None:
-            raise InvalidInput(f"{path.name}: empty file, expected a header row")
+            raise InvalidInput(
+                _("{path_name}: empty file, expected a header row").format(path_name=path.name)
+            )
         columns = [h.strip() for h in header]
         allowed = set(required) | set(optional)
         missing = [c for c in required if c not in columns]
@@ -80,7 +93,9 @@ def read_csv(
         if missing or unknown or len(set(columns)) != len(columns):
             expected = ",".join((*required, *optional))
             raise InvalidInput(
-                f"{path.name}: wrong header {','.join(columns)[:120]!r}, expected {expected!r}"
+                _("{path_name}: wrong header {columns!r}, expected {expected!r}").format(
+                    path_name=path.name, columns=",".join(columns)[:120], expected=expected
+                )
             )
         number = 0
         while True:
@@ -89,7 +104,11 @@ def read_csv(
             except StopIteration:
                 return
             except UnicodeDecodeError as exc:
-                raise InvalidInput(f"{path.name}: not UTF-8 text ({_why(exc)})") from None
+                raise InvalidInput(
+                    _("{path_name}: not UTF-8 text ({why})").format(
+                        path_name=path.name, why=_why(exc)
+                    )
+                ) from None
             except csv.Error as exc:
                 number += 1
                 yield number, {"__error__": f"unreadable CSV row: {exc}"}
@@ -115,7 +134,11 @@ def read_jsonl(
             try:
                 line = fh.readline()
             except UnicodeDecodeError as exc:
-                raise InvalidInput(f"{path.name}: not UTF-8 text ({_why(exc)})") from None
+                raise InvalidInput(
+                    _("{path_name}: not UTF-8 text ({why})").format(
+                        path_name=path.name, why=_why(exc)
+                    )
+                ) from None
             if not line:
                 return
             number += 1

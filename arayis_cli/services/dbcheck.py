@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import func, select, text
 from sqlmodel import Session
 
+from arayis_cli.i18n import _
 from arayis_cli.models import (
     Application,
     Certificate,
@@ -59,9 +60,13 @@ def check(session: Session, *, now: datetime | None = None, limit: int = 200) ->
     if session.get_bind().dialect.name == "sqlite":
         for (line,) in session.execute(text("PRAGMA integrity_check")):
             if line != "ok":
-                problem(f"sqlite integrity: {line}")
+                problem(_("sqlite integrity: {line}").format(line=line))
         for row in session.execute(text("PRAGMA foreign_key_check")):
-            problem(f"foreign key broken: table {row[0]} row {row[1]} → {row[2]}")
+            problem(
+                _("foreign key broken: table {row} row {row2} → {row3}").format(
+                    row=row[0], row2=row[1], row3=row[2]
+                )
+            )
 
     report.checked["document_blobs"] = check_documents(session, problem)
 
@@ -83,21 +88,45 @@ def check(session: Session, *, now: datetime | None = None, limit: int = 200) ->
         apps += 1
         moves = transitions.get(app_id, [])
         if not moves or moves[0] != (None, Status.NEW.value):
-            problem(f"application {app_id}: history does not start with its registration")
+            problem(
+                _("application {app_id}: history does not start with its registration").format(
+                    app_id=app_id
+                )
+            )
         elif moves[-1][1] != status:
-            problem(f"application {app_id}: status {status} but history ends at {moves[-1][1]}")
-        for (_, before), (after_from, _) in pairwise(moves):
+            problem(
+                _("application {app_id}: status {status} but history ends at {moves}").format(
+                    app_id=app_id, status=status, moves=moves[-1][1]
+                )
+            )
+        for (_from, before), (after_from, _to) in pairwise(moves):
             if before != after_from:
-                problem(f"application {app_id}: history skips from {before} to {after_from}")
+                problem(
+                    _("application {app_id}: history skips from {before} to {after_from}").format(
+                        app_id=app_id, before=before, after_from=after_from
+                    )
+                )
         kinds = mails.get(app_id, [])
         if kinds.count(RECEIVED_EMAIL) != 1:
-            problem(f"application {app_id}: {kinds.count(RECEIVED_EMAIL)} registration emails")
+            problem(
+                _("application {app_id}: {kinds_count} registration emails").format(
+                    app_id=app_id, kinds_count=kinds.count(RECEIVED_EMAIL)
+                )
+            )
         decision = [k for k in kinds if k != RECEIVED_EMAIL]
         expected = DECISION_MAIL.get(status, set())
         if len(decision) > 1 or (decision and decision[0] not in expected):
-            problem(f"application {app_id}: decision emails {decision} for status {status}")
+            problem(
+                _("application {app_id}: decision emails {decision} for status {status}").format(
+                    app_id=app_id, decision=decision, status=status
+                )
+            )
         if expected and not decision:
-            problem(f"application {app_id}: decided ({status}) but no decision email")
+            problem(
+                _("application {app_id}: decided ({status}) but no decision email").format(
+                    app_id=app_id, status=status
+                )
+            )
     report.checked["applications"] = apps
 
     report.checked["certificates"] = check_certificates(session, problem)
@@ -121,7 +150,11 @@ def check(session: Session, *, now: datetime | None = None, limit: int = 200) ->
     for key in sorted(set(counts) | set(actual)):
         kept, real = counts.get(key, 0), actual.get(key, 0)
         if kept != real:
-            problem(f"stats tally {key} is {kept}, the applications say {real}")
+            problem(
+                _("stats tally {key} is {kept}, the applications say {real}").format(
+                    key=key, kept=kept, real=real
+                )
+            )
     return report
 
 
@@ -153,18 +186,26 @@ def check_documents(session: Session, problem: Callable[[str], None]) -> int:
         data = bytes(content)
         actual_size[sha] = len(data)
         if len(data) != size or hashlib.sha256(data).hexdigest() != sha:
-            problem(f"document bytes {sha[:12]}… do not match their SHA-256 or size")
+            problem(
+                _("document bytes {sha}… do not match their SHA-256 or size").format(sha=sha[:12])
+            )
     for doc_id, app_id, sha, size in session.execute(
         select(Document.id, Document.application_id, Document.sha256, Document.size).order_by(
             Document.id
         )
     ):
         if sha not in actual_size:
-            problem(f"application {app_id}: document {doc_id} has no stored bytes ({sha[:12]}…)")
+            problem(
+                _("application {app_id}: document {doc_id} has no stored bytes ({sha}…)").format(
+                    app_id=app_id, doc_id=doc_id, sha=sha[:12]
+                )
+            )
         elif size != actual_size[sha]:
             problem(
-                f"application {app_id}: document {doc_id} records size {size}, "
-                f"its stored bytes are {actual_size[sha]}"
+                _(
+                    "application {app_id}: document {doc_id} records size {size}, its stored "
+                    "bytes are {actual_size}"
+                ).format(app_id=app_id, doc_id=doc_id, size=size, actual_size=actual_size[sha])
             )
     orphans = session.execute(
         select(func.count())
@@ -172,7 +213,7 @@ def check_documents(session: Session, problem: Callable[[str], None]) -> int:
         .select_from(DocumentBlob)
     ).scalar_one()
     if orphans:
-        problem(f"{orphans} stored document(s) belong to no application")
+        problem(_("{orphans} stored document(s) belong to no application").format(orphans=orphans))
     return blobs
 
 
@@ -204,27 +245,43 @@ def check_certificates(session: Session, problem: Callable[[str], None]) -> int:
         number = cert.number
 
         def bad(what: str, number: str = number) -> None:
-            problem(f"certificate {number}: {what}")
+            problem(_("certificate {number}: {what}").format(number=number, what=what))
 
         if cert.balance_qepik > 0:
-            bad("issued with a debt on the balance")
+            bad(_("issued with a debt on the balance"))
         if number not in printed:
-            bad(f"no print in application {cert.application_id}'s history")
+            bad(
+                _("no print in application {cert_application_id}'s history").format(
+                    cert_application_id=cert.application_id
+                )
+            )
         if not SHA256_RE.fullmatch(cert.pdf_sha256 or ""):
-            bad("stored PDF hash is not a SHA-256")
+            bad(_("stored PDF hash is not a SHA-256"))
         if cert.pdf_size <= 0:
-            bad(f"stored PDF size {cert.pdf_size} is impossible")
+            bad(
+                _("stored PDF size {cert_pdf_size} is impossible").format(
+                    cert_pdf_size=cert.pdf_size
+                )
+            )
         if cert.token is None:
             if cert.key_id is not None:
-                bad(f"signed by key {cert.key_id} but its token is gone")
+                bad(
+                    _("signed by key {cert_key_id} but its token is gone").format(
+                        cert_key_id=cert.key_id
+                    )
+                )
             continue  # issued before certificates were signed (revision 0003)
         try:
             token = parse_token(cert.token)
         except InvalidInput:
-            bad("token cannot be read")
+            bad(_("token cannot be read"))
             continue
         if not signature_ok(token, keys):
-            bad(f"token's signature does not verify against registered key {token.kid}")
+            bad(
+                _("token's signature does not verify against registered key {token_kid}").format(
+                    token_kid=token.kid
+                )
+            )
         mismatched = [
             name
             for name, in_token, in_row in (
@@ -237,7 +294,11 @@ def check_certificates(session: Session, problem: Callable[[str], None]) -> int:
             if in_token != in_row
         ]
         if mismatched:
-            bad(f"token does not match the row ({', '.join(mismatched)})")
+            bad(
+                _("token does not match the row ({mismatched})").format(
+                    mismatched=", ".join(mismatched)
+                )
+            )
     return certs
 
 
@@ -252,9 +313,9 @@ def _registered_keys(session: Session, problem: Callable[[str], None]) -> dict[s
         try:
             found = load_public_keys(pem)
         except InvalidInput:
-            problem(f"signing key {kid}: public key cannot be read")
+            problem(_("signing key {kid}: public key cannot be read").format(kid=kid))
             continue
         if kid not in found:
-            problem(f"signing key {kid}: stored public key is another key")
+            problem(_("signing key {kid}: stored public key is another key").format(kid=kid))
         keys.update(found)
     return keys

@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from arayis_cli.errors import Conflict, NotFound
 from arayis_cli.formats import fmt_datetime
+from arayis_cli.i18n import N_, _
 from arayis_cli.models import Abonent, Application, Document
 from arayis_cli.money import money_human, money_json
 from arayis_cli.services import changes, tally
@@ -55,7 +56,11 @@ def transition(
         .execution_options(synchronize_session=False)
     )
     if result.rowcount != 1:
-        raise Conflict(f"application {app.id} was changed by another operator; look at it again")
+        raise Conflict(
+            _("application {app_id} was changed by another operator; look at it again").format(
+                app_id=app.id
+            )
+        )
     if values and values.get("decision_working_days") is not None:
         # A decision is final: the stats tallies only ever grow, and claims never touch them.
         days, late = values["decision_working_days"], values["decided_late"]
@@ -165,7 +170,7 @@ def review_next(session: Session, *, now: datetime, actor: str) -> tuple[Applica
     # On SQLite the transaction began with BEGIN IMMEDIATE: the read already holds the lock.
     app = session.execute(stmt).scalar_one_or_none()
     if app is None:
-        raise NotFound("no new applications in the queue")
+        raise NotFound(_("no new applications in the queue"))
     transition(session, app, Action.REVIEW, now=now, actor=actor, detail={"claimed": "next"})
     return app, checklist(session, app, now=now)
 
@@ -187,7 +192,7 @@ def decision_figures(app: Application, now: datetime) -> dict[str, Any]:
 
 def reject(session: Session, app_id: int, *, reason: str, now: datetime, actor: str) -> Application:
     """Refuse the application (Ləğv olunmuş) and queue the email with the reason."""
-    reason = clean_text(reason, "reason")
+    reason = clean_text(reason, N_("reason"))
     app = get_application(session, app_id, for_update=True)
     check_four_eyes(session, app, actor=actor, action="reject")
     transition(
@@ -207,7 +212,7 @@ def approve(
     session: Session, app_id: int, *, override: str | None, now: datetime, actor: str
 ) -> tuple[Application, Decimal]:
     """Complete the application (İcra olunmuş) and email the subscriber the debt result."""
-    override_reason = clean_text(override, "override reason") if override is not None else None
+    override_reason = clean_text(override, N_("override reason")) if override is not None else None
     app = get_application(session, app_id, for_update=True)
     check_four_eyes(session, app, actor=actor, action="approve")
     require(Status(app.status), Action.APPROVE, app_id=app.id)
@@ -215,14 +220,18 @@ def approve(
     if not check.group_i:
         # Not overridable: the certificate would state a group the service is not for.
         raise Conflict(
-            f"application {app.id}: checklist not passed ({check.group_failure()}); "
-            "this service is for group I (residential) subscribers only",
+            _(
+                "application {app_id}: checklist not passed ({check_group_failure}); this service "
+                "is for group I (residential) subscribers only"
+            ).format(app_id=app.id, check_group_failure=check.group_failure()),
             checklist=check.as_json(),
         )
     if not check.passed and override_reason is None:
         raise Conflict(
-            f"application {app.id}: checklist not passed ({'; '.join(check.failures())}); "
-            "approve with --override REASON to record why",
+            _(
+                "application {app_id}: checklist not passed ({check_failures}); approve with "
+                "--override REASON to record why"
+            ).format(app_id=app.id, check_failures="; ".join(check.failures())),
             checklist=check.as_json(),
         )
     detail: dict[str, Any] = {"debt": money_json(check.debt), "balance": money_json(check.balance)}

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from arayis_cli.errors import Conflict, InvalidInput
+from arayis_cli.i18n import N_, _
 from arayis_cli.models import Application, Document, DocumentBlob
 from arayis_cli.services.common import get_application, insert_ignore, record_event
 from arayis_cli.validation import clean_text, parse_document_kind
@@ -52,30 +53,46 @@ def read_upload(path: Path, *, limit: int) -> Upload:
     try:
         info = os.lstat(path)
     except FileNotFoundError:
-        raise InvalidInput(f"file not found: {path}") from None
+        raise InvalidInput(_("file not found: {path}").format(path=path)) from None
     except OSError as exc:
-        raise InvalidInput(f"cannot read {path}: {exc.strerror}") from None
+        raise InvalidInput(
+            _("cannot read {path}: {exc_strerror}").format(path=path, exc_strerror=exc.strerror)
+        ) from None
     if stat.S_ISLNK(info.st_mode):
-        raise InvalidInput(f"{name}: is a symbolic link; attach the file itself")
+        raise InvalidInput(
+            _("{name}: is a symbolic link; attach the file itself").format(name=name)
+        )
     if not stat.S_ISREG(info.st_mode):
-        raise InvalidInput(f"{name}: not a regular file")
+        raise InvalidInput(_("{name}: not a regular file").format(name=name))
     if info.st_size == 0:
-        raise InvalidInput(f"{name}: file is empty")
+        raise InvalidInput(_("{name}: file is empty").format(name=name))
     if info.st_size > limit:
-        raise InvalidInput(f"{name}: file is larger than the limit of {limit} bytes")
+        raise InvalidInput(
+            _("{name}: file is larger than the limit of {limit} bytes").format(
+                name=name, limit=limit
+            )
+        )
     try:
         with path.open("rb") as fh:
             content = fh.read(limit + 1)
     except OSError as exc:
-        raise InvalidInput(f"cannot read {name}: {exc.strerror}") from None
+        raise InvalidInput(
+            _("cannot read {name}: {exc_strerror}").format(name=name, exc_strerror=exc.strerror)
+        ) from None
     if len(content) > limit:
-        raise InvalidInput(f"{name}: file is larger than the limit of {limit} bytes")
+        raise InvalidInput(
+            _("{name}: file is larger than the limit of {limit} bytes").format(
+                name=name, limit=limit
+            )
+        )
     if not content:
-        raise InvalidInput(f"{name}: file is empty")
+        raise InvalidInput(_("{name}: file is empty").format(name=name))
     media_type = sniff(content)
     if media_type is None:
-        raise InvalidInput(f"{name}: not a complete PDF, JPEG or PNG file (judged by content)")
-    filename = clean_text(name, "file name", limit=255)
+        raise InvalidInput(
+            _("{name}: not a complete PDF, JPEG or PNG file (judged by content)").format(name=name)
+        )
+    filename = clean_text(name, N_("file name"), limit=255)
     return Upload(filename, content, media_type, hashlib.sha256(content).hexdigest())
 
 
@@ -93,8 +110,9 @@ def attach(
     app = get_application(session, app_id, for_update=True)
     if Status(app.status) not in OPEN_STATUSES:
         raise Conflict(
-            f"application {app_id} is {Status(app.status).label}: documents can be attached "
-            "only while it is open"
+            _(
+                "application {app_id} is {label}: documents can be attached only while it is open"
+            ).format(app_id=app_id, label=Status(app.status).label)
         )
     present = set(
         session.execute(select(Document.sha256).where(Document.application_id == app_id)).scalars()

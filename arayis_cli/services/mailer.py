@@ -18,6 +18,7 @@ from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
 from arayis_cli.errors import InvalidInput
+from arayis_cli.i18n import _
 
 TIMEOUT = 30
 
@@ -40,9 +41,11 @@ class SmtpSettings:
         url = current.smtp_url or ""
         sender = current.mail_from or ""
         if not url:
-            raise InvalidInput("ARAYIS_SMTP_URL is not set (e.g. smtp+starttls://mail.example:587)")
+            raise InvalidInput(
+                _("ARAYIS_SMTP_URL is not set (e.g. smtp+starttls://mail.example:587)")
+            )
         if not sender:
-            raise InvalidInput("ARAYIS_MAIL_FROM is not set (e.g. arayis@azersu.az)")
+            raise InvalidInput(_("ARAYIS_MAIL_FROM is not set (e.g. arayis@azersu.az)"))
         from arayis_cli.validation import parse_email
 
         sender = parse_email(sender)
@@ -50,12 +53,12 @@ class SmtpSettings:
         defaults = {"smtp": 25, "smtp+starttls": 587, "smtps": 465}
         if parts.scheme not in defaults or not parts.hostname:
             raise InvalidInput(
-                "ARAYIS_SMTP_URL must be smtp://, smtp+starttls:// or smtps://host[:port]"
+                _("ARAYIS_SMTP_URL must be smtp://, smtp+starttls:// or smtps://host[:port]")
             )
         try:
             port = parts.port or defaults[parts.scheme]
         except ValueError:
-            raise InvalidInput("ARAYIS_SMTP_URL has an invalid port") from None
+            raise InvalidInput(_("ARAYIS_SMTP_URL has an invalid port")) from None
         return cls(
             scheme=parts.scheme,
             host=parts.hostname,

@@ -25,6 +25,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlmodel import Session
 
+from arayis_cli.i18n import _
 from arayis_cli.models import OutboxMessage
 
 MAX_ATTEMPTS = 12
@@ -207,7 +208,7 @@ def deliver(
     retried: list[int] = []  # back to pending in this run: not again in this run
     smtp: SmtpSender | None = None
     with ExitStack() as stack:
-        for _ in range(limit):
+        for _sent in range(limit):
             # One message per claim: a sender killed now strands at most this one.
             with open_session() as session:
                 msg = claim_one(
@@ -271,18 +272,26 @@ def retry(
         select(OutboxMessage).where(OutboxMessage.id == msg_id).with_for_update()
     ).scalar_one_or_none()
     if msg is None:
-        raise NotFound(f"email {msg_id} not found")
+        raise NotFound(_("email {msg_id} not found").format(msg_id=msg_id))
     if msg.status == "sending":
         claimed_at = msg.claimed_at
         if claimed_at is not None and claimed_at > now - LEASE:
             raise Conflict(
-                f"email {msg_id} is being sent right now (claimed at {iso_baku(claimed_at)}); "
-                f"if its sender died, retry after {iso_baku(claimed_at + LEASE)}"
+                _(
+                    "email {msg_id} is being sent right now (claimed at {iso_baku}); if its "
+                    "sender died, retry after {iso_baku2}"
+                ).format(
+                    msg_id=msg_id,
+                    iso_baku=iso_baku(claimed_at),
+                    iso_baku2=iso_baku(claimed_at + LEASE),
+                )
             )
     elif msg.status != "failed":
         raise Conflict(
-            f"email {msg_id} is {msg.status}: only a failed email or one stranded in "
-            "sending can be retried"
+            _(
+                "email {msg_id} is {msg_status}: only a failed email or one stranded in sending "
+                "can be retried"
+            ).format(msg_id=msg_id, msg_status=msg.status)
         )
     before = msg.status
     changed = to is not None and to != msg.to_addr

@@ -14,8 +14,10 @@ from sqlmodel import Session
 
 from arayis_cli.errors import InvalidInput, NotPermitted
 from arayis_cli.formats import iso_baku
+from arayis_cli.i18n import _
 from arayis_cli.models import Application, Event, Policy
 from arayis_cli.services.audit import current_actor, record
+from arayis_cli.services.common import action_verb
 
 FOUR_EYES = "four_eyes"
 SWITCH = {"on": True, "off": False}
@@ -24,7 +26,7 @@ SWITCH = {"on": True, "off": False}
 def parse_switch(value: str) -> bool:
     key = value.strip().lower()
     if key not in SWITCH:
-        raise InvalidInput("four-eyes takes on or off")
+        raise InvalidInput(_("four-eyes takes on or off"))
     return SWITCH[key]
 
 
@@ -78,6 +80,8 @@ def check_four_eyes(session: Session, app: Application, *, actor: str, action: s
     )
     if who in reviewers:
         raise NotPermitted(
-            f"application {app.id}: four-eyes policy is on and {who} reviewed it; "
-            f"another person must {action} it"
+            _(
+                "application {app_id}: four-eyes policy is on and {who} reviewed it; another "
+                "person must {action}"
+            ).format(app_id=app.id, who=who, action=action_verb(action))
         )

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from arayis_cli.errors import ArayisError, InvalidInput, Unavailable
+from arayis_cli.i18n import _
 
 try:  # POSIX; elsewhere an open file cannot be deleted, which protects a live writer anyway
     import fcntl
@@ -62,15 +63,25 @@ def output_target(out: Path | None, *, default_folder: Path) -> OutputTarget:
         return OutputTarget(out)
     folder = out.parent
     if _kind(folder) != "dir":
-        raise InvalidInput(f"folder does not exist: {folder}")
+        raise InvalidInput(_("folder does not exist: {folder}").format(folder=folder))
     if kind not in ("missing", "file"):
-        raise InvalidInput(f"not a regular file, cannot write the certificate there: {out}")
+        raise InvalidInput(
+            _("not a regular file, cannot write the certificate there: {out}").format(out=out)
+        )
     name_max = _limit(folder, "PC_NAME_MAX", DEFAULT_NAME_MAX)
     if len(os.fsencode(out.name)) > name_max:
-        raise InvalidInput(f"file name too long (more than {name_max} bytes): {out.name}")
+        raise InvalidInput(
+            _("file name too long (more than {name_max} bytes): {out_name}").format(
+                name_max=name_max, out_name=out.name
+            )
+        )
     path_max = _limit(folder, "PC_PATH_MAX", 4096)
     if len(os.fsencode(os.path.abspath(out))) >= path_max:
-        raise InvalidInput(f"path too long (more than {path_max} bytes): {out}")
+        raise InvalidInput(
+            _("path too long (more than {path_max} bytes): {out}").format(
+                path_max=path_max, out=out
+            )
+        )
     return OutputTarget(folder, out.name)
 
 
@@ -96,7 +107,11 @@ def _kind(path: Path) -> str:
     except FileNotFoundError:
         return "missing"
     except OSError as exc:
-        raise InvalidInput(f"cannot use this path: {exc.strerror}: {path}") from None
+        raise InvalidInput(
+            _("cannot use this path: {exc_strerror}: {path}").format(
+                exc_strerror=exc.strerror, path=path
+            )
+        ) from None
     if stat.S_ISDIR(mode):
         return "dir"
     return "file" if stat.S_ISREG(mode) else "other"
@@ -150,7 +165,7 @@ def staged(target: OutputTarget) -> Iterator[StagedFile]:
 
 
 def _create_locked(folder: Path) -> tuple[int, Path]:
-    for _ in range(5):
+    for _attempt in range(5):
         path = folder / f".arayis-{secrets.token_hex(8)}.tmp"
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY | os.O_NOFOLLOW, 0o600)
@@ -170,7 +185,7 @@ def _create_locked(folder: Path) -> tuple[int, Path]:
                 os.close(fd)
                 continue
         return fd, path
-    raise Unavailable(f"cannot create a staging file in {folder}")
+    raise Unavailable(_("cannot create a staging file in {folder}").format(folder=folder))
 
 
 def unwritable(folder: Path, exc: OSError) -> ArayisError:
@@ -178,8 +193,14 @@ def unwritable(folder: Path, exc: OSError) -> ArayisError:
 
     reason = exc.strerror or type(exc).__name__
     if exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EIO):
-        return Unavailable(f"cannot write certificates in {folder}: {reason}")
-    return InvalidInput(f"cannot write certificates in {folder}: {reason}")
+        return Unavailable(
+            _("cannot write certificates in {folder}: {reason}").format(
+                folder=folder, reason=reason
+            )
+        )
+    return InvalidInput(
+        _("cannot write certificates in {folder}: {reason}").format(folder=folder, reason=reason)
+    )
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from arayis_cli.errors import (
     NotFound,
     Unavailable,
 )
+from arayis_cli.i18n import _
 from arayis_cli.models import Abonent, Application, Certificate, Counter, SigningKey
 from arayis_cli.money import from_qepik, money_human, money_json, to_qepik
 from arayis_cli.services.common import (
@@ -116,8 +117,10 @@ def check_printable(session: Session, app_id: int, *, now: datetime, actor: str)
     abonent = lock_abonent(session, app.abonent_code)
     if abonent.group != "I":
         raise Conflict(
-            f"application {app_id}: abonent {abonent.code} is no longer in group I "
-            f"(now group {abonent.group}); this certificate is for group I (əhali) only"
+            _(
+                "application {app_id}: abonent {abonent_code} is no longer in group I (now group "
+                "{abonent_group}); this certificate is for group I (əhali) only"
+            ).format(app_id=app_id, abonent_code=abonent.code, abonent_group=abonent.group)
         )
     # Before anything is recorded or allocated: a letter the font lacks refuses the print.
     from arayis_cli.certificate.pdf import ensure_printable
@@ -141,8 +144,10 @@ def check_printable(session: Session, app_id: int, *, now: datetime, actor: str)
         )
         session.commit()  # the evidence support staff need survives the refusal
         raise DebtOutstanding(
-            f"application {app_id}: abonent {app.abonent_code} has a debt of "
-            f"{money_human(debt)}; pay it first, then print again",
+            _(
+                "application {app_id}: abonent {app_abonent_code} has a debt of {amount}; pay it "
+                "first, then print again"
+            ).format(app_id=app_id, app_abonent_code=app.abonent_code, amount=money_human(debt)),
             debt=debt,
         )
     return Printable(app, abonent, bal)
@@ -310,9 +315,16 @@ def print_to_file(
             return issued, staging.publish(final)
         except OSError as exc:
             raise Unavailable(
-                f"certificate {number} is registered but could not be moved to {final} "
-                f"({exc.strerror}); the next print into {target.folder} restores it "
-                f"as {number}.pdf"
+                _(
+                    "certificate {number} is registered but could not be moved to {final} "
+                    "({exc_strerror}); the next print into {target_folder} restores it as "
+                    "{number}.pdf"
+                ).format(
+                    number=number,
+                    final=final,
+                    exc_strerror=exc.strerror,
+                    target_folder=target.folder,
+                )
             ) from None
 
 
@@ -512,9 +524,16 @@ def print_group(
                 path = staging[app_id].publish(final)
             except OSError as exc:
                 raise Unavailable(
-                    f"certificate {number} is registered but could not be moved to {final} "
-                    f"({exc.strerror}); the next print into {target.folder} restores it "
-                    f"as {number}.pdf"
+                    _(
+                        "certificate {number} is registered but could not be moved to {final} "
+                        "({exc_strerror}); the next print into {target_folder} restores it as "
+                        "{number}.pdf"
+                    ).format(
+                        number=number,
+                        final=final,
+                        exc_strerror=exc.strerror,
+                        target_folder=target.folder,
+                    )
                 ) from None
             outcomes[app_id] = BatchOutcome(app_id, issued=done, path=path)
     return [outcomes[app_id] for app_id in app_ids]

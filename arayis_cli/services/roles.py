@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from arayis_cli.access import INCLUDES, Role
+from arayis_cli.i18n import _
 
 APPEND_ONLY = ("event", "audit_log")
 
@@ -193,7 +194,7 @@ def install(session: Any) -> dict[str, Any]:
     if session.get_bind().dialect.name != "postgresql":
         from arayis_cli.errors import InvalidInput
 
-        raise InvalidInput("roles apply to PostgreSQL only; SQLite is one terminal")
+        raise InvalidInput(_("roles apply to PostgreSQL only; SQLite is one terminal"))
     run = session.execute
     run(text("SELECT pg_advisory_xact_lock(727275)"))  # two installs at once: one waits
     tables = sorted([*SQLModel.metadata.tables, "alembic_version"])

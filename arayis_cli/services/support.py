@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from arayis_cli.errors import NotFound
 from arayis_cli.formats import fmt_date, fmt_datetime
+from arayis_cli.i18n import _
 from arayis_cli.models import Abonent, Application, Certificate, Event, LedgerEntry, OutboxMessage
 from arayis_cli.money import money_human
 from arayis_cli.services.common import baku_date, balance, debt_of, get_application
@@ -178,5 +179,5 @@ def _blocker(
 def outbox_message(session: Session, msg_id: int) -> OutboxMessage:
     msg = session.get(OutboxMessage, msg_id)
     if msg is None:
-        raise NotFound(f"outbox message {msg_id} not found")
+        raise NotFound(_("outbox message {msg_id} not found").format(msg_id=msg_id))
     return msg

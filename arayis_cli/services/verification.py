@@ -23,6 +23,7 @@ from arayis_cli.certificate.signing import (
 )
 from arayis_cli.errors import Conflict, InvalidInput, NotFound
 from arayis_cli.formats import iso_baku
+from arayis_cli.i18n import N_, _
 from arayis_cli.models import Certificate, CertificateVerification, SigningKey
 from arayis_cli.services.common import baku_date, record_event
 from arayis_cli.validation import clean_text
@@ -132,13 +133,19 @@ def read_evidence(arg: str) -> Evidence:
     path = Path(arg)
     if path.suffix.lower() == ".pdf" or path.exists():
         if not path.is_file():
-            raise InvalidInput(f"not a readable file: {arg}")
+            raise InvalidInput(_("not a readable file: {arg}").format(arg=arg))
         if path.stat().st_size > MAX_PDF:
-            raise InvalidInput(f"{path.name}: larger than any certificate")
+            raise InvalidInput(
+                _("{path_name}: larger than any certificate").format(path_name=path.name)
+            )
         try:
             content = path.read_bytes()
         except OSError as exc:
-            raise InvalidInput(f"cannot read {path.name}: {exc.strerror}") from None
+            raise InvalidInput(
+                _("cannot read {path_name}: {exc_strerror}").format(
+                    path_name=path.name, exc_strerror=exc.strerror
+                )
+            ) from None
         return evidence_from_pdf(content)
     if looks_like_number(arg) and "." not in arg:  # a token starts with the number, then dots
         return Evidence(number=parse_number(arg))
@@ -251,7 +258,7 @@ def _abonent_of(cert: Any) -> str | None:
 def verify_offline(evidence: Evidence, public_key_text: str, *, now: datetime) -> Verdict:
     """Without the register: the signature and the expiry date alone."""
     if evidence.number is not None:
-        raise InvalidInput("offline verification needs the PDF or its token, not a number")
+        raise InvalidInput(_("offline verification needs the PDF or its token, not a number"))
     token = evidence.token
     if token is None:
         return Verdict(False, None, ALTERED if evidence.marked else NOT_A_CERTIFICATE)
@@ -308,15 +315,15 @@ def record_checks(session: Session, checks: list[Check]) -> None:
 
 def revoke(session: Session, number: str, *, reason: str, now: datetime, actor: str) -> Certificate:
     """Withdraw a certificate; later verification says it is revoked."""
-    reason = clean_text(reason, "reason")
+    reason = clean_text(reason, N_("reason"))
     number = parse_number(number)
     cert = session.execute(
         select(Certificate).where(Certificate.number == number).with_for_update()
     ).scalar_one_or_none()
     if cert is None:
-        raise NotFound(f"certificate {number} is not in the register")
+        raise NotFound(_("certificate {number} is not in the register").format(number=number))
     if cert.revoked_at is not None:
-        raise Conflict(f"certificate {number} was already revoked")
+        raise Conflict(_("certificate {number} was already revoked").format(number=number))
     cert.revoked_at = now
     cert.revoked_by = actor
     cert.revoked_reason = reason

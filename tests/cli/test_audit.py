@@ -130,7 +130,7 @@ def test_audit_filters_and_table(loaded: Cli, tmp_path: Path) -> None:
     assert len(loaded.json("audit", "--limit", "1")) == 1
     table = loaded("audit").stdout
     assert "show" in table and "aysel" in table
-    assert "heç nə yoxdur" in loaded("audit", "--actor", "nobody").stdout
+    assert "The audit log is empty." in loaded("audit", "--actor", "nobody").stdout
     loaded("audit", "--since", "yesterday", code=2)
     loaded("audit", "--application", "0", code=2)
     loaded("audit", "--application", str(2**63), code=2)

@@ -24,7 +24,7 @@ def test_policy_off_by_default_and_switched_by_admin(loaded: Cli) -> None:
     shown = loaded.json("policy", "set", "four-eyes", "on")
     assert shown["four_eyes"] is True and shown["changed_at"] == "2026-11-25T10:00:00+04:00"
     assert loaded.json("policy", "show")["four_eyes"] is True
-    assert "açıq (on)" in loaded("policy", "show").stdout
+    assert "Four eyes (four-eyes): on" in loaded("policy", "show").stdout
     loaded("policy", "set", "four-eyes", "OFF")
     assert loaded.json("policy", "show")["four_eyes"] is False
     # Every change is in the append-only audit log, with the value before it.

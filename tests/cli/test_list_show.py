@@ -56,7 +56,7 @@ def test_list_refusals(loaded: Cli) -> None:
     loaded("list", "--since", "last week", code=2)
     loaded("list", "--limit", "-1", code=2)
     assert loaded.json("list") == []
-    assert "tapılmadı" in loaded("list").stdout
+    assert "No applications found" in loaded("list").stdout
 
 
 def test_show_full_history(loaded: Cli) -> None:
@@ -72,7 +72,7 @@ def test_show_full_history(loaded: Cli) -> None:
     assert all(h["operator"] == "leyla" and h["at"].endswith("+04:00") for h in shown["history"])
     assert [m["kind"] for m in shown["emails"]] == ["received", "rejected"]
     people = loaded("show", app_id).stdout
-    assert "Tarixçə" in people and "Ləğv olunmuş" in people
+    assert "History" in people and "Ləğv olunmuş" in people
     loaded("show", "999", code=4)
     loaded("show", "abc", code=2)
 

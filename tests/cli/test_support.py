@@ -51,7 +51,7 @@ def test_as_subscriber_refused_shows_the_reason_literally(loaded: Cli) -> None:
     assert [e["kind"] for e in view["emails"]] == ["received", "rejected"]
     assert reason in view["emails"][1]["body_text"]
     human = loaded("show", app_id, "--as-subscriber").stdout
-    assert reason in human and "Ləğv olunmuş" in human and "aktiv deyil" in human
+    assert reason in human and "Ləğv olunmuş" in human and "not enabled" in human
     assert "leyla.aliyeva" not in human and "+99450" not in human  # nothing personal
 
 
@@ -128,7 +128,7 @@ def test_show_explains_debt_then_payment_then_print(loaded: Cli, tmp_path: Path)
     for key in ("id", "status", "history", "emails", "certificates", "documents"):
         assert key in shown
     human = loaded("show", app_id, env={"COLUMNS": "80"}).stdout
-    assert "KASSA-2" in human and "imtina (borc)" in human and "Çap:" in human
+    assert "KASSA-2" in human and "refused (debt)" in human and "Print:" in human
     assert "23,80 AZN" in human and number in human
 
 
@@ -211,7 +211,7 @@ def test_outbox_list_fits_80_columns(loaded: Cli, smtp: Server) -> None:  # noqa
     assert lines and max(len(line) for line in lines) <= 80, out
     assert "failed" in out and "sent" in out and "→ 25.11 10:01" in out  # next attempt
     assert "25.11 10:00" in out  # sent time
-    assert "Kimə" in out
+    assert "To" in out.splitlines()[2]  # the heading row
     # One line per message: nothing wrapped into a second line.
     assert sum("@example.az" in line for line in lines) == 20
 

@@ -97,7 +97,7 @@ def test_backup_refuses_to_overwrite_and_bad_places(cli: Cli, tmp_path: Path, un
     assert existing.read_bytes() == b"precious"
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
     people = cli("db", "backup", tmp_path / "ok.db")
-    assert "✓" in people.stderr and "(db check)" in people.stderr
+    assert "✓" in people.stderr and "db check of the copy: whole" in people.stderr
 
 
 def test_backup_on_a_full_disk_is_exit_8_and_leaves_nothing(cli: Cli, tmp_path: Path) -> None:

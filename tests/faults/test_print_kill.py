@@ -157,10 +157,10 @@ def test_settling_tells_the_clerk(loaded: Cli, tmp_path: Path) -> None:
     app_id = _completed(loaded)
     _killed(loaded, tmp_path, "register-committed", "print", app_id)
     people = loaded("print", app_id)
-    assert "AR-2026-000001-5 bərpa olundu" in people.stderr
+    assert "Certificate AR-2026-000001-5 restored from an interrupted print" in people.stderr
     _killed(loaded, tmp_path, "pdf-staged", "print", app_id)
     people = loaded("print", app_id)
-    assert "müvəqqəti faylı silindi" in people.stderr
+    assert "Removed the staging file of an interrupted print" in people.stderr
     _assert_settled(loaded, tmp_path)
 
 

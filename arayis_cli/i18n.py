@@ -1,0 +1,93 @@
+"""Messages for people through one gettext catalogue (SPEC §5.2, STYLE habit 17).
+
+msgids are English; ``locale/az/LC_MESSAGES/arayis.po`` translates every one of them and
+is the default language. English needs no catalogue: a missing translation *is* the
+English msgid (stdlib ``NullTranslations``), so nobody writes English twice.
+
+Usage, everywhere in the package::
+
+    from arayis_cli.i18n import _, ngettext
+    raise NotFound(_("application {id} not found").format(id=app_id))
+
+Translation happens when the message is made (at raise time in services), in the language
+in force then: ``--lang`` for this invocation if given, else ``ARAYIS_LANG``, else ``az``.
+Strings that must exist before the language is known (labels of codes in module-level
+tables) are marked with :func:`N_` and translated where they are shown (:func:`label`).
+
+Cheap: only the standard library; the ``.mo`` file is read the first time a message is
+needed, and once per process per language.
+
+Emails and the certificate PDF do not come through here: they stay Azerbaijani whatever
+the operator's language (SPEC §5.2).
+"""
+
+from __future__ import annotations
+
+import gettext as _gettext
+from pathlib import Path
+
+DOMAIN = "arayis"
+LOCALE_DIR = Path(__file__).parent / "locale"
+DEFAULT_LANGUAGE = "az"
+
+#: Set by ``--lang`` for one invocation; None: ``ARAYIS_LANG`` decides.
+_override: str | None = None
+_loaded: dict[str, _gettext.NullTranslations] = {}
+
+
+def set_language(lang: str | None) -> None:
+    """``--lang`` for this invocation (None: back to ``ARAYIS_LANG`` / the default)."""
+    global _override
+    _override = lang.lower() if lang else None
+
+
+def language() -> str:
+    """The language messages are made in now: ``az`` or ``en``."""
+    if _override is not None:
+        return _override
+    from arayis_cli.config import language_setting
+
+    return language_setting()
+
+
+def translations(lang: str | None = None) -> _gettext.NullTranslations:
+    """The catalogue of ``lang`` (default: the current language), loaded once."""
+    lang = lang or language()
+    found = _loaded.get(lang)
+    if found is None:
+        if lang == "en":
+            # The msgids are the English text.
+            found = _gettext.NullTranslations()
+        else:
+            found = _gettext.translation(DOMAIN, LOCALE_DIR, languages=[lang], fallback=True)
+        _loaded[lang] = found
+    return found
+
+
+def _(message: str) -> str:
+    """``message`` (an English msgid) in the current language."""
+    return translations().gettext(message)
+
+
+def gettext(message: str) -> str:
+    return translations().gettext(message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The form of a message for the number ``n`` (Plural-Forms of the catalogue)."""
+    return translations().ngettext(singular, plural, n)
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for extraction without translating it (module-level tables)."""
+    return message
+
+
+def label(message: str) -> str:
+    """A string marked with :func:`N_`, translated now (alias of :func:`_` for readers)."""
+    return translations().gettext(message)
+
+
+def az(message: str) -> str:
+    """``message`` in Azerbaijani whatever the operator's language (what subscribers see)."""
+    return translations("az").gettext(message)
