@@ -147,16 +147,13 @@ def ensure_schema(url: str) -> None:
             resource="schema",
         )
     if current is not None and engine.dialect.name != "sqlite":
-        from arayis_cli.unavailable import describe_database
-
-        raise Unavailable(
+        raise _schema_mismatch(
+            url,
+            current,
             _(
                 "{describe_database} is at schema revision {current}, this arayis needs {HEAD}: "
                 "run `arayis db upgrade` (once, when no older arayis still uses it)"
-            ).format(describe_database=describe_database(url), current=current, HEAD=HEAD),
-            resource="schema",
-            revision=current,
-            expected=HEAD,
+            ),
         )
     upgrade(url)
     _migrated.add(url)
@@ -191,14 +188,23 @@ def known_revisions() -> set[str]:
 
 
 def _ahead(url: str, current: str) -> Unavailable:
+    return _schema_mismatch(
+        url,
+        current,
+        _(
+            "{describe_database} is at schema revision {current}, newer than this arayis knows "
+            "(its newest is {HEAD}): upgrade arayis, do not run this version against it"
+        ),
+    )
+
+
+def _schema_mismatch(url: str, current: str, message: str) -> Unavailable:
+    """Exit 8 for a database at another schema revision, naming both revisions."""
     from arayis_cli.migrations import HEAD
     from arayis_cli.unavailable import describe_database
 
     return Unavailable(
-        _(
-            "{describe_database} is at schema revision {current}, newer than this arayis knows "
-            "(its newest is {HEAD}): upgrade arayis, do not run this version against it"
-        ).format(describe_database=describe_database(url), current=current, HEAD=HEAD),
+        message.format(describe_database=describe_database(url), current=current, HEAD=HEAD),
         resource="schema",
         revision=current,
         expected=HEAD,

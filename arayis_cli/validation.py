@@ -237,36 +237,28 @@ def parse_past_datetime(text: str | datetime, what: str, *, now: datetime) -> da
 
 def parse_id(text: str | int, what: str = N_("id")) -> int:
     """An id typed by a person: ASCII digits, 1 … 2⁶³−1 (SPEC §5.1)."""
-    what = gettext(what)  # a msgid (N_) from the caller, or an option name
-    raw = str(text).strip()
-    # ASCII digits only: int() would also take "1_0", "+1" or Arabic-Indic digits; and
-    # the length first, since int() refuses strings of thousands of digits with an error.
-    if not _digits(raw) or not 1 <= int(raw) <= ID_MAX:
-        shown = raw if len(raw) <= 30 else raw[:30] + "…"
-        raise InvalidInput(
-            _("{what} must be a whole number from 1 to {ID_MAX}, got {shown!r}").format(
-                what=what, ID_MAX=ID_MAX, shown=shown
-            )
-        )
-    return int(raw)
-
-
-def _digits(raw: str) -> bool:
-    return 0 < len(raw) <= 25 and raw.isascii() and raw.isdigit()
+    return _whole_number(text, what, lowest=1)
 
 
 def parse_count(text: str | int, what: str) -> int:
     """A count or offset typed by a person: ASCII digits, 0 … 2⁶³−1."""
+    return _whole_number(text, what, lowest=0)
+
+
+def _whole_number(text: str | int, what: str, *, lowest: int) -> int:
     what = gettext(what)  # a msgid (N_) from the caller, or an option name
     raw = str(text).strip()
-    if not _digits(raw) or int(raw) > ID_MAX:
-        shown = raw if len(raw) <= 30 else raw[:30] + "…"
-        raise InvalidInput(
-            _("{what} must be a whole number from 0 to {ID_MAX}, got {shown!r}").format(
-                what=what, ID_MAX=ID_MAX, shown=shown
-            )
-        )
-    return int(raw)
+    # ASCII digits only: int() would also take "1_0", "+1" or Arabic-Indic digits; and
+    # the length first, since int() refuses strings of thousands of digits with an error.
+    if 0 < len(raw) <= 25 and raw.isascii() and raw.isdigit() and lowest <= int(raw) <= ID_MAX:
+        return int(raw)
+    shown = raw if len(raw) <= 30 else raw[:30] + "…"
+    message = (
+        _("{what} must be a whole number from 1 to {ID_MAX}, got {shown!r}")
+        if lowest == 1
+        else _("{what} must be a whole number from 0 to {ID_MAX}, got {shown!r}")
+    )
+    raise InvalidInput(message.format(what=what, ID_MAX=ID_MAX, shown=shown))
 
 
 # -- masking ---------------------------------------------------------------------------

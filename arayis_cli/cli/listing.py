@@ -10,22 +10,11 @@ from typing import Any
 
 from arayis_cli.cli.output import emit_csv, emit_json_array, state
 from arayis_cli.i18n import _
+from arayis_cli.present import APPLICATION_FIELDS
 
-LIST_COLUMNS = (
-    "id",
-    "abonent_code",
-    "status",
-    "status_label",
-    "fin",
-    "phone",
-    "email",
-    "channel",
-    "external_id",
-    "submitted_at",
-    "due_on",
-    "overdue",
-    "operator",
-)
+#: The CSV columns: the application JSON object's fields up to the operator, in its order.
+LIST_COLUMNS = APPLICATION_FIELDS[: APPLICATION_FIELDS.index("operator") + 1]
+_OVERDUE = LIST_COLUMNS.index("overdue")
 
 
 def write_list(flt: Any, *, fmt: str, show_pii: bool) -> None:
@@ -69,7 +58,9 @@ def _csv_rows(
         for row, documents in zip(part, docs, strict=True):
             f = application_fields(row, today=day, show_pii=show_pii)
             kinds = ";".join(d.kind for d in documents) if documents else ""
-            yield (*f[:11], "true" if f[11] else "false", f[12], kinds)
+            row_out = list(f[: len(LIST_COLUMNS)])
+            row_out[_OVERDUE] = "true" if row_out[_OVERDUE] else "false"
+            yield (*row_out, kinds)
 
 
 def _table(rows: Iterable[dict[str, Any]]) -> None:

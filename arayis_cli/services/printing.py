@@ -305,27 +305,37 @@ def print_to_file(
             number = allocate_number(session, baku_date(now).year)
         with session_scope(url) as session:
             issued = issue_certificate(session, app_id, number=number, now=now, actor=actor)
-            try:
-                staging.write(issued.pdf)
-            except OSError as exc:
-                raise unwritable(target.folder, exc) from None
+            _stage(staging, issued.pdf, target)
         staging.committed = True
-        final = target.path_for(number)
-        try:
-            return issued, staging.publish(final)
-        except OSError as exc:
-            raise Unavailable(
-                _(
-                    "certificate {number} is registered but could not be moved to {final} "
-                    "({exc_strerror}); the next print into {target_folder} restores it as "
-                    "{number}.pdf"
-                ).format(
-                    number=number,
-                    final=final,
-                    exc_strerror=exc.strerror,
-                    target_folder=target.folder,
-                )
-            ) from None
+        return issued, _publish(staging, target, number)
+
+
+def _stage(staging: Any, pdf: bytes, target: OutputTarget) -> None:
+    """The PDF into its staging file, fsynced; a folder that refuses it is exit 2."""
+    try:
+        staging.write(pdf)
+    except OSError as exc:
+        raise unwritable(target.folder, exc) from None
+
+
+def _publish(staging: Any, target: OutputTarget, number: str) -> Path:
+    """Rename a registered certificate's staging file to ``<number>.pdf`` (or ``--out``)."""
+    final = target.path_for(number)
+    try:
+        return staging.publish(final)
+    except OSError as exc:
+        raise Unavailable(
+            _(
+                "certificate {number} is registered but could not be moved to {final} "
+                "({exc_strerror}); the next print into {target_folder} restores it as "
+                "{number}.pdf"
+            ).format(
+                number=number,
+                final=final,
+                exc_strerror=exc.strerror,
+                target_folder=target.folder,
+            )
+        ) from None
 
 
 def ready_for_print(session: Session, *, now: datetime) -> list[tuple[int, str, Decimal]]:
@@ -508,33 +518,14 @@ def print_group(
                 )
                 for ready, rendered in prepared:
                     pdf = rendered()
-                    try:
-                        staging[ready.app_id].write(pdf)
-                    except OSError as exc:
-                        raise unwritable(target.folder, exc) from None
+                    _stage(staging[ready.app_id], pdf, target)
                     issued.append(register_certificate(session, ready, pdf))
         for done in issued:
             app_id = done.certificate.application_id
             staging[app_id].committed = True
         for done in issued:
             app_id = done.certificate.application_id
-            number = done.certificate.number
-            final = target.path_for(number)
-            try:
-                path = staging[app_id].publish(final)
-            except OSError as exc:
-                raise Unavailable(
-                    _(
-                        "certificate {number} is registered but could not be moved to {final} "
-                        "({exc_strerror}); the next print into {target_folder} restores it as "
-                        "{number}.pdf"
-                    ).format(
-                        number=number,
-                        final=final,
-                        exc_strerror=exc.strerror,
-                        target_folder=target.folder,
-                    )
-                ) from None
+            path = _publish(staging[app_id], target, done.certificate.number)
             outcomes[app_id] = BatchOutcome(app_id, issued=done, path=path)
     return [outcomes[app_id] for app_id in app_ids]
 
