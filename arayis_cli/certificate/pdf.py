@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from arayis_cli.certificate import fontcache
-from arayis_cli.errors import InvalidInput
+from arayis_cli.certificate.printable import ensure_printable
 from arayis_cli.formats import fmt_date, fmt_datetime
 from arayis_cli.money import money_human
 
@@ -92,21 +92,6 @@ def missing_characters(text: str) -> list[str]:
         if ord(ch) not in covered and not ch.isspace():
             missing.setdefault(ch, None)
     return [f"U+{ord(ch):04X} '{ch}'" for ch in missing]
-
-
-def ensure_printable(**fields: str) -> None:
-    """Refuse (:class:`InvalidInput`, exit 2) if any field holds a character the
-    certificate font cannot show: called before anything is allocated or written."""
-    found = {name: chars for name, value in fields.items() if (chars := missing_characters(value))}
-    if found:
-        where = "; ".join(
-            f"{', '.join(chars)} in the {name.replace('_', ' ')}" for name, chars in found.items()
-        )
-        raise InvalidInput(
-            f"cannot print: the certificate font has no {where}; correct the data, "
-            "then print again",
-            characters=sorted({c.split(" ")[0] for chars in found.values() for c in chars}),
-        )
 
 
 def _printable_fields(data: CertificateData) -> dict[str, str]:

@@ -123,7 +123,7 @@ def check_printable(session: Session, app_id: int, *, now: datetime, actor: str)
             ).format(app_id=app_id, abonent_code=abonent.code, abonent_group=abonent.group)
         )
     # Before anything is recorded or allocated: a letter the font lacks refuses the print.
-    from arayis_cli.certificate.pdf import ensure_printable
+    from arayis_cli.certificate.printable import ensure_printable
 
     ensure_printable(
         owner_name=abonent.owner_name,

@@ -190,6 +190,10 @@ def test_a_letter_the_font_lacks_refuses_the_print(
     with unchanged():
         err = loaded.json("print", app_id, "--out", target, code=2)
         people = loaded("print", app_id, "--out", target, code=2)
+        az = loaded.json("print", app_id, "--out", target, code=2, env={"ARAYIS_LANG": "az"})
+    assert (
+        az["message"].startswith("çap etmək olmur: arayışın şriftində") and named in az["message"]
+    )
     assert err["error"] == "invalid_input" and named in err["message"]
     assert err["characters"][0] == named.split()[0]
     assert named in people.stderr and len(people.stderr.strip().splitlines()) == 1
