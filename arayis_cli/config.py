@@ -221,13 +221,9 @@ def _lang(raw: str | None) -> str:
 def _now(raw: str | None) -> datetime | None:
     if raw is None:
         return None
-    from arayis_cli.errors import InvalidInput
     from arayis_cli.validation import parse_datetime
 
-    try:
-        return parse_datetime(raw, ENV_NOW)
-    except InvalidInput as exc:
-        raise InvalidInput(f"{ENV_NOW}: {exc.message}") from None
+    return parse_datetime(raw, ENV_NOW)  # its refusal already names the variable
 
 
 def _flag(raw: str | None, name: str) -> bool:

@@ -89,8 +89,10 @@ def output_folder(folder: Path) -> OutputTarget:
     """``--out-dir``: an existing folder this process can create files in."""
     kind = _kind(folder)
     if kind != "dir":
-        what = "does not exist" if kind == "missing" else "is not a folder"
-        raise InvalidInput(f"{folder} {what}")
+        message = (
+            _("{folder} does not exist") if kind == "missing" else _("{folder} is not a folder")
+        )
+        raise InvalidInput(message.format(folder=folder))
     target = OutputTarget(folder)
     with staged(target):  # the same proof a print makes, before anything is issued
         pass
