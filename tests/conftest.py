@@ -1,42 +1,50 @@
 """Test isolation: every test gets its own database (SQLite, and PostgreSQL when
 ``ARAYIS_TEST_POSTGRES_URL`` names a server), a frozen clock, and its own data dir.
+
+Fixtures only: constants and helpers live in tests/helpers/. Databases are cloned from
+templates built once per session (per xdist worker): a migrated one on PostgreSQL, and for
+``loaded`` one with the sample abonents and ledger imported through the CLI on each backend.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from arayis_cli.cli.app import app
+from tests.helpers import DEFAULT_NOW, PG_URL, SAMPLE, Cli
+from tests.helpers.database import Digest, admin_url, database_url
 
-REPO = Path(__file__).resolve().parent.parent
-SAMPLE = REPO / "sample_data"
-DOCS = SAMPLE / "documents"
-PG_URL = os.environ.get("ARAYIS_TEST_POSTGRES_URL")
-
-# A Wednesday in November 2026, Baku time.
-DEFAULT_NOW = "2026-11-25T10:00:00+04:00"
-
-# Sample abonents used throughout (see sample_data/abonents.csv).
-OWNER_FIN = "6HV4DVC"
-CODE = "0011276516"  # group I, nothing owed
-CODE_DEBT = "0003383936"  # group I, owes 23.80 AZN
-DEBT_FIN = "WRZZTWB"
-CODE_CREDIT = "0043569264"  # group I, 5.00 AZN overpaid
-CREDIT_FIN = "4N4DNV7"
-CODE_GROUP_II = "0070606831"
+# Databases whose sample data a template already holds (``loaded`` has nothing to do).
+_PRELOADED: set[str] = set()
 
 
 def _backends() -> list[Any]:
     return ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+def _worker() -> str:
+    """This xdist worker's id (``gw0`` …), or ``main``: template names never collide."""
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def _pg_execute(sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(admin_url(), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def _clone(template: str) -> str:
+    name = f"arayis_t_{uuid.uuid4().hex[:10]}"
+    _pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+    return name
 
 
 @pytest.fixture(scope="session")
@@ -45,62 +53,109 @@ def pg_template() -> Iterator[str | None]:
     if not PG_URL:
         yield None
         return
-    import psycopg
-
     from arayis_cli import db
 
-    name = f"arayis_tpl_{uuid.uuid4().hex[:8]}"
-    admin = _admin_url()
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    db.upgrade(_db_url(name))
+    name = f"arayis_tpl_{_worker()}_{uuid.uuid4().hex[:8]}"
+    _pg_execute(f'CREATE DATABASE "{name}"')
+    db.upgrade(database_url(name))
     db.dispose_all()
     yield name
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def _admin_url() -> str:
-    from sqlalchemy.engine import make_url
+@contextmanager
+def _isolated_env(folder: Path) -> Iterator[None]:
+    """What ``isolated`` sets for a test, for work done once per session."""
+    with pytest.MonkeyPatch.context() as mp:
+        _isolate(mp, folder)
+        yield
 
-    assert PG_URL
-    return make_url(PG_URL).set(drivername="postgresql").render_as_string(hide_password=False)
+
+def _load_sample(url: str, folder: Path) -> None:
+    """The sample abonents and ledger, imported through the CLI as a test would."""
+    from arayis_cli import db
+
+    with _isolated_env(folder), pytest.MonkeyPatch.context() as mp:
+        cli = Cli(url, mp)
+        cli("abonent", "import", SAMPLE / "abonents.csv")
+        cli("ledger", "import", SAMPLE / "ledger.csv")
+    db.dispose_all()
 
 
-def _db_url(name: str) -> str:
-    from sqlalchemy.engine import make_url
+class _LoadedTemplates:
+    """The loaded databases, built on first use (a run of unit tests builds none)."""
 
-    assert PG_URL
-    url = make_url(PG_URL).set(database=name, drivername="postgresql+psycopg")
-    return url.render_as_string(hide_password=False)
+    def __init__(self, folder: Path, pg_template: str | None) -> None:
+        self.folder = folder
+        self.pg_template = pg_template
+        self.sqlite: Path | None = None
+        self.pg: str | None = None
+
+    def sqlite_file(self) -> Path:
+        if self.sqlite is None:
+            import sqlite3
+
+            path = self.folder / "loaded.db"
+            _load_sample(f"sqlite:///{path}", self.folder / "sqlite")
+            conn = sqlite3.connect(path)
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the copy is the whole database
+            conn.close()
+            self.sqlite = path
+        return self.sqlite
+
+    def pg_database(self) -> str:
+        if self.pg is None:
+            assert self.pg_template is not None
+            name = f"arayis_tpl_loaded_{_worker()}_{uuid.uuid4().hex[:8]}"
+            _pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{self.pg_template}"')
+            _load_sample(database_url(name), self.folder / "postgres")
+            self.pg = name
+        return self.pg
+
+
+@pytest.fixture(scope="session")
+def loaded_templates(
+    tmp_path_factory: pytest.TempPathFactory, pg_template: str | None
+) -> Iterator[_LoadedTemplates]:
+    templates = _LoadedTemplates(tmp_path_factory.mktemp("templates"), pg_template)
+    yield templates
+    if templates.pg is not None:
+        _pg_execute(f'DROP DATABASE IF EXISTS "{templates.pg}" WITH (FORCE)')
 
 
 @pytest.fixture(params=_backends())
 def db_url(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_template: str | None
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    pg_template: str | None,
+    loaded_templates: _LoadedTemplates,
 ) -> Iterator[str]:
     from arayis_cli import db
 
+    wants_sample = "loaded" in request.fixturenames
     if request.param == "sqlite":
-        yield f"sqlite:///{tmp_path / 'test.db'}"
+        path = tmp_path / "test.db"
+        url = f"sqlite:///{path}"
+        if wants_sample:
+            shutil.copyfile(loaded_templates.sqlite_file(), path)
+            _PRELOADED.add(url)
+        yield url
+        _PRELOADED.discard(url)
         db.dispose_all()
         return
     if not PG_URL or pg_template is None:
         pytest.skip("ARAYIS_TEST_POSTGRES_URL not set")
-    import psycopg
-
-    name = f"arayis_t_{uuid.uuid4().hex[:10]}"
-    with psycopg.connect(_admin_url(), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
-    yield _db_url(name)
+    name = _clone(loaded_templates.pg_database() if wants_sample else pg_template)
+    url = database_url(name)
+    if wants_sample:
+        _PRELOADED.add(url)
+    yield url
+    _PRELOADED.discard(url)
     db.dispose_all()
-    with psycopg.connect(_admin_url(), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-@pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No test can touch a real user database or the real clock."""
+def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     home = tmp_path / "home"
     monkeypatch.setenv("ARAYIS_HOME", str(home))
     monkeypatch.setenv("ARAYIS_DATABASE_URL", f"sqlite:///{tmp_path / 'default.db'}")
@@ -111,37 +166,15 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("ARAYIS_LANG", "en")
     for var in ("ARAYIS_CALENDAR_OVERRIDE", "ARAYIS_DEBUG", "ARAYIS_SMTP_URL"):
         monkeypatch.delenv(var, raising=False)
+    tmp_path.mkdir(parents=True, exist_ok=True)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No test can touch a real user database or the real clock."""
+    _isolate(monkeypatch, tmp_path)
     return tmp_path
-
-
-class Cli:
-    """Runs arayis in-process against one database and checks exit codes."""
-
-    def __init__(self, url: str, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.url = url
-        self.monkeypatch = monkeypatch
-        self.runner = CliRunner()
-
-    def __call__(self, *args: str, code: int = 0, env: dict[str, str] | None = None) -> Any:
-        result = self.runner.invoke(app, ["--db", self.url, *map(str, args)], env=env)
-        assert result.exit_code == code, (
-            f"arayis {' '.join(map(str, args))} exited {result.exit_code}, expected {code}\n"
-            f"stdout: {result.stdout}\nstderr: {result.stderr}\n{result.exception!r}"
-        )
-        return result
-
-    def json(self, *args: str, code: int = 0, env: dict[str, str] | None = None) -> Any:
-        """stdout's JSON document; for a refusal (no stdout), the one-line JSON error."""
-        result = self(*args, "--json", code=code, env=env)
-        if code == 0 or result.stdout.strip():
-            return json.loads(result.stdout)
-        lines = result.stderr.strip().splitlines()
-        assert len(lines) == 1, result.stderr
-        return json.loads(lines[0])
-
-    def now(self, when: str) -> None:
-        self.monkeypatch.setenv("ARAYIS_NOW", when)
 
 
 @pytest.fixture
@@ -151,81 +184,40 @@ def cli(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Cli:
 
 @pytest.fixture
 def loaded(cli: Cli) -> Cli:
-    """The sample abonents and ledger loaded."""
-    cli("abonent", "import", SAMPLE / "abonents.csv")
-    cli("ledger", "import", SAMPLE / "ledger.csv")
+    """The sample abonents and ledger loaded (cloned from a template that imported them
+    through the CLI once per session)."""
+    if cli.url not in _PRELOADED:  # a database made some other way: load it here
+        cli("abonent", "import", SAMPLE / "abonents.csv")
+        cli("ledger", "import", SAMPLE / "ledger.csv")
     return cli
-
-
-def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table: a refused command must leave this unchanged."""
-    from sqlalchemy import MetaData, create_engine, select
-
-    engine = create_engine(url)
-    try:
-        meta = MetaData()
-        meta.reflect(engine)
-        with engine.connect() as conn:
-            return {
-                name: sorted(
-                    (tuple(map(repr, row)) for row in conn.execute(select(table))), key=str
-                )
-                for name, table in sorted(meta.tables.items())
-            }
-    finally:
-        engine.dispose()
 
 
 @pytest.fixture
 def unchanged(cli: Cli) -> Any:
-    """Use as ``with unchanged(): …`` around a command that must change nothing."""
-    from contextlib import contextmanager
-
+    """Use as ``with unchanged(): …`` around a command that must change nothing (any row
+    of any table: one digest query before and one after)."""
     from arayis_cli.db import ensure_schema
 
     ensure_schema(cli.url)
+    digest = Digest(cli.url)
 
     @contextmanager
     def check() -> Iterator[None]:
-        before = snapshot(cli.url)
+        before = digest()
         yield
-        assert snapshot(cli.url) == before
+        assert digest() == before, "the command changed the database"
 
     return check
 
 
-def submit_args(code: str = CODE, fin: str = OWNER_FIN, **extra: str) -> list[str]:
-    args = ["submit", "--abonent", code, "--fin", fin, "--phone", "050 123 45 67"]
-    args += ["--email", "leyla.aliyeva@example.az"]
-    for key, value in extra.items():
-        args += [f"--{key.replace('_', '-')}", value]
-    return args
+@pytest.fixture
+def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """A real SMTP server (aiosmtpd) on 127.0.0.1 that arayis sends to."""
+    from tests.helpers.email import Server, free_port
 
-
-def new_app(cli: Cli, code: str = CODE, fin: str | None = None, docs: bool = True) -> str:
-    """A new application (Yeni) for ``code``, with both required documents unless ``docs``
-    is false; its number."""
-    args = submit_args(code=code, fin=fin) if fin else submit_args(code=code)
-    app_id = str(cli.json(*args)["id"])
-    if docs:
-        cli("attach", app_id, DOCS / "sexsiyyet_vesiqesi.jpg", "--kind", "id-card")
-        cli("attach", app_id, DOCS / "mulkiyyet_cixarisi.pdf", "--kind", "ownership")
-    return app_id
-
-
-def app_in(cli: Cli, status: str, **kw: str) -> str:
-    """A new application moved through the CLI to ``status``; its number."""
-    app_id = new_app(cli, **kw)
-    if status in ("in_progress", "completed"):
-        cli("review", app_id)
-    if status == "completed":
-        cli("approve", app_id)
-    if status == "rejected":
-        cli("reject", app_id, "--reason", "Uyğunsuzluq")
-    return app_id
-
-
-def copy_doc(name: str, dest: Path) -> Path:
-    target = dest / name
-    shutil.copy(DOCS / name, target)
-    return target
+    server = Server(free_port())
+    monkeypatch.setenv("ARAYIS_SMTP_URL", f"smtp://127.0.0.1:{server.port}")
+    monkeypatch.setenv("ARAYIS_MAIL_FROM", "arayis@azersu.az")
+    server.start()
+    yield server
+    server.stop()

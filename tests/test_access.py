@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typer.main import get_command
-
 from arayis_cli.access import (
     COMMANDS,
     LOCAL,
@@ -13,20 +11,10 @@ from arayis_cli.access import (
     holders,
     permitted,
 )
-from arayis_cli.cli.app import app
-from tests.conftest import REPO
+from tests.helpers import REPO
+from tests.helpers.access import registered
 
 COLUMNS = (Role.SUPPORT, Role.CLERK, Role.APPROVER, Role.BILLING, Role.ADMIN)
-
-
-def registered() -> list[str]:
-    """Every command path of this build (``db roles``, ``list`` …)."""
-    root = get_command(app)
-    paths = []
-    for name, cmd in root.commands.items():  # type: ignore[attr-defined]
-        sub = getattr(cmd, "commands", None)
-        paths += [f"{name} {s}" for s in sub] if sub else [name]
-    return paths
 
 
 def matrix_markdown() -> str:

@@ -23,7 +23,7 @@ from typer.testing import CliRunner
 
 from arayis_cli.access import COMMANDS, LOCAL, OWNER_ONLY, Role, allowed_roles
 from arayis_cli.cli.app import app
-from tests.conftest import (
+from tests.helpers import (
     CODE,
     CODE_CREDIT,
     CODE_DEBT,
@@ -34,12 +34,12 @@ from tests.conftest import (
     PG_URL,
     SAMPLE,
     Cli,
-    _admin_url,
-    _db_url,
     snapshot,
     submit_args,
 )
-from tests.test_access import registered
+from tests.helpers.access import registered
+from tests.helpers.database import admin_url as _admin_url
+from tests.helpers.database import database_url as _db_url
 
 pytestmark = [
     pytest.mark.postgres,
@@ -442,7 +442,8 @@ def test_offline_verify_needs_no_login(
 
 def test_approver_delivers_the_outbox(fresh: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """`outbox send` for real (the matrix uses --dry-run), as the approver's login."""
-    from tests.test_email import Server, _free_port
+    from tests.helpers.email import Server
+    from tests.helpers.email import free_port as _free_port
 
     server = Server(_free_port())
     monkeypatch.setenv("ARAYIS_SMTP_URL", f"smtp://127.0.0.1:{server.port}")

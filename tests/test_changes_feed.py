@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CODE_DEBT, DEBT_FIN, REPO, SAMPLE, Cli, app_in, new_app, submit_args
+from tests.helpers import CODE_DEBT, DEBT_FIN, REPO, SAMPLE, Cli, app_in, new_app, submit_args
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLE, Cli, new_app
+from tests.helpers import SAMPLE, Cli, new_app
 
 pytestmark = pytest.mark.slow
 
@@ -80,7 +80,7 @@ def test_parallel_review_next_never_claims_twice(loaded: Cli, tmp_path: Path) ->
 
 
 def test_concurrent_decisions_exactly_one_wins(loaded: Cli) -> None:
-    from tests.conftest import CODE, CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, OWNER_FIN
+    from tests.helpers import CODE, CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, OWNER_FIN
 
     apps = [
         new_app(loaded, code=c, fin=f)
@@ -127,7 +127,7 @@ def test_concurrent_decisions_exactly_one_wins(loaded: Cli) -> None:
 
 
 def test_concurrent_prints_get_distinct_numbers(loaded: Cli, tmp_path: Path) -> None:
-    from tests.conftest import CODE, CODE_CREDIT, CREDIT_FIN, OWNER_FIN
+    from tests.helpers import CODE, CODE_CREDIT, CREDIT_FIN, OWNER_FIN
 
     apps = [
         new_app(loaded, code=c, fin=f) for c, f in ((CODE, OWNER_FIN), (CODE_CREDIT, CREDIT_FIN))
@@ -153,7 +153,7 @@ def test_concurrent_prints_get_distinct_numbers(loaded: Cli, tmp_path: Path) -> 
 
 
 def test_concurrent_submits_one_open_application(loaded: Cli) -> None:
-    from tests.conftest import CODE, OWNER_FIN
+    from tests.helpers import CODE, OWNER_FIN
 
     args = [
         "submit",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import Cli
+from tests.helpers import Cli
 
 pytestmark = pytest.mark.slow
 ALPH = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
@@ -78,7 +78,7 @@ def test_kill_during_import_then_rerun(cli: Cli, tmp_path: Path) -> None:
 
 
 def test_kill_during_attach_then_rerun(loaded: Cli, tmp_path: Path) -> None:
-    from tests.conftest import submit_args
+    from tests.helpers import submit_args
 
     app_id = str(loaded.json(*submit_args())["id"])
     big = tmp_path / "scan.pdf"

@@ -8,7 +8,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 from arayis_cli.cli.app import app
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def _commands() -> list[tuple[str, ...]]:

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import os
-import socket
 import string
 import subprocess
 import sys
-from collections.abc import Iterator
-from email import message_from_bytes
-from email.message import EmailMessage
-from email.policy import default
-from typing import Any
 
 import pytest
 
 from arayis_cli.services.emails import KINDS, TEMPLATES, render
-from tests.conftest import CODE_DEBT, DEBT_FIN, SAMPLE, Cli, new_app, submit_args
+from tests.helpers import CODE_DEBT, DEBT_FIN, SAMPLE, Cli, new_app, submit_args
+from tests.helpers.email import Server
 
 VALUES = {
     "received": {"submitted_at": "25.11.2026 10:00", "due_on": "30.11.2026"},
@@ -46,60 +41,6 @@ def test_a_missing_value_is_an_error_not_a_half_filled_email(kind: str) -> None:
     for name in names - {"organisation"}:
         with pytest.raises(KeyError):
             render(kind, {k: v for k, v in full.items() if k != name})
-
-
-class Recorder:
-    """aiosmtpd handler: records messages; ``plan`` holds replies for the next DATA commands."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.plan: list[str] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        if self.plan:
-            reply = self.plan.pop(0)
-            if not reply.startswith("250"):
-                return reply
-        self.messages.append(message_from_bytes(envelope.original_content, policy=default))  # type: ignore[arg-type]
-        return "250 OK"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-class Server:
-    def __init__(self, port: int) -> None:
-        self.port = port
-        self.handler = Recorder()
-        self.controller: Any = None
-
-    def start(self) -> None:
-        from aiosmtpd.controller import Controller
-
-        self.controller = Controller(self.handler, hostname="127.0.0.1", port=self.port)
-        self.controller.start()
-
-    def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
-
-    @property
-    def messages(self) -> list[EmailMessage]:
-        return self.handler.messages
-
-
-@pytest.fixture
-def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Server]:
-    server = Server(_free_port())
-    monkeypatch.setenv("ARAYIS_SMTP_URL", f"smtp://127.0.0.1:{server.port}")
-    monkeypatch.setenv("ARAYIS_MAIL_FROM", "arayis@azersu.az")
-    server.start()
-    yield server
-    server.stop()
 
 
 def _statuses(cli: Cli) -> list[str]:

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CODE, CODE_DEBT, DEBT_FIN, DOCS, REPO, Cli, submit_args
+from tests.helpers import CODE, CODE_DEBT, DEBT_FIN, DOCS, REPO, Cli, submit_args
 
 LOCALE = REPO / "arayis_cli" / "locale"
 PO = LOCALE / "az" / "LC_MESSAGES" / "arayis.po"

@@ -6,7 +6,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from tests.conftest import DOCS, Cli, submit_args
+from tests.helpers import DOCS, Cli, submit_args
 
 
 def _app(cli: Cli) -> str:

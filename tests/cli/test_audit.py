@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import (
+from tests.helpers import (
     CODE,
     CODE_CREDIT,
     CODE_DEBT,

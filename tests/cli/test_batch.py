@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.conftest import (
+from tests.helpers import (
     CODE,
     CODE_CREDIT,
     CODE_DEBT,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import CODE_CREDIT, CREDIT_FIN, Cli, app_in
+from tests.helpers import CODE_CREDIT, CREDIT_FIN, Cli, app_in
 
 
 def _damage(cli: Cli, sql: str) -> None:

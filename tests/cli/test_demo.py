@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from arayis_cli.cli.app import app
-from tests.conftest import REPO, Cli, snapshot
+from tests.helpers import REPO, Cli, snapshot
 
 
 def _tree(folder: Path) -> dict[str, str]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.conftest import CODE_CREDIT, CREDIT_FIN, Cli, app_in, new_app
+from tests.helpers import CODE_CREDIT, CREDIT_FIN, Cli, app_in, new_app
 
 
 def _is_pg(cli: Cli) -> bool:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import CODE, DOCS, OWNER_FIN, Cli, submit_args
+from tests.helpers import CODE, DOCS, OWNER_FIN, Cli, submit_args
 
 HEADER = "abonent,fin,phone,email,channel,external_id,submitted_at\n"
 GOOD_ROW = f"{CODE},{OWNER_FIN},0501234567,a@example.az,egov,H-1,\n"

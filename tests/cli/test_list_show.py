@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from tests.conftest import CODE, DOCS, SAMPLE, Cli, submit_args
+from tests.helpers import CODE, DOCS, SAMPLE, Cli, submit_args
 
 
 def test_list_filters_and_order(loaded: Cli) -> None:
@@ -80,8 +80,8 @@ def test_show_full_history(loaded: Cli) -> None:
 def test_list_streams_what_show_shows(loaded: Cli) -> None:
     """list reads plain rows (dates as stored, no ORM objects); every field still equals
     show's, in every status, with documents, masked and unmasked; CSV agrees with JSON."""
-    from tests.conftest import CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN
-    from tests.conftest import app_in as _to
+    from tests.helpers import CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN
+    from tests.helpers import app_in as _to
 
     ids = [
         _to(loaded, "new"),

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import CODE, CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, SAMPLE, Cli, app_in
+from tests.helpers import CODE, CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, SAMPLE, Cli, app_in
 
 
 def _pdf_text(path: Path) -> str:
@@ -457,7 +457,7 @@ def test_batch_group_rechecks_after_a_charge_between_numbering_and_register(
     from arayis_cli.certificate.pdf import render as render_pdf
     from arayis_cli.services.printfiles import output_folder
     from arayis_cli.services.printing import print_group
-    from tests.conftest import CODE_CREDIT, CREDIT_FIN
+    from tests.helpers import CODE_CREDIT, CREDIT_FIN
 
     first = int(app_in(loaded, "completed"))
     second = int(app_in(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN))

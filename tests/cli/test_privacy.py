@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CODE, CODE_GROUP_II, OWNER_FIN, Cli, app_in
+from tests.helpers import CODE, CODE_GROUP_II, OWNER_FIN, Cli, app_in
 
 PHONE = "+994501234567"
 EMAIL = "leyla.aliyeva@example.az"

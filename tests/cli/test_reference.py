@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.conftest import CODE, CODE_CREDIT, CODE_DEBT, SAMPLE, Cli
+from tests.helpers import CODE, CODE_CREDIT, CODE_DEBT, SAMPLE, Cli
 
 
 def test_import_is_idempotent(cli: Cli) -> None:

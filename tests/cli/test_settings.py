@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DOCS, Cli, app_in, new_app, submit_args
+from tests.helpers import DOCS, Cli, app_in, new_app, submit_args
 
 
 @pytest.mark.parametrize("value", ["-5", "0", "abc", "1.5", "1_0", "٣٠", "99999999"])

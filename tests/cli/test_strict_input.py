@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from tests.conftest import (
+from tests.helpers import (
     CODE,
     CODE_CREDIT,
     CODE_DEBT,

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import CODE, CODE_DEBT, CODE_GROUP_II, OWNER_FIN, SAMPLE, Cli, submit_args
+from tests.helpers import CODE, CODE_DEBT, CODE_GROUP_II, OWNER_FIN, SAMPLE, Cli, submit_args
 
 
 def test_submit_registers_new_application(loaded: Cli) -> None:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import (
+from tests.helpers import (
     CODE,
     CODE_DEBT,
     DEBT_FIN,
@@ -17,7 +17,7 @@ from tests.conftest import (
     new_app,
     submit_args,
 )
-from tests.test_email import Server, smtp  # noqa: F401  (fixture)
+from tests.helpers.email import Server
 
 NEW_MESSAGE = (
     "Əməliyyat uğurla yerinə yetirildi. Müraciətinizin nəticəsi 3 iş günü ərzində email "
@@ -71,7 +71,7 @@ def test_as_subscriber_each_status(
     assert words in view["message"]
 
 
-def test_as_subscriber_emails_as_delivered(loaded: Cli, smtp: Server) -> None:  # noqa: F811
+def test_as_subscriber_emails_as_delivered(loaded: Cli, smtp: Server) -> None:
     app_id = app_in(loaded, "completed", code=CODE_DEBT, fin=DEBT_FIN)
     loaded("outbox", "send")
     view = loaded.json("show", app_id, "--as-subscriber")
@@ -161,7 +161,7 @@ def test_show_nothing_blocks_and_group_changed(loaded: Cli, tmp_path: Path) -> N
 # -- outbox show / list: "I never got the email" ------------------------------------------
 
 
-def test_outbox_show_failed_message_in_full(loaded: Cli, smtp: Server) -> None:  # noqa: F811
+def test_outbox_show_failed_message_in_full(loaded: Cli, smtp: Server) -> None:
     smtp.handler.plan = ["550 5.1.1 No such mailbox"]
     app_id = new_app(loaded, docs=False)
     loaded("outbox", "send")
@@ -181,7 +181,7 @@ def test_outbox_show_failed_message_in_full(loaded: Cli, smtp: Server) -> None: 
     assert "leyla.aliyeva@example.az" not in human and "Hörmətli abonent" in human
 
 
-def test_outbox_show_sent_message(loaded: Cli, smtp: Server) -> None:  # noqa: F811
+def test_outbox_show_sent_message(loaded: Cli, smtp: Server) -> None:
     new_app(loaded, docs=False)
     loaded("outbox", "send")
     [msg] = loaded.json("outbox", "list")
@@ -202,7 +202,7 @@ def test_outbox_show_refuses(loaded: Cli, arg: str, code: int, unchanged) -> Non
         assert "msg_id" in result.stderr and arg in result.stderr
 
 
-def test_outbox_list_fits_80_columns(loaded: Cli, smtp: Server) -> None:  # noqa: F811
+def test_outbox_list_fits_80_columns(loaded: Cli, smtp: Server) -> None:
     loaded("submit", "--from-file", SAMPLE / "applications.csv")
     smtp.handler.plan = ["550 5.1.1 No such mailbox", "451 4.3.0 Mailbox busy, try later"]
     loaded("outbox", "send", "--limit", "5")

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DOCS, OWNER_FIN, Cli, submit_args
+from tests.helpers import DOCS, OWNER_FIN, Cli, submit_args
 
 # Wide enough that Rich never wraps a cell, so the literal text stays on one line.
 WIDE = {"COLUMNS": "400"}
@@ -88,7 +88,7 @@ def test_no_rich_markup_left_in_the_package() -> None:
     goes through the ``Text`` helpers of cli/output.py instead."""
     import re
 
-    from tests.conftest import REPO
+    from tests.helpers import REPO
 
     markup = re.compile(r"\[/\]|\[/?(bold|dim|italic|green|red|yellow|cyan|blue|magenta)\b")
     found = [

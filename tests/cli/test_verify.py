@@ -8,27 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DOCS, Cli, app_in
-
-
-def _issue(cli: Cli, **kw: str) -> dict:
-    app_id = app_in(cli, "completed", **kw)
-    return cli.json("print", app_id)
+from tests.helpers import DOCS, Cli
+from tests.helpers.certificates import issue as _issue
+from tests.helpers.certificates import qr_text as _qr_text
+from tests.helpers.certificates import signed_for as _signed_for
 
 
 def _verdict(cli: Cli, what: str | Path, *extra: str, code: int = 0) -> dict:
     result = cli("verify", str(what), *extra, "--json", code=code)
     return json.loads(result.stdout)
-
-
-def _qr_text(pdf: Path) -> str:
-    import pypdfium2 as pdfium
-    import zxingcpp
-
-    page = pdfium.PdfDocument(str(pdf))[0]
-    found = zxingcpp.read_barcodes(page.render(scale=2).to_pil())
-    assert len(found) == 1
-    return found[0].text
 
 
 def test_genuine_certificate_verifies_every_way(loaded: Cli) -> None:
@@ -138,20 +126,6 @@ def test_damaged_token_in_a_certificate_is_altered(loaded: Cli, tmp_path: Path) 
     assert _verdict(loaded, copy, code=6)["reason"] == "altered"
 
 
-def _signed_for(number: str, token: str) -> str:
-    """A token signed with this office's own key for a number the register never issued."""
-    from arayis_cli.certificate.signing import current_signer, parse_token, sign_token
-
-    real = parse_token(token)
-    return sign_token(
-        current_signer(),
-        number=number,
-        issued_at=real.issued_at,
-        valid_until=real.valid_until,
-        abonent_code=real.abonent_code,
-    )
-
-
 def test_well_signed_but_unregistered_is_not_in_register(loaded: Cli, tmp_path: Path) -> None:
     from arayis_cli.certificate.numbers import certificate_number
 
@@ -227,7 +201,7 @@ def test_revoke(loaded: Cli, unchanged) -> None:
 
 
 def test_key_rotation_keeps_old_certificates_verifiable(loaded: Cli, tmp_path: Path) -> None:
-    from tests.conftest import CODE_CREDIT, CREDIT_FIN
+    from tests.helpers import CODE_CREDIT, CREDIT_FIN
 
     old = _issue(loaded)
     old_keys = tmp_path / "old.pem"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import CODE_DEBT, DEBT_FIN, DOCS, Cli, app_in, new_app, submit_args
+from tests.helpers import CODE_DEBT, DEBT_FIN, DOCS, Cli, app_in, new_app, submit_args
 
 
 def _emails(cli: Cli, app_id: str) -> list[str]:
@@ -174,7 +174,7 @@ def test_approve_with_debt_emails_amount(loaded: Cli) -> None:
 
 
 def test_stats(loaded: Cli) -> None:
-    from tests.conftest import CODE_CREDIT, CREDIT_FIN
+    from tests.helpers import CODE_CREDIT, CREDIT_FIN
 
     # Registered Wed 18 Nov (due Mon 23 Nov), approved today, Wed 25 Nov: 5 working days, late.
     late = loaded.json(*submit_args(submitted_at="2026-11-18T09:00:00"))["id"]

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import SAMPLE, Cli, submit_args
-from tests.faults.test_env_faults import count, write_population
+from tests.helpers import SAMPLE, Cli, submit_args
+from tests.helpers.faults import count, write_population
 
 WRITER = """
 import sys
@@ -102,7 +102,7 @@ def test_backup_refuses_to_overwrite_and_bad_places(cli: Cli, tmp_path: Path, un
 
 def test_backup_on_a_full_disk_is_exit_8_and_leaves_nothing(cli: Cli, tmp_path: Path) -> None:
     _sqlite_only(cli)
-    from tests.faults.test_env_faults import tmpfs
+    from tests.helpers.faults import tmpfs
 
     cli("abonent", "import", SAMPLE / "abonents.csv")
     with tmpfs(tmp_path / "small", "64k") as small:

@@ -6,10 +6,8 @@ loses and doubles nothing, and a re-run once the fault is fixed completes the wo
 from __future__ import annotations
 
 import contextlib
-import csv
 import json
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -22,10 +20,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from arayis_cli.migrations import HEAD
-from tests.conftest import SAMPLE, Cli, submit_args
 from tests.faults.pgcluster import Cluster
-
-ALPH = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
+from tests.helpers import SAMPLE, Cli, submit_args
+from tests.helpers.faults import count, tmpfs, write_population
 
 
 def run(url: str, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
@@ -46,51 +43,6 @@ def one_json_error(proc: subprocess.CompletedProcess[str], code: int = 8) -> dic
     err = json.loads(lines[0])
     assert set(err) >= {"error", "message"}
     return err
-
-
-def count(url: str, sql: str) -> int:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text(sql)).scalar_one())
-    finally:
-        engine.dispose()
-
-
-def write_population(folder: Path, n: int, *, seed: int = 7) -> tuple[Path, Path]:
-    """n group-I abonents and one application each (external ids make re-runs idempotent)."""
-    rng = random.Random(seed)
-    abonents, apps = folder / "abonents.csv", folder / "apps.csv"
-    with (
-        abonents.open("w", newline="", encoding="utf-8") as a,
-        apps.open("w", newline="", encoding="utf-8") as b,
-    ):
-        wa, wb = csv.writer(a), csv.writer(b)
-        wa.writerow(["code", "group", "owner_name", "owner_fin", "address"])
-        wb.writerow(["abonent", "fin", "phone", "email", "channel", "external_id", "submitted_at"])
-        for i in range(1, n + 1):
-            fin = "".join(rng.choice(ALPH) for _ in range(7))
-            wa.writerow([f"{i:010d}", "I", f"Abonent {i}", fin, f"Bakı, küçə {i}"])
-            wb.writerow([f"{i:010d}", fin, "0501234567", f"u{i}@example.az", "egov", f"F-{i}", ""])
-    return abonents, apps
-
-
-@contextlib.contextmanager
-def tmpfs(where: Path, size: str) -> Iterator[Path]:
-    where.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a small tmpfs needs root")
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size},mode=0700", "tmpfs", str(where)],
-        capture_output=True,
-        text=True,
-    )
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
 
 
 # -- connection refused, read-only, disk full (SQLite and the file system) ---------------

@@ -20,9 +20,9 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Cli
-from tests.faults.test_env_faults import count, write_population
-from tests.test_email import _free_port
+from tests.helpers import Cli
+from tests.helpers.email import free_port as _free_port
+from tests.helpers.faults import count, write_population
 
 pytestmark = pytest.mark.slow
 N = 60

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from arayis_cli.cli.app import app
-from tests.conftest import DOCS, Cli
+from tests.helpers import DOCS, Cli
 
 pytestmark = pytest.mark.slow
 
@@ -107,7 +107,7 @@ def _killed(cli: Cli, tmp_path: Path, point: str, *args: str) -> None:
 
 
 def _completed(cli: Cli) -> str:
-    from tests.conftest import submit_args
+    from tests.helpers import submit_args
 
     app_id = str(cli.json(*submit_args())["id"])
     cli("attach", app_id, DOCS / "sexsiyyet_vesiqesi.jpg", "--kind", "id-card")

@@ -11,7 +11,7 @@ from arayis_cli.errors import Conflict
 from arayis_cli.services import decisions
 from arayis_cli.services.common import get_application
 from arayis_cli.workflow import Action
-from tests.conftest import CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, Cli, new_app
+from tests.helpers import CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, Cli, new_app
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 

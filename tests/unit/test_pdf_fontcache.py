@@ -13,7 +13,7 @@ import pytest
 
 from arayis_cli.certificate import fontcache
 from arayis_cli.certificate.pdf import FACES, FONT_DIR, render
-from tests.unit.test_pdf import BASE, text_of
+from tests.helpers.pdf import BASE, text_of
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,7 +16,7 @@ from arayis_cli import config
 from arayis_cli.config import Settings, settings
 from arayis_cli.errors import DebtOutstanding, InvalidInput
 from arayis_cli.money import money_json
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 PACKAGE = REPO / "arayis_cli"
 

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.cli.test_verify import _issue, _qr_text
-from tests.conftest import REPO, Cli
+from tests.helpers import REPO, Cli
+from tests.helpers.certificates import issue as _issue
+from tests.helpers.certificates import qr_text as _qr_text
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "artifacts"

@@ -15,8 +15,9 @@ from starlette.testclient import TestClient
 from arayis_cli.certificate.signing import token_in_pdf
 from arayis_cli.web.app import create_app
 from arayis_cli.web.config import ServeConfig
-from tests.cli.test_verify import _issue, _signed_for
-from tests.conftest import DOCS, OWNER_FIN, Cli
+from tests.helpers import DOCS, OWNER_FIN, Cli
+from tests.helpers.certificates import issue as _issue
+from tests.helpers.certificates import signed_for as _signed_for
 
 JSON = {"accept": "application/json"}
 TOKEN_IN_LINK = re.compile(r"/verify/[A-Za-z0-9_.-]+")
@@ -99,7 +100,7 @@ def test_every_reason_is_shown(loaded: Cli, issued: dict, client: TestClient) ->
 
 
 def _issue_other(cli: Cli) -> str:
-    from tests.conftest import CODE_CREDIT, CREDIT_FIN
+    from tests.helpers import CODE_CREDIT, CREDIT_FIN
 
     out = _issue(cli, code=CODE_CREDIT, fin=CREDIT_FIN)
     return token_in_pdf(Path(out["path"]).read_bytes())

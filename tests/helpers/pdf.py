@@ -1,0 +1,40 @@
+"""A sample certificate's data and the text of a rendered PDF."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from io import BytesIO
+from zoneinfo import ZoneInfo
+
+from arayis_cli.certificate.pdf import CertificateData
+
+BAKU = ZoneInfo("Asia/Baku")
+NOW = datetime(2026, 11, 25, 10, 0, tzinfo=BAKU)
+BASE = CertificateData(
+    organisation='"Azərsu" ASC',
+    number="AR-2026-000001-5",
+    issued_at=NOW,
+    valid_until=date(2026, 12, 25),
+    application_id=1,
+    submitted_at=NOW,
+    abonent_code="0011276516",
+    group="I",
+    owner_name="Süleymanov Zaur Ağa oğlu",
+    owner_fin_masked="6HV***C",
+    address="Bakı şəhəri, Xətai rayonu, Xocalı prospekti 134, mənzil 86",
+    balance=Decimal("0.00"),
+    operator="leyla",
+    verify_url="https://arayis.azersu.az/verify/AR-2026-000001-5.1795613996.20261225."
+    "0011276516.70639cb946edd8d2.KINKXbAbSg6k57KkyBswTfkgbV_K84x8tdN4it3WZVycUM4bxvnoAqxiuc"
+    "mI7UMaZs94XVns3wcTPf4DJklGDA",
+    token="x",
+)
+
+
+def text_of(pdf: bytes) -> str:
+    """Every page's extracted text, whitespace collapsed."""
+    from pypdf import PdfReader
+
+    reader = PdfReader(BytesIO(pdf))
+    return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
