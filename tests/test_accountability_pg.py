@@ -179,11 +179,17 @@ def prepared(
     for login, role in LOGINS.items():
         _psql(
             _admin_url(),
+            # Logins are cluster-wide: another test process may be making the same one.
             f"DO $$ BEGIN IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{login}') "
-            f'THEN CREATE ROLE "{login}" LOGIN; END IF; END $$',
+            f'THEN CREATE ROLE "{login}" LOGIN; END IF; '
+            "EXCEPTION WHEN unique_violation OR duplicate_object THEN NULL; END $$",
         )
         if role is not None:
-            _psql(_admin_url(), f'GRANT "{role.value}" TO "{login}"')
+            _psql(
+                _admin_url(),
+                f'DO $$ BEGIN GRANT "{role.value}" TO "{login}"; '
+                "EXCEPTION WHEN unique_violation THEN NULL; END $$",
+            )
     db.dispose_all()
     yield {"template": name, "cert": cert}
     _drop(name)

@@ -184,6 +184,25 @@ def login_access(conn: Any) -> LoginAccess:
     )
 
 
+def _cluster_wide(session: Any, sql: str) -> bool:
+    """Run ``sql`` on roles or memberships, which belong to the whole cluster: the advisory
+    lock of ``install`` is per database, so an install in another database may be making
+    the same role at this moment. Its duplicate (unique_violation on pg_authid or
+    pg_auth_members, or duplicate_object) means the thing exists: False, nothing changed
+    here; True when this statement made it."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        with session.begin_nested():  # a savepoint: the refusal leaves the rest standing
+            session.execute(text(sql))
+    except DBAPIError as exc:
+        if getattr(exc.orig, "sqlstate", None) in ("23505", "42710"):
+            return False
+        raise
+    return True
+
+
 def install(session: Any) -> dict[str, Any]:
     """Create the roles, grants and guards (idempotent, one transaction)."""
     from sqlalchemy import text
@@ -201,12 +220,11 @@ def install(session: Any) -> dict[str, Any]:
     created = []
     for role in Role:
         exists = run(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role.value}).first()
-        if exists is None:
-            run(text(f'CREATE ROLE "{role.value}" NOLOGIN'))
+        if exists is None and _cluster_wide(session, f'CREATE ROLE "{role.value}" NOLOGIN'):
             created.append(role.value)
     for parent, children in INCLUDES.items():
         for child in children:
-            run(text(f'GRANT "{child.value}" TO "{parent.value}"'))
+            _cluster_wide(session, f'GRANT "{child.value}" TO "{parent.value}"')
     roles = ", ".join(f'"{r.value}"' for r in Role)
     schema = run(text("SELECT current_schema()")).scalar_one()
     # Start from nothing so that running it again after a change leaves exactly the table.

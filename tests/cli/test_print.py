@@ -376,6 +376,27 @@ def _holding_abonent(cli: Cli, code: str) -> Any:
     return conn
 
 
+def _waits_for(cli: Cli, holder: Any, proc: subprocess.Popen[str]) -> bool:
+    """True once ``proc`` waits on a lock that ``holder`` holds (pg_stat_activity says so);
+    False if it ends first (it did not wait)."""
+    import psycopg
+
+    url = cli.url.replace("postgresql+psycopg://", "postgresql://")
+    blocker = holder.info.backend_pid
+    deadline = time.monotonic() + 120
+    with psycopg.connect(url, autocommit=True) as watch:
+        while time.monotonic() < deadline and proc.poll() is None:
+            waiting = watch.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                " AND wait_event_type = 'Lock' AND %s = ANY(pg_blocking_pids(pid))",
+                (blocker,),
+            ).fetchone()
+            if waiting is not None and waiting[0] > 0:
+                return proc.poll() is None
+            time.sleep(0.05)
+    return False
+
+
 def test_print_waits_for_a_concurrent_charge(loaded: Cli, tmp_path: Path) -> None:
     """A charge whose transaction holds the abonent is either before the debt check or after
     the certificate: print waits for it and then sees it (exit 3), never prints past it."""
@@ -389,8 +410,7 @@ def test_print_waits_for_a_concurrent_charge(loaded: Cli, tmp_path: Path) -> Non
             (CODE,),
         )
         proc = _spawn(loaded, "print", app_id, "--json")
-        time.sleep(3)
-        assert proc.poll() is None, "print did not wait for the abonent's ledger writer"
+        assert _waits_for(loaded, conn, proc), "print did not wait for the abonent's ledger writer"
         conn.commit()
     finally:
         conn.close()
@@ -415,8 +435,7 @@ def test_ledger_writes_wait_for_a_print_in_progress(
     conn = _holding_abonent(loaded, CODE)
     try:
         proc = _spawn(loaded, *args)
-        time.sleep(3)
-        assert proc.poll() is None, f"{writer} did not wait for the abonent lock"
+        assert _waits_for(loaded, conn, proc), f"{writer} did not wait for the abonent lock"
         conn.rollback()
     finally:
         conn.close()
