@@ -118,3 +118,44 @@ def test_the_digest_sees_every_kind_of_change(loaded: Cli) -> None:
         now = digest()
         assert now != seen, sql
         seen = now
+
+
+# -- libraries pinned below their next release --------------------------------------------
+
+# Each dependency with an upper bound, and what of that library the project relies on. A
+# new release must be checked against it before the bound moves.
+PINNED = {
+    "typer": "cli/clickwords.py reaches into typer._click (Click as vendored by typer 0.29)",
+    "fpdf2": "certificate/fontcache.py relies on fpdf2 2.8 internals",
+    "ruff": "tests/test_quality.py: a new ruff minor adds lint rules and restyles code",
+    "python-dateutil": "a major release may change parsing",
+}
+
+
+def _requirements() -> list[str]:
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    return [*project["dependencies"], *project["optional-dependencies"]["test"]]
+
+
+def test_every_upper_bound_says_why_and_holds() -> None:
+    """The installed version of each pinned library is inside its bound (a venv upgraded by
+    hand past the bound fails here with the reason, not somewhere deep in the suite)."""
+    from importlib.metadata import version
+
+    from packaging.requirements import Requirement
+
+    bounded = {}
+    for line in _requirements():
+        req = Requirement(line)
+        if req.marker is not None and not req.marker.evaluate():
+            continue
+        if any(spec.operator in ("<", "<=", "~=", "==") for spec in req.specifier):
+            bounded[req.name] = req
+    assert set(bounded) == set(PINNED), "say in PINNED why a library is held back"
+    for name, req in bounded.items():
+        installed = version(name)
+        assert req.specifier.contains(installed, prereleases=True), (
+            f"{name} {installed} is outside {req.specifier}: {PINNED[name]}"
+        )
