@@ -123,13 +123,54 @@ def loaded_templates(
         _pg_execute(f'DROP DATABASE IF EXISTS "{templates.pg}" WITH (FORCE)')
 
 
+class _SharedDatabases:
+    """One PostgreSQL database per kind (empty, loaded) for tests marked ``refusal``: they
+    change nothing, so they need no copy of their own. After each, one digest query checks
+    that it is still as made; one that changed (a failing test) is replaced."""
+
+    def __init__(self, pg_template: str | None, loaded: _LoadedTemplates) -> None:
+        self.pg_template = pg_template
+        self.loaded = loaded
+        self.made: dict[bool, tuple[str, Any]] = {}
+
+    def url(self, sample: bool) -> str:
+        if sample not in self.made:
+            assert self.pg_template is not None
+            name = _clone(self.loaded.pg_database() if sample else self.pg_template)
+            self.made[sample] = (name, Digest(database_url(name))())
+        return database_url(self.made[sample][0])
+
+    def check(self, sample: bool) -> None:
+        name, digest = self.made[sample]
+        if Digest(database_url(name))() != digest:
+            del self.made[sample]
+            _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    def drop(self) -> None:
+        for name, _digest in self.made.values():
+            _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def shared_databases(
+    pg_template: str | None, loaded_templates: _LoadedTemplates
+) -> Iterator[_SharedDatabases]:
+    shared = _SharedDatabases(pg_template, loaded_templates)
+    yield shared
+    shared.drop()
+
+
 @pytest.fixture(params=_backends())
 def db_url(
     request: pytest.FixtureRequest,
     tmp_path: Path,
     pg_template: str | None,
     loaded_templates: _LoadedTemplates,
+    shared_databases: _SharedDatabases,
 ) -> Iterator[str]:
+    """A database of its own for each test: an SQLite file, or a PostgreSQL database cloned
+    from a template (with the sample data when the test uses ``loaded``). A test marked
+    ``refusal`` (it changes nothing) shares one PostgreSQL database with the others."""
     from arayis_cli import db
 
     wants_sample = "loaded" in request.fixturenames
@@ -145,6 +186,14 @@ def db_url(
         return
     if not PG_URL or pg_template is None:
         pytest.skip("ARAYIS_TEST_POSTGRES_URL not set")
+    if request.node.get_closest_marker("refusal") is not None:
+        url = shared_databases.url(wants_sample)
+        if wants_sample:
+            _PRELOADED.add(url)
+        yield url
+        db.dispose_all()
+        shared_databases.check(wants_sample)
+        return
     name = _clone(loaded_templates.pg_database() if wants_sample else pg_template)
     url = database_url(name)
     if wants_sample:

@@ -34,6 +34,7 @@ def _no_traceback(result) -> None:  # type: ignore[no-untyped-def]
         ("binary.csv", os.urandom(4096).replace(b"\n", b"") + b"\xff"),
     ],
 )
+@pytest.mark.refusal
 def test_malformed_import_files(
     loaded: Cli, unchanged, tmp_path: Path, name: str, content: bytes
 ) -> None:
@@ -59,6 +60,7 @@ def test_bom_is_accepted(loaded: Cli, tmp_path: Path) -> None:
         f"{CODE}',{OWNER_FIN},0501234567,a@example.az,egov,'; DROP TABLE application;--,\n",
     ],
 )
+@pytest.mark.refusal
 def test_bad_rows_are_reported(loaded: Cli, unchanged, tmp_path: Path, row: str) -> None:
     path = tmp_path / "rows.csv"
     path.write_text(HEADER + row, encoding="utf-8")
@@ -69,6 +71,7 @@ def test_bad_rows_are_reported(loaded: Cli, unchanged, tmp_path: Path, row: str)
     _no_traceback(result)
 
 
+@pytest.mark.refusal
 def test_jsonl_oddities(loaded: Cli, unchanged, tmp_path: Path) -> None:
     path = tmp_path / "odd.jsonl"
     lines = [

@@ -62,12 +62,14 @@ def _pay_error(cli: Cli, amount: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("amount", REFUSED_AMOUNTS)
+@pytest.mark.refusal
 def test_pay_refuses_amounts_outside_the_grammar(loaded: Cli, unchanged, amount: str) -> None:
     with unchanged():
         err = _pay_error(loaded, amount)
     assert err["error"] == "invalid_input"
 
 
+@pytest.mark.refusal
 def test_pay_negative_amount_is_refused(loaded: Cli, unchanged) -> None:
     with unchanged():
         loaded("pay", CODE_DEBT, "-5", code=2)  # an unknown option to Typer
@@ -100,6 +102,7 @@ def test_pay_accepts_the_grammar(loaded: Cli, amount: str, booked: str) -> None:
         ("adjustment", "-1e1"),
     ],
 )
+@pytest.mark.refusal
 def test_ledger_rows_outside_the_grammar(
     loaded: Cli, unchanged, tmp_path: Path, kind: str, amount: str
 ) -> None:
@@ -130,6 +133,7 @@ def test_negative_adjustment_still_allowed(loaded: Cli, tmp_path: Path) -> None:
         "1970-01-01",
     ],
 )
+@pytest.mark.refusal
 def test_submitted_at_in_the_future_or_absurd_past(loaded: Cli, unchanged, when: str) -> None:
     with unchanged():
         err = loaded.json(*submit_args(submitted_at=when), code=2)
@@ -159,6 +163,7 @@ def test_submit_file_rows_in_the_future_are_row_errors(loaded: Cli, tmp_path: Pa
 
 
 @pytest.mark.parametrize("day", ["2026-11-26", "26.11.2026", "2099-01-01", "1999-12-31"])
+@pytest.mark.refusal
 def test_ledger_row_dated_after_today_or_before_2000(
     loaded: Cli, unchanged, tmp_path: Path, day: str
 ) -> None:
@@ -177,6 +182,7 @@ def test_ledger_row_dated_today_is_accepted(loaded: Cli, tmp_path: Path) -> None
 
 
 @pytest.mark.parametrize("day", ["2026-11-26", "1999-12-31", "0001-01-01"])
+@pytest.mark.refusal
 def test_paid_at_in_the_future_or_before_2000(loaded: Cli, unchanged, day: str) -> None:
     with unchanged():
         err = loaded.json("pay", CODE_DEBT, "5", "--paid-at", day, code=2)
@@ -189,6 +195,7 @@ BAD_IDS = ["99999999999999999999999", "9223372036854775808", "0", "-1", "abc", "
 
 
 @pytest.mark.parametrize("bad", BAD_IDS)
+@pytest.mark.refusal
 def test_ids_out_of_range_are_exit_2(loaded: Cli, unchanged, bad: str) -> None:
     with unchanged():
         result = loaded("show", "--", bad, code=2)
@@ -234,6 +241,7 @@ def test_largest_ids_are_simply_not_found(loaded: Cli, unchanged, big: str) -> N
         ["outbox", "list", "--limit", "99999999999999999999"],
     ],
 )
+@pytest.mark.refusal
 def test_counts_out_of_range_are_exit_2(loaded: Cli, unchanged, args: list[str]) -> None:
     with unchanged():
         result = loaded(*args, code=2)
