@@ -18,8 +18,11 @@ from typing import Any
 
 import pytest
 
-from tests.helpers import DEFAULT_NOW, PG_URL, SAMPLE, Cli
-from tests.helpers.database import Digest, admin_url, database_url
+# Helpers' asserts explain themselves as a test's do (registered before they are imported).
+pytest.register_assert_rewrite("tests.helpers")
+
+from tests.helpers import DEFAULT_NOW, PG_URL, SAMPLE, Cli  # noqa: E402
+from tests.helpers.database import Digest, admin_url, database_url  # noqa: E402
 
 # Databases whose sample data a template already holds (``loaded`` has nothing to do).
 _PRELOADED: set[str] = set()

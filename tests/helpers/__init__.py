@@ -1,7 +1,7 @@
 """Shared test code (constants, the in-process CLI runner, workflow shortcuts).
 
 Test modules import from here, never from another test module or from tests/conftest.py
-(tests/test_design.py keeps it so); conftest.py holds only fixtures.
+(tests/test_suite_layout.py keeps it so); conftest.py holds only fixtures.
 """
 
 from __future__ import annotations
