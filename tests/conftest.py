@@ -181,7 +181,7 @@ def db_url(
         path = tmp_path / "test.db"
         url = f"sqlite:///{path}"
         if wants_sample:
-            shutil.copyfile(loaded_templates.sqlite_file(), path)
+            shutil.copy2(loaded_templates.sqlite_file(), path)  # its mode too (0600)
             _PRELOADED.add(url)
         yield url
         _PRELOADED.discard(url)
