@@ -24,11 +24,15 @@ the operator's language (SPEC §5.2).
 from __future__ import annotations
 
 import gettext as _gettext
+import os
 from pathlib import Path
 
 DOMAIN = "arayis"
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT_LANGUAGE = "az"
+#: The languages of the operator's messages, and the variable that picks one.
+LANGUAGES = ("az", "en")
+ENV_LANG = "ARAYIS_LANG"
 
 #: Set by ``--lang`` for one invocation; None: ``ARAYIS_LANG`` decides.
 _override: str | None = None
@@ -45,9 +49,18 @@ def language() -> str:
     """The language messages are made in now: ``az`` or ``en``."""
     if _override is not None:
         return _override
-    from arayis_cli.config import language_setting
-
     return language_setting()
+
+
+def language_setting() -> str:
+    """The language of messages: ``ARAYIS_LANG``, or ``az`` when unset or bad.
+
+    Read here, apart from the settings (and leniently): a refusal of a bad variable is
+    itself a message that needs the language, and must not re-enter the settings (which
+    check ``ARAYIS_LANG`` strictly).
+    """
+    raw = (os.environ.get(ENV_LANG) or "").strip().lower()
+    return raw if raw in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def translations(lang: str | None = None) -> _gettext.NullTranslations:

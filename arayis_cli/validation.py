@@ -75,14 +75,9 @@ def parse_email(text: str) -> str:
     return result.normalized
 
 
-def parse_abonent_code(text: str, *, min_len: int | None = None, max_len: int | None = None) -> str:
-    """Abonent kodu: digits only (spaces and hyphens stripped), leading zeros kept."""
-    if min_len is None or max_len is None:
-        from arayis_cli.config import abonent_code_lengths
-
-        default_min, default_max = abonent_code_lengths()
-        min_len = default_min if min_len is None else min_len
-        max_len = default_max if max_len is None else max_len
+def parse_abonent_code(text: str, *, min_len: int, max_len: int) -> str:
+    """Abonent kodu: digits only (spaces and hyphens stripped), leading zeros kept, from
+    ``min_len`` to ``max_len`` digits (the caller passes the settings' lengths)."""
     value = re.sub(r"[\s\-]", "", str(text))
     if not value.isascii() or not value.isdigit() or not (min_len <= len(value) <= max_len):
         shown = value if len(value) <= 20 and value.isprintable() else value[:20] + "…"

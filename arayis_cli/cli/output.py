@@ -14,11 +14,11 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
+from arayis_cli.clock import now as now  # commands read the clock from here too
 from arayis_cli.config import settings
 from arayis_cli.errors import ArayisError, ExitCode
 from arayis_cli.i18n import N_, _
@@ -218,12 +218,6 @@ def _stdout_to_devnull() -> None:
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, fd)
     os.close(devnull)
-
-
-def now() -> datetime:
-    """The current time; ``ARAYIS_NOW`` (ISO 8601) freezes it for tests and rehearsals."""
-    frozen = settings().now
-    return frozen.astimezone(UTC) if frozen is not None else datetime.now(UTC)
 
 
 def report_error(exc: ArayisError, *, as_json: bool, app_id: int | None = None) -> None:

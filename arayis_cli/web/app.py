@@ -46,7 +46,7 @@ class Service:
 
     def check(self, evidence: Evidence) -> Verdict:
         """The same verdict as ``arayis verify`` (one implementation), then logged."""
-        from arayis_cli.cli.output import now
+        from arayis_cli.clock import now
         from arayis_cli.db import session_scope
         from arayis_cli.services.verification import check_of, verify
 
