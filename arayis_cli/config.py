@@ -1,8 +1,8 @@
 """Settings: every ``ARAYIS_*`` environment variable, read and checked in one place.
 
-Nothing else in the package reads ``os.environ`` (STYLE habit 12; the model is
+Nothing else in the package reads ``os.environ`` (a test keeps it so; the model is
 fastapi/full-stack-fastapi-template ``core/config.py``). A nonsense value is refused
-with exit 2 and a message naming the variable (SPEC §5.1), whatever the command.
+with exit 2 and a message naming the variable (docs/settings.md), whatever the command.
 
 Cheap to import: only the standard library, and heavy helpers inside the functions.
 """

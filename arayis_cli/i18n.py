@@ -1,4 +1,5 @@
-"""Messages for people through one gettext catalogue (SPEC §5.2, STYLE habit 17).
+"""Messages for people through one gettext catalogue (README: Translations;
+docs/developing.md: adding a message).
 
 msgids are English; ``locale/az/LC_MESSAGES/arayis.po`` translates every one of them and
 is the default language. English needs no catalogue: a missing translation *is* the
@@ -18,7 +19,7 @@ Cheap: only the standard library; the ``.mo`` file is read the first time a mess
 needed, and once per process per language.
 
 Emails and the certificate PDF do not come through here: they stay Azerbaijani whatever
-the operator's language (SPEC §5.2).
+the operator's language (what subscribers receive).
 """
 
 from __future__ import annotations

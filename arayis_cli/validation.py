@@ -20,7 +20,7 @@ CHANNELS = ("egov", "azersu", "office")
 GROUPS = ("I", "II", "III")
 DOCUMENT_KINDS = ("id-card", "ownership", "power-of-attorney", "other")
 MAX_TEXT = 500
-#: Nothing this service records happened before this day (SPEC §5.1).
+#: Nothing this service records happened before this day (docs/input.md).
 EARLIEST = date(2000, 1, 1)
 #: How far another machine's clock (the portal's) may run ahead of ours.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -231,7 +231,7 @@ def parse_past_datetime(text: str | datetime, what: str, *, now: datetime) -> da
 
 
 def parse_id(text: str | int, what: str = N_("id")) -> int:
-    """An id typed by a person: ASCII digits, 1 … 2⁶³−1 (SPEC §5.1)."""
+    """An id typed by a person: ASCII digits, 1 … 2⁶³−1."""
     return _whole_number(text, what, lowest=1)
 
 

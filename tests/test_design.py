@@ -1,4 +1,4 @@
-"""Design rules checked on the source (STYLE.md habits 13–16; issue #12)."""
+"""Design rules checked on the source (docs/developing.md)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def _module_name(path: Path) -> str:
 
 
 def test_exit_codes_only_through_the_enum() -> None:
-    """`typer.Exit(6)`, `sys.exit(2)`: a number a reader must look up in SPEC §4."""
+    """`typer.Exit(6)`, `sys.exit(2)`: a number a reader must look up in docs/exit-codes.md."""
     literal = re.compile(r"\b(?:Exit|exit)\(\s*-?\d")
     found = [
         f"{path.relative_to(PACKAGE)}:{number}: {line.strip()}"
@@ -49,7 +49,7 @@ def test_exit_calls_name_an_exit_code() -> None:
 
 
 def test_migrations_import_no_live_code() -> None:
-    """A migration is frozen history: it copies what it needs (STYLE.md habit 16)."""
+    """A migration is frozen history: it copies what it needs (docs/developing.md)."""
     offenders = []
     for path in sorted(MIGRATIONS.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -326,3 +326,43 @@ def test_web_and_services_never_import_the_command_line() -> None:
     )
     assert "arayis_cli.web.app" in graph and "arayis_cli.services.common" in graph
     assert found == []
+
+
+#: Files that were never in the repository: the contract is docs/, so code cites that.
+OUTSIDE = re.compile(
+    r"\bSPEC\b|SPEC\.md|STYLE\.md|\bSTYLE habits?\b|domain\.md|TECH-NOTES|\(§\d|/work/"
+)
+
+
+def _cited_files(text: str) -> list[str]:
+    return [m for m in re.findall(r"(?<![\w/.])docs/[\w./-]+", text) if not m.endswith("/")]
+
+
+def test_no_citation_of_a_file_the_repository_lacks() -> None:
+    """A person who clones arayis can follow every pointer in the code: no "SPEC §5.1",
+    "STYLE habit 12" or ``domain.md``; a ``docs/…`` path names a page that exists."""
+    repo = PACKAGE.parent
+    found = []
+    for folder in ("arayis_cli", "tests", "benchmarks"):
+        for path in sorted((repo / folder).rglob("*")):
+            if path.suffix not in (".py", ".md", ".cfg", ".toml") or "locale" in path.parts:
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                where = f"{path.relative_to(repo)}:{number}"
+                if path != Path(__file__) and OUTSIDE.search(line):
+                    found.append(f"{where}: {line.strip()}")
+                found += [
+                    f"{where}: {cited} does not exist"
+                    for cited in _cited_files(line)
+                    if not (repo / cited.rstrip(".,:;)")).exists()
+                ]
+    assert found == []
+
+
+def test_the_citation_check_sees_a_citation() -> None:
+    for line in ["(SPEC §5.1)", "see STYLE habit 12", "domain.md §2", "TECH-NOTES", "(§5.4)"]:
+        assert OUTSIDE.search(line), line
+    for line in ["STATUS_STYLE = {", "pages.STYLE", "docs/input.md", "issue #12"]:
+        assert not OUTSIDE.search(line), line
+    assert _cited_files("see docs/json.md: verify") == ["docs/json.md"]
+    assert _cited_files("https://www.postgresql.org/docs/current/errcodes.html") == []

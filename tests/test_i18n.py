@@ -1,4 +1,4 @@
-"""Messages through one catalogue (SPEC §5.2, STYLE habit 17): Azerbaijani by default,
+"""Messages through one catalogue (docs/developing.md: adding a message): Azerbaijani by default,
 English on request, machine interface unchanged, and a catalogue that cannot drift."""
 
 from __future__ import annotations
@@ -327,7 +327,7 @@ def test_usage_error_json_is_stable_through_main(tmp_path: Path) -> None:
 
 
 def test_clickwords_hooks_exist() -> None:
-    """Fails loudly when typer moves what cli/clickwords.py relies on (STYLE habit 14)."""
+    """Fails loudly when typer moves what cli/clickwords.py relies on."""
     import typer
     import typer.core
     from typer._click import core, exceptions, formatting

@@ -65,7 +65,7 @@ def verify(
         with session_scope(state.db_url, write=False) as session:
             verdict = verification.verify(session, evidence, now=at)
         if evidence.kind == "number" and verdict.reason == verification.NOT_IN_REGISTER:
-            # A typed number that was never issued is an unknown certificate (SPEC §4).
+            # A typed number that was never issued is an unknown certificate (exit 4).
             raise NotFound(
                 _("certificate {evidence_number} is not in the register").format(
                     evidence_number=evidence.number

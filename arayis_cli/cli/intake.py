@@ -157,7 +157,7 @@ def _submit_file(path: Path, *, as_json: bool) -> None:
 def application_data(
     app_id: int, *, show_pii: bool, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The application object of SPEC (read in its own transaction), plus ``extra``."""
+    """The application object of docs/json.md (read in its own transaction), plus ``extra``."""
     from arayis_cli.db import session_scope
     from arayis_cli.services.common import get_application
 

@@ -19,7 +19,7 @@ from arayis_cli.workflow import ACTION_VERBS as ACTION_VERBS
 from arayis_cli.workflow import action_verb as action_verb  # kept here for older callers
 
 #: Ids are 32-bit INTEGER columns (migration 0001): an id above this is valid input
-#: (1 … 2⁶³−1, SPEC §5.1) that names nothing, and PostgreSQL would refuse to compare it.
+#: (ids are 1 … 2⁶³−1, docs/input.md) that names nothing, and PostgreSQL would refuse to compare it.
 STORED_ID_MAX = 2**31 - 1
 
 

@@ -1,4 +1,4 @@
-"""Routes of the verification service (SPEC §5.5)."""
+"""Routes of the verification service (docs/developing.md: adding a web route)."""
 
 from __future__ import annotations
 
