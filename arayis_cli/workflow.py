@@ -62,6 +62,18 @@ DECISION_EMAILS: dict[Status, tuple[str, ...]] = {
 }
 
 
+#: The checklist review shows and approve requires, by item code (a msgid each). JSON
+#: ``label`` is the Azerbaijani text; people see it in their language.
+CHECKLIST: dict[str, str] = {
+    "group_i": N_("The abonent is in group I (residential)"),
+    "fin_matches_owner": N_("The FIN matches the registered owner's FIN"),
+    "id-card": N_("Copy of the identity card (id-card)"),
+    "ownership": N_("Ownership document (ownership)"),
+}
+#: Documents approve requires (the checklist's document items).
+REQUIRED_DOCUMENT_KINDS: tuple[str, ...] = ("id-card", "ownership")
+
+
 def decision_email(target: Status, *, debt: bool = False) -> str:
     """The email that goes with reaching ``target``; an approval's depends on the debt."""
     if target is Status.COMPLETED:

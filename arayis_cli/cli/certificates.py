@@ -99,8 +99,7 @@ def _record(check: Check | None) -> None:
 
 def _print_verdict(verdict: Verdict) -> None:
     from arayis_cli.cli.render import date_az
-    from arayis_cli.i18n import language
-    from arayis_cli.services.verification import REASON_TEXT
+    from arayis_cli.services.verification import reason_text
 
     number = verdict.certificate_number or ""
     if verdict.valid:
@@ -120,7 +119,7 @@ def _print_verdict(verdict: Verdict) -> None:
                     if number
                     else _("✗ Not valid: ")
                 ),
-                f"{REASON_TEXT.get(language(), REASON_TEXT['az']).get(reason, reason)} ({reason})",
+                f"{reason_text(reason)} ({reason})",
             )
         )
 

@@ -31,7 +31,10 @@ TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+){5}")
 
 
 def _lang(request: Request) -> str:
-    return "en" if request.query_params.get("lang") == "en" else "az"
+    """``?lang=en`` or ``Accept-Language``; Azerbaijani by default (docs/workflow.md)."""
+    return pages.language_of(
+        request.query_params.get("lang"), request.headers.get("accept-language")
+    )
 
 
 def _wants_json(request: Request) -> bool:
