@@ -230,3 +230,22 @@ def test_docs_link_only_to_pages_that_exist() -> None:
     for target in re.findall(r"\]\(([\w./-]+\.md)\)", text):
         name = target.split("/")[-1]
         assert (DOCS_DIR / name).exists() or (REPO / target).exists(), target
+
+
+def test_documented_defaults_agree_with_the_code() -> None:
+    """The default column of docs/settings.md says what Settings() holds."""
+    from arayis_cli.config import Settings
+
+    table = (DOCS_DIR / "settings.md").read_text(encoding="utf-8")
+    default = {
+        name: row.rsplit("|", 2)[-2].strip()
+        for name, row in re.findall(r"^\| `(ARAYIS_[A-Z_]+)` (\|.*\|)$", table, re.M)
+    }
+    s = Settings()
+    assert default["ARAYIS_ORGANISATION"] == f"`{s.organisation}`"
+    assert default["ARAYIS_VERIFY_URL"] == f"`{s.verify_url_base}`"
+    assert default["ARAYIS_LANG"] == f"`{s.lang}`"
+    assert default["ARAYIS_CERTIFICATE_VALIDITY_DAYS"] == str(s.certificate_validity_days)
+    assert default["ARAYIS_MAX_DOCUMENT_BYTES"].startswith(f"{s.max_document_bytes} ")
+    assert default["ARAYIS_ABONENT_CODE_MIN"] == str(s.abonent_code_min)
+    assert default["ARAYIS_ABONENT_CODE_MAX"] == str(s.abonent_code_max)
