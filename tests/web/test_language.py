@@ -86,3 +86,15 @@ def test_the_checklist_speaks_the_operators_language(loaded: Cli) -> None:
     assert "id-card document missing" in refused["message"]
     azerbaijani = loaded("--lang", "az", "approve", app_id, code=5)
     assert "şəxsiyyət vəsiqəsinin surəti (id-card) yoxdur" in azerbaijani.stderr
+
+
+def test_what_stops_a_print_speaks_the_operators_language(loaded: Cli) -> None:
+    """``show``'s print_blocker was Azerbaijani text written in the code; now a message of
+    the catalogue like every other one the operator reads."""
+    from tests.conftest import CODE_DEBT, DEBT_FIN, app_in
+
+    app_id = app_in(loaded, "completed", code=CODE_DEBT, fin=DEBT_FIN)
+    english = loaded.json("show", app_id)["print_blocker"]
+    assert english["code"] == "debt" and english["message"].startswith("There is a debt of ")
+    azerbaijani = loaded.json("--lang", "az", "show", app_id)
+    assert azerbaijani["print_blocker"]["message"].startswith("Borc var: 23,80 AZN")
