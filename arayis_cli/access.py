@@ -1,4 +1,4 @@
-"""Who may run what (SPEC §5.4): the role of each command, in one table.
+"""Who may run what (roles on PostgreSQL): the role of each command, in one table.
 
 Like the transition table, this is data and nothing else. The CLI checks it before a
 command touches anything (:func:`arayis_cli.cli.access.authorize`), the README shows it,

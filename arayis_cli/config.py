@@ -1,8 +1,8 @@
 """Settings: every ``ARAYIS_*`` environment variable, read and checked in one place.
 
-Nothing else in the package reads ``os.environ`` (STYLE habit 12; the model is
+Nothing else in the package reads ``os.environ`` (a test keeps it so; the model is
 fastapi/full-stack-fastapi-template ``core/config.py``). A nonsense value is refused
-with exit 2 and a message naming the variable (SPEC §5.1), whatever the command.
+with exit 2 and a message naming the variable (docs/settings.md), whatever the command.
 
 Cheap to import: only the standard library, and heavy helpers inside the functions.
 """
@@ -16,7 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import NoReturn
 
-from arayis_cli.i18n import _
+from arayis_cli.i18n import ENV_LANG, LANGUAGES, _
 
 ENV_DB = "ARAYIS_DATABASE_URL"
 ENV_OPERATOR = "ARAYIS_OPERATOR"
@@ -31,7 +31,6 @@ ENV_VERIFY_URL = "ARAYIS_VERIFY_URL"
 ENV_SIGNING_KEY = "ARAYIS_SIGNING_KEY"
 ENV_SMTP_URL = "ARAYIS_SMTP_URL"
 ENV_MAIL_FROM = "ARAYIS_MAIL_FROM"
-ENV_LANG = "ARAYIS_LANG"
 ENV_NOW = "ARAYIS_NOW"
 ENV_DEBUG = "ARAYIS_DEBUG"
 
@@ -55,7 +54,6 @@ ENV_NAMES = (
     ENV_DEBUG,
 )
 
-LANGUAGES = ("az", "en")
 DEFAULT_ORGANISATION = '"Azərsu" ASC'
 DEFAULT_VERIFY_URL = "https://arayis.azersu.az/verify/"
 DEFAULT_MAX_DOCUMENT_BYTES = 10 * 1024 * 1024
@@ -274,16 +272,6 @@ def default_operator() -> str:
         return getpass.getuser()
     except Exception:  # no passwd entry (containers): still a usable name
         return "operator"
-
-
-def language_setting() -> str:
-    """The language of messages: ``ARAYIS_LANG``, or ``az`` when unset or bad.
-
-    Read apart from :func:`settings` (and leniently): a refusal of a bad variable is
-    itself a message that needs the language, and must not re-enter the settings.
-    """
-    raw = (os.environ.get(ENV_LANG) or "").strip().lower()
-    return raw if raw in LANGUAGES else "az"
 
 
 def abonent_code_lengths() -> tuple[int, int]:

@@ -118,7 +118,7 @@ def get_engine(url: str) -> Engine:
 
 
 def ensure_schema(url: str) -> None:
-    """Make sure the database is at the schema this arayis knows (SPEC §4, exit 8 if not).
+    """Make sure the database is at the schema this arayis knows (exit 8 if not).
 
     A fresh (empty) database and the embedded SQLite store migrate themselves. A shared
     PostgreSQL database that is behind is refused with "run `arayis db upgrade`": other

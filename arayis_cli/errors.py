@@ -1,4 +1,4 @@
-"""Domain exceptions and the exit codes scripts rely on (SPEC §4).
+"""Domain exceptions and the exit codes scripts rely on (docs/exit-codes.md).
 
 Services raise these; the CLI maps them to exit codes in one place
 (:mod:`arayis_cli.cli.output`). Messages name application numbers and
@@ -13,7 +13,7 @@ from typing import Any
 
 
 class ExitCode(IntEnum):
-    """Documented exit codes (SPEC §4) that scripts branch on; never renumber."""
+    """Documented exit codes (docs/exit-codes.md) that scripts branch on; never renumber."""
 
     #: Done.
     OK = 0
@@ -81,14 +81,14 @@ class DebtOutstanding(ArayisError):
 
 
 class NotPermitted(ArayisError):
-    """The login's role, or the four-eyes policy, does not allow this (SPEC §5.4)."""
+    """The login's role, or the four-eyes policy, does not allow this (exit 7)."""
 
     exit_code = ExitCode.NOT_PERMITTED
     error = "not_permitted"
 
 
 class Unavailable(ArayisError):
-    """The environment failed, not the input: database, disk, schema (SPEC §4, exit 8)."""
+    """The environment failed, not the input: database, disk, schema (exit 8)."""
 
     exit_code = ExitCode.UNAVAILABLE
     error = "unavailable"

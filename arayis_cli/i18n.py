@@ -1,4 +1,5 @@
-"""Messages for people through one gettext catalogue (SPEC §5.2, STYLE habit 17).
+"""Messages for people through one gettext catalogue (README: Translations;
+docs/developing.md: adding a message).
 
 msgids are English; ``locale/az/LC_MESSAGES/arayis.po`` translates every one of them and
 is the default language. English needs no catalogue: a missing translation *is* the
@@ -18,17 +19,21 @@ Cheap: only the standard library; the ``.mo`` file is read the first time a mess
 needed, and once per process per language.
 
 Emails and the certificate PDF do not come through here: they stay Azerbaijani whatever
-the operator's language (SPEC §5.2).
+the operator's language (what subscribers receive).
 """
 
 from __future__ import annotations
 
 import gettext as _gettext
+import os
 from pathlib import Path
 
 DOMAIN = "arayis"
 LOCALE_DIR = Path(__file__).parent / "locale"
 DEFAULT_LANGUAGE = "az"
+#: The languages of the operator's messages, and the variable that picks one.
+LANGUAGES = ("az", "en")
+ENV_LANG = "ARAYIS_LANG"
 
 #: Set by ``--lang`` for one invocation; None: ``ARAYIS_LANG`` decides.
 _override: str | None = None
@@ -45,9 +50,18 @@ def language() -> str:
     """The language messages are made in now: ``az`` or ``en``."""
     if _override is not None:
         return _override
-    from arayis_cli.config import language_setting
-
     return language_setting()
+
+
+def language_setting() -> str:
+    """The language of messages: ``ARAYIS_LANG``, or ``az`` when unset or bad.
+
+    Read here, apart from the settings (and leniently): a refusal of a bad variable is
+    itself a message that needs the language, and must not re-enter the settings (which
+    check ``ARAYIS_LANG`` strictly).
+    """
+    raw = (os.environ.get(ENV_LANG) or "").strip().lower()
+    return raw if raw in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def translations(lang: str | None = None) -> _gettext.NullTranslations:

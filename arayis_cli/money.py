@@ -9,7 +9,8 @@ from arayis_cli.errors import InvalidInput
 from arayis_cli.i18n import _
 
 QEPIK = Decimal("0.01")
-#: SPEC §5.1: ASCII digits, optionally one separator ("." or ",") and one or two digits.
+#: Money typed or read (docs/input.md): ASCII digits, optionally one separator ("." or ",")
+#: and one or two digits.
 #: Nothing else: no exponent, underscore, sign, currency, space or thousands separator.
 AMOUNT_RE = re.compile(r"[0-9]+(?:[.,][0-9]{1,2})?", re.ASCII)
 #: Twelve digits before the separator: far above any bill, far below the column's range

@@ -183,7 +183,7 @@ def certificate_json(cert: Certificate) -> dict[str, Any]:
         "balance": money_json(from_qepik(cert.balance_qepik)),
         "operator": cert.operator,
         "sha256": cert.pdf_sha256,
-        # SPEC §5.1: null while the certificate stands.
+        # null while the certificate stands.
         "revoked_at": iso_baku(cert.revoked_at),
         "revocation_reason": cert.revoked_reason,
     }

@@ -1,4 +1,4 @@
-"""Environment failures, told apart from bugs (SPEC §4, exit 8).
+"""Environment failures, told apart from bugs (exit 8, docs/exit-codes.md).
 
 A database that cannot be reached or is lost mid-command, a full or read-only disk, a
 damaged database file: none of these is bad input and none is a bug. :func:`classify` is

@@ -20,7 +20,7 @@ CHANNELS = ("egov", "azersu", "office")
 GROUPS = ("I", "II", "III")
 DOCUMENT_KINDS = ("id-card", "ownership", "power-of-attorney", "other")
 MAX_TEXT = 500
-#: Nothing this service records happened before this day (SPEC §5.1).
+#: Nothing this service records happened before this day (docs/input.md).
 EARLIEST = date(2000, 1, 1)
 #: How far another machine's clock (the portal's) may run ahead of ours.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -75,14 +75,9 @@ def parse_email(text: str) -> str:
     return result.normalized
 
 
-def parse_abonent_code(text: str, *, min_len: int | None = None, max_len: int | None = None) -> str:
-    """Abonent kodu: digits only (spaces and hyphens stripped), leading zeros kept."""
-    if min_len is None or max_len is None:
-        from arayis_cli.config import abonent_code_lengths
-
-        default_min, default_max = abonent_code_lengths()
-        min_len = default_min if min_len is None else min_len
-        max_len = default_max if max_len is None else max_len
+def parse_abonent_code(text: str, *, min_len: int, max_len: int) -> str:
+    """Abonent kodu: digits only (spaces and hyphens stripped), leading zeros kept, from
+    ``min_len`` to ``max_len`` digits (the caller passes the settings' lengths)."""
     value = re.sub(r"[\s\-]", "", str(text))
     if not value.isascii() or not value.isdigit() or not (min_len <= len(value) <= max_len):
         shown = value if len(value) <= 20 and value.isprintable() else value[:20] + "…"
@@ -236,7 +231,7 @@ def parse_past_datetime(text: str | datetime, what: str, *, now: datetime) -> da
 
 
 def parse_id(text: str | int, what: str = N_("id")) -> int:
-    """An id typed by a person: ASCII digits, 1 … 2⁶³−1 (SPEC §5.1)."""
+    """An id typed by a person: ASCII digits, 1 … 2⁶³−1."""
     return _whole_number(text, what, lowest=1)
 
 

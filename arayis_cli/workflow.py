@@ -11,7 +11,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from arayis_cli.errors import Conflict, InvalidInput
-from arayis_cli.i18n import _
+from arayis_cli.i18n import N_, _, gettext
 
 
 class Status(StrEnum):
@@ -62,6 +62,18 @@ DECISION_EMAILS: dict[Status, tuple[str, ...]] = {
 }
 
 
+#: The checklist review shows and approve requires, by item code (a msgid each). JSON
+#: ``label`` is the Azerbaijani text; people see it in their language.
+CHECKLIST: dict[str, str] = {
+    "group_i": N_("The abonent is in group I (residential)"),
+    "fin_matches_owner": N_("The FIN matches the registered owner's FIN"),
+    "id-card": N_("Copy of the identity card (id-card)"),
+    "ownership": N_("Ownership document (ownership)"),
+}
+#: Documents approve requires (the checklist's document items).
+REQUIRED_DOCUMENT_KINDS: tuple[str, ...] = ("id-card", "ownership")
+
+
 def decision_email(target: Status, *, debt: bool = False) -> str:
     """The email that goes with reaching ``target``; an approval's depends on the debt."""
     if target is Status.COMPLETED:
@@ -81,6 +93,20 @@ def next_status(current: Status, action: Action) -> Status | None:
     return TRANSITIONS.get((current, action))
 
 
+ACTION_VERBS = {
+    "review": N_("review it"),
+    "approve": N_("approve it"),
+    "reject": N_("reject it"),
+    "print": N_("print it"),
+}
+
+
+def action_verb(action: str) -> str:
+    """``action`` (a workflow code) as words in the current language."""
+    verb = ACTION_VERBS.get(str(action))
+    return gettext(verb) if verb is not None else str(action)
+
+
 def require(status: Status, action: Action | str, *, app_id: int | None) -> Status:
     """The status ``action`` leads to from ``status`` (print: the same status), or
     :class:`Conflict` when the table does not allow it."""
@@ -95,8 +121,6 @@ def require(status: Status, action: Action | str, *, app_id: int | None) -> Stat
         )
     target = next_status(status, Action(action))
     if target is None:
-        from arayis_cli.services.common import action_verb  # lazy: services import workflow
-
         raise Conflict(
             _("application {app_id} is {current_label} ({current_value}): cannot {action}").format(
                 app_id=app_id,

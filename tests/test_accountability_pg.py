@@ -1,4 +1,4 @@
-"""Accountability on PostgreSQL with real logins (SPEC §5.4).
+"""Accountability on PostgreSQL with real logins.
 
 One login per role (``t_support`` … ``t_admin``, and ``t_none`` with no arayis role),
 connected as themselves (the test cluster trusts local logins):

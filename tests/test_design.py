@@ -1,4 +1,4 @@
-"""Design rules checked on the source (STYLE.md habits 13–16; issue #12)."""
+"""Design rules checked on the source (docs/developing.md)."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def _module_name(path: Path) -> str:
 
 
 def test_exit_codes_only_through_the_enum() -> None:
-    """`typer.Exit(6)`, `sys.exit(2)`: a number a reader must look up in SPEC §4."""
+    """`typer.Exit(6)`, `sys.exit(2)`: a number a reader must look up in docs/exit-codes.md."""
     literal = re.compile(r"\b(?:Exit|exit)\(\s*-?\d")
     found = [
         f"{path.relative_to(PACKAGE)}:{number}: {line.strip()}"
@@ -49,7 +49,7 @@ def test_exit_calls_name_an_exit_code() -> None:
 
 
 def test_migrations_import_no_live_code() -> None:
-    """A migration is frozen history: it copies what it needs (STYLE.md habit 16)."""
+    """A migration is frozen history: it copies what it needs (docs/developing.md)."""
     offenders = []
     for path in sorted(MIGRATIONS.glob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
@@ -232,3 +232,137 @@ def test_shell_completion_as_typer_users_expect(tmp_path: Path) -> None:
     assert complete("arayis li") == ["list"]
     assert complete("arayis list --stat") == ["--status"]
     assert {"list", "send", "retry"} <= set(complete("arayis outbox "))
+
+
+def test_migration_docstrings_agree_with_their_code() -> None:
+    """Each migration's docstring names the revision and parent its code declares, and the
+    file name starts with the revision's number (0008/0009 once said "Revises: 0005")."""
+    found = []
+    for path in sorted(MIGRATIONS.glob("0*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        values = {
+            node.target.id: node.value.value  # type: ignore[attr-defined]
+            for node in tree.body
+            if isinstance(node, ast.AnnAssign)
+            and isinstance(node.target, ast.Name)
+            and node.target.id in ("revision", "down_revision")
+        }
+        doc = ast.get_docstring(tree) or ""
+        said = dict(re.findall(r"^(Revision ID|Revises):[ \t]*(\S*)[ \t]*$", doc, re.M))
+        if said.get("Revision ID") != values["revision"]:
+            found.append(f"{path.name}: Revision ID {said.get('Revision ID')!r}")
+        if (said.get("Revises") or None) != values["down_revision"]:
+            found.append(f"{path.name}: Revises {said.get('Revises')!r}")
+        if not path.name.startswith(values["revision"].split("_")[0] + "_"):
+            found.append(f"{path.name}: revision {values['revision']!r}")
+    assert found == []
+
+
+def _imports_anywhere(path: Path) -> set[str]:
+    """arayis_cli modules ``path`` imports anywhere: at load time, inside functions (a lazy
+    import that works around a circle is still a circle) and under ``TYPE_CHECKING``."""
+    out: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            out.update(a.name for a in node.names if a.name.startswith("arayis_cli"))
+        elif isinstance(node, ast.ImportFrom) and (node.module or "").startswith("arayis_cli"):
+            out.add(node.module or "")
+            out.update(f"{node.module}.{a.name}" for a in node.names)
+    return out
+
+
+def _import_graph() -> dict[str, set[str]]:
+    modules = {_module_name(p): p for p in _sources() if "migrations" not in p.parts}
+    return {
+        name: {dep for dep in _imports_anywhere(path) if dep in modules and dep != name}
+        for name, path in modules.items()
+    }
+
+
+def _circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Every circle found by a depth-first walk, each as the ring of modules."""
+    found: list[list[str]] = []
+    state: dict[str, int] = {}
+
+    def walk(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for dep in sorted(graph[node]):
+            if state.get(dep) == 1:
+                found.append([*stack[stack.index(dep) :], dep])
+            elif dep not in state:
+                walk(dep, [*stack, dep])
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            walk(name, [name])
+    return found
+
+
+def test_no_import_circles_even_through_lazy_imports() -> None:
+    """Lower modules never reach back up, not even inside a function: the circles
+    workflow → services.common → models → workflow, config ↔ i18n ↔ validation and
+    certificate.pdf ↔ certificate.printable were each hidden behind a lazy import."""
+    graph = _import_graph()
+    assert "arayis_cli.certificate.printable" in graph["arayis_cli.certificate.pdf"]
+    assert _circles(graph) == []
+
+
+def test_the_circle_finder_sees_a_lazy_circle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert _circles(graph) == [["a", "b", "c", "a"]]
+
+
+def test_web_and_services_never_import_the_command_line() -> None:
+    """The web service and the services stand on their own: what they need from a command
+    module (the clock was one) lives outside ``cli/``."""
+    graph = _import_graph()
+    found = sorted(
+        f"{name} → {dep}"
+        for name, deps in graph.items()
+        if name.startswith(("arayis_cli.web", "arayis_cli.services"))
+        for dep in deps
+        if dep.startswith("arayis_cli.cli")
+    )
+    assert "arayis_cli.web.app" in graph and "arayis_cli.services.common" in graph
+    assert found == []
+
+
+#: Files that were never in the repository: the contract is docs/, so code cites that.
+OUTSIDE = re.compile(
+    r"\bSPEC\b|SPEC\.md|STYLE\.md|\bSTYLE habits?\b|domain\.md|TECH-NOTES|\(§\d|/work/"
+)
+
+
+def _cited_files(text: str) -> list[str]:
+    return [m for m in re.findall(r"(?<![\w/.])docs/[\w./-]+", text) if not m.endswith("/")]
+
+
+def test_no_citation_of_a_file_the_repository_lacks() -> None:
+    """A person who clones arayis can follow every pointer in the code: no "SPEC §5.1",
+    "STYLE habit 12" or ``domain.md``; a ``docs/…`` path names a page that exists."""
+    repo = PACKAGE.parent
+    found = []
+    for folder in ("arayis_cli", "tests", "benchmarks"):
+        for path in sorted((repo / folder).rglob("*")):
+            if path.suffix not in (".py", ".md", ".cfg", ".toml") or "locale" in path.parts:
+                continue
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+                where = f"{path.relative_to(repo)}:{number}"
+                if path != Path(__file__) and OUTSIDE.search(line):
+                    found.append(f"{where}: {line.strip()}")
+                found += [
+                    f"{where}: {cited} does not exist"
+                    for cited in _cited_files(line)
+                    if not (repo / cited.rstrip(".,:;)")).exists()
+                ]
+    assert found == []
+
+
+def test_the_citation_check_sees_a_citation() -> None:
+    for line in ["(SPEC §5.1)", "see STYLE habit 12", "domain.md §2", "TECH-NOTES", "(§5.4)"]:
+        assert OUTSIDE.search(line), line
+    for line in ["STATUS_STYLE = {", "pages.STYLE", "docs/input.md", "issue #12"]:
+        assert not OUTSIDE.search(line), line
+    assert _cited_files("see docs/json.md: verify") == ["docs/json.md"]
+    assert _cited_files("https://www.postgresql.org/docs/current/errcodes.html") == []

@@ -1,4 +1,4 @@
-"""Messages through one catalogue (SPEC §5.2, STYLE habit 17): Azerbaijani by default,
+"""Messages through one catalogue (docs/developing.md: adding a message): Azerbaijani by default,
 English on request, machine interface unchanged, and a catalogue that cannot drift."""
 
 from __future__ import annotations
@@ -265,6 +265,9 @@ def test_machine_interface_does_not_change_with_the_language(loaded: Cli) -> Non
     assert az["message"] == "müraciət №999 tapılmadı"
     assert en["message"] == "application 999 not found"
     shown = {lang: loaded.json("show", app_id, env={"ARAYIS_LANG": lang}) for lang in ("az", "en")}
+    # JSON message texts follow the language (the print blocker's); codes and keys do not.
+    messages = {lang: shown[lang]["print_blocker"].pop("message") for lang in shown}
+    assert messages["az"] != messages["en"]
     assert shown["az"] == shown["en"]
     assert shown["en"]["status"] == "new" and shown["en"]["status_label"] == "Yeni"
 
@@ -327,7 +330,7 @@ def test_usage_error_json_is_stable_through_main(tmp_path: Path) -> None:
 
 
 def test_clickwords_hooks_exist() -> None:
-    """Fails loudly when typer moves what cli/clickwords.py relies on (STYLE habit 14)."""
+    """Fails loudly when typer moves what cli/clickwords.py relies on."""
     import typer
     import typer.core
     from typer._click import core, exceptions, formatting

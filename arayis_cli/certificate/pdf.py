@@ -13,21 +13,15 @@ import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
-from pathlib import Path
 from typing import Any
 
 from arayis_cli.certificate import fontcache
-from arayis_cli.certificate.printable import ensure_printable
+from arayis_cli.certificate.printable import FACES, FONT_DIR, ensure_printable
+from arayis_cli.certificate.printable import missing_characters as missing_characters
 from arayis_cli.formats import fmt_date, fmt_datetime
 from arayis_cli.money import money_human
 
-FONT_DIR = Path(__file__).parent / "fonts"
 FAMILY = "NotoSans"
-# One face only: each embedded face costs a third of a certificate's rendering time (fpdf2
-# writes seven PDF objects and a 128 KB glyph map per TrueType font), so headings are set
-# apart by size and colour rather than by a bold face.
-FACES = (("", "NotoSans-Regular-arayis.ttf"),)
 BLACK = (0, 0, 0)
 STRONG = (20, 55, 110)  # headings, labels and the validity line
 RULE = (40, 90, 160)
@@ -72,26 +66,6 @@ class CertificateData:
 
 
 # -- what the font can show ----------------------------------------------------------------
-
-
-@cache
-def _coverage() -> frozenset[int]:
-    """The characters both faces can show."""
-    from fontTools.ttLib import TTFont
-
-    maps = [set(TTFont(FONT_DIR / name, lazy=True).getBestCmap()) for _, name in FACES]
-    return frozenset(set.intersection(*maps))
-
-
-def missing_characters(text: str) -> list[str]:
-    """The characters of ``text`` the certificate font cannot show, each once, as
-    ``U+1F600 '😀'``. Whitespace is never missing: lines are re-spaced when laid out."""
-    covered = _coverage()
-    missing: dict[str, None] = {}
-    for ch in text:
-        if ord(ch) not in covered and not ch.isspace():
-            missing.setdefault(ch, None)
-    return [f"U+{ord(ch):04X} '{ch}'" for ch in missing]
 
 
 def _printable_fields(data: CertificateData) -> dict[str, str]:

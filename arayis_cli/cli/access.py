@@ -1,4 +1,4 @@
-"""Accountability (SPEC §5.4): the guard every command passes, and db roles, policy, audit.
+"""Accountability: the guard every command passes, and db roles, policy, audit.
 
 :func:`guard_all` wraps every registered command once, at start-up: before the command
 touches anything it checks the login's roles against :data:`arayis_cli.access.COMMANDS`

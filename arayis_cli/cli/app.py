@@ -125,7 +125,7 @@ outbox.register(app)
 admin.register(app)
 support.register(app)
 access.register(app)
-# Last: every command registered above passes the role check and the PII audit (SPEC §5.4).
+# Last: every command registered above passes the role check and the PII audit.
 access.guard_all(app)
 
 

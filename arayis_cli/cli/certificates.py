@@ -65,7 +65,7 @@ def verify(
         with session_scope(state.db_url, write=False) as session:
             verdict = verification.verify(session, evidence, now=at)
         if evidence.kind == "number" and verdict.reason == verification.NOT_IN_REGISTER:
-            # A typed number that was never issued is an unknown certificate (SPEC §4).
+            # A typed number that was never issued is an unknown certificate (exit 4).
             raise NotFound(
                 _("certificate {evidence_number} is not in the register").format(
                     evidence_number=evidence.number
@@ -99,8 +99,7 @@ def _record(check: Check | None) -> None:
 
 def _print_verdict(verdict: Verdict) -> None:
     from arayis_cli.cli.render import date_az
-    from arayis_cli.i18n import language
-    from arayis_cli.services.verification import REASON_TEXT
+    from arayis_cli.services.verification import reason_text
 
     number = verdict.certificate_number or ""
     if verdict.valid:
@@ -120,7 +119,7 @@ def _print_verdict(verdict: Verdict) -> None:
                     if number
                     else _("✗ Not valid: ")
                 ),
-                f"{REASON_TEXT.get(language(), REASON_TEXT['az']).get(reason, reason)} ({reason})",
+                f"{reason_text(reason)} ({reason})",
             )
         )
 

@@ -1,6 +1,6 @@
 """Typer's and Click's own words (usage errors, help headings) through our catalogue.
 
-The one place that reaches into typer's internals (STYLE habit 14), pinned by
+The one place that reaches into typer's internals, pinned by
 tests/test_i18n.py::test_clickwords_hooks_exist, which fails loudly when typer changes.
 
 Typer 0.29 vendors Click as ``typer._click`` with Click's gettext calls taken out: its

@@ -314,7 +314,7 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
     """Print every ready certificate; a refusal (debt) is recorded in history as by print.
 
     JSON Lines: one object per application; a refusal carries ``error`` and ``message``;
-    the exit code is that of the first refusal (SPEC §5.1 batch modes)."""
+    the exit code is that of the first refusal (docs/json.md: batch modes)."""
     from decimal import Decimal
 
     from arayis_cli.db import session_scope

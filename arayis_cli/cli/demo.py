@@ -1,7 +1,7 @@
 """demo: the whole story on sample data, told for people, in a sandbox of its own.
 
 The demo always works in its own SQLite database and with its own signing key under
-``<data dir>/demo/`` (SPEC §5.1): whatever ``--db``, ``ARAYIS_DATABASE_URL`` or
+``<data dir>/demo/``: whatever ``--db``, ``ARAYIS_DATABASE_URL`` or
 ``ARAYIS_SIGNING_KEY`` say, the office's database, key and certificate register are never
 touched. The sample data travels inside the package (``arayis_cli/sample_data``), so the
 demo runs from any folder after a plain ``pip install``.

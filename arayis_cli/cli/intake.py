@@ -157,7 +157,7 @@ def _submit_file(path: Path, *, as_json: bool) -> None:
 def application_data(
     app_id: int, *, show_pii: bool, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
-    """The application object of SPEC (read in its own transaction), plus ``extra``."""
+    """The application object of docs/json.md (read in its own transaction), plus ``extra``."""
     from arayis_cli.db import session_scope
     from arayis_cli.services.common import get_application
 
@@ -255,11 +255,13 @@ def list_(
         raise InvalidInput(_("--format must be table, json or csv"))
     if (limit is not None and limit < 0) or offset < 0:
         raise InvalidInput(_("--limit and --offset must not be negative"))
+    from arayis_cli.config import settings
     from arayis_cli.services.queries import ListFilter
 
+    low, high = settings().abonent_code_lengths
     flt = ListFilter(
         statuses=tuple(dict.fromkeys(parse_status(s) for s in status or [])),
-        abonent_code=parse_abonent_code(abonent) if abonent else None,
+        abonent_code=parse_abonent_code(abonent, min_len=low, max_len=high) if abonent else None,
         overdue=overdue,
         since=parse_date(since, "--since") if since else None,
         until=parse_date(until, "--until") if until else None,

@@ -1,6 +1,6 @@
 """All output in one place, one path per format: a JSON document, JSON Lines (batch modes),
 CSV, and Rich for people (markup off); data to stdout, messages to stderr; and the mapping
-from domain exceptions to exit codes (SPEC §4).
+from domain exceptions to exit codes (docs/exit-codes.md).
 
 Rich is imported only when people's output is written: ``list --json`` never loads it.
 """
@@ -14,11 +14,11 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
+from arayis_cli.clock import now as now  # commands read the clock from here too
 from arayis_cli.config import settings
 from arayis_cli.errors import ArayisError, ExitCode
 from arayis_cli.i18n import N_, _
@@ -220,12 +220,6 @@ def _stdout_to_devnull() -> None:
     os.close(devnull)
 
 
-def now() -> datetime:
-    """The current time; ``ARAYIS_NOW`` (ISO 8601) freezes it for tests and rehearsals."""
-    frozen = settings().now
-    return frozen.astimezone(UTC) if frozen is not None else datetime.now(UTC)
-
-
 def report_error(exc: ArayisError, *, as_json: bool, app_id: int | None = None) -> None:
     """A refusal on stderr: one JSON object with ``--json``, else one line for people."""
     if as_json:
@@ -237,13 +231,13 @@ def report_error(exc: ArayisError, *, as_json: bool, app_id: int | None = None) 
 
 
 def command(fn: F) -> F:
-    """Wrap a command: domain errors become one line on stderr and the SPEC exit code."""
+    """Wrap a command: domain errors become one line on stderr and their exit code."""
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         as_json = bool(kwargs.get("as_json")) or kwargs.get("fmt") == "json"
         try:
-            settings()  # a bad ARAYIS_* value refuses every command alike (SPEC §5.1)
+            settings()  # a bad ARAYIS_* value refuses every command alike
             return fn(*args, **kwargs)
         except ArayisError as exc:
             report_error(exc, as_json=as_json)
@@ -281,7 +275,7 @@ def _internal(exc: Exception) -> ArayisError:
     except ImportError:  # pragma: no cover
         OperationalError = ()  # type: ignore[assignment,misc]
     sqlstate = getattr(getattr(exc, "orig", None), "sqlstate", None)
-    if sqlstate == "42501":  # insufficient_privilege: the server refused the login (§5.4)
+    if sqlstate == "42501":  # insufficient_privilege: the server refused the login (exit 7)
         from arayis_cli.errors import NotPermitted
 
         first = str(exc.orig).strip().splitlines()[0][:200]  # type: ignore[attr-defined]

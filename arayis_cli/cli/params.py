@@ -1,4 +1,4 @@
-"""Parameters several commands share, parsed strictly in one place (SPEC §5.1).
+"""Parameters several commands share, parsed strictly in one place (docs/input.md).
 
 An id is 1 … 2⁶³−1 in ASCII digits, a count 0 … 2⁶³−1: anything else is a usage error
 (exit 2) before the command runs, never an overflow deep in the database driver.

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from arayis_cli.cli.output import bad, console, good, join, muted, show, warning
 from arayis_cli.i18n import N_, _, gettext
-from arayis_cli.workflow import Status
+from arayis_cli.workflow import CHECKLIST, Status
 
 if TYPE_CHECKING:
     from rich.text import Text
@@ -116,12 +116,6 @@ EMAIL_KINDS = {
     "approved_debt": N_("debt first"),
 }
 #: Checklist items for people (JSON keeps the code and the Azerbaijani ``label``).
-CHECKLIST = {
-    "group_i": N_("The abonent is in group I (residential)"),
-    "fin_matches_owner": N_("The FIN matches the registered owner's FIN"),
-    "id-card": N_("Copy of the identity card (id-card)"),
-    "ownership": N_("Ownership document (ownership)"),
-}
 ACTIONS = {
     "submit": N_("registered"),
     "attach": N_("documents attached"),

@@ -227,7 +227,7 @@ def pay(
     now: datetime,
 ) -> PaymentResult:
     """Record a payment (ödəniş); the same reference again is recognised, not doubled."""
-    code = parse_abonent_code(code)
+    code = parse_abonent_code(code, **_code_lengths())
     value = parse_amount(amount)
     if value == 0:
         raise InvalidInput(_("payment amount must be positive"))
@@ -254,7 +254,7 @@ def pay(
 def abonent_summary(
     session: Session, code: str, *, now: datetime, recent: int = 10
 ) -> dict[str, Any]:
-    abonent = get_abonent(session, parse_abonent_code(code))
+    abonent = get_abonent(session, parse_abonent_code(code, **_code_lengths()))
     bal = balance(session, abonent.code, as_of=now)
     entries = (
         session.execute(
@@ -299,3 +299,9 @@ def free_abonents(session: Session, *, as_of: datetime) -> Iterator[tuple[Abonen
     ).scalars():
         if ab.code not in busy:
             yield ab, balance(session, ab.code, as_of=as_of)
+
+
+def _code_lengths() -> dict[str, int]:
+    """The abonent code lengths the settings allow, as ``parse_abonent_code`` takes them."""
+    low, high = settings().abonent_code_lengths
+    return {"min_len": low, "max_len": high}

@@ -11,13 +11,15 @@ from sqlalchemy import case, func, select
 from sqlmodel import Session
 
 from arayis_cli.errors import NotFound
-from arayis_cli.i18n import N_, _, gettext
+from arayis_cli.i18n import _
 from arayis_cli.models import Abonent, Application, Event, LedgerEntry
 from arayis_cli.money import from_qepik
 from arayis_cli.validation import BAKU
+from arayis_cli.workflow import ACTION_VERBS as ACTION_VERBS
+from arayis_cli.workflow import action_verb as action_verb  # kept here for older callers
 
 #: Ids are 32-bit INTEGER columns (migration 0001): an id above this is valid input
-#: (1 … 2⁶³−1, SPEC §5.1) that names nothing, and PostgreSQL would refuse to compare it.
+#: (ids are 1 … 2⁶³−1, docs/input.md) that names nothing, and PostgreSQL would refuse to compare it.
 STORED_ID_MAX = 2**31 - 1
 
 
@@ -125,18 +127,3 @@ def insert_ignore(session: Session, model: Any, values: dict[str, Any]) -> None:
     else:
         from sqlalchemy.dialects.sqlite import insert
     session.execute(insert(model).values(**values).on_conflict_do_nothing())
-
-
-#: What a refusal says the operator could not do, per workflow action (a msgid each).
-ACTION_VERBS = {
-    "review": N_("review it"),
-    "approve": N_("approve it"),
-    "reject": N_("reject it"),
-    "print": N_("print it"),
-}
-
-
-def action_verb(action: str) -> str:
-    """``action`` (a workflow code) as words in the current language."""
-    verb = ACTION_VERBS.get(str(action))
-    return gettext(verb) if verb is not None else str(action)

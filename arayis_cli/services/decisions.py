@@ -12,7 +12,7 @@ from sqlmodel import Session
 
 from arayis_cli.errors import Conflict, NotFound
 from arayis_cli.formats import fmt_datetime
-from arayis_cli.i18n import N_, _
+from arayis_cli.i18n import N_, _, az, gettext
 from arayis_cli.models import Abonent, Application, Document
 from arayis_cli.money import money_human, money_json
 from arayis_cli.services import changes, tally
@@ -20,11 +20,23 @@ from arayis_cli.services.common import balance, debt_of, get_application, record
 from arayis_cli.services.emails import queue_email
 from arayis_cli.services.policy import check_four_eyes
 from arayis_cli.validation import clean_text
-from arayis_cli.workflow import Action, Status, decision_email, require
+from arayis_cli.workflow import (
+    CHECKLIST,
+    REQUIRED_DOCUMENT_KINDS,
+    Action,
+    Status,
+    decision_email,
+    require,
+)
 
-REQUIRED_DOCUMENTS = {
-    "id-card": "Şəxsiyyət vəsiqəsinin surəti (id-card)",
-    "ownership": "Mülkiyyət sənədi (ownership)",
+#: The required documents and their checklist texts (msgids, from the workflow's facts).
+REQUIRED_DOCUMENTS = {kind: CHECKLIST[kind] for kind in REQUIRED_DOCUMENT_KINDS}
+#: Why an item failed, as a refusal and the history say it (msgids; the history keeps the
+#: English text, a refusal speaks the operator's language).
+FAILURES = {
+    "fin_matches_owner": N_("FIN does not match the owner on record"),
+    "id-card": N_("id-card document missing"),
+    "ownership": N_("ownership document missing"),
 }
 
 
@@ -98,30 +110,30 @@ class Checklist:
     def passed(self) -> bool:
         return self.group_i and self.fin_matches and all(self.documents.values())
 
-    def failures(self) -> list[str]:
-        out = [] if self.group_i else [self.group_failure()]
-        out += [] if self.fin_matches else ["FIN does not match the owner on record"]
-        out += [f"{kind} document missing" for kind, ok in self.documents.items() if not ok]
+    def failures(self, *, translate: bool = True) -> list[str]:
+        """What failed, in the operator's language (``translate=False``: the English text
+        the history keeps)."""
+        say = gettext if translate else str
+        out = [] if self.group_i else [self.group_failure(translate=translate)]
+        out += [] if self.fin_matches else [say(FAILURES["fin_matches_owner"])]
+        out += [say(FAILURES[kind]) for kind, ok in self.documents.items() if not ok]
         return out
 
-    def group_failure(self) -> str:
-        return f"abonent is in group {self.group or '?'} now, not group I"
+    def group_failure(self, *, translate: bool = True) -> str:
+        message = N_("abonent is in group {group} now, not group I")
+        return (gettext(message) if translate else message).format(group=self.group or "?")
 
     def as_json(self) -> dict[str, Any]:
         items = [
-            {
-                "code": "group_i",
-                "label": "Abonent I qrupdadır (əhali)",
-                "ok": self.group_i,
-            },
+            {"code": "group_i", "label": az(CHECKLIST["group_i"]), "ok": self.group_i},
             {
                 "code": "fin_matches_owner",
-                "label": "FİN mülkiyyətçinin qeydiyyatdakı FİN-i ilə uyğundur",
+                "label": az(CHECKLIST["fin_matches_owner"]),
                 "ok": self.fin_matches,
             },
         ]
         items += [
-            {"code": kind, "label": REQUIRED_DOCUMENTS[kind], "ok": ok}
+            {"code": kind, "label": az(REQUIRED_DOCUMENTS[kind]), "ok": ok}
             for kind, ok in self.documents.items()
         ]
         return {
@@ -237,7 +249,7 @@ def approve(
     detail: dict[str, Any] = {"debt": money_json(check.debt), "balance": money_json(check.balance)}
     if override_reason is not None:
         detail["override"] = override_reason
-        detail["checklist_failures"] = check.failures()
+        detail["checklist_failures"] = check.failures(translate=False)
     transition(
         session,
         app,

@@ -17,7 +17,7 @@ from arayis_cli.formats import iso_baku
 from arayis_cli.i18n import _
 from arayis_cli.models import Application, Event, Policy
 from arayis_cli.services.audit import current_actor, record
-from arayis_cli.services.common import action_verb
+from arayis_cli.workflow import action_verb
 
 FOUR_EYES = "four_eyes"
 SWITCH = {"on": True, "off": False}

@@ -141,21 +141,23 @@ def _blocker(
 ) -> tuple[str, str]:
     status = Status(app.status)
     if status in (Status.NEW, Status.IN_PROGRESS):
-        return "not_completed", (
-            f"Müraciət hələ icra olunmayıb ({status.label}): çap yalnız İcra olunmuş "
-            "müraciət üçündür."
-        )
+        return "not_completed", _(
+            "The application is not completed yet ({status_label}): only İcra olunmuş "
+            "(completed) applications can be printed."
+        ).format(status_label=status.label)
     if status is Status.REJECTED:
-        return "rejected", "Müraciət ləğv olunub: çap mümkün deyil."
+        return "rejected", _("The application was rejected: it cannot be printed.")
     abonent = session.get(Abonent, app.abonent_code)
     if abonent is None or abonent.group != "I":
         group = abonent.group if abonent else "—"
-        return "not_group_i", f"Abonent I qrupda deyil (qrup {group}): çap mümkün deyil."
+        return "not_group_i", _(
+            "The abonent is not in group I (group {group}): it cannot be printed."
+        ).format(group=group)
     if debt > 0:
-        return "debt", (
-            f"Borc var: {money_human(debt)} ({fmt_datetime(now)} vəziyyətinə). "
-            "Ödəniş hesaba düşəndən sonra yenidən çap edin."
-        )
+        return "debt", _(
+            "There is a debt of {amount} (as of {when}): print again once the payment has "
+            "reached the account."
+        ).format(amount=money_human(debt), when=fmt_datetime(now))
     today = baku_date(now)
     valid = session.execute(
         select(Certificate.number, Certificate.valid_until)
@@ -169,11 +171,11 @@ def _blocker(
     ).first()
     if valid is not None:
         number, until = valid
-        return "valid_certificate", (
-            f"Heç nə mane olmur; etibarlı arayış artıq var ({number}, {fmt_date(until)} "
-            "tarixinədək): yenidən çap etmək olar."
-        )
-    return "none", "Heç nə mane olmur: çap etmək olar."
+        return "valid_certificate", _(
+            "Nothing stands in the way; a valid certificate already exists ({number}, until "
+            "{until}): it can be printed again."
+        ).format(number=number, until=fmt_date(until))
+    return "none", _("Nothing stands in the way: it can be printed.")
 
 
 def outbox_message(session: Session, msg_id: int) -> OutboxMessage:

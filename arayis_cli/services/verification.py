@@ -23,7 +23,7 @@ from arayis_cli.certificate.signing import (
 )
 from arayis_cli.errors import Conflict, InvalidInput, NotFound
 from arayis_cli.formats import iso_baku
-from arayis_cli.i18n import N_, _
+from arayis_cli.i18n import N_, _, translations
 from arayis_cli.models import Certificate, CertificateVerification, SigningKey
 from arayis_cli.services.common import baku_date, record_event
 from arayis_cli.validation import clean_text
@@ -43,25 +43,25 @@ NOT_IN_REGISTER = "not in register"
 NOT_A_CERTIFICATE = "not a certificate"
 REASONS = (ALTERED, BAD_SIGNATURE, EXPIRED, REVOKED, NOT_IN_REGISTER, NOT_A_CERTIFICATE)
 
-# What each reason means to a person (command line and web page).
-REASON_TEXT: dict[str, dict[str, str]] = {
-    "az": {
-        ALTERED: "fayl dəyişdirilib, reyestrdəki arayışla eyni deyil",
-        BAD_SIGNATURE: "elektron imza yanlışdır (saxta ola bilər)",
-        EXPIRED: "etibarlılıq müddəti bitib",
-        REVOKED: "arayış ləğv edilib",
-        NOT_IN_REGISTER: "belə nömrəli arayış reyestrdə yoxdur",
-        NOT_A_CERTIFICATE: "bu fayl Azərsu arayışı deyil",
-    },
-    "en": {
-        ALTERED: "the file was altered; it differs from the certificate in the register",
-        BAD_SIGNATURE: "the digital signature is wrong (it may be forged)",
-        EXPIRED: "the certificate has expired",
-        REVOKED: "the certificate was revoked",
-        NOT_IN_REGISTER: "no certificate with this number is in the register",
-        NOT_A_CERTIFICATE: "this file is not an Azərsu certificate",
-    },
+# What each reason means to a person (command line and web page): an English msgid each,
+# translated through the catalogue (locale/az/LC_MESSAGES/arayis.po) in the language asked
+# for. A new reason is one line here and its translation in the .po.
+REASON_TEXT: dict[str, str] = {
+    ALTERED: N_("the file was altered; it differs from the certificate in the register"),
+    BAD_SIGNATURE: N_("the digital signature is wrong (it may be forged)"),
+    EXPIRED: N_("the certificate has expired"),
+    REVOKED: N_("the certificate was revoked"),
+    NOT_IN_REGISTER: N_("no certificate with this number is in the register"),
+    NOT_A_CERTIFICATE: N_("this file is not an Azərsu certificate"),
 }
+
+
+def reason_text(reason: str, lang: str | None = None) -> str:
+    """``reason`` (a verdict code) in words, in ``lang`` (default: the operator's language);
+    an unknown code is shown as it is."""
+    message = REASON_TEXT.get(reason)
+    return translations(lang).gettext(message) if message is not None else reason
+
 
 # Details of a verdict that only the office may see (free text a clerk typed, internal ids):
 # the public service leaves them out.

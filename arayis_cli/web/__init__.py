@@ -1,4 +1,4 @@
-"""The public verification service behind the QR code (``arayis serve``, SPEC §5.5).
+"""The public verification service behind the QR code (``arayis serve``).
 
 Starlette under uvicorn. It reads the register and writes one thing only: the log of
 verifications (who checked which certificate is not recorded, only when and the verdict).

@@ -1,4 +1,4 @@
-"""Routes of the verification service (SPEC §5.5)."""
+"""Routes of the verification service (docs/developing.md: adding a web route)."""
 
 from __future__ import annotations
 
@@ -31,7 +31,10 @@ TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]+(?:\.[A-Za-z0-9_-]+){5}")
 
 
 def _lang(request: Request) -> str:
-    return "en" if request.query_params.get("lang") == "en" else "az"
+    """``?lang=en`` or ``Accept-Language``; Azerbaijani by default (docs/workflow.md)."""
+    return pages.language_of(
+        request.query_params.get("lang"), request.headers.get("accept-language")
+    )
 
 
 def _wants_json(request: Request) -> bool:
@@ -46,7 +49,7 @@ class Service:
 
     def check(self, evidence: Evidence) -> Verdict:
         """The same verdict as ``arayis verify`` (one implementation), then logged."""
-        from arayis_cli.cli.output import now
+        from arayis_cli.clock import now
         from arayis_cli.db import session_scope
         from arayis_cli.services.verification import check_of, verify
 

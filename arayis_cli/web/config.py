@@ -7,7 +7,11 @@ from dataclasses import asdict, dataclass, field
 
 # uvicorn starts each worker by importing the app factory in a fresh (spawned) process: the
 # options of ``arayis serve`` reach it through this one variable.
-from arayis_cli.config import ENV_SERVE_CONFIG  # noqa: F401 - where the workers read it
+from arayis_cli.config import (
+    DEFAULT_ORGANISATION,
+    DEFAULT_VERIFY_URL,
+    ENV_SERVE_CONFIG,  # noqa: F401 - where the workers read it
+)
 
 MAX_BODY_BYTES = 2 * 1024 * 1024  # a certificate PDF is ~20-60 KB; an upload is one PDF
 MAX_TOKEN_CHARS = 200  # a real token is ~150 characters
@@ -16,8 +20,9 @@ MAX_TOKEN_CHARS = 200  # a real token is ~150 characters
 @dataclass(frozen=True)
 class ServeConfig:
     db_url: str
-    verify_base: str = "https://arayis.azersu.az/verify/"
-    organisation: str = '"Azərsu" ASC'
+    # The settings' defaults (ARAYIS_VERIFY_URL, ARAYIS_ORGANISATION), written once there.
+    verify_base: str = DEFAULT_VERIFY_URL
+    organisation: str = DEFAULT_ORGANISATION
     # Token bucket per client address: this many requests at once, refilled at this many
     # per minute. A notary checks a handful; a scraper is stopped after the burst.
     rate_per_minute: int = 60

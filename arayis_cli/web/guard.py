@@ -150,7 +150,7 @@ class Guard:
             return
         path = scope.get("path", "")
         wants_json = _wants_json(scope)
-        lang = "en" if b"lang=en" in scope.get("query_string", b"") else "az"
+        lang = _language(scope)
 
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -226,6 +226,20 @@ def _wants_json(scope: Scope) -> bool:
         if key == b"accept":
             return b"application/json" in value
     return False
+
+
+def _language(scope: Scope) -> str:
+    """The language the request asks for, as the pages decide it (query, then header)."""
+    from urllib.parse import parse_qs
+
+    from arayis_cli.web.pages import language_of
+
+    query = parse_qs(scope.get("query_string", b"").decode("latin-1")[:2000])
+    accept = next(
+        (v.decode("latin-1") for k, v in scope.get("headers", ()) if k == b"accept-language"),
+        None,
+    )
+    return language_of((query.get("lang") or [None])[0], accept)
 
 
 async def _refuse(

@@ -12,87 +12,87 @@ from html import escape
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from arayis_cli.services.verification import REASON_TEXT
+from arayis_cli.i18n import DEFAULT_LANGUAGE, LANGUAGES, N_, translations
+from arayis_cli.services.verification import reason_text
 
 if TYPE_CHECKING:
     from arayis_cli.services.verification import Verdict
 
-TEXTS: dict[str, dict[str, str]] = {
-    "az": {
-        "title": "Arayışın yoxlanması",
-        "valid": "Arayış etibarlıdır",
-        "valid_note": "Bu arayış reyestrdədir, dəyişdirilməyib və qüvvədədir.",
-        "invalid": "Arayış etibarsızdır",
-        "why": "Səbəb",
-        "number": "Arayışın nömrəsi",
-        "issued": "Verilmə tarixi",
-        "until": "Etibarlılıq müddəti",
-        "until_value": "{date} tarixinədək",
-        "abonent": "Abonent kodu",
-        "organisation": "Təşkilat",
-        "revoked_at": "Ləğv edilmə tarixi",
-        "domain_head": "Diqqət: ünvanı yoxlayın",
-        "domain": "Brauzerin ünvan sətrində rəsmi ünvanın {domain} olduğuna əmin olun. "
-        "Saxta arayışdakı QR kod oxşar adlı başqa sayta apara bilər.",
-        "form_head": "Arayışı yoxlayın",
-        "form_intro": "Arayışın nömrəsini yazın və ya PDF faylını yükləyin.",
-        "form_number": "Arayışın nömrəsi (məsələn, AR-2026-000123-4)",
-        "form_pdf": "və ya arayışın PDF faylı",
-        "form_submit": "Yoxla",
-        "again": "Başqa arayışı yoxlayın",
-        "other_lang": "English",
-        "bad_token": "Bu keçid arayışın yoxlama keçidi deyil.",
-        "bad_number": "Arayışın nömrəsi AR-2026-000123-4 şəklində olmalıdır.",
-        "nothing": "Arayışın nömrəsini yazın və ya PDF faylını seçin.",
-        "rate_limited": "Çox sayda sorğu: bir az sonra yenidən cəhd edin.",
-        "too_large": "Fayl çox böyükdür: arayışın PDF faylı 2 MB-dan kiçikdir.",
-        "not_found": "Belə səhifə yoxdur.",
-        "unavailable": "Yoxlama xidməti müvəqqəti işləmir: bir az sonra yenidən cəhd edin.",
-        "error": "Xəta",
-    },
-    "en": {
-        "title": "Certificate verification",
-        "valid": "The certificate is valid",
-        "valid_note": "This certificate is in the register, unaltered and in force.",
-        "invalid": "The certificate is NOT valid",
-        "why": "Reason",
-        "number": "Certificate number",
-        "issued": "Issued",
-        "until": "Validity",
-        "until_value": "until {date}",
-        "abonent": "Abonent code",
-        "organisation": "Organisation",
-        "revoked_at": "Revoked on",
-        "domain_head": "Check the address",
-        "domain": "Make sure the browser's address bar shows the official address {domain}. "
-        "A forged certificate's QR code can lead to a look-alike site.",
-        "form_head": "Check a certificate",
-        "form_intro": "Type the certificate number or upload its PDF file.",
-        "form_number": "Certificate number (e.g. AR-2026-000123-4)",
-        "form_pdf": "or the certificate's PDF file",
-        "form_submit": "Check",
-        "again": "Check another certificate",
-        "other_lang": "Azərbaycanca",
-        "bad_token": "This link is not a certificate verification link.",
-        "bad_number": "A certificate number looks like AR-2026-000123-4.",
-        "nothing": "Type a certificate number or choose a PDF file.",
-        "rate_limited": "Too many requests: please try again in a moment.",
-        "too_large": "The file is too large: a certificate PDF is smaller than 2 MB.",
-        "not_found": "No such page.",
-        "unavailable": "The verification service is briefly unavailable: try again shortly.",
-        "error": "Error",
-    },
+#: Every text of the pages, by key: English msgids, translated through the catalogue
+#: (locale/az/LC_MESSAGES/arayis.po) into the language the request asks for.
+TEXTS: dict[str, str] = {
+    "title": N_("Certificate verification"),
+    "valid": N_("The certificate is valid"),
+    "valid_note": N_("This certificate is in the register, unaltered and in force."),
+    "invalid": N_("The certificate is NOT valid"),
+    "why": N_("Reason"),
+    "number": N_("Certificate number"),
+    "issued": N_("Issued on"),
+    "until": N_("Validity"),
+    "until_value": N_("until {date}"),
+    "abonent": N_("Abonent code"),
+    "organisation": N_("Organisation"),
+    "revoked_at": N_("Revoked on"),
+    "domain_head": N_("Check the address"),
+    "domain": N_(
+        "Make sure the browser's address bar shows the official address {domain}. "
+        "A forged certificate's QR code can lead to a look-alike site."
+    ),
+    "form_head": N_("Check a certificate"),
+    "form_intro": N_("Type the certificate number or upload its PDF file."),
+    "form_number": N_("Certificate number (e.g. AR-2026-000123-4)"),
+    "form_pdf": N_("or the certificate's PDF file"),
+    "form_submit": N_("Check"),
+    "again": N_("Check another certificate"),
+    "bad_token": N_("This link is not a certificate verification link."),
+    "bad_number": N_("A certificate number looks like AR-2026-000123-4."),
+    "nothing": N_("Type a certificate number or choose a PDF file."),
+    "rate_limited": N_("Too many requests: please try again in a moment."),
+    "too_large": N_("The file is too large: a certificate PDF is smaller than 2 MB."),
+    "not_found": N_("No such page."),
+    "unavailable": N_("The verification service is briefly unavailable: try again shortly."),
+    "error": N_("Error"),
 }
+#: The link to the other language names it in that language (not a translation).
+OTHER_LANGUAGE = {"az": "English", "en": "Azərbaycanca"}
+
+
+def language_of(query_lang: str | None, accept_language: str | None) -> str:
+    """The language a request asks for: ``?lang=`` if it names one we have, else the first
+    of ``Accept-Language`` we have (by q-value), else Azerbaijani."""
+    if query_lang in LANGUAGES:
+        return query_lang
+    wanted: list[tuple[float, int, str]] = []
+    for i, part in enumerate((accept_language or "")[:500].split(",")):
+        tag, _sep, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        primary = tag.strip().lower().split("-")[0]
+        if primary in LANGUAGES and q > 0:
+            wanted.append((-q, i, primary))
+    return min(wanted)[2] if wanted else DEFAULT_LANGUAGE
+
+
+def texts(lang: str) -> dict[str, str]:
+    """Every text of the pages in ``lang``: a translation object per language, so that
+    concurrent requests in different languages never share a switch."""
+    catalogue = translations(lang if lang in LANGUAGES else DEFAULT_LANGUAGE)
+    return {key: catalogue.gettext(message) for key, message in TEXTS.items()}
+
 
 STYLE = (Path(__file__).parent / "verify.css").read_text(encoding="utf-8")
 
 
 def text(lang: str, key: str) -> str:
-    return TEXTS.get(lang, TEXTS["az"])[key]
+    return texts(lang)[key]
 
 
 def _page(lang: str, title: str, body: str, *, other_lang_href: str, org: str = "") -> str:
-    t = TEXTS[lang]
+    t = texts(lang)
     return (
         f'<!doctype html>\n<html lang="{lang}">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
@@ -102,12 +102,12 @@ def _page(lang: str, title: str, body: str, *, other_lang_href: str, org: str = 
         f"<header>{f'<p>{escape(org)}</p>' if org else ''}<h1>{escape(t['title'])}</h1></header>\n"
         f"<main>\n{body}\n</main>\n"
         f'<footer><a href="{escape(other_lang_href)}" hreflang="{"az" if lang == "en" else "en"}">'
-        f"{escape(t['other_lang'])}</a></footer>\n</body>\n</html>\n"
+        f"{escape(OTHER_LANGUAGE[lang])}</a></footer>\n</body>\n</html>\n"
     )
 
 
 def _domain_note(lang: str, domain: str) -> str:
-    t = TEXTS[lang]
+    t = texts(lang)
     note = escape(t["domain"]).replace("{domain}", f"<strong>{escape(domain)}</strong>")
     return (
         '<aside class="domain" aria-labelledby="domain-head">'
@@ -128,14 +128,14 @@ def _when(iso: Any, with_time: bool) -> str:
 
 
 def verdict_page(lang: str, verdict: Verdict, *, path: str, organisation: str, domain: str) -> str:
-    t = TEXTS[lang]
+    t = texts(lang)
     if verdict.valid:
         head = f"✓ {t['valid']}"
         note = escape(t["valid_note"])
         css = "valid"
     else:
         head = f"✗ {t['invalid']}"
-        reason = REASON_TEXT[lang].get(verdict.reason or "", verdict.reason or "")
+        reason = reason_text(verdict.reason or "", lang)
         note = f"{escape(t['why'])}: {escape(reason[:1].upper() + reason[1:])}."
         css = "invalid"
     rows: list[tuple[str, str]] = []
@@ -167,7 +167,7 @@ def verdict_page(lang: str, verdict: Verdict, *, path: str, organisation: str, d
 
 
 def form_page(lang: str, *, organisation: str, domain: str, error: str | None = None) -> str:
-    t = TEXTS[lang]
+    t = texts(lang)
     problem = f'<p class="error" role="alert">{escape(error)}</p>' if error else ""
     body = (
         f"<h2>{escape(t['form_head'])}</h2>{problem}"
@@ -185,8 +185,8 @@ def form_page(lang: str, *, organisation: str, domain: str, error: str | None = 
 
 
 def error_page(lang: str, message: str, *, path: str = "/verify") -> str:
-    t = TEXTS.get(lang, TEXTS["az"])
-    lang = lang if lang in TEXTS else "az"
+    lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+    t = texts(lang)
     body = (
         f'<section class="verdict invalid" role="alert"><h2>{escape(t["error"])}</h2>'
         f"<p>{escape(message)}</p></section>"

@@ -1,4 +1,4 @@
-"""PII read audit (SPEC §5.4): every unmasked output of personal data is recorded — who,
+"""PII read audit: every unmasked output of personal data is recorded — who,
 when, which command, which application or abonent — and `arayis audit` lists it."""
 
 from __future__ import annotations

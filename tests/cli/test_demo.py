@@ -1,4 +1,4 @@
-"""demo (SPEC §5.1): the whole story, always in its own sandbox under ``<data dir>/demo/``,
+"""demo: the whole story, always in its own sandbox under ``<data dir>/demo/``,
 whatever the database and signing-key settings say; the sample data travels in the package."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Four eyes (SPEC §5.4): when on, whoever took an application into work may not decide it.
+"""Four eyes: when on, whoever took an application into work may not decide it.
 
 On SQLite the actor is the operator name; on PostgreSQL it is the login, so two operator
 names typed under one login are one actor (different logins: tests/test_accountability_pg.py).

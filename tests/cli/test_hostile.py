@@ -1,4 +1,4 @@
-"""Hostile input: every class gets one clear line (or a row report), the SPEC exit code,
+"""Hostile input: every class gets one clear line (or a row report), the documented exit code,
 no traceback, and the store unchanged."""
 
 from __future__ import annotations

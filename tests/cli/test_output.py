@@ -1,4 +1,4 @@
-"""Output paths (SPEC §3, §5.1): a closed stdout is not an error; batch modes write JSON
+"""Output paths (docs/input.md): a closed stdout is not an error; batch modes write JSON
 Lines with refusals in the same stream; people read money and dates the Azerbaijani way."""
 
 from __future__ import annotations

@@ -225,7 +225,7 @@ def test_a_long_address_flows_onto_a_second_page_and_still_verifies(
     assert verdict["valid"] is True
 
 
-# --- Output paths (SPEC §5.1): a path that cannot be written is exit 2 and nothing is issued.
+# --- Output paths (docs/input.md): a path that cannot be written is exit 2 and nothing is issued.
 
 
 def _unwritable_folder(tmp_path: Path) -> Path:

@@ -1,4 +1,4 @@
-"""Settings (SPEC §5.1, STYLE habit 12): a nonsense ARAYIS_* value is exit 2 naming the
+"""Settings (docs/settings.md): a nonsense ARAYIS_* value is exit 2 naming the
 variable, on every command, and nothing is done; a changed value is seen at once."""
 
 from __future__ import annotations

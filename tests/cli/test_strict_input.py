@@ -1,6 +1,6 @@
-"""Strict input (SPEC §5.1): money grammar, times, ids, external ids, group I at approve.
+"""Strict input (docs/input.md): money grammar, times, ids, external ids, group I at approve.
 
-Every refusal is exit 2 (or the SPEC code named), one line, and changes nothing.
+Every refusal is exit 2 (or the documented code named), one line, and changes nothing.
 """
 
 from __future__ import annotations

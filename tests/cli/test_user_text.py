@@ -1,4 +1,4 @@
-"""User text is text (SPEC §5.1): names, addresses, reasons, file names and operators are
+"""User text is text (docs/input.md): names, addresses, reasons, file names and operators are
 shown literally in every output; nothing a person typed is read as Rich markup or emoji."""
 
 from __future__ import annotations

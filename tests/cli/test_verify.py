@@ -188,7 +188,7 @@ def test_revoke(loaded: Cli, unchanged) -> None:
     shown = loaded.json("show", str(out["application_id"]))
     history = shown["history"]
     assert history[-1]["action"] == "revoke" and history[-1]["detail"]["reason"]
-    # show says when and why (SPEC §5.1); people see it beside the certificate.
+    # show says when and why; people see it beside the certificate.
     [cert] = shown["certificates"]
     assert cert["revoked_at"] == "2026-11-25T10:00:00+04:00"
     assert cert["revocation_reason"] == "Səhv abonentə verilib"

@@ -2,7 +2,7 @@
 (``pg_ctl -m immediate``, as a crash or a pulled plug would) without touching the shared one.
 
 The server refuses to run as root: initdb and pg_ctl run as the ``postgres`` OS user
-(see /work/pg-start.sh and TECH-NOTES). Tests skip with the reason when that is impossible.
+(as .ci/run does). Tests skip with the reason when that is impossible.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Environment failures are not bugs (SPEC §4, exit 8): a read-only or full disk, a
+"""Environment failures are not bugs (exit 8): a read-only or full disk, a
 database server refused or lost mid-batch, a schema behind or ahead of the tool. Each
 gives exit 8 and one clear line (one JSON object on stderr with --json, nothing else),
 loses and doubles nothing, and a re-run once the fault is fixed completes the work."""

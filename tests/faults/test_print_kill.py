@@ -136,7 +136,7 @@ def test_kill_at_each_step_of_print(loaded: Cli, tmp_path: Path, point: str) -> 
         assert _number_in(orphan.read_bytes()) == "AR-2026-000001-5"
         verdict = loaded.runner.invoke(app, ["--db", loaded.url, "verify", str(orphan), "--json"])
         assert verdict.exit_code != 0
-        # exit 4 "not in the register" today; exit 6 reason "not in register" (SPEC §5.1)
+        # exit 4 "not in the register" today; exit 6 reason "not in register" (docs/json.md: verify)
         assert re.search(r"not in (the )?register", verdict.stdout + verdict.stderr)
     elif point == "register-committed":
         assert registered == [("AR-2026-000001-5",)]

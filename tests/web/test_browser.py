@@ -105,8 +105,10 @@ def test_notary_checks_certificates_on_a_phone(
     url = _qr_text(pdf)  # what the phone's camera reads from the printed page
     assert url.startswith(f"{server}/verify/{out['certificate_number']}.")
 
-    # A phone without JavaScript: everything must still work.
+    # A phone without JavaScript: everything must still work. Set to Azerbaijani, it asks
+    # for az in Accept-Language (an English phone gets the English page).
     phone = browser.new_context(
+        locale="az-AZ",
         viewport={"width": 390, "height": 844},
         device_scale_factor=2,
         is_mobile=True,

@@ -34,7 +34,7 @@ def _backfill() -> None:
     same upgrade could give different figures with a newer ``holidays`` or other settings.
     A migration must do the same thing in five years, so it carries its own data: the
     Azerbaijani non-working weekdays and working Saturdays/Sundays of 2000–2035 (no
-    application predates 2000, SPEC §5.1), copied from ``holidays`` 0.109 (country AZ)
+    application predates 2000), copied from ``holidays`` 0.109 (country AZ)
     as the live calendar saw them when this revision was written. A frozen list, not a
     frozen algorithm: the religious holidays follow the lunar calendar and the Cabinet's
     day swaps follow no rule. After 2035 only Saturday and Sunday are rest days. The site

@@ -1,7 +1,7 @@
 """the portal's status feed (status_change), filled with every application's current status
 
 Revision ID: 0008_status_change
-Revises: 0005
+Revises: 0007_verification_log
 Create Date: 2026-11-25
 """
 

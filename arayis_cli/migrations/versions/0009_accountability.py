@@ -1,7 +1,7 @@
 """accountability: who acted (the login on PostgreSQL), policy, the append-only audit log
 
 Revision ID: 0009_accountability
-Revises: 0005
+Revises: 0008_status_change
 Create Date: 2026-11-25
 
 On PostgreSQL the server stamps every history and audit row with ``session_user`` (the
