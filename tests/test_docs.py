@@ -142,7 +142,7 @@ def _real_outputs(cli, tmp_path) -> dict[str, list[object]]:  # type: ignore[no-
     """The documented commands run on the sample data, by example name."""
     import json
 
-    from tests.conftest import CODE_DEBT, DEBT_FIN, SAMPLE, app_in, submit_args
+    from tests.helpers import CODE_DEBT, DEBT_FIN, SAMPLE, app_in, submit_args
 
     def lines(text: str) -> list[object]:
         return [json.loads(line) for line in text.splitlines() if line.strip()]
@@ -151,7 +151,7 @@ def _real_outputs(cli, tmp_path) -> dict[str, list[object]]:  # type: ignore[no-
     submitted = cli.json(*submit_args())
     out["submit"] = [submitted]
     app_id = str(submitted["id"])
-    from tests.conftest import DOCS
+    from tests.helpers import DOCS
 
     cli("attach", app_id, DOCS / "sexsiyyet_vesiqesi.jpg", "--kind", "id-card")
     cli("attach", app_id, DOCS / "mulkiyyet_cixarisi.pdf", "--kind", "ownership")

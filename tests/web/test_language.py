@@ -11,9 +11,9 @@ from arayis_cli import i18n
 from arayis_cli.certificate.signing import token_in_pdf
 from arayis_cli.services.verification import REASON_TEXT, REASONS, reason_text
 from arayis_cli.web.pages import TEXTS, language_of, texts
-from tests.cli.test_verify import _issue
-from tests.conftest import Cli
-from tests.web.test_service import _client
+from tests.helpers import Cli
+from tests.helpers.certificates import issue as _issue
+from tests.helpers.web import client as _client
 
 
 def test_language_of_a_request() -> None:
@@ -76,7 +76,7 @@ def test_pages_answer_in_the_language_asked_for(loaded: Cli) -> None:
 def test_the_checklist_speaks_the_operators_language(loaded: Cli) -> None:
     """JSON labels stay Azerbaijani (what the subscriber sees); a refusal and the table
     speak the operator's language, through the same catalogue entries."""
-    from tests.conftest import new_app
+    from tests.helpers import new_app
 
     app_id = new_app(loaded, docs=False)
     review = loaded.json("review", app_id)
@@ -91,7 +91,7 @@ def test_the_checklist_speaks_the_operators_language(loaded: Cli) -> None:
 def test_what_stops_a_print_speaks_the_operators_language(loaded: Cli) -> None:
     """``show``'s print_blocker was Azerbaijani text written in the code; now a message of
     the catalogue like every other one the operator reads."""
-    from tests.conftest import CODE_DEBT, DEBT_FIN, app_in
+    from tests.helpers import CODE_DEBT, DEBT_FIN, app_in
 
     app_id = app_in(loaded, "completed", code=CODE_DEBT, fin=DEBT_FIN)
     english = loaded.json("show", app_id)["print_blocker"]

@@ -18,17 +18,13 @@ from arayis_cli.web.config import ServeConfig
 from tests.helpers import DOCS, OWNER_FIN, Cli
 from tests.helpers.certificates import issue as _issue
 from tests.helpers.certificates import signed_for as _signed_for
+from tests.helpers.web import client as _client
 
 JSON = {"accept": "application/json"}
 TOKEN_IN_LINK = re.compile(r"/verify/[A-Za-z0-9_.-]+")
 # What the sample abonent's certificate must never show on the web: owner, FIN, phone,
 # email, amounts (see tests/conftest.py and sample_data/abonents.csv).
 PII = ("Süleymanov", OWNER_FIN, "050", "leyla", "@", "AZN", "0.00", "0,00")
-
-
-def _client(cli: Cli, **kw: Any) -> TestClient:
-    config = ServeConfig(db_url=cli.url, record_interval=0.05, **kw)
-    return TestClient(create_app(config), client=("198.51.100.7", 40000))
 
 
 @pytest.fixture
