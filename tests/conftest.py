@@ -75,9 +75,35 @@ def _db_url(name: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+@pytest.fixture(scope="session")
+def pg_office_key(pg_template: str | None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The office signing key of the template database (``keys init`` done once): on
+    PostgreSQL no command creates a key, so every cloned database starts with one."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    from arayis_cli import db
+    from arayis_cli.certificate.signing import new_key, write_key_file
+    from arayis_cli.services.keys import register
+
+    path = tmp_path_factory.mktemp("office") / "signing-key.pem"
+    signer = new_key()
+    write_key_file(path, signer).rename(path)
+    assert pg_template is not None
+    with Session(db.get_engine(_db_url(pg_template))) as session:
+        register(session, signer, now=datetime(2026, 1, 1, tzinfo=UTC), current=True)
+        session.commit()
+    db.dispose_all()
+    return path
+
+
 @pytest.fixture(params=_backends())
 def db_url(
-    request: pytest.FixtureRequest, tmp_path: Path, pg_template: str | None
+    request: pytest.FixtureRequest,
+    tmp_path: Path,
+    pg_template: str | None,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[str]:
     from arayis_cli import db
 
@@ -89,6 +115,10 @@ def db_url(
         pytest.skip("ARAYIS_TEST_POSTGRES_URL not set")
     import psycopg
 
+    # This test's own copy of the office key: a test may rotate it.
+    key = tmp_path / "office-signing-key.pem"
+    shutil.copy2(request.getfixturevalue("pg_office_key"), key)
+    monkeypatch.setenv("ARAYIS_SIGNING_KEY", str(key))
     name = f"arayis_t_{uuid.uuid4().hex[:10]}"
     with psycopg.connect(_admin_url(), autocommit=True) as conn:
         conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{pg_template}"')
