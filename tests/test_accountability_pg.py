@@ -13,6 +13,7 @@ connected as themselves (the test cluster trusts local logins):
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,8 @@ LOGINS: dict[str, Role | None] = {
     "t_approver": Role.APPROVER,
     "t_billing": Role.BILLING,
     "t_admin": Role.ADMIN,
+    "t_mailer": Role.MAILER,
+    "t_web": Role.WEB,
     "t_none": None,
 }
 
@@ -85,6 +88,7 @@ INVOCATIONS: dict[str, list[str]] = {
     "revoke": ["revoke", "{cert}", "--reason", "Səhv abonentə verilib"],
     "keys export": ["keys", "export"],
     "keys rotate": ["keys", "rotate"],
+    "keys retire": ["keys", "retire", "{kid}", "--compromised", "--since", "2026-11-25"],
     "policy set": ["policy", "set", "four-eyes", "on"],
     "db check": ["db", "check"],
     "db upgrade": ["db", "upgrade"],
@@ -95,11 +99,13 @@ INVOCATIONS: dict[str, list[str]] = {
 }
 #: Not in the matrix, with the reason: `serve` runs until stopped (its role check is the
 #: same guard), `db backup` copies the embedded SQLite store only (exit 2 on PostgreSQL).
-NOT_IN_MATRIX = {"serve", "db backup"}
+NOT_IN_MATRIX = {"serve", "db backup", "keys init"}  # the office key exists already here
+
 #: Commands that change the database when allowed: each such run gets a fresh copy.
 WRITES = {
     *("submit", "attach", "review", "reject", "approve", "print", "abonent add", "pay"),
     *("revoke", "keys export", "keys rotate", "policy set", "db roles", "outbox retry"),
+    "keys retire",
 }
 
 
@@ -137,7 +143,7 @@ def _drop(name: str) -> None:
 
 @pytest.fixture(scope="module")
 def prepared(
-    pg_template: str, tmp_path_factory: pytest.TempPathFactory
+    pg_template: str, pg_office_key: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, str]]:
     """A database with roles installed and an application in every state, as a template."""
     from arayis_cli import db
@@ -156,6 +162,7 @@ def prepared(
         mp.setenv("ARAYIS_HOME", str(home / "home"))
         mp.setenv("ARAYIS_NOW", DEFAULT_NOW)
         mp.setenv("ARAYIS_OPERATOR", "owner")
+        mp.setenv("ARAYIS_SIGNING_KEY", str(pg_office_key))
         mp.chdir(home)
         run("abonent", "import", SAMPLE / "abonents.csv")
         run("ledger", "import", SAMPLE / "ledger.csv")
@@ -166,6 +173,7 @@ def prepared(
             run("review", app_id)
         run("approve", DONE)
         cert = run("print", DONE)["certificate_number"]
+        kid = run("keys", "export")[0]["kid"]
         run(*submit_args(code="0019698455", fin="4N5UBBM"))  # NEW
         ready = run(*submit_args(code="0009907822", fin="2ERRY24"))["id"]
         run("review", ready)
@@ -185,7 +193,7 @@ def prepared(
         if role is not None:
             _psql(_admin_url(), f'GRANT "{role.value}" TO "{login}"')
     db.dispose_all()
-    yield {"template": name, "cert": cert}
+    yield {"template": name, "cert": cert, "kid": kid}
     _drop(name)
 
 
@@ -234,7 +242,13 @@ def test_role_matrix(
         pytest.skip(f"'{command}' is not a command of this build")
     allowed = _allowed(command, login)
     url = request.getfixturevalue("fresh") if allowed and command in WRITES else shared
-    args = [a.format(cert=prepared["cert"], tmp=tmp_path) for a in INVOCATIONS[command]]
+    args = [
+        a.format(cert=prepared["cert"], tmp=tmp_path, kid=prepared["kid"])
+        for a in INVOCATIONS[command]
+    ]
+    key = tmp_path / "office-signing-key.pem"  # this test's copy: keys rotate replaces it
+    shutil.copy2(request.getfixturevalue("pg_office_key"), key)
+    monkeypatch.setenv("ARAYIS_SIGNING_KEY", str(key))
     cli = Cli(_as(url, login), monkeypatch)
     if allowed:
         cli(*args, "--json")

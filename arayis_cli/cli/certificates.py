@@ -264,11 +264,19 @@ def keys_retire(
         say(
             _(
                 "Signing key {kid} retired as compromised: certificates it signed after {since} "
-                "no longer verify. Run `arayis keys rotate` if it was the current key."
+                "no longer verify."
             ).format(kid=data["kid"], since=data["compromised_since"])
         )
     else:
         say(_("Signing key {kid} retired.").format(kid=data["kid"]))
+    if data["was_current"]:
+        say(
+            _(
+                "It was the office's current key: nothing can be printed until `arayis keys "
+                "rotate` (the key file at hand) or `arayis keys init` (a new key file) makes "
+                "another."
+            )
+        )
 
 
 @command

@@ -308,8 +308,8 @@ def retire(
     since: datetime | None,
 ) -> dict[str, Any]:
     """The key signs nothing more; ``compromised``: what it signed after ``since`` no longer
-    verifies (``key compromised``). Retiring the current key without ``compromised`` is
-    refused: rotate first, so that printing never stops by accident."""
+    verifies (``key compromised``). Retiring the current key stops printing until ``keys
+    rotate`` (the key file at hand) or ``keys init`` (a lost file: a new key) makes another."""
     kid = kid.strip().lower()
     if since is not None and not compromised:
         raise InvalidInput(_("--since goes with --compromised"))
@@ -323,13 +323,6 @@ def retire(
     ).scalar_one_or_none()
     if row is None:
         raise NotFound(_("signing key {kid} is not in the register").format(kid=kid))
-    if row.current and not compromised:
-        raise Conflict(
-            _(
-                "signing key {kid} is the office's current key: run `arayis keys rotate` first, "
-                "then retire it"
-            ).format(kid=kid)
-        )
     if row.retired_at is not None and not compromised:
         raise Conflict(_("signing key {kid} was already retired").format(kid=kid))
     if row.retired_at is None:
@@ -339,9 +332,10 @@ def retire(
         assert since is not None
         if row.compromised_since is None or since < row.compromised_since:
             row.compromised_since = since
+    was_current = bool(row.current)
     row.current = False
     session.flush()
-    return _row_json(row)
+    return {**_row_json(row), "was_current": was_current}
 
 
 def export(session: Session, *, all_keys: bool, now: datetime) -> list[dict[str, Any]]:
