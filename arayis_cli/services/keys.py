@@ -97,7 +97,8 @@ def signer_for_print(session: Session, *, now: datetime) -> Signer:
         signer = current_signer()
         assert signer is not None  # created on first use
         _refuse_retired(session, signer.kid)
-        register(session, signer, now=now, current=None)
+        first = current_row(session) is None  # the terminal's first key becomes current
+        register(session, signer, now=now, current=first or None)
         return signer
     row = current_row(session)
     if row is None:

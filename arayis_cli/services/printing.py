@@ -128,6 +128,10 @@ def check_printable(session: Session, app_id: int, *, now: datetime, actor: str)
             ).format(app_id=app_id, app_abonent_code=app.abonent_code, amount=money_human(debt)),
             debt=debt,
         )
+    # The office key must be at hand before a number is taken (exit 8 otherwise).
+    from arayis_cli.services.keys import signer_for_print
+
+    signer_for_print(session, now=now)
     return Printable(app, abonent, bal)
 
 

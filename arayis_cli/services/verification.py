@@ -61,7 +61,7 @@ REASON_TEXT: dict[str, dict[str, str]] = {
         REVOKED: "arayış ləğv edilib",
         NOT_IN_REGISTER: "belə nömrəli arayış reyestrdə yoxdur",
         NOT_A_CERTIFICATE: "bu fayl Azərsu arayışı deyil",
-        KEY_COMPROMISED: "imza açarı oğurlanıb və ya itib; bu arayışa etibar etmək olmaz",
+        KEY_COMPROMISED: "arayışı imzalayan açar oğurlanıb və ya itib; ona etibar etmək olmaz",
     },
     "en": {
         ALTERED: "the file was altered; it differs from the certificate in the register",
