@@ -56,7 +56,8 @@ GRANTS: dict[Role, dict[str, str]] = {
         "alembic_version": "SELECT",
         "certificate": "SELECT",
         "signing_key": "SELECT",
-        "certificate_verification": "INSERT",
+        # SELECT too: the ORM's bulk insert reads the new rows back (RETURNING).
+        "certificate_verification": "SELECT, INSERT",
     },
 }
 
@@ -263,19 +264,15 @@ def _create_role(session: Any, name: str) -> None:
 
 
 def ensure_grants(url: str) -> bool:
-    """After ``db upgrade``: re-apply the grants when the roles exist (new tables get
-    theirs); True when they were applied. Nothing to do on SQLite or before ``db roles``."""
+    """After ``db upgrade``: re-apply the grants when ``db roles`` was run on this database
+    (new tables get theirs); True when they were applied. Nothing to do on SQLite or before
+    ``db roles``: roles are the cluster's, whether they were set up is this database's."""
     from arayis_cli.db import session_scope
 
     if not url.startswith(("postgresql", "postgres:")):
         return False
     with session_scope(url) as session:
-        from sqlalchemy import text
-
-        if (
-            session.execute(text("SELECT 1 FROM pg_roles WHERE rolname = 'arayis_support'")).first()
-            is None
-        ):
+        if not installed(session):
             return False
         install(session)
     return True
