@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlmodel import Session
 
+from arayis_cli.certificate import pkcs11
 from arayis_cli.certificate.signing import (
     Signer,
     configured_key,
@@ -93,6 +94,9 @@ def signer_for_print(session: Session, *, now: datetime) -> Signer:
     exit 8 and what to do, before anything is numbered. SQLite: the terminal's own key,
     created on first use and registered for verifiers.
     """
+    configured = configured_key()
+    if configured is not None and pkcs11.is_uri(configured):
+        return _token_signer(session, str(configured))
     if not _office(session):
         signer = current_signer()
         assert signer is not None  # created on first use
@@ -120,6 +124,40 @@ def signer_for_print(session: Session, *, now: datetime) -> Signer:
             ).format(path=path, found=signer.kid, kid=row.kid)
         )
     return signer
+
+
+def _token_signer(session: Session, uri: str) -> Signer:
+    """The register's current key, held in the PKCS#11 token ``uri`` names."""
+    row = current_row(session)
+    if row is None:
+        raise _need_init()
+    ref = pkcs11.parse_uri(uri)
+    key = pkcs11.find(ref, row.kid)
+    if key is None:
+        raise Unavailable(
+            _(
+                "the PKCS#11 token {where} does not hold the office's current signing key "
+                "{kid}: point ARAYIS_SIGNING_KEY at the token that does"
+            ).format(where=ref.where, kid=row.kid)
+        )
+    return Signer(row.kid, key)  # type: ignore[arg-type]  (signs like Ed25519PrivateKey)
+
+
+def _token_new_current(session: Session, uri: str, *, now: datetime) -> dict[str, Any]:
+    """A new key pair in the token, registered as the office's current key."""
+    ref = pkcs11.parse_uri(uri)
+    key = pkcs11.generate(ref)
+    signer = Signer(key.kid, key)  # type: ignore[arg-type]
+    try:
+        register(session, signer, now=now, current=True)
+        session.flush()
+        session.commit()
+    except BaseException:
+        pkcs11.destroy(key)
+        raise
+    data = _row_json(session.get(SigningKey, key.kid))  # type: ignore[arg-type]
+    data["path"] = ref.where
+    return data
 
 
 def _refuse_retired(session: Session, kid: str) -> None:
@@ -179,6 +217,8 @@ def init(session: Session, *, now: datetime) -> tuple[dict[str, Any], Path | Non
         )
     path = configured_key()
     pending: Path | None = None
+    if path is not None and pkcs11.is_uri(path):
+        return {**_token_new_current(session, str(path), now=now), "created": True}, None
     if path is None:
         if _office(session):
             raise Unavailable(
@@ -232,6 +272,10 @@ def rotate(session: Session, *, now: datetime) -> tuple[dict[str, Any], Path | N
     _lock(session)
     row = current_row(session)
     path = configured_key()
+    if path is not None and pkcs11.is_uri(path):
+        if row is None:
+            raise _need_init()
+        return {**_token_new_current(session, str(path), now=now), "previous": row.kid}, None
     if path is None:
         if _office(session):
             raise Unavailable(
@@ -347,7 +391,8 @@ def export(session: Session, *, all_keys: bool, now: datetime) -> list[dict[str,
     """
     current = current_row(session)
     kid = current.kid if current else None
-    if kid is None and not _office(session):
+    configured = configured_key()
+    if kid is None and not _office(session) and not pkcs11.is_uri(configured or ""):
         local = current_signer(create=False)
         if local is not None:
             register(session, local, now=now, current=None)
