@@ -109,6 +109,15 @@ WRITES = {
 }
 
 
+@pytest.fixture(autouse=True)
+def office_key(pg_office_key: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The office key of the databases here (PostgreSQL prints only with it): each test's
+    own copy, since `keys rotate` replaces the file."""
+    key = tmp_path / "office-signing-key.pem"
+    shutil.copy2(pg_office_key, key)
+    monkeypatch.setenv("ARAYIS_SIGNING_KEY", str(key))
+
+
 def _psql(url: str, sql: str) -> None:
     import psycopg
 
@@ -246,9 +255,6 @@ def test_role_matrix(
         a.format(cert=prepared["cert"], tmp=tmp_path, kid=prepared["kid"])
         for a in INVOCATIONS[command]
     ]
-    key = tmp_path / "office-signing-key.pem"  # this test's copy: keys rotate replaces it
-    shutil.copy2(request.getfixturevalue("pg_office_key"), key)
-    monkeypatch.setenv("ARAYIS_SIGNING_KEY", str(key))
     cli = Cli(_as(url, login), monkeypatch)
     if allowed:
         cli(*args, "--json")
@@ -419,7 +425,8 @@ def test_before_roles_every_login_passes_the_tool(
     pg_template: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No `db roles` yet: the tool lets anyone through; what the server still refuses (a
-    login without table privileges) is exit 7 with one line, not a crash."""
+    login without table privileges) is one line saying what the owner must run — the
+    database is not set up (exit 8) — never the server's own words, not a crash."""
     from arayis_cli.db import ensure_schema
 
     name = _clone(pg_template)
@@ -427,8 +434,9 @@ def test_before_roles_every_login_passes_the_tool(
         url = _db_url(name)
         ensure_schema(url)
         Cli(url, monkeypatch)("list")  # the owner, as always
-        refused = Cli(_as(url, "t_none"), monkeypatch).json("list", code=7)
-        assert refused["error"] == "not_permitted" and "permission denied" in refused["message"]
+        refused = Cli(_as(url, "t_none"), monkeypatch).json("list", code=8)
+        assert refused["error"] == "unavailable" and "arayis db roles" in refused["message"]
+        assert "permission denied" not in refused["message"] and "t_none" in refused["message"]
     finally:
         _drop(name)
 
