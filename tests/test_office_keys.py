@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -178,3 +179,32 @@ def test_rotate_refuses_with_what_to_do(
     assert "elsewhere.pem" in err and kid in err
     assert not (tmp_path / "elsewhere.pem").exists()
     assert _current(loaded) == kid
+
+
+def test_interrupted_rotation_says_where_the_new_key_is(
+    loaded: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A rotation killed between its commit and moving the new file into place: prints are
+    refused (never signed with the old key) and told where the current key is."""
+    from arayis_cli.db import session_scope
+    from arayis_cli.services import keys
+    from tests.conftest import DEFAULT_NOW
+
+    key = tmp_path / "office" / "signing-key.pem"
+    key.parent.mkdir()
+    if "sqlite" in loaded.url:
+        monkeypatch.setenv("ARAYIS_SIGNING_KEY", str(key))
+        loaded("keys", "init")
+    else:
+        shutil.copy2(os.environ["ARAYIS_SIGNING_KEY"], key)
+        monkeypatch.setenv("ARAYIS_SIGNING_KEY", str(key))
+    from datetime import datetime
+
+    with session_scope(loaded.url) as session:  # keys rotate, up to its commit (then kill -9)
+        data, pending = keys.rotate(session, now=datetime.fromisoformat(DEFAULT_NOW))
+    assert pending is not None and pending.exists()
+    app_id = app_in(loaded, "completed")
+    err = loaded.json("print", app_id, code=8)["message"]
+    assert "interrupted" in err and str(pending) in err and data["kid"] in err
+    pending.rename(key)  # what the message says to do
+    assert _key_of(loaded.json("print", app_id)) == data["kid"]

@@ -101,8 +101,10 @@ def signer_for_print(session: Session, *, now: datetime) -> Signer:
         signer = current_signer()
         assert signer is not None  # created on first use
         _refuse_retired(session, signer.kid)
-        first = current_row(session) is None  # the terminal's first key becomes current
-        register(session, signer, now=now, current=first or None)
+        row = current_row(session)
+        if row is not None and configured is not None and row.kid != signer.kid:
+            _stale(configured, signer.kid, row.kid)  # a configured file must hold the current key
+        register(session, signer, now=now, current=row is None or None)  # the first: current
         return signer
     row = current_row(session)
     if row is None:
@@ -117,13 +119,18 @@ def signer_for_print(session: Session, *, now: datetime) -> Signer:
         )
     signer = _read_office_file(path, row.kid)
     if signer.kid != row.kid:
-        raise Unavailable(
-            _(
-                "the key at {path} ({found}) is not the office's current signing key ({kid}): "
-                "it was rotated; install the current key file there"
-            ).format(path=path, found=signer.kid, kid=row.kid)
-        )
+        _stale(path, signer.kid, row.kid)
     return signer
+
+
+def _stale(path: Path, found: str, kid: str) -> None:
+    _interrupted(path, kid)
+    raise Unavailable(
+        _(
+            "the key at {path} ({found}) is not the office's current signing key ({kid}): "
+            "it was rotated; install the current key file there"
+        ).format(path=path, found=found, kid=kid)
+    )
 
 
 def _token_signer(session: Session, uri: str) -> Signer:
@@ -158,6 +165,23 @@ def _token_new_current(session: Session, uri: str, *, now: datetime) -> dict[str
     data = _row_json(session.get(SigningKey, key.kid))  # type: ignore[arg-type]
     data["path"] = ref.where
     return data
+
+
+def _interrupted(path: Path, kid: str) -> None:
+    """A rotation stopped between its commit and moving the new file into place leaves the
+    current key beside ``path`` (``.NAME.PID.new``): say so, rather than "rotated"."""
+    for pending in sorted(path.parent.glob(f".{path.name}.*.new")):
+        try:
+            found = read_private(pending).kid
+        except InvalidInput:
+            continue
+        if found == kid:
+            raise Unavailable(
+                _(
+                    "a key rotation was interrupted: the office's current signing key {kid} is "
+                    "in {pending}; move it over {path} (mv {pending} {path})"
+                ).format(kid=kid, pending=pending, path=path)
+            )
 
 
 def _refuse_retired(session: Session, kid: str) -> None:
@@ -304,6 +328,7 @@ def rotate(session: Session, *, now: datetime) -> tuple[dict[str, Any], Path | N
         if old is None or old.retired_at is None:
             raise _need_init()  # a file nobody made the office key: keys init adopts it
     elif row is not None and held.kid != row.kid:
+        _interrupted(path, row.kid)
         raise Unavailable(
             _(
                 "the key at {path} ({found}) is not the office's current signing key ({kid}): "
