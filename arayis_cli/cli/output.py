@@ -343,9 +343,8 @@ def _not_set_up(server_text: str) -> ArayisError | None:
 
 
 def _login_name() -> str:
-    """The login in the database URL, or the one libpq would use."""
+    """The login in the database URL, or else the OS user (libpq's default login)."""
     import getpass
-    import os
 
     try:
         from sqlalchemy.engine import make_url
@@ -353,7 +352,7 @@ def _login_name() -> str:
         name = make_url(state.db_url).username
     except Exception:
         name = None
-    return name or os.environ.get("PGUSER") or getpass.getuser()
+    return name or getpass.getuser()
 
 
 JSON_OPT = typer.Option(False, "--json", help=N_("Print one JSON document on stdout."))
