@@ -19,6 +19,9 @@ class Role(StrEnum):
     APPROVER = "arayis_approver"  # clerk + approve, print, outbox send
     BILLING = "arayis_billing"  # abonents, ledger, payments
     ADMIN = "arayis_admin"  # everything: revoke, keys, policy, db
+    # Job roles, for the logins of unattended services (least privilege, nothing inherited):
+    MAILER = "arayis_mailer"  # outbox send, and nothing else
+    WEB = "arayis_web"  # serve: read the register, write the verification log
 
     @property
     def short(self) -> str:
@@ -47,7 +50,7 @@ COMMANDS: dict[str, tuple[Role, ...]] = {
     "verify": (Role.SUPPORT,),
     "stats": (Role.SUPPORT,),
     "changes": (Role.SUPPORT,),
-    "serve": (Role.SUPPORT,),
+    "serve": (Role.SUPPORT, Role.WEB),
     "outbox list": (Role.SUPPORT,),
     "outbox show": (Role.SUPPORT,),
     "policy show": (Role.SUPPORT,),
@@ -60,14 +63,16 @@ COMMANDS: dict[str, tuple[Role, ...]] = {
     "outbox retry": (Role.CLERK,),
     "approve": (Role.APPROVER,),
     "print": (Role.APPROVER,),
-    "outbox send": (Role.APPROVER,),
+    "outbox send": (Role.APPROVER, Role.MAILER),
     "abonent add": (Role.BILLING,),
     "abonent import": (Role.BILLING,),
     "ledger import": (Role.BILLING,),
     "pay": (Role.BILLING,),
     "revoke": (Role.ADMIN,),
+    "keys init": (Role.ADMIN,),
     "keys export": (Role.ADMIN,),
     "keys rotate": (Role.ADMIN,),
+    "keys retire": (Role.ADMIN,),
     "policy set": (Role.ADMIN,),
     "db upgrade": (Role.ADMIN,),
     "db check": (Role.ADMIN,),

@@ -29,6 +29,7 @@ ENV_CODE_MAX = "ARAYIS_ABONENT_CODE_MAX"
 ENV_CALENDAR_OVERRIDE = "ARAYIS_CALENDAR_OVERRIDE"
 ENV_VERIFY_URL = "ARAYIS_VERIFY_URL"
 ENV_SIGNING_KEY = "ARAYIS_SIGNING_KEY"
+ENV_SIGNING_KEY_PASSPHRASE_FILE = "ARAYIS_SIGNING_KEY_PASSPHRASE_FILE"
 ENV_SMTP_URL = "ARAYIS_SMTP_URL"
 ENV_MAIL_FROM = "ARAYIS_MAIL_FROM"
 ENV_NOW = "ARAYIS_NOW"
@@ -47,6 +48,7 @@ ENV_NAMES = (
     ENV_CALENDAR_OVERRIDE,
     ENV_VERIFY_URL,
     ENV_SIGNING_KEY,
+    ENV_SIGNING_KEY_PASSPHRASE_FILE,
     ENV_SMTP_URL,
     ENV_MAIL_FROM,
     ENV_LANG,
@@ -92,6 +94,9 @@ class Settings:
     verify_url_base: str = DEFAULT_VERIFY_URL
     #: ``ARAYIS_SIGNING_KEY``: PEM file of the Ed25519 signing key; None: ``home/keys``.
     signing_key: Path | None = None
+    #: ``ARAYIS_SIGNING_KEY_PASSPHRASE_FILE``: a file whose first line is the passphrase
+    #: protecting the signing key file (``keys init`` encrypts with it); None: no passphrase.
+    signing_key_passphrase_file: Path | None = None
     #: ``ARAYIS_SMTP_URL`` / ``ARAYIS_MAIL_FROM``: checked by ``outbox send`` when used.
     smtp_url: str | None = None
     mail_from: str | None = None
@@ -140,6 +145,9 @@ class Settings:
             calendar_override=Path(override) if override else None,
             verify_url_base=_verify_url(text(ENV_VERIFY_URL)),
             signing_key=Path(key) if key else None,
+            signing_key_passphrase_file=(
+                Path(phrase) if (phrase := text(ENV_SIGNING_KEY_PASSPHRASE_FILE)) else None
+            ),
             smtp_url=text(ENV_SMTP_URL),
             mail_from=text(ENV_MAIL_FROM),
             lang=_lang(text(ENV_LANG)),

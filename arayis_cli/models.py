@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     Column,
     DateTime,
     Index,
@@ -18,6 +19,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     text,
 )
 from sqlmodel import Field, SQLModel
@@ -229,10 +231,29 @@ class SigningKey(SQLModel, table=True):
     """Public halves of the keys that signed certificates: old ones keep verifying."""
 
     __tablename__ = "signing_key"
+    # One office key signs at a time, for every login (docs/operations.md: the office key).
+    __table_args__ = (
+        Index(
+            "uq_signing_key_current",
+            "current",
+            unique=True,
+            sqlite_where=text("current"),
+            postgresql_where=text("current"),
+        ),
+    )
 
     kid: str = Field(primary_key=True, max_length=16)
     public_key: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_type=AwareDateTime)
+    #: The key that signs new certificates now (made by ``keys init`` / ``keys rotate``).
+    current: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
+    #: ``keys retire``: the key signs nothing more; what it signed keeps verifying …
+    retired_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    retired_by: str | None = Field(default=None, max_length=100)
+    #: … unless it was stolen: what it signed after this time is refused (key compromised).
+    compromised_since: datetime | None = Field(default=None, sa_type=AwareDateTime)
 
 
 class Tally(SQLModel, table=True):

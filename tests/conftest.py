@@ -163,6 +163,29 @@ def shared_databases(
     shared.drop()
 
 
+@pytest.fixture(scope="session")
+def pg_office_key(pg_template: str | None, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The office signing key of the template database (``keys init`` done once): on
+    PostgreSQL no command creates a key, so every cloned database starts with one."""
+    from datetime import UTC, datetime
+
+    from sqlmodel import Session
+
+    from arayis_cli import db
+    from arayis_cli.certificate.signing import new_key, write_key_file
+    from arayis_cli.services.keys import register
+
+    path = tmp_path_factory.mktemp("office") / "signing-key.pem"
+    signer = new_key()
+    write_key_file(path, signer).rename(path)
+    assert pg_template is not None
+    with Session(db.get_engine(database_url(pg_template))) as session:
+        register(session, signer, now=datetime(2026, 1, 1, tzinfo=UTC), current=True)
+        session.commit()
+    db.dispose_all()
+    return path
+
+
 @pytest.fixture(params=_backends())
 def db_url(
     request: pytest.FixtureRequest,
@@ -170,6 +193,7 @@ def db_url(
     pg_template: str | None,
     loaded_templates: _LoadedTemplates,
     shared_databases: _SharedDatabases,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> Iterator[str]:
     """A database of its own for each test: an SQLite file, or a PostgreSQL database cloned
     from a template (with the sample data when the test uses ``loaded``). A test marked
@@ -189,6 +213,11 @@ def db_url(
         return
     if not PG_URL or pg_template is None:
         pytest.skip("ARAYIS_TEST_POSTGRES_URL not set")
+    # This test's own copy of the office key (a test may rotate it); the key is registered
+    # in the template before any database is cloned from it.
+    key = tmp_path / "office-signing-key.pem"
+    shutil.copy2(request.getfixturevalue("pg_office_key"), key)
+    monkeypatch.setenv("ARAYIS_SIGNING_KEY", str(key))
     if request.node.get_closest_marker("refusal") is not None:
         url = shared_databases.url(wants_sample)
         if wants_sample:

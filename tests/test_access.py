@@ -14,7 +14,15 @@ from arayis_cli.access import (
 from tests.helpers import REPO
 from tests.helpers.access import registered
 
-COLUMNS = (Role.SUPPORT, Role.CLERK, Role.APPROVER, Role.BILLING, Role.ADMIN)
+COLUMNS = (
+    Role.SUPPORT,
+    Role.CLERK,
+    Role.APPROVER,
+    Role.BILLING,
+    Role.ADMIN,
+    Role.MAILER,
+    Role.WEB,
+)
 
 
 def matrix_markdown() -> str:
@@ -30,7 +38,7 @@ def matrix_markdown() -> str:
         if COMMANDS[command] == LOCAL:
             cells = ["✓"] * len(COLUMNS)
         elif command in OWNER_ONLY:
-            cells = [""] * (len(COLUMNS) - 1) + ["owner"]
+            cells = ["owner" if r is Role.ADMIN else "" for r in COLUMNS]
         else:
             cells = ["✓" if r in allowed_roles(command) else "" for r in COLUMNS]
         lines.append(f"| `{command}` | " + " | ".join(cells) + " |")
@@ -52,7 +60,11 @@ def test_inheritance() -> None:
     assert holders(Role.SUPPORT) == {Role.SUPPORT, Role.CLERK, Role.APPROVER, Role.ADMIN}
     assert holders(Role.BILLING) == {Role.BILLING, Role.ADMIN}
     assert holders(Role.ADMIN) == {Role.ADMIN}
-    assert allowed_roles("abonent show") == set(Role)
+    assert allowed_roles("abonent show") == set(Role) - {Role.MAILER, Role.WEB}
+    # Job roles hold one job each, and nobody includes them.
+    assert holders(Role.MAILER) == {Role.MAILER} and holders(Role.WEB) == {Role.WEB}
+    assert {c for c in COMMANDS if Role.MAILER in allowed_roles(c)} == {"outbox send"}
+    assert {c for c in COMMANDS if Role.WEB in allowed_roles(c)} == {"serve"}
 
 
 def test_permitted() -> None:

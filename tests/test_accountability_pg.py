@@ -13,6 +13,7 @@ connected as themselves (the test cluster trusts local logins):
 from __future__ import annotations
 
 import json
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,6 +53,8 @@ LOGINS: dict[str, Role | None] = {
     "t_approver": Role.APPROVER,
     "t_billing": Role.BILLING,
     "t_admin": Role.ADMIN,
+    "t_mailer": Role.MAILER,
+    "t_web": Role.WEB,
     "t_none": None,
 }
 
@@ -85,6 +88,7 @@ INVOCATIONS: dict[str, list[str]] = {
     "revoke": ["revoke", "{cert}", "--reason", "Səhv abonentə verilib"],
     "keys export": ["keys", "export"],
     "keys rotate": ["keys", "rotate"],
+    "keys retire": ["keys", "retire", "{kid}", "--compromised", "--since", "2026-11-25"],
     "policy set": ["policy", "set", "four-eyes", "on"],
     "db check": ["db", "check"],
     "db upgrade": ["db", "upgrade"],
@@ -95,12 +99,23 @@ INVOCATIONS: dict[str, list[str]] = {
 }
 #: Not in the matrix, with the reason: `serve` runs until stopped (its role check is the
 #: same guard), `db backup` copies the embedded SQLite store only (exit 2 on PostgreSQL).
-NOT_IN_MATRIX = {"serve", "db backup"}
+NOT_IN_MATRIX = {"serve", "db backup", "keys init"}  # the office key exists already here
+
 #: Commands that change the database when allowed: each such run gets a fresh copy.
 WRITES = {
     *("submit", "attach", "review", "reject", "approve", "print", "abonent add", "pay"),
     *("revoke", "keys export", "keys rotate", "policy set", "db roles", "outbox retry"),
+    "keys retire",
 }
+
+
+@pytest.fixture(autouse=True)
+def office_key(pg_office_key: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The office key of the databases here (PostgreSQL prints only with it): each test's
+    own copy, since `keys rotate` replaces the file."""
+    key = tmp_path / "office-signing-key.pem"
+    shutil.copy2(pg_office_key, key)
+    monkeypatch.setenv("ARAYIS_SIGNING_KEY", str(key))
 
 
 def _psql(url: str, sql: str) -> None:
@@ -137,7 +152,7 @@ def _drop(name: str) -> None:
 
 @pytest.fixture(scope="module")
 def prepared(
-    pg_template: str, tmp_path_factory: pytest.TempPathFactory
+    pg_template: str, pg_office_key: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, str]]:
     """A database with roles installed and an application in every state, as a template."""
     from arayis_cli import db
@@ -156,6 +171,7 @@ def prepared(
         mp.setenv("ARAYIS_HOME", str(home / "home"))
         mp.setenv("ARAYIS_NOW", DEFAULT_NOW)
         mp.setenv("ARAYIS_OPERATOR", "owner")
+        mp.setenv("ARAYIS_SIGNING_KEY", str(pg_office_key))
         mp.chdir(home)
         run("abonent", "import", SAMPLE / "abonents.csv")
         run("ledger", "import", SAMPLE / "ledger.csv")
@@ -166,6 +182,7 @@ def prepared(
             run("review", app_id)
         run("approve", DONE)
         cert = run("print", DONE)["certificate_number"]
+        kid = run("keys", "export")[0]["kid"]
         run(*submit_args(code="0019698455", fin="4N5UBBM"))  # NEW
         ready = run(*submit_args(code="0009907822", fin="2ERRY24"))["id"]
         run("review", ready)
@@ -191,7 +208,7 @@ def prepared(
                 "EXCEPTION WHEN unique_violation THEN NULL; END $$",
             )
     db.dispose_all()
-    yield {"template": name, "cert": cert}
+    yield {"template": name, "cert": cert, "kid": kid}
     _drop(name)
 
 
@@ -240,7 +257,10 @@ def test_role_matrix(
         pytest.skip(f"'{command}' is not a command of this build")
     allowed = _allowed(command, login)
     url = request.getfixturevalue("fresh") if allowed and command in WRITES else shared
-    args = [a.format(cert=prepared["cert"], tmp=tmp_path) for a in INVOCATIONS[command]]
+    args = [
+        a.format(cert=prepared["cert"], tmp=tmp_path, kid=prepared["kid"])
+        for a in INVOCATIONS[command]
+    ]
     cli = Cli(_as(url, login), monkeypatch)
     if allowed:
         cli(*args, "--json")
@@ -411,7 +431,8 @@ def test_before_roles_every_login_passes_the_tool(
     pg_template: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No `db roles` yet: the tool lets anyone through; what the server still refuses (a
-    login without table privileges) is exit 7 with one line, not a crash."""
+    login without table privileges) is one line saying what the owner must run — the
+    database is not set up (exit 8) — never the server's own words, not a crash."""
     from arayis_cli.db import ensure_schema
 
     name = _clone(pg_template)
@@ -419,8 +440,9 @@ def test_before_roles_every_login_passes_the_tool(
         url = _db_url(name)
         ensure_schema(url)
         Cli(url, monkeypatch)("list")  # the owner, as always
-        refused = Cli(_as(url, "t_none"), monkeypatch).json("list", code=7)
-        assert refused["error"] == "not_permitted" and "permission denied" in refused["message"]
+        refused = Cli(_as(url, "t_none"), monkeypatch).json("list", code=8)
+        assert refused["error"] == "unavailable" and "arayis db roles" in refused["message"]
+        assert "permission denied" not in refused["message"] and "t_none" in refused["message"]
     finally:
         _drop(name)
 

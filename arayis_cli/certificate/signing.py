@@ -4,10 +4,13 @@ Token: ``<number>.<issued unix time>.<valid until YYYYMMDD>.<abonent code>.<key 
 where ``sig`` is the base64url Ed25519 signature of everything before it. No name, FIN or
 amount is in it. The key id is the first 8 bytes (hex) of SHA-256 of the raw public key.
 
-Keys: ``ARAYIS_SIGNING_KEY`` names a PEM private key file; otherwise keys live in
-``<data dir>/keys/`` (created on first use, owner-only) and ``current`` names the one
-that signs. Public keys are also registered in the database so that every machine can
-verify every certificate, and old keys keep verifying after a rotation.
+Keys: ``ARAYIS_SIGNING_KEY`` names a PEM private key file (optionally encrypted with the
+passphrase in ``ARAYIS_SIGNING_KEY_PASSPHRASE_FILE``); otherwise keys live in
+``<data dir>/keys/`` (created on first use by the embedded SQLite terminal, owner-only)
+and ``current`` names the one that signs. Public keys are also registered in the database
+so that every machine can verify every certificate, and old keys keep verifying after a
+rotation. On PostgreSQL the register also says which key is the office's current one
+(:mod:`arayis_cli.services.keys`): no command there creates a key but ``keys init``.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import base64
 import hashlib
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -121,18 +124,49 @@ def keys_dir() -> Path:
     return data_dir() / "keys"
 
 
-def _write_private(path: Path, key: Ed25519PrivateKey) -> None:
+def _write_private(path: Path, key: Ed25519PrivateKey, passphrase: bytes | None = None) -> None:
+    """A new private key file, owner-only (0600), never over an existing file."""
     from cryptography.hazmat.primitives import serialization
 
+    encryption: serialization.KeySerializationEncryption = (
+        serialization.BestAvailableEncryption(passphrase)
+        if passphrase
+        else serialization.NoEncryption()
+    )
     pem = key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
     )
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
     with os.fdopen(fd, "wb") as fh:
         fh.write(pem)
+        fh.flush()
+        os.fsync(fh.fileno())
+
+
+def passphrase() -> bytes | None:
+    """The signing key's passphrase (first line of ARAYIS_SIGNING_KEY_PASSPHRASE_FILE)."""
+    if _sandbox_keys.get():
+        return None
+    from arayis_cli.config import settings
+
+    source = settings().signing_key_passphrase_file
+    if source is None:
+        return None
+    try:
+        lines = source.read_bytes().splitlines()
+    except OSError as exc:
+        from arayis_cli.errors import Unavailable
+
+        raise Unavailable(
+            _("cannot read the signing key passphrase file {path}: {reason}").format(
+                path=source, reason=exc.strerror
+            )
+        ) from None
+    phrase = lines[0].strip() if lines else b""
+    if not phrase:
+        raise InvalidInput(_("the signing key passphrase file {path} is empty").format(path=source))
+    return phrase
 
 
 def _read_private(path: Path) -> Ed25519PrivateKey:
@@ -140,25 +174,74 @@ def _read_private(path: Path) -> Ed25519PrivateKey:
         stamp = path.stat().st_mtime_ns
     except OSError:
         stamp = 0
-    return _read_private_cached(str(path), stamp)
+    return _read_private_cached(str(path), stamp, passphrase())
+
+
+def read_private(path: Path) -> Signer:
+    """The key in a PEM file (decrypted with the configured passphrase, if any)."""
+    key = _read_private(path)
+    return Signer(key_id(key.public_key()), key)
 
 
 @lru_cache(maxsize=16)
-def _read_private_cached(name: str, _stamp: int) -> Ed25519PrivateKey:
+def _read_private_cached(name: str, _stamp: int, phrase: bytes | None) -> Ed25519PrivateKey:
     """Parsed once per process and file version (a batch print signs hundreds)."""
     path = Path(name)
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
     from cryptography.hazmat.primitives.serialization import load_pem_private_key
 
     try:
-        key = load_pem_private_key(path.read_bytes(), password=None)
+        data = path.read_bytes()
     except FileNotFoundError:
         raise InvalidInput(_("signing key not found: {path}").format(path=path)) from None
-    except (ValueError, TypeError, OSError):
+    except OSError as exc:
+        raise InvalidInput(
+            _("signing key cannot be read: {path} ({reason})").format(
+                path=path, reason=exc.strerror
+            )
+        ) from None
+    encrypted = b"ENCRYPTED PRIVATE KEY" in data
+    if encrypted and not phrase:
+        raise InvalidInput(
+            _(
+                "signing key {path} is protected by a passphrase: set "
+                "ARAYIS_SIGNING_KEY_PASSPHRASE_FILE to the file that holds it"
+            ).format(path=path)
+        )
+    try:
+        key = load_pem_private_key(data, password=phrase if encrypted else None)
+    except (ValueError, TypeError):
+        if encrypted:
+            raise InvalidInput(
+                _("signing key {path}: the passphrase does not open it").format(path=path)
+            ) from None
         raise InvalidInput(_("signing key cannot be read: {path}").format(path=path)) from None
     if not isinstance(key, Ed25519PrivateKey):
         raise InvalidInput(_("signing key must be an Ed25519 key: {path}").format(path=path))
     return key
+
+
+def new_key() -> Signer:
+    """A fresh Ed25519 key (not yet written anywhere)."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    key = Ed25519PrivateKey.generate()
+    return Signer(key_id(key.public_key()), key)
+
+
+def write_key_file(path: Path, signer: Signer, *, like: Path | None = None) -> Path:
+    """Write ``signer`` (encrypted with the configured passphrase) to a new temporary file
+    beside ``path``, owner-only or with the mode and group of the file ``like`` it replaces;
+    the caller moves it into place (``os.replace``) once the register agrees."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
+    tmp.unlink(missing_ok=True)
+    _write_private(tmp, signer.private, passphrase())
+    if like is not None:
+        st = like.stat()
+        with suppress(OSError):  # not a member of that group: the file stays owner-only
+            os.chown(tmp, -1, st.st_gid)
+        os.chmod(tmp, st.st_mode & 0o640)  # never readable by others, never executable
+    return tmp
 
 
 def generate(directory: Path | None = None) -> Signer:
@@ -175,32 +258,39 @@ def generate(directory: Path | None = None) -> Signer:
     return Signer(kid, key)
 
 
-def current_signer() -> Signer:
-    """The key that signs new certificates (created on first use for the embedded default)."""
+def current_signer(*, create: bool = True) -> Signer | None:
+    """The key that signs on this machine: the configured file, else the keys folder's
+    current key (created on first use when ``create``: the embedded SQLite terminal)."""
     configured = _configured_key()
     if configured:
-        key = _read_private(configured)
-        return Signer(key_id(key.public_key()), key)
+        return read_private(configured)
     folder = keys_dir()
     pointer = folder / "current"
     if not pointer.exists():
-        return generate(folder)
+        return generate(folder) if create else None
     kid = pointer.read_text(encoding="ascii").strip()
     return Signer(kid, _read_private(folder / f"{kid}.pem"))
+
+
+def configured_key() -> Path | None:
+    """``ARAYIS_SIGNING_KEY`` (None inside a sandbox, or when it is not set)."""
+    return _configured_key()
 
 
 def local_public_keys() -> dict[str, Ed25519PublicKey]:
     """Public halves of the keys this machine holds (configured key and keys folder)."""
     keys: dict[str, Ed25519PublicKey] = {}
     configured = _configured_key()
-    if configured and configured.exists():
-        pub = _read_private(configured).public_key()
-        keys[key_id(pub)] = pub
+    paths = [configured] if configured and configured.exists() else []
     folder = keys_dir()
     if folder.is_dir():
-        for path in sorted(folder.glob("*.pem")):
+        paths.extend(sorted(folder.glob("*.pem")))
+    for path in paths:
+        try:
             pub = _read_private(path).public_key()
-            keys[key_id(pub)] = pub
+        except InvalidInput:
+            continue  # unreadable here (a passphrase, a permission): the register has it
+        keys[key_id(pub)] = pub
     return keys
 
 

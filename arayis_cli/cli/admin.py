@@ -26,15 +26,20 @@ db_app = typer.Typer(help=N_("Database maintenance."), no_args_is_help=True)
 
 @command
 def db_upgrade(as_json: bool = JSON_OPT) -> None:
-    """Migrate the database to the current schema (any database, SQLite or PostgreSQL)."""
+    """Migrate the database to the current schema (any database, SQLite or PostgreSQL);
+    on PostgreSQL with roles set up, their grants are applied again (new tables too)."""
     from arayis_cli.db import upgrade
     from arayis_cli.migrations import HEAD
+    from arayis_cli.services.roles import ensure_grants
 
     upgrade(state.db_url)
+    grants = ensure_grants(state.db_url)
     if as_json:
-        emit_json({"revision": HEAD})
+        emit_json({"revision": HEAD, "grants": grants})
     else:
         say(_("Database is at schema revision {HEAD}.").format(HEAD=HEAD))
+        if grants:
+            say(_("The roles' grants were applied again."))
 
 
 @command

@@ -27,7 +27,9 @@ from arayis_cli.i18n import N_, _
 if TYPE_CHECKING:
     from arayis_cli.services.verification import Check, Verdict
 
-keys_app = typer.Typer(help=N_("Signing keys: export public keys, rotate."), no_args_is_help=True)
+keys_app = typer.Typer(
+    help=N_("Signing keys: init, export public keys, rotate, retire."), no_args_is_help=True
+)
 
 
 @command
@@ -156,20 +158,21 @@ def keys_export(
     ),
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Print the public key(s) verifiers need (PEM)."""
-    from arayis_cli.certificate.signing import current_signer
+    """Print the public key(s) verifiers need (PEM); never creates a key."""
     from arayis_cli.db import session_scope
-    from arayis_cli.services.printing import public_keys
+    from arayis_cli.services.keys import export
 
-    signer = current_signer()
     with session_scope(state.db_url) as session:
-        keys = public_keys(session, signer, now=now(), all_keys=all_keys)
+        keys = export(session, all_keys=all_keys, now=now())
     if as_json:
         emit_json(keys)
         return
     emit_text(
         "".join(
-            f"# arayis key {key['kid']}{' (current)' if key['current'] else ''}\n"
+            f"# arayis key {key['kid']}{' (current)' if key['current'] else ''}"
+            + (" (retired)" if key["retired_at"] else "")
+            + (" (compromised)" if key["compromised_since"] else "")
+            + "\n"
             + key["public_key"]
             for key in keys
         )
@@ -177,25 +180,102 @@ def keys_export(
 
 
 @command
-def keys_rotate(as_json: bool = JSON_OPT) -> None:
-    """Start signing with a new key; certificates signed before keep verifying."""
-    from arayis_cli.certificate.signing import generate
-    from arayis_cli.config import settings
+def keys_init(as_json: bool = JSON_OPT) -> None:
+    """Make the office signing key where ARAYIS_SIGNING_KEY points (admin; once)."""
     from arayis_cli.db import session_scope
-    from arayis_cli.errors import InvalidInput
-    from arayis_cli.services.printing import register_key
+    from arayis_cli.services import keys
 
-    if settings().signing_key:
-        raise InvalidInput(
-            _("the signing key is configured by ARAYIS_SIGNING_KEY; rotate it there")
-        )
-    signer = generate()
     with session_scope(state.db_url) as session:
-        register_key(session, signer, now=now())
+        data, pending = keys.init(session, now=now())
+        try:
+            session.commit()
+        except BaseException:
+            keys.discard(pending)
+            raise
+    keys.install_file(pending)
     if as_json:
-        emit_json({"kid": signer.kid})
+        emit_json(data)
+    elif data["path"]:
+        say(
+            _(
+                "Office signing key {kid} is ready at {path}. Back it up now (it is not in the "
+                "database backup); every login that prints needs ARAYIS_SIGNING_KEY={path}."
+            ).format(kid=data["kid"], path=data["path"])
+        )
     else:
-        say(_("New signing key {signer_kid} is now current.").format(signer_kid=signer.kid))
+        say(_("Signing key {kid} is ready.").format(kid=data["kid"]))
+
+
+@command
+def keys_rotate(as_json: bool = JSON_OPT) -> None:
+    """Start signing with a new key, for every login; certificates signed before keep
+    verifying."""
+    from arayis_cli.db import session_scope
+    from arayis_cli.services import keys
+
+    with session_scope(state.db_url) as session:
+        data, pending = keys.rotate(session, now=now())
+        try:
+            session.commit()
+        except BaseException:
+            keys.discard(pending)
+            raise
+    keys.install_file(pending)
+    if as_json:
+        emit_json(data)
+    else:
+        say(_("New signing key {signer_kid} is now current.").format(signer_kid=data["kid"]))
+        if data.get("path"):
+            say(
+                _(
+                    "It replaced the key file {path}: back the new file up, and copy it to every "
+                    "other machine that prints."
+                ).format(path=data["path"])
+            )
+
+
+@command
+def keys_retire(
+    kid: str = typer.Argument(..., help=N_("The key id (from 'arayis keys export --all').")),
+    compromised: bool = typer.Option(
+        False, "--compromised", help=N_("The key was stolen or lost: refuse what it signed later.")
+    ),
+    since: str = typer.Option(
+        None,
+        "--since",
+        help=N_("With --compromised: from when (ISO 8601; without an offset, Baku time)."),
+    ),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Stop a signing key; with --compromised, verify answers 'key compromised' for what it
+    signed after --since."""
+    from arayis_cli.db import session_scope
+    from arayis_cli.services import keys
+    from arayis_cli.validation import parse_datetime
+
+    when = parse_datetime(since, "--since") if since is not None else None
+    who = actor()
+    with session_scope(state.db_url) as session:
+        data = keys.retire(session, kid, now=now(), actor=who, compromised=compromised, since=when)
+    if as_json:
+        emit_json(data)
+    elif data["compromised_since"]:
+        say(
+            _(
+                "Signing key {kid} retired as compromised: certificates it signed after {since} "
+                "no longer verify."
+            ).format(kid=data["kid"], since=data["compromised_since"])
+        )
+    else:
+        say(_("Signing key {kid} retired.").format(kid=data["kid"]))
+    if data["was_current"]:
+        say(
+            _(
+                "It was the office's current key: nothing can be printed until `arayis keys "
+                "rotate` (the key file at hand) or `arayis keys init` (a new key file) makes "
+                "another."
+            )
+        )
 
 
 @command
@@ -248,6 +328,8 @@ def register(app: typer.Typer) -> None:
     app.command("verify")(verify)
     app.command("serve")(serve)
     app.command("revoke")(revoke)
+    keys_app.command("init")(keys_init)
     keys_app.command("export")(keys_export)
     keys_app.command("rotate")(keys_rotate)
+    keys_app.command("retire")(keys_retire)
     app.add_typer(keys_app, name="keys")

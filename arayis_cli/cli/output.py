@@ -279,7 +279,9 @@ def _internal(exc: Exception) -> ArayisError:
         from arayis_cli.errors import NotPermitted
 
         first = str(exc.orig).strip().splitlines()[0][:200]  # type: ignore[attr-defined]
-        return NotPermitted(_("the database refused it: {first}").format(first=first))
+        return _not_set_up(first) or NotPermitted(
+            _("the database refused it: {first}").format(first=first)
+        )
     if isinstance(exc, OperationalError):
         orig = getattr(exc, "orig", None)
         first = str(orig).strip().splitlines()[0][:160] if orig else type(exc).__name__
@@ -295,6 +297,56 @@ def _internal(exc: Exception) -> ArayisError:
     err.exit_code = ExitCode.INTERNAL
     err.error = "internal"
     return err
+
+
+def _not_set_up(server_text: str) -> ArayisError | None:
+    """A privilege the server lacks because the database was not set up for this login
+    (grants missing, a step only the owner may take): what to run, in the user's language,
+    instead of the server's words (exit 8: the environment, not the login's role). A
+    refusal by the tool's own database checks (``arayis: …``) is left to the caller."""
+    import re
+
+    from arayis_cli.errors import Unavailable
+
+    login = _login_name()
+    missing = re.match(r"permission denied for (table|relation|sequence|schema) (\S+)", server_text)
+    if missing:
+        return Unavailable(
+            _(
+                "login {login} has no grant on {what} in this database: it is not set up for "
+                "this login; the database owner must run `arayis db roles` (again after every "
+                "`arayis db upgrade`) and an administrator must grant the login its role, e.g. "
+                "GRANT arayis_clerk TO {login};"
+            ).format(login=login, what=missing.group(2))
+        )
+    if server_text.startswith("permission denied to create role"):
+        return Unavailable(
+            _(
+                "login {login} may not create roles: a superuser must run once "
+                "`ALTER ROLE {login} CREATEROLE;`, then run `arayis db roles` again"
+            ).format(login=login)
+        )
+    if server_text.startswith("must be owner of"):
+        return Unavailable(
+            _(
+                "only the database's owner may do this (it changes the schema or its grants): "
+                "run it with the owner's login"
+            )
+        )
+    return None
+
+
+def _login_name() -> str:
+    """The login in the database URL, or else the OS user (libpq's default login)."""
+    import getpass
+
+    try:
+        from sqlalchemy.engine import make_url
+
+        name = make_url(state.db_url).username
+    except Exception:
+        name = None
+    return name or getpass.getuser()
 
 
 JSON_OPT = typer.Option(False, "--json", help=N_("Print one JSON document on stdout."))

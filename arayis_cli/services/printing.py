@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from arayis_cli.certificate.numbers import certificate_number
-from arayis_cli.certificate.signing import Signer, current_signer, public_pem, sign_token
+from arayis_cli.certificate.signing import sign_token
 from arayis_cli.config import settings
 from arayis_cli.errors import (
     ArayisError,
@@ -27,7 +27,7 @@ from arayis_cli.errors import (
     Unavailable,
 )
 from arayis_cli.i18n import _
-from arayis_cli.models import Abonent, Application, Certificate, Counter, SigningKey
+from arayis_cli.models import Abonent, Application, Certificate, Counter
 from arayis_cli.money import from_qepik, money_human, money_json, to_qepik
 from arayis_cli.services.common import (
     baku_date,
@@ -73,28 +73,6 @@ def allocate_number(session: Session, year: int) -> str:
     counter.value += 1
     session.flush()
     return certificate_number(year, counter.value)
-
-
-def register_key(session: Session, signer: Signer, *, now: datetime) -> None:
-    """Put the signing key's public half in the register (once), for every verifier."""
-    insert_ignore(
-        session,
-        SigningKey,
-        {"kid": signer.kid, "public_key": public_pem(signer.public), "created_at": now},
-    )
-
-
-def public_keys(
-    session: Session, signer: Signer, *, now: datetime, all_keys: bool
-) -> list[dict[str, Any]]:
-    """keys export: the current key (registered first), or every key in the register."""
-    register_key(session, signer, now=now)
-    rows = session.execute(select(SigningKey).order_by(SigningKey.created_at)).scalars().all()
-    return [
-        {"kid": r.kid, "public_key": r.public_key, "current": r.kid == signer.kid}
-        for r in rows
-        if all_keys or r.kid == signer.kid
-    ]
 
 
 @dataclass(frozen=True)
@@ -150,6 +128,10 @@ def check_printable(session: Session, app_id: int, *, now: datetime, actor: str)
             ).format(app_id=app_id, app_abonent_code=app.abonent_code, amount=money_human(debt)),
             debt=debt,
         )
+    # The office key must be at hand before a number is taken (exit 8 otherwise).
+    from arayis_cli.services.keys import signer_for_print
+
+    signer_for_print(session, now=now)
     return Printable(app, abonent, bal)
 
 
@@ -179,8 +161,9 @@ def prepare_certificate(
     app, abonent, bal = ok.app, ok.abonent, ok.balance
     s = settings()
     valid_until = baku_date(now) + timedelta(days=s.certificate_validity_days)
-    signer = current_signer()
-    register_key(session, signer, now=now)
+    from arayis_cli.services.keys import signer_for_print
+
+    signer = signer_for_print(session, now=now)
     token = sign_token(
         signer, number=number, issued_at=now, valid_until=valid_until, abonent_code=abonent.code
     )

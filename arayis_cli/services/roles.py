@@ -50,6 +50,15 @@ GRANTS: dict[Role, dict[str, str]] = {
         "audit_log": "INSERT",
     },
     Role.ADMIN: {"*": "SELECT, INSERT, UPDATE, DELETE"},
+    # Job roles: exactly what one unattended service needs (`outbox send`, `serve`).
+    Role.MAILER: {"alembic_version": "SELECT", "outbox_message": "SELECT, UPDATE"},
+    Role.WEB: {
+        "alembic_version": "SELECT",
+        "certificate": "SELECT",
+        "signing_key": "SELECT",
+        # SELECT too: the ORM's bulk insert reads the new rows back (RETURNING).
+        "certificate_verification": "SELECT, INSERT",
+    },
 }
 
 GUARDS = """
@@ -220,11 +229,17 @@ def install(session: Any) -> dict[str, Any]:
     created = []
     for role in Role:
         exists = run(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role.value}).first()
-        if exists is None and _cluster_wide(session, f'CREATE ROLE "{role.value}" NOLOGIN'):
+        if exists is None and _create_role(session, role.value):
             created.append(role.value)
     for parent, children in INCLUDES.items():
         for child in children:
-            _cluster_wide(session, f'GRANT "{child.value}" TO "{parent.value}"')
+            # Granted once: granting again needs CREATEROLE, which `db upgrade` run by an
+            # owner without it does not have (the roles exist by then).
+            if not run(
+                text("SELECT pg_has_role(:p, :c, 'MEMBER')"),
+                {"p": parent.value, "c": child.value},
+            ).scalar():
+                _cluster_wide(session, f'GRANT "{child.value}" TO "{parent.value}"')
     roles = ", ".join(f'"{r.value}"' for r in Role)
     schema = run(text("SELECT current_schema()")).scalar_one()
     # Start from nothing so that running it again after a change leaves exactly the table.
@@ -241,6 +256,44 @@ def install(session: Any) -> dict[str, Any]:
                 run(text(f'GRANT {privs} ON "{target}" TO "{role.value}"'))
     run(text(GUARDS))
     return {"roles": [r.value for r in Role], "created": created, "tables": len(tables)}
+
+
+def _create_role(session: Any, name: str) -> bool:
+    """CREATE ROLE (True when this call made it; False when another database's install made
+    it meanwhile), or what to do when this login may not (it needs CREATEROLE once)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import ProgrammingError
+
+    try:
+        return _cluster_wide(session, f'CREATE ROLE "{name}" NOLOGIN')
+    except ProgrammingError as exc:
+        if getattr(exc.orig, "sqlstate", None) != "42501":
+            raise
+        from arayis_cli.errors import NotPermitted
+
+        login = session.execute(text("SELECT session_user")).scalar_one()
+        raise NotPermitted(
+            _(
+                "login {login} may not create the role {role}: a superuser must run once "
+                "`ALTER ROLE {login} CREATEROLE;` (or run `arayis db roles` once as a "
+                "superuser), then run `arayis db roles` again"
+            ).format(login=login, role=name)
+        ) from None
+
+
+def ensure_grants(url: str) -> bool:
+    """After ``db upgrade``: re-apply the grants when ``db roles`` was run on this database
+    (new tables get theirs); True when they were applied. Nothing to do on SQLite or before
+    ``db roles``: roles are the cluster's, whether they were set up is this database's."""
+    from arayis_cli.db import session_scope
+
+    if not url.startswith(("postgresql", "postgres:")):
+        return False
+    with session_scope(url) as session:
+        if not installed(session):
+            return False
+        install(session)
+    return True
 
 
 def installed(session: Any) -> bool:

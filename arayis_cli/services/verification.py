@@ -41,7 +41,16 @@ EXPIRED = "expired"
 REVOKED = "revoked"
 NOT_IN_REGISTER = "not in register"
 NOT_A_CERTIFICATE = "not a certificate"
-REASONS = (ALTERED, BAD_SIGNATURE, EXPIRED, REVOKED, NOT_IN_REGISTER, NOT_A_CERTIFICATE)
+KEY_COMPROMISED = "key compromised"
+REASONS = (
+    ALTERED,
+    BAD_SIGNATURE,
+    EXPIRED,
+    REVOKED,
+    NOT_IN_REGISTER,
+    NOT_A_CERTIFICATE,
+    KEY_COMPROMISED,
+)
 
 # What each reason means to a person (command line and web page): an English msgid each,
 # translated through the catalogue (locale/az/LC_MESSAGES/arayis.po) in the language asked
@@ -53,6 +62,7 @@ REASON_TEXT: dict[str, str] = {
     REVOKED: N_("the certificate was revoked"),
     NOT_IN_REGISTER: N_("no certificate with this number is in the register"),
     NOT_A_CERTIFICATE: N_("this file is not an Azərsu certificate"),
+    KEY_COMPROMISED: N_("the key that signed it was stolen or lost; it cannot be trusted"),
 }
 
 
@@ -242,6 +252,8 @@ def verify(session: Session, evidence: Evidence, *, now: datetime) -> Verdict:
         registered = parse_token(cert.token) if cert.token else None
         if registered is None or not _signed(session, registered):
             return refused(BAD_SIGNATURE)
+    if _compromised(session, token or parse_token(cert.token), cert.issued_at):
+        return refused(KEY_COMPROMISED)
     if cert.revoked_at is not None:
         details["revoked_at"] = iso_baku(cert.revoked_at)
         details["revoked_reason"] = cert.revoked_reason
@@ -249,6 +261,16 @@ def verify(session: Session, evidence: Evidence, *, now: datetime) -> Verdict:
     if _expired(cert.valid_until, today):
         return refused(EXPIRED)
     return Verdict(True, cert.number, None, details, certificate_id=cert_id)
+
+
+def _compromised(session: Session, token: Token, issued_at: datetime) -> bool:
+    """Signed by a key reported stolen, after the time it may first have been in other
+    hands (``keys retire --compromised --since``). Asked on every verification: a report
+    takes effect at once, in every worker."""
+    from arayis_cli.services.keys import compromised_after
+
+    since = compromised_after(session, token.kid)
+    return since is not None and issued_at >= since
 
 
 def _abonent_of(cert: Any) -> str | None:

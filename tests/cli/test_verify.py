@@ -95,6 +95,8 @@ def test_forged_tokens(loaded: Cli) -> None:
 
 def test_not_a_certificate_pdf(loaded: Cli, tmp_path: Path) -> None:
     """Some other PDF (or a file that is no PDF at all) is not called 'altered'."""
+    if "sqlite" in loaded.url:
+        loaded("keys", "init")  # nothing printed yet, and keys export never makes a key
     for other in (DOCS / "mulkiyyet_cixarisi.pdf",):
         verdict = _verdict(loaded, other, code=6)
         assert verdict["reason"] == "not a certificate" and verdict["certificate_number"] is None
@@ -237,7 +239,9 @@ def test_offline_needs_a_key(loaded: Cli, tmp_path: Path) -> None:
     loaded("verify", out["certificate_number"], "--offline", "--public-key", str(junk), code=2)
 
 
+@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
 def test_private_key_is_owner_only(loaded: Cli, isolated: Path) -> None:
+    """The embedded terminal's key, made on first use (PostgreSQL: tests/test_office_keys)."""
     _issue(loaded)
     keys = list((isolated / "home" / "keys").glob("*.pem"))
     assert len(keys) == 1 and keys[0].stat().st_mode & 0o077 == 0
@@ -260,6 +264,8 @@ def test_configured_key(loaded: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("ARAYIS_SIGNING_KEY", str(key_file))
     out = _issue(loaded)
     assert _verdict(loaded, out["path"])["valid"]
-    loaded("keys", "rotate", code=2)
+    rotated = loaded.json("keys", "rotate")  # works on the configured file itself
+    assert rotated["previous"] != rotated["kid"] and key_file.stat().st_mode & 0o007 == 0
+    assert _verdict(loaded, out["path"])["valid"]  # signed by the old key: still valid
     monkeypatch.setenv("ARAYIS_SIGNING_KEY", str(tmp_path / "missing.pem"))
     loaded("print", str(out["application_id"]), code=2)

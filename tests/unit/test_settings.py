@@ -42,6 +42,7 @@ def test_every_variable_is_read() -> None:
         "ARAYIS_CALENDAR_OVERRIDE": "/etc/arayis/cal.txt",
         "ARAYIS_VERIFY_URL": "https://example.az/v/",
         "ARAYIS_SIGNING_KEY": "/etc/arayis/key.pem",
+        "ARAYIS_SIGNING_KEY_PASSPHRASE_FILE": "/etc/arayis/key.pass",
         "ARAYIS_SMTP_URL": "smtp://mail:25",
         "ARAYIS_MAIL_FROM": "a@example.az",
         "ARAYIS_LANG": "en",
@@ -57,6 +58,7 @@ def test_every_variable_is_read() -> None:
     assert s.calendar_override == Path("/etc/arayis/cal.txt")
     assert s.verify_url_base == "https://example.az/v/"
     assert s.signing_key == Path("/etc/arayis/key.pem")
+    assert s.signing_key_passphrase_file == Path("/etc/arayis/key.pass")
     assert (s.smtp_url, s.mail_from, s.lang) == ("smtp://mail:25", "a@example.az", "en")
     assert s.now is not None and s.now.isoformat() == "2026-03-18T14:00:00+04:00"
     assert s.debug is True
