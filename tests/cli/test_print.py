@@ -569,6 +569,6 @@ def test_batch_group_rechecks_after_a_charge_between_numbering_and_register(
     assert history[-1]["action"] == "print_refused" and history[-1]["detail"]["debt"] == "15.00"
     assert [p.name for p in tmp_path.glob("*.pdf")] == ["AR-2026-000001-5.pdf"]
     assert not list(tmp_path.glob(".arayis-*.tmp"))
-    again = loaded.json("print", str(first), "--out", tmp_path)
+    again = loaded.json("print", str(first), "--renew", "--reason", "gap", "--out", tmp_path)
     assert again["certificate_number"] == "AR-2026-000003-1"  # 2 was the refused one's
     assert loaded.json("db", "check")["ok"]
