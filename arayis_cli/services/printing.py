@@ -793,12 +793,18 @@ def _prepare_all(
     checked again from the start (and rendered again: their data may differ)."""
     while True:
         prepared: list[tuple[Prepared, Callable[[], bytes]]] = []
+        pending = [app_id for app_id in pending if app_id not in outcomes]
         for app_id in pending:
             try:
                 ready = prepare_certificate(
                     session, app_id, number=numbers[app_id], now=now, actor=actor
                 )
                 prepared.append((ready, render(ready.data)))
+            except AlreadyIssued as exc:
+                # Another run printed it first: nothing was written, the transaction and
+                # the locks held for the others stand; skip it and go on.
+                outcomes[app_id] = BatchOutcome(app_id, error=exc)
+                continue
             except REFUSALS as exc:
                 outcomes[app_id] = BatchOutcome(app_id, error=exc)
                 session.rollback()  # after a debt's commit: nothing; else drops the locks
