@@ -78,6 +78,9 @@ COMMANDS: dict[str, tuple[Role, ...]] = {
     "db check": (Role.ADMIN,),
     "db roles": (Role.ADMIN,),
     "db backup": (Role.ADMIN,),
+    "staff add": (Role.ADMIN,),
+    "staff list": (Role.ADMIN,),
+    "staff remove": (Role.ADMIN,),
     "demo": LOCAL,
 }
 

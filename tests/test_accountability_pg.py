@@ -65,7 +65,7 @@ DONE, WORKING, NEW, READY = "1", "2", "3", "4"  # completed+certificate, in_prog
 INVOCATIONS: dict[str, list[str]] = {
     "list": ["list"],
     "show": ["show", NEW],
-    "verify": ["verify", "{cert}"],
+    "verify": ["verify", "{cert}", "--abonent", CODE],
     "stats": ["stats"],
     "outbox list": ["outbox", "list"],
     "policy show": ["policy", "show"],
@@ -96,6 +96,9 @@ INVOCATIONS: dict[str, list[str]] = {
     "changes": ["changes", "--after", "0"],
     "outbox show": ["outbox", "show", "1"],
     "outbox retry": ["outbox", "retry", "1", "--reason", "Poçt qutusu düzəldildi"],
+    "staff add": ["staff", "add", "t_clerk", "--name", "Əliyeva Leyla"],
+    "staff list": ["staff", "list"],
+    "staff remove": ["staff", "remove", "owner"],
 }
 #: Not in the matrix, with the reason: `serve` runs until stopped (its role check is the
 #: same guard), `db backup` copies the embedded SQLite store only (exit 2 on PostgreSQL).
@@ -106,6 +109,7 @@ WRITES = {
     *("submit", "attach", "review", "reject", "approve", "print", "abonent add", "pay"),
     *("revoke", "keys export", "keys rotate", "policy set", "db roles", "outbox retry"),
     "keys retire",
+    *("staff add", "staff remove"),
 }
 
 
@@ -187,6 +191,7 @@ def prepared(
         ready = run(*submit_args(code="0009907822", fin="2ERRY24"))["id"]
         run("review", ready)
         run("approve", ready, "--override", "Sənədlər kağızda təqdim olunub")
+        run("staff", "add", "owner", "--name", "Sahib Sahibov")
         run("db", "roles")
     # A bounced email for `outbox retry` to put back in the queue.
     _psql(
@@ -487,3 +492,23 @@ def test_approver_delivers_the_outbox(fresh: str, monkeypatch: pytest.MonkeyPatc
     # Every queued email went out; the template's one bounced email (№1) waits for a retry.
     statuses = {m["id"]: m["status"] for m in approver.json("outbox", "list")}
     assert statuses.pop(1) == "failed" and set(statuses.values()) == {"sent"}
+
+
+def test_approver_renews_and_copies_but_cannot_unrevoke(
+    fresh: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--renew and --copy as the approver's login (the grants allow exactly that); the
+    column grant lets a renewal mark a certificate superseded, not undo a revocation."""
+    import psycopg
+
+    approver = Cli(_as(fresh, "t_approver"), monkeypatch)
+    renewed = approver.json("print", DONE, "--renew", "--reason", "Kağız itib", "--out", tmp_path)
+    copy = approver.json("print", DONE, "--copy", "--out", tmp_path / "copy.pdf")
+    assert copy["certificate_number"] == renewed["certificate_number"]
+    assert (tmp_path / "copy.pdf").read_bytes() == Path(renewed["path"]).read_bytes()
+    Cli(_as(fresh, "t_clerk"), monkeypatch)("print", DONE, "--copy", code=7)
+    with psycopg.connect(_plain(_as(fresh, "t_approver")), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("UPDATE certificate SET revoked_at = NULL")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("UPDATE certificate_pdf SET content = 'x'")

@@ -22,6 +22,7 @@ from arayis_cli.cli import (
     intake,
     outbox,
     reference,
+    staff,
     support,
 )
 from arayis_cli.cli.output import emit_text, json_text, state
@@ -125,6 +126,7 @@ outbox.register(app)
 admin.register(app)
 support.register(app)
 access.register(app)
+staff.register(app)
 # Last: every command registered above passes the role check and the PII audit.
 access.guard_all(app)
 

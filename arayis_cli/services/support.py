@@ -16,13 +16,13 @@ from sqlmodel import Session
 from arayis_cli.errors import NotFound
 from arayis_cli.formats import fmt_date, fmt_datetime
 from arayis_cli.i18n import _
-from arayis_cli.models import Abonent, Application, Certificate, Event, LedgerEntry, OutboxMessage
+from arayis_cli.models import Abonent, Application, Event, LedgerEntry, OutboxMessage
 from arayis_cli.money import money_human
-from arayis_cli.services.common import baku_date, balance, debt_of, get_application
+from arayis_cli.services.common import balance, debt_of, get_application
 from arayis_cli.workflow import Status
 
 RECENT_LEDGER = 5
-PRINT_ACTIONS = ("print", "print_refused")
+PRINT_ACTIONS = ("print", "renew", "print_refused")
 
 # What the portal shows under "Göndərilən müraciətlər" for each status.
 PORTAL_NEW = (
@@ -96,7 +96,7 @@ class PrintCheck:
     debt: Decimal
     ledger: list[LedgerEntry]  # the latest first
     attempts: list[PrintAttempt]
-    blocker: str  # not_completed, rejected, not_group_i, debt, none, valid_certificate
+    blocker: str  # not_completed, rejected, not_group_i, debt, none, valid_certificate, revoked
     explanation: str
 
 
@@ -130,7 +130,7 @@ def _attempt(event: Event) -> PrintAttempt:
     return PrintAttempt(
         at=event.at,
         actor=event.actor,
-        printed=event.action == "print",
+        printed=event.action in ("print", "renew"),
         debt=detail.get("debt"),
         certificate_number=detail.get("certificate_number"),
     )
@@ -158,23 +158,19 @@ def _blocker(
             "There is a debt of {amount} (as of {when}): print again once the payment has "
             "reached the account."
         ).format(amount=money_human(debt), when=fmt_datetime(now))
-    today = baku_date(now)
-    valid = session.execute(
-        select(Certificate.number, Certificate.valid_until)
-        .where(
-            Certificate.application_id == app.id,
-            Certificate.revoked_at.is_(None),
-            Certificate.valid_until >= today,
-        )
-        .order_by(Certificate.id.desc())
-        .limit(1)
-    ).first()
-    if valid is not None:
-        number, until = valid
+    from arayis_cli.services.printing import latest_certificate
+
+    latest = latest_certificate(session, app.id)
+    if latest is not None and latest.revoked_at is not None:
+        return "revoked", _(
+            "Certificate {number} was revoked: only an approver or an administrator may issue "
+            "a new one (print {app_id} --renew --reason ...)."
+        ).format(number=latest.number, app_id=app.id)
+    if latest is not None:
         return "valid_certificate", _(
-            "Nothing stands in the way; a valid certificate already exists ({number}, until "
-            "{until}): it can be printed again."
-        ).format(number=number, until=fmt_date(until))
+            "A current certificate exists ({number}, until {until}): print {app_id} --copy for "
+            "the same certificate, print {app_id} --renew --reason ... for a new one."
+        ).format(number=latest.number, until=fmt_date(latest.valid_until), app_id=app.id)
     return "none", _("Nothing stands in the way: it can be printed.")
 
 

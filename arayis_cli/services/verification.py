@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, bindparam, select
 from sqlmodel import Session
 
-from arayis_cli.certificate.numbers import looks_like_number, parse_number
+from arayis_cli.certificate.numbers import is_demo_number, looks_like_number, parse_number
 from arayis_cli.certificate.signing import (
     Token,
     load_public_keys,
@@ -42,6 +42,9 @@ REVOKED = "revoked"
 NOT_IN_REGISTER = "not in register"
 NOT_A_CERTIFICATE = "not a certificate"
 KEY_COMPROMISED = "key compromised"
+SUPERSEDED = "superseded"
+DEMO = "demo"
+MISMATCH = "does not match"
 REASONS = (
     ALTERED,
     BAD_SIGNATURE,
@@ -50,6 +53,9 @@ REASONS = (
     NOT_IN_REGISTER,
     NOT_A_CERTIFICATE,
     KEY_COMPROMISED,
+    SUPERSEDED,
+    DEMO,
+    MISMATCH,
 )
 
 # What each reason means to a person (command line and web page): an English msgid each,
@@ -63,6 +69,9 @@ REASON_TEXT: dict[str, str] = {
     NOT_IN_REGISTER: N_("no certificate with this number is in the register"),
     NOT_A_CERTIFICATE: N_("this file is not an Azərsu certificate"),
     KEY_COMPROMISED: N_("the key that signed it was stolen or lost; it cannot be trusted"),
+    SUPERSEDED: N_("the certificate was replaced by a newer one"),
+    DEMO: N_("this is a demo sample: not valid"),
+    MISMATCH: N_("the number and the abonent code do not match (it may be forged)"),
 }
 
 
@@ -118,6 +127,8 @@ class Evidence:
     token: Token | None = None
     pdf: bytes | None = None
     marked: bool = False
+    #: With a typed number: the abonent code printed on the paper (a number alone is no proof).
+    abonent: str | None = None
 
     @property
     def kind(self) -> str:
@@ -208,6 +219,8 @@ def _register_lookup() -> Select[Any]:
         Certificate.token,
         Certificate.revoked_at,
         Certificate.revoked_reason,
+        Certificate.superseded_at,
+        Certificate.superseded_by,
     ).where(Certificate.number == bindparam("number"))
 
 
@@ -226,12 +239,26 @@ def verify(session: Session, evidence: Evidence, *, now: datetime) -> Verdict:
         return Verdict(False, None, ALTERED if evidence.marked else NOT_A_CERTIFICATE)
     token = evidence.token
     number = token.number if token else evidence.number
+    if number is not None and is_demo_number(number):
+        return Verdict(False, number, DEMO)  # in any register: a demo paper is never valid
+    if evidence.kind == "number" and evidence.abonent is None:
+        raise InvalidInput(
+            _(
+                "a certificate number alone is not proof: give the abonent code printed on "
+                "the certificate too (--abonent CODE)"
+            )
+        )
     cert = session.execute(_register_lookup(), {"number": number}).one_or_none()
     cert_id = cert.id if cert is not None else None
     if token is not None and not _signed(session, token):
         return Verdict(False, token.number, BAD_SIGNATURE, certificate_id=cert_id)
     if cert is None:
         return Verdict(False, number, NOT_IN_REGISTER)
+    if (evidence.kind == "number" or evidence.abonent is not None) and (
+        evidence.abonent != _abonent_of(cert)
+    ):
+        # Answered as a forgery would be: nothing about the real certificate is told.
+        return Verdict(False, number, MISMATCH, certificate_id=cert_id)
     details = {
         "issued_at": iso_baku(cert.issued_at),
         "valid_until": cert.valid_until.isoformat(),
@@ -258,6 +285,10 @@ def verify(session: Session, evidence: Evidence, *, now: datetime) -> Verdict:
         details["revoked_at"] = iso_baku(cert.revoked_at)
         details["revoked_reason"] = cert.revoked_reason
         return refused(REVOKED)
+    if cert.superseded_at is not None:
+        details["superseded_at"] = iso_baku(cert.superseded_at)
+        details["superseded_by"] = cert.superseded_by
+        return refused(SUPERSEDED)
     if _expired(cert.valid_until, today):
         return refused(EXPIRED)
     return Verdict(True, cert.number, None, details, certificate_id=cert_id)

@@ -39,13 +39,25 @@ TEXTS: dict[str, str] = {
         "A forged certificate's QR code can lead to a look-alike site."
     ),
     "form_head": N_("Check a certificate"),
-    "form_intro": N_("Type the certificate number or upload its PDF file."),
+    "form_intro": N_(
+        "Type the certificate number and the abonent code printed on it, or upload its PDF file."
+    ),
     "form_number": N_("Certificate number (e.g. AR-2026-000123-4)"),
+    "form_abonent": N_("Abonent code printed on the certificate"),
     "form_pdf": N_("or the certificate's PDF file"),
     "form_submit": N_("Check"),
     "again": N_("Check another certificate"),
     "bad_token": N_("This link is not a certificate verification link."),
     "bad_number": N_("A certificate number looks like AR-2026-000123-4."),
+    "bad_check_digit": N_(
+        "The last digit (the check digit) does not match: the number was mistyped. "
+        "Check the number on the certificate again."
+    ),
+    "need_abonent": N_(
+        "A number alone is not enough: type the abonent code printed on the certificate too."
+    ),
+    "bad_abonent": N_("An abonent code is made of digits only."),
+    "superseded_by": N_("Newer certificate"),
     "nothing": N_("Type a certificate number or choose a PDF file."),
     "rate_limited": N_("Too many requests: please try again in a moment."),
     "too_large": N_("The file is too large: a certificate PDF is smaller than 2 MB."),
@@ -149,6 +161,8 @@ def verdict_page(lang: str, verdict: Verdict, *, path: str, organisation: str, d
         rows.append((t["until"], t["until_value"].replace("{date}", until)))
     if details.get("revoked_at"):
         rows.append((t["revoked_at"], _when(details["revoked_at"], False)))
+    if details.get("superseded_by"):
+        rows.append((t["superseded_by"], str(details["superseded_by"])))
     if details.get("abonent_code"):
         rows.append((t["abonent"], str(details["abonent_code"])))
     if details:
@@ -176,6 +190,9 @@ def form_page(lang: str, *, organisation: str, domain: str, error: str | None = 
         f'<label for="number">{escape(t["form_number"])}</label>'
         '<input type="text" id="number" name="number" autocomplete="off" spellcheck="false" '
         'maxlength="40" inputmode="text" autocapitalize="characters">'
+        f'<label for="abonent">{escape(t["form_abonent"])}</label>'
+        '<input type="text" id="abonent" name="abonent" autocomplete="off" spellcheck="false" '
+        'maxlength="20" inputmode="numeric">'
         f'<label for="pdf">{escape(t["form_pdf"])}</label>'
         '<input type="file" id="pdf" name="pdf" accept="application/pdf,.pdf">'
         f'<button type="submit">{escape(t["form_submit"])}</button></form>\n'

@@ -124,7 +124,7 @@ def test_people_read_money_and_dates_the_azerbaijani_way(loaded: Cli) -> None:
     message = printed.stdout + printed.stderr
     assert "25.12.2026" in message and not ISO_DATE.search(message), message
     number = loaded.json("show", app_id)["certificates"][0]["certificate_number"]
-    verified = loaded("verify", number, env={"COLUMNS": "300"})
+    verified = loaded("verify", number, "--abonent", CODE, env={"COLUMNS": "300"})
     assert "25.12.2026" in verified.stdout and not ISO_DATE.search(verified.stdout)
 
     owing = str(loaded.json(*submit_args(code=CODE_DEBT, fin=DEBT_FIN))["id"])

@@ -22,6 +22,7 @@ def _clean(text: str) -> None:
 
 def test_masked_everywhere_without_show_pii(loaded: Cli) -> None:
     app_id = app_in(loaded, "completed")
+    loaded("print", app_id)
     outputs = []
     for args in (
         ["show", app_id],
@@ -29,7 +30,7 @@ def test_masked_everywhere_without_show_pii(loaded: Cli) -> None:
         ["list", "--format", "csv"],
         ["outbox", "list"],
         ["abonent", "show", CODE],
-        ["print", app_id],
+        ["print", app_id, "--copy"],  # printed once below; the same paper again
         ["stats"],
     ):
         for extra in ([], ["--json"]):

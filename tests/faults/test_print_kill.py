@@ -143,7 +143,9 @@ def test_kill_at_each_step_of_print(loaded: Cli, tmp_path: Path, point: str) -> 
     else:
         assert registered == [] and left[0].stat().st_size == 0
 
-    again = loaded.json("print", app_id, "--out", folder)
+    # A certificate that committed is current: the next one is a renewal.
+    renew = ["--renew", "--reason", "kill"] if point == "register-committed" else []
+    again = loaded.json("print", app_id, "--out", folder, *renew)
     assert again["certificate_number"] == "AR-2026-000002-8"  # 1 is never issued again
     files = _assert_settled(loaded, folder)
     if point == "register-committed":  # the committed certificate got its file back
@@ -156,10 +158,11 @@ def test_kill_at_each_step_of_print(loaded: Cli, tmp_path: Path, point: str) -> 
 def test_settling_tells_the_clerk(loaded: Cli, tmp_path: Path) -> None:
     app_id = _completed(loaded)
     _killed(loaded, tmp_path, "register-committed", "print", app_id)
-    people = loaded("print", app_id)
+    renew = ("--renew", "--reason", "kill")  # the committed certificate is current
+    people = loaded("print", app_id, *renew)
     assert "Certificate AR-2026-000001-5 restored from an interrupted print" in people.stderr
-    _killed(loaded, tmp_path, "pdf-staged", "print", app_id)
-    people = loaded("print", app_id)
+    _killed(loaded, tmp_path, "pdf-staged", "print", app_id, *renew)
+    people = loaded("print", app_id, *renew)
     assert "Removed the staging file of an interrupted print" in people.stderr
     _assert_settled(loaded, tmp_path)
 
@@ -288,7 +291,7 @@ def test_staging_file_from_the_old_layout_is_settled(loaded: Cli, tmp_path: Path
     stale.write_bytes(path.read_bytes() + b"\n% other content, same number\n")
     unrelated = tmp_path / ".notes.pdf.77.tmp"
     unrelated.write_bytes(b"not a certificate")
-    loaded("print", app_id)
+    loaded("print", app_id, "--renew", "--reason", "again")
     assert not stale.exists() and unrelated.exists() and path.is_file()
     unrelated.unlink()
     _assert_settled(loaded, tmp_path)

@@ -29,6 +29,7 @@ BASE = CertificateData(
     "0011276516.70639cb946edd8d2.KINKXbAbSg6k57KkyBswTfkgbV_K84x8tdN4it3WZVycUM4bxvnoAqxiuc"
     "mI7UMaZs94XVns3wcTPf4DJklGDA",
     token="x",
+    verify_address="https://arayis.azersu.az/verify",
 )
 
 

@@ -161,6 +161,10 @@ def test_notary_checks_certificates_on_a_phone(
     page.goto(f"{server}/verify")
     page.fill("#number", out["certificate_number"])
     page.click("button[type=submit]")
+    assert "abonent kodunu da yazın" in page.inner_text("main")  # a number alone is no proof
+    page.fill("#number", out["certificate_number"])
+    page.fill("#abonent", "0011276516")  # the code printed on the paper
+    page.click("button[type=submit]")
     assert "Arayış etibarlıdır" in page.inner_text("main")
 
     # Revoked: the same QR now says why.
