@@ -19,6 +19,7 @@ class Role(StrEnum):
     APPROVER = "arayis_approver"  # clerk + approve, print, outbox send
     BILLING = "arayis_billing"  # abonents, ledger, payments
     ADMIN = "arayis_admin"  # everything: revoke, keys, policy, db
+    PORTAL = "arayis_portal"  # the portal API's login: submit, attach, status, print
 
     @property
     def short(self) -> str:
@@ -47,7 +48,7 @@ COMMANDS: dict[str, tuple[Role, ...]] = {
     "verify": (Role.SUPPORT,),
     "stats": (Role.SUPPORT,),
     "changes": (Role.SUPPORT,),
-    "serve": (Role.SUPPORT,),
+    "serve": (Role.SUPPORT, Role.PORTAL),
     "outbox list": (Role.SUPPORT,),
     "outbox show": (Role.SUPPORT,),
     "policy show": (Role.SUPPORT,),
@@ -73,6 +74,9 @@ COMMANDS: dict[str, tuple[Role, ...]] = {
     "db check": (Role.ADMIN,),
     "db roles": (Role.ADMIN,),
     "db backup": (Role.ADMIN,),
+    "api-key create": (Role.ADMIN,),
+    "api-key list": (Role.ADMIN,),
+    "api-key revoke": (Role.ADMIN,),
     "demo": LOCAL,
 }
 

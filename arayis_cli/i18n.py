@@ -24,6 +24,9 @@ the operator's language (SPEC §5.2).
 from __future__ import annotations
 
 import gettext as _gettext
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 DOMAIN = "arayis"
@@ -33,6 +36,8 @@ DEFAULT_LANGUAGE = "az"
 #: Set by ``--lang`` for one invocation; None: ``ARAYIS_LANG`` decides.
 _override: str | None = None
 _loaded: dict[str, _gettext.NullTranslations] = {}
+#: The language of one web request (``Accept-Language``), in its own context.
+_request_language: ContextVar[str | None] = ContextVar("arayis_request_language", default=None)
 
 
 def set_language(lang: str | None) -> None:
@@ -43,11 +48,25 @@ def set_language(lang: str | None) -> None:
 
 def language() -> str:
     """The language messages are made in now: ``az`` or ``en``."""
+    asked = _request_language.get()
+    if asked is not None:
+        return asked
     if _override is not None:
         return _override
     from arayis_cli.config import language_setting
 
     return language_setting()
+
+
+@contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """Messages made inside the block are in ``lang`` (one web request's language; other
+    requests served at the same time by other threads keep theirs)."""
+    token = _request_language.set(lang)
+    try:
+        yield
+    finally:
+        _request_language.reset(token)
 
 
 def translations(lang: str | None = None) -> _gettext.NullTranslations:

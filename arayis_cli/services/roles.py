@@ -50,6 +50,27 @@ GRANTS: dict[Role, dict[str, str]] = {
         "audit_log": "INSERT",
     },
     Role.ADMIN: {"*": "SELECT, INSERT, UPDATE, DELETE"},
+    # The portal API's login (arayis serve): submit, attach, status, print; nothing else.
+    # UPDATE only on a column nobody reads, for the row locks (SELECT … FOR UPDATE).
+    Role.PORTAL: {
+        "alembic_version": "SELECT",
+        "abonent": "SELECT, UPDATE (code)",
+        "ledger_entry": "SELECT",
+        "application": "SELECT, INSERT, UPDATE (version)",
+        "event": "INSERT",
+        "outbox_message": "SELECT, INSERT",
+        "document": "SELECT, INSERT",
+        "document_blob": "INSERT",
+        "status_change": "SELECT, INSERT, UPDATE",
+        "counter": "SELECT, INSERT, UPDATE",
+        "certificate": "SELECT, INSERT",
+        "signing_key": "SELECT, INSERT",
+        # /verify runs in the same process and logs each check.
+        "certificate_verification": "INSERT",
+        "api_client": "SELECT",
+        "api_call": "INSERT",
+        "api_idempotency": "SELECT, INSERT",
+    },
 }
 
 GUARDS = """

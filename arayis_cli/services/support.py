@@ -136,6 +136,14 @@ def _attempt(event: Event) -> PrintAttempt:
     )
 
 
+def debt_warning(debt: Decimal, *, now: datetime) -> str:
+    """Xəbərdarlıq: what the subscriber is told when "Çap et" meets a debt (Azerbaijani)."""
+    return (
+        f"Borc var: {money_human(debt)} ({fmt_datetime(now)} vəziyyətinə). "
+        "Ödəniş hesaba düşəndən sonra yenidən çap edin."
+    )
+
+
 def _blocker(
     session: Session, app: Application, *, debt: Decimal, now: datetime
 ) -> tuple[str, str]:
@@ -152,10 +160,7 @@ def _blocker(
         group = abonent.group if abonent else "—"
         return "not_group_i", f"Abonent I qrupda deyil (qrup {group}): çap mümkün deyil."
     if debt > 0:
-        return "debt", (
-            f"Borc var: {money_human(debt)} ({fmt_datetime(now)} vəziyyətinə). "
-            "Ödəniş hesaba düşəndən sonra yenidən çap edin."
-        )
+        return "debt", debt_warning(debt, now=now)
     today = baku_date(now)
     valid = session.execute(
         select(Certificate.number, Certificate.valid_until)

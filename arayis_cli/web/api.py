@@ -1,0 +1,564 @@
+"""``/api/v1``: the portal's side of the service over HTTP (submit, upload, status, feed,
+"Çap et"), served by ``arayis serve`` beside ``/verify``.
+
+The routes call the same services as the CLI (one validation, one workflow, one set of
+error codes). Clients authenticate with ``Authorization: Bearer KEY``; each key has
+scopes (submit, status, print). Errors are RFC 9457 problem documents
+(``application/problem+json``) whose ``code`` is the CLI's JSON ``error`` word and whose
+``detail`` is Azerbaijani, or English with ``Accept-Language: en``. Every call is
+recorded (client, route, application, outcome; nothing personal) in batches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from datetime import datetime
+from http import HTTPStatus
+from typing import TYPE_CHECKING, Any
+
+from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
+from fastapi import Path as PathParam
+from fastapi.exceptions import RequestValidationError
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.responses import JSONResponse, Response
+
+from arayis_cli.errors import ArayisError, DebtOutstanding, InvalidInput, NotFound
+from arayis_cli.i18n import N_, speaking, translations
+from arayis_cli.web import api_schema as schema
+from arayis_cli.web.guard import BodyTooLarge, TokenBuckets
+
+if TYPE_CHECKING:
+    from arayis_cli.services.apikeys import Client
+    from arayis_cli.web.config import ServeConfig
+    from arayis_cli.web.recorder import Recorder
+
+log = logging.getLogger("arayis.api")
+PREFIX = "/api/v1"
+PROBLEM = "application/problem+json"
+MAX_JSON_BYTES = 16 * 1024
+APP_ID_MAX = 2**31 - 1
+CURSOR_MAX = 2**63 - 1
+#: The HTTP status of each domain error (the CLI's exit code, over HTTP).
+STATUS_OF = {
+    "invalid_input": 422,
+    "not_found": 404,
+    "conflict": 409,
+    "debt": 409,
+    "not_permitted": 403,
+    "unavailable": 503,
+}
+MESSAGES = {
+    "unauthorized": N_("a valid API key is required (Authorization: Bearer KEY)"),
+    "scope": N_("this API key has no scope {scope}"),
+    "rate_limited": N_("too many requests: try again in {seconds} s"),
+    "too_large": N_("the request body is larger than allowed"),
+    "route": N_("no such route"),
+    "method": N_("method not allowed"),
+    "invalid": N_("invalid request: {where}"),
+    "pairs": N_("give each file with its kind: {kinds} kind(s), {files} file(s), at most {most}"),
+    "internal": N_("internal error; nothing was changed"),
+}
+bearer = HTTPBearer(auto_error=False, description="The client's API key.")
+
+
+class ApiProblem(Exception):
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        *,
+        extra: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail = status, code, detail
+        self.extra = extra or {}
+        self.headers = headers or {}
+
+
+def language_of(request: Request) -> str:
+    """``en`` when the client prefers English (``Accept-Language: en``), else ``az``."""
+    best, best_q = "az", -1.0
+    for part in request.headers.get("accept-language", "").split(",")[:10]:
+        tag, _sep, params = part.strip().partition(";")
+        q = 1.0
+        if params.strip().startswith("q="):
+            try:
+                q = float(params.strip()[2:])
+            except ValueError:
+                q = 0.0
+        primary = tag.strip().lower()[:2]
+        if primary in ("az", "en") and q > best_q:
+            best, best_q = primary, q
+    return best
+
+
+def message(request: Request, key: str, **values: Any) -> str:
+    return translations(language_of(request)).gettext(MESSAGES[key]).format(**values)
+
+
+def problem(request: Request | None, exc: ApiProblem) -> Response:
+    body = {
+        "type": "about:blank",
+        "title": HTTPStatus(exc.status).phrase,
+        "status": exc.status,
+        "code": exc.code,
+        "detail": exc.detail,
+        **exc.extra,
+    }
+    if request is not None:
+        request.state.outcome = exc.code
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        status_code=exc.status,
+        media_type=PROBLEM,
+        headers=exc.headers,
+    )
+
+
+def domain_problem(request: Request, exc: ArayisError, *, status: int | None = None) -> Response:
+    extra = {k: v for k, v in exc.extra.items() if k == "debt"}
+    if isinstance(exc, DebtOutstanding):
+        from arayis_cli.services.support import debt_warning
+
+        extra["warning"] = debt_warning(exc.debt, now=_now())
+        extra["application_id"] = getattr(request.state, "application_id", 0)
+    code = exc.error
+    return problem(
+        request, ApiProblem(status or STATUS_OF.get(code, 500), code, exc.message, extra=extra)
+    )
+
+
+def _now() -> datetime:
+    from arayis_cli.cli.output import now
+
+    return now()
+
+
+def _errors(*statuses: int, debt: bool = False) -> dict[int | str, dict[str, Any]]:
+    out: dict[int | str, dict[str, Any]] = {}
+    for status in (401, 403, 413, 429, *statuses):
+        model = schema.DebtProblem if debt and status == 409 else schema.Problem
+        out[status] = {"model": model, "content": {PROBLEM: {}}, "description": "Problem"}
+    return out
+
+
+class Api:
+    """The API's state in one worker: configuration, key cache, buckets, call recorder."""
+
+    def __init__(self, config: ServeConfig, recorder: Recorder) -> None:
+        self.config = config
+        self.url = config.db_url
+        self.recorder = recorder
+        self.buckets = TokenBuckets(rate=config.api_rate_per_minute / 60.0, burst=config.api_burst)
+        # Failed authentications per address: guessing keys is slowed down too.
+        self.failures = TokenBuckets(rate=config.rate_per_minute / 60.0, burst=config.burst)
+        self._keys: dict[str, tuple[Client | None, float]] = {}
+        self._lock = threading.Lock()
+
+    def lookup(self, key: str) -> Client | None:
+        from arayis_cli.db import session_scope
+        from arayis_cli.services.apikeys import authenticate, key_hash
+
+        digest = key_hash(key)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._keys.get(digest)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        with session_scope(self.url, write=False) as session:
+            client = authenticate(session, key)
+        with self._lock:
+            if len(self._keys) > 10_000:
+                self._keys.clear()
+            self._keys[digest] = (client, now + self.config.key_cache_seconds)
+        return client
+
+    def needs(self, scope: str) -> Callable[..., Any]:
+        async def authorised(
+            request: Request,
+            credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
+        ) -> Client:
+            from arayis_cli.web.guard import client_address
+
+            client = None
+            if credentials is not None and credentials.scheme.lower() == "bearer":
+                client = self.lookup(credentials.credentials.strip())
+            if client is None:
+                address = client_address(request.scope, [])
+                wait = self.failures.take(address)
+                if wait > 0:
+                    raise self.rate_limited(request, wait)
+                raise ApiProblem(
+                    401,
+                    "unauthorized",
+                    message(request, "unauthorized"),
+                    headers={"www-authenticate": "Bearer"},
+                )
+            request.state.client = client.name
+            if scope not in client.scopes:
+                raise ApiProblem(403, "not_permitted", message(request, "scope", scope=scope))
+            wait = self.buckets.take(client.name)
+            if wait > 0:
+                raise self.rate_limited(request, wait)
+            return client
+
+        return authorised
+
+    def rate_limited(self, request: Request, wait: float) -> ApiProblem:
+        seconds = max(1, math.ceil(wait))
+        return ApiProblem(
+            429,
+            "rate_limited",
+            message(request, "rate_limited", seconds=seconds),
+            headers={"retry-after": str(seconds)},
+        )
+
+
+def actor_of(client: Client) -> str:
+    """Who the history names for a call: the client (on PostgreSQL the server adds the
+    login the API connects as)."""
+    return f"api:{client.name}"
+
+
+def create_api(config: ServeConfig, recorder: Recorder) -> Any:
+    api_state = Api(config, recorder)
+    api = FastAPI(
+        title="arayis portal API",
+        version="1",
+        description=(
+            "The portal's side of the certificate of no debt (borcun olmaması haqqında "
+            "arayış): submit, upload documents, watch the status, press Çap et."
+        ),
+        docs_url=None,
+        redoc_url=None,
+        openapi_url="/openapi.json",
+    )
+    app_id_param = PathParam(ge=1, le=APP_ID_MAX, description="Application number.")
+
+    @api.exception_handler(ApiProblem)
+    async def on_problem(request: Request, exc: ApiProblem) -> Response:
+        return problem(request, exc)
+
+    @api.exception_handler(ArayisError)
+    async def on_domain(request: Request, exc: ArayisError) -> Response:
+        return domain_problem(request, exc)
+
+    @api.exception_handler(RequestValidationError)
+    async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
+        # Where, not what: the rejected value may be a FIN or a phone number.
+        where = ", ".join(".".join(str(p) for p in err.get("loc", ())) for err in exc.errors()[:5])
+        return problem(
+            request, ApiProblem(422, "invalid_input", message(request, "invalid", where=where))
+        )
+
+    @api.exception_handler(BodyTooLarge)
+    async def on_too_large(request: Request, exc: BodyTooLarge) -> Response:
+        return problem(request, ApiProblem(413, "too_large", message(request, "too_large")))
+
+    @api.exception_handler(HTTPException)
+    async def on_http(request: Request, exc: HTTPException) -> Response:
+        if isinstance(exc.__cause__, BodyTooLarge):  # counted by the guard while parsing
+            return await on_too_large(request, exc.__cause__)
+        if exc.status_code == 405:
+            return problem(request, ApiProblem(405, "invalid_input", message(request, "method")))
+        if exc.status_code == 404:
+            return problem(request, ApiProblem(404, "not_found", message(request, "route")))
+        return problem(
+            request,
+            ApiProblem(exc.status_code, "invalid_input", message(request, "invalid", where="body")),
+        )
+
+    @api.exception_handler(Exception)
+    async def on_failure(request: Request, exc: Exception) -> Response:
+        from arayis_cli.unavailable import classify
+
+        err = classify(exc, db_url=config.db_url) if isinstance(exc, SQLAlchemyError) else None
+        if err is not None:
+            return domain_problem(request, err)
+        return problem(request, ApiProblem(500, "internal", message(request, "internal")))
+
+    def view(app_id: int) -> dict[str, Any]:
+        from arayis_cli.db import session_scope
+        from arayis_cli.services.portal import subscriber_document
+
+        with session_scope(config.db_url, write=False) as session:
+            return subscriber_document(session, app_id)
+
+    @api.post(
+        "/applications",
+        status_code=201,
+        response_model=schema.ApplicationView,
+        responses={200: {"model": schema.ApplicationView, "description": "Already registered"}}
+        | _errors(409, 422),
+        summary="Submit an application (status Yeni); the same external_id again returns it",
+    )
+    def submit(
+        body: schema.NewApplication,
+        request: Request,
+        client: Client = Depends(api_state.needs("submit")),
+    ) -> Response:
+        from arayis_cli.db import session_scope
+        from arayis_cli.services.applications import submit as submit_one
+        from arayis_cli.services.applications import validate_submission
+
+        with speaking(language_of(request)):
+            at = _now()
+            channel = client.name if client.name in ("egov", "azersu") else "egov"
+            sub = validate_submission(
+                now=at,
+                abonent=body.abonent_code,
+                fin=body.fin,
+                phone=body.phone,
+                email=body.email,
+                channel=channel,
+                external_id=body.external_id,
+            )
+            try:
+                with session_scope(config.db_url) as session:
+                    app, created = submit_one(session, sub, now=at, actor=actor_of(client))
+            except NotFound as exc:  # the abonent: a field of the body, not this URL
+                return domain_problem(request, exc, status=422)
+            request.state.application_id = app.id
+            data = view(int(app.id or 0))
+        return JSONResponse(data, status_code=201 if created else 200)
+
+    @api.post(
+        "/applications/{app_id}/documents",
+        status_code=201,
+        response_model=schema.StoredDocuments,
+        responses=_errors(404, 409, 422),
+        summary="Upload document copies: fields kind and file, repeated in pairs",
+    )
+    async def upload(
+        request: Request,
+        app_id: int = app_id_param,
+        kind: list[str] = Form(description="id-card, ownership, power-of-attorney or other"),
+        file: list[UploadFile] = File(description="PDF, JPEG or PNG; the n-th kind's file"),
+        idempotency_key: str | None = Header(default=None, max_length=100),
+        client: Client = Depends(api_state.needs("submit")),
+    ) -> Response:
+        from arayis_cli.config import settings
+        from arayis_cli.services.documents import upload_of
+        from arayis_cli.services.portal import MAX_UPLOAD_FILES
+
+        lang = language_of(request)
+        if len(kind) != len(file) or len(file) > MAX_UPLOAD_FILES:
+            raise ApiProblem(
+                422,
+                "invalid_input",
+                message(request, "pairs", kinds=len(kind), files=len(file), most=MAX_UPLOAD_FILES),
+            )
+        key = idempotency_key.strip() if idempotency_key is not None else None
+        limit = settings().max_document_bytes
+        digest = hashlib.sha256()
+        pairs = []
+        with speaking(lang):
+            if key is not None and (not key or not key.isascii() or not key.isprintable()):
+                raise InvalidInput(
+                    translations(lang).gettext(N_("Idempotency-Key must be printable ASCII"))
+                )
+            from arayis_cli.validation import parse_document_kind
+
+            for kind_value, upload_file in zip(kind, file, strict=True):
+                kind_value = parse_document_kind(kind_value)
+                content = await upload_file.read(limit + 1)
+                name = (upload_file.filename or "").replace("\\", "/").rsplit("/", 1)[-1]
+                item = upload_of(name, content, limit=limit)
+                digest.update(f"{kind_value}\0{item.filename}\0{item.sha256}\0".encode())
+                pairs.append((kind_value, item))
+
+        def store() -> dict[str, Any]:
+            from arayis_cli.db import session_scope
+            from arayis_cli.services.portal import attach_pairs
+
+            with speaking(lang):
+                for attempt in (1, 2):
+                    try:
+                        with session_scope(config.db_url) as session:
+                            return attach_pairs(
+                                session,
+                                app_id,
+                                pairs,
+                                client=client.name,
+                                idempotency_key=key,
+                                request_sha256=digest.hexdigest(),
+                                now=_now(),
+                                actor=actor_of(client),
+                            )[0]
+                    except IntegrityError:  # the same key sent twice at once: replay
+                        if attempt == 2 or key is None:
+                            raise
+            raise AssertionError("unreachable")
+
+        return JSONResponse(await run_in_threadpool(store), status_code=201)
+
+    @api.get(
+        "/applications/{app_id}",
+        response_model=schema.ApplicationView,
+        responses=_errors(404, 422),
+        summary="The application as the subscriber sees it",
+    )
+    async def get_application(
+        request: Request,
+        app_id: int = app_id_param,
+        client: Client = Depends(api_state.needs("status")),
+    ) -> Response:
+        # Inline, not in the thread pool: a few indexed reads cost less than the hop.
+        with speaking(language_of(request)):
+            return JSONResponse(view(app_id))
+
+    @api.get(
+        "/applications",
+        response_model=schema.ApplicationView,
+        responses=_errors(404, 422),
+        summary="Find an application by the portal's own id",
+    )
+    def find(
+        request: Request,
+        external_id: str = Query(min_length=1, max_length=100),
+        client: Client = Depends(api_state.needs("status")),
+    ) -> Response:
+        from arayis_cli.db import session_scope
+        from arayis_cli.services.portal import by_external_id
+
+        with speaking(language_of(request)):
+            with session_scope(config.db_url, write=False) as session:
+                app_id = by_external_id(session, external_id)
+            request.state.application_id = app_id
+            return JSONResponse(view(app_id))
+
+    @api.get(
+        "/changes",
+        response_model=schema.Changes,
+        responses=_errors(422),
+        summary="Status changes in commit order; continue from next_cursor",
+    )
+    def changes(
+        request: Request,
+        after: int = Query(default=0, ge=0, le=CURSOR_MAX),
+        limit: int = Query(default=100, ge=1, le=10_000),
+        client: Client = Depends(api_state.needs("status")),
+    ) -> Response:
+        from arayis_cli.db import session_scope
+        from arayis_cli.present import change_json
+        from arayis_cli.services.changes import feed
+
+        with session_scope(config.db_url, write=False) as session:
+            found, next_cursor = feed(session, after=after, limit=limit)
+        entries = [
+            change_json(c.cursor, c.application_id, c.external_id, c.status, c.at) for c in found
+        ]
+        return JSONResponse({"changes": entries, "next_cursor": next_cursor})
+
+    @api.post(
+        "/applications/{app_id}/print",
+        response_class=Response,
+        responses={
+            200: {
+                "content": {"application/pdf": {"schema": {"type": "string", "format": "binary"}}},
+                "description": "The certificate (the current one if there is one)",
+            }
+        }
+        | _errors(404, 409, 422, debt=True),
+        summary='"Çap et": the debt is checked now; no debt gives the certificate PDF',
+    )
+    def press(
+        request: Request,
+        app_id: int = app_id_param,
+        client: Client = Depends(api_state.needs("print")),
+    ) -> Response:
+        from arayis_cli.services.portal import press_print
+
+        request.state.application_id = app_id
+        with speaking(language_of(request)):
+            pressed = press_print(config.db_url, app_id, now=_now(), actor=actor_of(client))
+        number = pressed.certificate.number
+        return Response(
+            pressed.pdf,
+            media_type="application/pdf",
+            headers={
+                "content-disposition": f'attachment; filename="{number}.pdf"',
+                "x-certificate-number": number,
+            },
+        )
+
+    return CallLog(api, recorder)
+
+
+def body_limit(path: str, method: str, config: ServeConfig) -> int | None:
+    """The largest body a request to ``path`` may send (None: not an API path)."""
+    if not path.startswith(PREFIX + "/"):
+        return None
+    if method == "POST" and path.endswith("/documents"):
+        return config.api_max_body_bytes
+    return MAX_JSON_BYTES
+
+
+class CallLog:
+    """Records every call (client, route, application, HTTP status, outcome) once the
+    answer is sent; the handlers leave what they know in the request's state."""
+
+    def __init__(self, app: Any, recorder: Recorder) -> None:
+        self.app = app
+        self.recorder = recorder
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        status = 500
+
+        async def watching(message: Any) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watching)
+        except BodyTooLarge:
+            raise  # the guard answers 413 if nothing was sent yet
+        except Exception as exc:
+            # Already answered (a 500 or 503 problem document); logged by type only,
+            # since a database error's text can carry the values of a request.
+            log.error("API call failed: %s", type(exc).__name__)
+        finally:
+            self.recorder.add(call_of(scope, status))
+
+
+def call_of(scope: Any, status: int) -> Any:
+    from arayis_cli.services.apikeys import Call
+
+    state = scope.get("state") or {}
+    route = scope.get("route")
+    path = getattr(route, "path", None) or "(no route)"
+    app_id = state.get("application_id")
+    if app_id is None:
+        raw = (scope.get("path_params") or {}).get("app_id")
+        if isinstance(raw, int):
+            app_id = raw
+        elif isinstance(raw, str) and raw.isdigit() and len(raw) < 11:
+            app_id = int(raw)
+    if app_id is not None and not 1 <= app_id <= APP_ID_MAX:
+        app_id = None
+    outcome = state.get("outcome") or ("ok" if status < 400 else "error")
+    return Call(
+        at=_now(),
+        client=state.get("client"),
+        method=scope.get("method", "")[:7],
+        route=(PREFIX + path)[:80],
+        application_id=app_id,
+        status=status,
+        outcome=outcome[:30],
+    )
