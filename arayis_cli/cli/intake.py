@@ -292,8 +292,8 @@ def show(
         print_check_json,
         verification_json,
     )
-    from arayis_cli.services.common import baku_date
     from arayis_cli.services.apikeys import calls_of
+    from arayis_cli.services.common import baku_date
     from arayis_cli.services.queries import detail
     from arayis_cli.services.support import print_check
 

@@ -275,8 +275,9 @@ def test_print_not_completed_is_409(api: TestClient, loaded: Cli) -> None:
 
 
 def test_print_again_returns_the_same_bytes(api: TestClient, loaded: Cli) -> None:
-    from pypdf import PdfReader
     import io
+
+    from pypdf import PdfReader
 
     app_id = app_in(loaded, "completed")
     first = api.post(f"/api/v1/applications/{app_id}/print")
@@ -294,8 +295,8 @@ def test_print_again_returns_the_same_bytes(api: TestClient, loaded: Cli) -> Non
 
 
 def test_concurrent_presses_issue_one_certificate(loaded: Cli) -> None:
-    from arayis_cli.services.portal import press_print
     from arayis_cli.cli.output import now
+    from arayis_cli.services.portal import press_print
 
     app_id = int(app_in(loaded, "completed"))
     results: list[Any] = []
@@ -306,7 +307,7 @@ def test_concurrent_presses_issue_one_certificate(loaded: Cli) -> None:
         start.wait()
         try:
             results.append(press_print(loaded.url, app_id, now=now(), actor="api:egov"))
-        except BaseException as exc:  # noqa: BLE001 - reported below
+        except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=press) for _ in range(6)]
