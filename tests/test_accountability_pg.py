@@ -92,6 +92,9 @@ INVOCATIONS: dict[str, list[str]] = {
     "changes": ["changes", "--after", "0"],
     "outbox show": ["outbox", "show", "1"],
     "outbox retry": ["outbox", "retry", "1", "--reason", "Poçt qutusu düzəldildi"],
+    "api-key create": ["api-key", "create", "azersu", "--scope", "status"],
+    "api-key list": ["api-key", "list"],
+    "api-key revoke": ["api-key", "revoke", "egov"],
 }
 #: Not in the matrix, with the reason: `serve` runs until stopped (its role check is the
 #: same guard), `db backup` copies the embedded SQLite store only (exit 2 on PostgreSQL).
@@ -100,6 +103,7 @@ NOT_IN_MATRIX = {"serve", "db backup"}
 WRITES = {
     *("submit", "attach", "review", "reject", "approve", "print", "abonent add", "pay"),
     *("revoke", "keys export", "keys rotate", "policy set", "db roles", "outbox retry"),
+    *("api-key create", "api-key revoke"),
 }
 
 
@@ -170,6 +174,7 @@ def prepared(
         ready = run(*submit_args(code="0009907822", fin="2ERRY24"))["id"]
         run("review", ready)
         run("approve", ready, "--override", "Sənədlər kağızda təqdim olunub")
+        run("api-key", "create", "egov", "--scope", "submit,status,print")
         run("db", "roles")
     # A bounced email for `outbox retry` to put back in the queue.
     _psql(

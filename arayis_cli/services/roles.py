@@ -57,7 +57,8 @@ GRANTS: dict[Role, dict[str, str]] = {
         "abonent": "SELECT, UPDATE (code)",
         "ledger_entry": "SELECT",
         "application": "SELECT, INSERT, UPDATE (version)",
-        "event": "INSERT",
+        # SELECT where an INSERT returns the new row's id.
+        "event": "SELECT, INSERT",
         "outbox_message": "SELECT, INSERT",
         "document": "SELECT, INSERT",
         "document_blob": "INSERT",
@@ -68,7 +69,7 @@ GRANTS: dict[Role, dict[str, str]] = {
         # /verify runs in the same process and logs each check.
         "certificate_verification": "INSERT",
         "api_client": "SELECT",
-        "api_call": "INSERT",
+        "api_call": "SELECT, INSERT",
         "api_idempotency": "SELECT, INSERT",
     },
 }

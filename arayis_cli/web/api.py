@@ -31,7 +31,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
-from arayis_cli.errors import ArayisError, DebtOutstanding, InvalidInput, NotFound
+from arayis_cli.errors import ArayisError, DebtOutstanding, InvalidInput, NotFound, NotPermitted
 from arayis_cli.i18n import N_, speaking, translations
 from arayis_cli.web import api_schema as schema
 from arayis_cli.web.guard import BodyTooLarge, TokenBuckets
@@ -66,6 +66,7 @@ MESSAGES = {
     "invalid": N_("invalid request: {where}"),
     "pairs": N_("give each file with its kind: {kinds} kind(s), {files} file(s), at most {most}"),
     "internal": N_("internal error; nothing was changed"),
+    "refused": N_("the database refused this to the API's login"),
 }
 bearer = HTTPBearer(auto_error=False, description="The client's API key.")
 
@@ -286,6 +287,10 @@ def create_api(config: ServeConfig, recorder: Recorder) -> Any:
         err = classify(exc, db_url=config.db_url) if isinstance(exc, SQLAlchemyError) else None
         if err is not None:
             return domain_problem(request, err)
+        if getattr(getattr(exc, "orig", None), "sqlstate", None) == "42501":
+            # The server refused the API's login (the arayis_portal grants): 403, not a bug.
+            log.error("API call refused by the database: %s", str(exc.orig).splitlines()[0][:200])  # type: ignore[attr-defined]
+            return domain_problem(request, NotPermitted(message(request, "refused")))
         return problem(request, ApiProblem(500, "internal", message(request, "internal")))
 
     def view(app_id: int) -> dict[str, Any]:
