@@ -109,6 +109,8 @@ def test_the_portal_login_can_do_nothing_else(
     from sqlalchemy.engine import make_url
 
     plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
-    with psycopg.connect(plain, autocommit=True) as conn:
-        with pytest.raises(psycopg.errors.InsufficientPrivilege):
-            conn.execute(sql.format(app=app_id))
+    with (
+        psycopg.connect(plain, autocommit=True) as conn,
+        pytest.raises(psycopg.errors.InsufficientPrivilege),
+    ):
+        conn.execute(sql.format(app=app_id))
