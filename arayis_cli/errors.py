@@ -67,6 +67,15 @@ class Conflict(ArayisError):
     error = "conflict"
 
 
+class AlreadyIssued(Conflict):
+    """The application has a current certificate: print issues nothing (``--copy`` hands
+    out the same paper, ``--renew`` a new one). A batch skips it: another run printed it."""
+
+    def __init__(self, message: str, *, certificate_number: str, **extra: Any) -> None:
+        super().__init__(message, certificate_number=certificate_number, **extra)
+        self.certificate_number = certificate_number
+
+
 class DebtOutstanding(ArayisError):
     """Print refused: the abonent owes money right now (xəbərdarlıq)."""
 

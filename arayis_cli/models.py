@@ -192,8 +192,26 @@ class OutboxMessage(SQLModel, table=True):
     claimed_by: str | None = Field(default=None, max_length=100)
 
 
+#: A current certificate: issued, neither revoked nor superseded.
+CURRENT_CERTIFICATE_SQL = "revoked_at IS NULL AND superseded_at IS NULL"
+
+
 class Certificate(SQLModel, table=True):
-    """Arayış: the register of issued certificates."""
+    """Arayış: the register of issued certificates.
+
+    At most one certificate per application is current (not revoked, not superseded): a
+    partial unique index the database enforces whatever the application code does.
+    """
+
+    __table_args__ = (
+        Index(
+            "uq_certificate_current",
+            "application_id",
+            unique=True,
+            sqlite_where=text(CURRENT_CERTIFICATE_SQL),
+            postgresql_where=text(CURRENT_CERTIFICATE_SQL),
+        ),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     number: str = Field(unique=True, max_length=30)
@@ -209,6 +227,28 @@ class Certificate(SQLModel, table=True):
     revoked_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
     revoked_by: str | None = Field(default=None, max_length=100)
     revoked_reason: str | None = Field(default=None, max_length=500)
+    superseded_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    superseded_by: str | None = Field(default=None, max_length=30)
+
+
+class CertificatePdf(SQLModel, table=True):
+    """The bytes of a certificate as issued: ``print --copy`` hands out the same paper."""
+
+    __tablename__ = "certificate_pdf"
+
+    certificate_id: int = Field(foreign_key="certificate.id", primary_key=True)
+    content: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Staff(SQLModel, table=True):
+    """The staff register: the display name (and title) printed on certificates, by login
+    (a PostgreSQL login, or the operator name on SQLite)."""
+
+    login: str = Field(primary_key=True, max_length=100)
+    name: str = Field(max_length=200)
+    title: str | None = Field(default=None, max_length=200)
+    added_at: datetime = Field(sa_type=AwareDateTime)
+    added_by: str = Field(max_length=100)
 
 
 class CertificateVerification(SQLModel, table=True):

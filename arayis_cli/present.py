@@ -186,6 +186,9 @@ def certificate_json(cert: Certificate) -> dict[str, Any]:
         # SPEC §5.1: null while the certificate stands.
         "revoked_at": iso_baku(cert.revoked_at),
         "revocation_reason": cert.revoked_reason,
+        # Null while the certificate is current; a renewal names the newer one.
+        "superseded_at": iso_baku(cert.superseded_at),
+        "superseded_by": cert.superseded_by,
     }
 
 

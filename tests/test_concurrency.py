@@ -126,7 +126,8 @@ def test_concurrent_decisions_exactly_one_wins(loaded: Cli) -> None:
         )
 
 
-def test_concurrent_prints_get_distinct_numbers(loaded: Cli, tmp_path: Path) -> None:
+def test_concurrent_prints_issue_one_certificate_each(loaded: Cli, tmp_path: Path) -> None:
+    """Three prints of one application at once: one issues, the others refuse (exit 5)."""
     from tests.conftest import CODE, CODE_CREDIT, CREDIT_FIN, OWNER_FIN
 
     apps = [
@@ -136,20 +137,22 @@ def test_concurrent_prints_get_distinct_numbers(loaded: Cli, tmp_path: Path) -> 
         loaded("review", app_id)
         loaded("approve", app_id)
     procs = [
-        _spawn(loaded.url, "print", app_id, "--out", str(tmp_path), "--json")
+        (app_id, _spawn(loaded.url, "print", app_id, "--out", str(tmp_path), "--json"))
         for app_id in apps
         for _ in range(3)
     ]
-    numbers = []
-    for proc in procs:
+    winners: dict[str, list[str]] = {app_id: [] for app_id in apps}
+    for app_id, proc in procs:
         code, out, err = _finish(proc)
-        assert code == 0, err
-        numbers.append(json.loads(out)["certificate_number"])
-    assert len(set(numbers)) == 6
-    from arayis_cli.certificate.numbers import certificate_number
-
-    assert sorted(numbers) == [certificate_number(2026, i) for i in range(1, 7)]
-    assert len(list(tmp_path.glob("AR-2026-*.pdf"))) == 6
+        if code == 0:
+            winners[app_id].append(json.loads(out)["certificate_number"])
+        else:
+            assert code == 5 and json.loads(err)["error"] == "conflict", err
+    assert all(len(numbers) == 1 for numbers in winners.values()), winners
+    files = sorted(p.name for p in tmp_path.glob("AR-2026-*.pdf"))
+    assert files == sorted(f"{n[0]}.pdf" for n in winners.values())
+    for app_id in apps:
+        assert len(loaded.json("show", app_id)["certificates"]) == 1
 
 
 def test_concurrent_submits_one_open_application(loaded: Cli) -> None:

@@ -1,5 +1,8 @@
 """Certificate numbers ``AR-YYYY-NNNNNN-C``: C is a Damm check digit over the digits.
 
+Demo certificates have a series of their own, ``NM-YYYY-NNNNNN-C`` (nümunə), with the same
+check digit: a number typed off a demo paper can never name an office's certificate.
+
 The Damm algorithm catches every single-digit error and every swap of two adjacent
 digits, so a mistyped number is recognised as invalid instead of naming someone else's
 certificate.
@@ -24,7 +27,14 @@ _DAMM = (
     (9, 4, 3, 8, 6, 1, 7, 2, 0, 5),
     (2, 5, 8, 1, 4, 3, 6, 7, 9, 0),
 )
-NUMBER_RE = re.compile(r"^AR-(\d{4})-(\d{6,})-(\d)$")
+NUMBER_RE = re.compile(r"^(AR|NM)-(\d{4})-(\d{6,})-(\d)$")
+#: The office's series and the demo's.
+OFFICE = "AR"
+DEMO = "NM"
+
+
+class BadCheckDigit(InvalidInput):
+    """A number of the right form whose check digit does not match (a typing error)."""
 
 
 def damm(digits: str) -> int:
@@ -34,13 +44,18 @@ def damm(digits: str) -> int:
     return interim
 
 
-def certificate_number(year: int, sequence: int) -> str:
+def certificate_number(year: int, sequence: int, *, series: str = OFFICE) -> str:
     body = f"{year:04d}{sequence:06d}"
-    return f"AR-{year:04d}-{sequence:06d}-{damm(body)}"
+    return f"{series}-{year:04d}-{sequence:06d}-{damm(body)}"
+
+
+def is_demo_number(number: str) -> bool:
+    """A number of the demo series: never a valid certificate, in any register."""
+    return number.strip().upper().startswith(f"{DEMO}-")
 
 
 def looks_like_number(text: str) -> bool:
-    return bool(re.match(r"^\s*AR-\d", text, re.I))
+    return bool(re.match(r"^\s*(AR|NM)-\d", text, re.I))
 
 
 def parse_number(text: str) -> str:
@@ -49,9 +64,9 @@ def parse_number(text: str) -> str:
     match = NUMBER_RE.match(value)
     if not match:
         raise InvalidInput(_("certificate number must look like AR-2026-000123-4"))
-    year, seq, check = match.groups()
+    _series, year, seq, check = match.groups()
     if damm(year + seq) != int(check):
-        raise InvalidInput(
+        raise BadCheckDigit(
             _(
                 "{value} is not a valid certificate number (check digit does not match: mistyped?)"
             ).format(value=value)

@@ -41,13 +41,25 @@ def verify(
         "--public-key",
         help=N_("PEM public key(s) for --offline (from 'arayis keys export')."),
     ),
+    abonent: str = typer.Option(
+        None,
+        "--abonent",
+        help=N_("The abonent code printed on the certificate (needed with a typed number)."),
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Tell whether a certificate is authentic and unaltered (exit 0) or not (exit 6)."""
+    """Tell whether a certificate is authentic and unaltered (exit 0) or not (exit 6).
+
+    A typed number needs --abonent CODE as well: a number alone is no proof."""
+    from dataclasses import replace
+
     from arayis_cli.errors import InvalidInput, NotFound
     from arayis_cli.services import verification
+    from arayis_cli.validation import parse_abonent_code
 
     evidence = verification.read_evidence(what)
+    if abonent is not None:
+        evidence = replace(evidence, abonent=parse_abonent_code(abonent))
     at = now()
     if offline:
         if public_key is None:
@@ -113,6 +125,7 @@ def _print_verdict(verdict: Verdict) -> None:
         )
     else:
         reason = verdict.reason or ""
+        newer = verdict.details.get("superseded_by")
         show(
             join(
                 bad(
@@ -121,6 +134,7 @@ def _print_verdict(verdict: Verdict) -> None:
                     else _("✗ Not valid: ")
                 ),
                 f"{REASON_TEXT.get(language(), REASON_TEXT['az']).get(reason, reason)} ({reason})",
+                _("; the current certificate is {newer}").format(newer=newer) if newer else "",
             )
         )
 

@@ -233,15 +233,40 @@ def print_(
         False, "--all-ready", help=N_("Every completed application without a current certificate.")
     ),
     out_dir: Path = typer.Option(None, "--out-dir", help=N_("With --all-ready: the folder.")),
+    copy: bool = typer.Option(
+        False,
+        "--copy",
+        help=N_("The current certificate again: same number, same bytes (no new certificate)."),
+    ),
+    renew: bool = typer.Option(
+        False,
+        "--renew",
+        help=N_(
+            "A new certificate replacing the current (or revoked) one, after a fresh debt "
+            "check; needs --reason (approver or admin)."
+        ),
+    ),
+    reason: str = typer.Option(None, "--reason", help=N_("With --renew: why (recorded).")),
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Çap et: re-check the debt now; no debt writes the certificate PDF, debt refuses (exit 3)."""
+    """Çap et: re-check the debt now; no debt writes the certificate PDF, debt refuses (exit 3).
+
+    An application has one current certificate: printing it again refuses (exit 5);
+    --copy gives the same paper again, --renew --reason a new one."""
     from arayis_cli.errors import InvalidInput
     from arayis_cli.formats import fmt_date
 
+    if copy and renew:
+        raise InvalidInput(_("--copy and --renew exclude each other"))
+    if reason is not None and not renew:
+        raise InvalidInput(_("--reason goes with --renew"))
+    if renew and reason is None:
+        raise InvalidInput(_("--renew needs --reason TEXT"))
     if all_ready:
         if app_id is not None or out is not None:
             raise InvalidInput(_("--all-ready takes --out-dir, not an application number or --out"))
+        if copy or renew:
+            raise InvalidInput(_("--copy and --renew take one application number"))
         _print_all_ready(out_dir or Path.cwd(), as_json=as_json)
         return
     if app_id is None:
@@ -249,12 +274,35 @@ def print_(
     if out_dir is not None:
         raise InvalidInput(_("--out-dir goes with --all-ready; use --out for one certificate"))
     from arayis_cli.services.printfiles import output_target
-    from arayis_cli.services.printing import print_to_file
+    from arayis_cli.services.printing import copy_to_file, print_to_file
 
     where = output_target(out, default_folder=Path.cwd())
+    if copy:
+        issued, target = copy_to_file(state.db_url, app_id, target=where)
+        data = {**_printed(issued, target), "copy": True}
+        if as_json:
+            emit_json(data)
+        else:
+            show(
+                join(
+                    good(
+                        _("Copy of certificate {certificate_number}").format(
+                            certificate_number=data["certificate_number"]
+                        )
+                    ),
+                    _(": {target} (the same paper as registered)").format(target=target),
+                )
+            )
+        return
     _settle(where.folder, as_json=as_json)
     issued, target = print_to_file(
-        state.db_url, app_id, target=where, now=now(), actor=actor(), settle=False
+        state.db_url,
+        app_id,
+        target=where,
+        now=now(),
+        actor=actor(),
+        settle=False,
+        renew_reason=reason,
     )
     data = _printed(issued, target)
     if as_json:
@@ -285,6 +333,7 @@ def _printed(issued: Any, target: Path) -> dict[str, Any]:
         "issued_at": iso_baku(cert.issued_at),
         "valid_until": cert.valid_until.isoformat(),
         "debt": "0.00",
+        "pdf_sha256": cert.pdf_sha256,
     }
 
 
@@ -318,7 +367,7 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
     from decimal import Decimal
 
     from arayis_cli.db import session_scope
-    from arayis_cli.errors import DebtOutstanding
+    from arayis_cli.errors import AlreadyIssued, DebtOutstanding
     from arayis_cli.money import money_human
     from arayis_cli.services.printfiles import output_folder
     from arayis_cli.services.printing import GROUP, print_group, ready_for_print, render_pool
@@ -330,7 +379,7 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
         candidates = ready_for_print(session, now=now())
     codes = {app_id: code for app_id, code, _debt in candidates}
     ids = list(codes)
-    printed = owing = 0
+    printed = owing = skipped = 0
     first_failure: ExitCode | None = None
     # This process checks, numbers, registers and writes; worker processes render.
     with render_pool(len(ids)) as render:
@@ -347,6 +396,18 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
                 app_id, code = outcome.app_id, codes[outcome.app_id]
                 row: dict[str, Any]
                 exc = outcome.error
+                if isinstance(exc, AlreadyIssued):  # another run printed it first: skip
+                    skipped += 1
+                    if as_json:
+                        emit_json_line(
+                            {
+                                "application_id": app_id,
+                                "printed": False,
+                                "skipped": True,
+                                "certificate_number": exc.certificate_number,
+                            }
+                        )
+                    continue
                 if isinstance(exc, DebtOutstanding):  # recorded in the history by the service
                     first_failure = first_failure or exc.exit_code
                     row = refusal(exc, application_id=app_id, abonent_code=code, printed=False)
@@ -383,6 +444,12 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
                 printed=printed, owing=owing
             )
         )
+        if skipped:
+            say(
+                _("Skipped {skipped} application(s) another print run issued first.").format(
+                    skipped=skipped
+                )
+            )
     if first_failure is not None:
         raise typer.Exit(int(first_failure))
 

@@ -129,6 +129,7 @@ ACTIONS = {
     "approve": N_("completed"),
     "reject": N_("rejected"),
     "print": N_("certificate printed"),
+    "renew": N_("certificate renewed"),
     "print_refused": N_("print refused (debt)"),
     "revoke": N_("certificate revoked"),
     "email_retry": N_("email queued again"),
@@ -188,11 +189,15 @@ def print_detail(data: dict[str, Any]) -> None:
         for col in (_("Number"), _("Issued"), _("Valid until"), _("Operator"), _("Revoked")):
             certs.add_column(col)
         for c in data["certificates"]:
-            revoked = (
+            revoked: str | Text = (
                 bad(f"{date_az(c['revoked_at'])}: {c['revocation_reason'] or ''}")
                 if c.get("revoked_at")
                 else ""
             )
+            if not revoked and c.get("superseded_at"):
+                revoked = _("superseded by {number} ({at})").format(
+                    number=c["superseded_by"], at=date_az(c["superseded_at"])
+                )
             certs.add_row(
                 c["certificate_number"],
                 date_az(c["issued_at"]),

@@ -217,6 +217,39 @@ def check_documents(session: Session, problem: Callable[[str], None]) -> int:
     return blobs
 
 
+def check_current(session: Session, problem: Callable[[str], None]) -> None:
+    """At most one current certificate (not revoked, not superseded) per application; and
+    each registered copy of a certificate's PDF has the hash the register gives it. The
+    partial unique index keeps the first true unless someone drops it."""
+    from arayis_cli.models import CertificatePdf
+
+    doubles = session.execute(
+        select(Certificate.application_id, func.count())
+        .where(Certificate.revoked_at.is_(None), Certificate.superseded_at.is_(None))
+        .group_by(Certificate.application_id)
+        .having(func.count() > 1)
+        .order_by(Certificate.application_id)
+    ).all()
+    for app_id, count in doubles:
+        problem(
+            _("application {app_id} has {count} current certificates (at most one)").format(
+                app_id=app_id, count=count
+            )
+        )
+    copies = session.execute(
+        select(Certificate.number, Certificate.pdf_sha256, CertificatePdf.content)
+        .join(CertificatePdf, CertificatePdf.certificate_id == Certificate.id)
+        .execution_options(yield_per=100)
+    )
+    for number, sha, content in copies:
+        if hashlib.sha256(content).hexdigest() != sha:
+            problem(
+                _("certificate {number}: the registered copy of its PDF was altered").format(
+                    number=number
+                )
+            )
+
+
 def check_certificates(session: Session, problem: Callable[[str], None]) -> int:
     """The register: no debt, a print in history, a well-formed hash and size, and a token
     whose Ed25519 signature verifies against the registered public key and whose fields
@@ -231,9 +264,12 @@ def check_certificates(session: Session, problem: Callable[[str], None]) -> int:
     keys = _registered_keys(session, problem)
     printed = {
         json.loads(detail).get("certificate_number")
-        for (detail,) in session.execute(select(Event.detail).where(Event.action == "print"))
+        for (detail,) in session.execute(
+            select(Event.detail).where(Event.action.in_(("print", "renew")))
+        )
         if detail
     }
+    check_current(session, problem)
     certs = 0
     for cert, abonent_code in session.execute(
         select(Certificate, Application.abonent_code)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -154,34 +154,50 @@ def press_print(url: str, app_id: int, *, now: datetime, actor: str) -> Pressed:
     """Çap et, pressed by the subscriber on the portal.
 
     The debt is checked at this moment on every press (a debt is recorded as a refused
-    print and raised as :class:`DebtOutstanding`); then the current certificate's PDF is
-    returned if there is one, else a new certificate is issued. The application's row is
-    locked first, so concurrent presses are served one after the other and only the first
-    issues a certificate. On PostgreSQL the number is taken in a short transaction of its
-    own (the counter's lock is not held while the PDF is rendered); a failure after that
-    leaves a gap in the numbers, as an interrupted ``print`` does.
+    print and raised as :class:`DebtOutstanding`). Then the application's current
+    certificate is handed out again — the very bytes the register kept, as ``print
+    --copy`` does — or, when it has none, a new certificate is issued (a revoked one is
+    refused: only the office renews it). The application's row is locked first, so
+    concurrent presses are served one after the other and only the first issues; the
+    register's one-current-certificate index is the last line behind that. On PostgreSQL
+    the number is taken in a short transaction of its own, so the counter's lock is not
+    held while the PDF is rendered (a failure after that leaves a gap in the numbers, as
+    an interrupted ``print`` does).
 
-    This is the one place the web API prints through: when the register keeps each
-    certificate's PDF, the copy comes from there instead of :func:`_reproduce`.
+    This is the one place the web API prints through.
     """
     from arayis_cli.db import session_scope
-    from arayis_cli.services.common import baku_date, record_event
-    from arayis_cli.services.printing import allocate_number, check_printable, issue_certificate
+    from arayis_cli.services.common import baku_date, get_application, record_event
+    from arayis_cli.services.printing import (
+        allocate_number,
+        check_printable,
+        copy_certificate,
+        issue_certificate,
+        latest_certificate,
+    )
 
     with session_scope(url) as session:
-        ok = check_printable(session, app_id, now=now, actor=actor)
-        current = current_certificate(session, app_id, today=baku_date(now))
-        if current is not None:
-            pdf = _reproduce(session, current, ok.app, ok.abonent)
+        get_application(session, app_id, for_update=True)
+        latest = latest_certificate(session, app_id)
+        if latest is not None and latest.revoked_at is None and latest.superseded_at is None:
+            # The register's check passes with the current certificate in place (as for a
+            # renewal); the debt is checked, and a refusal recorded, all the same.
+            check_printable(session, app_id, now=now, actor=actor, renew=True)
+            copy = copy_certificate(session, app_id)
             record_event(
                 session,
                 application_id=app_id,
                 at=now,
                 actor=actor,
                 action="print",
-                detail={"certificate_number": current.number, "copy": True, "debt": "0.00"},
+                detail={
+                    "certificate_number": copy.certificate.number,
+                    "copy": True,
+                    "debt": "0.00",
+                },
             )
-            return Pressed(current, pdf, fresh=False)
+            return Pressed(copy.certificate, copy.pdf, fresh=False)
+        check_printable(session, app_id, now=now, actor=actor)
         year = baku_date(now).year
         if session.get_bind().dialect.name == "postgresql":
             with session_scope(url) as numbering:
@@ -190,56 +206,3 @@ def press_print(url: str, app_id: int, *, now: datetime, actor: str) -> Pressed:
             number = allocate_number(session, year)
         issued = issue_certificate(session, app_id, number=number, now=now, actor=actor)
         return Pressed(issued.certificate, issued.pdf, fresh=True)
-
-
-def current_certificate(session: Session, app_id: int, *, today: date) -> Certificate | None:
-    """The application's certificate in force (not revoked, not expired), the latest."""
-    return session.execute(
-        select(Certificate)
-        .where(
-            Certificate.application_id == app_id,
-            Certificate.revoked_at.is_(None),
-            Certificate.valid_until >= today,
-        )
-        .order_by(Certificate.id.desc())
-        .limit(1)
-    ).scalar_one_or_none()
-
-
-def _reproduce(session: Session, cert: Certificate, app: Application, abonent: Any) -> bytes:
-    """The certificate's PDF rendered again from the register (rendering is deterministic),
-    and checked against the SHA-256 the register kept when it was issued."""
-    import hashlib
-
-    from arayis_cli.certificate.pdf import CertificateData, render
-    from arayis_cli.config import settings
-    from arayis_cli.money import from_qepik
-    from arayis_cli.validation import mask_fin
-
-    s = settings()
-    data = CertificateData(
-        organisation=s.organisation,
-        number=cert.number,
-        issued_at=cert.issued_at,
-        valid_until=cert.valid_until,
-        application_id=int(app.id or 0),
-        submitted_at=app.submitted_at,
-        abonent_code=abonent.code,
-        group=abonent.group,
-        owner_name=abonent.owner_name,
-        owner_fin_masked=mask_fin(abonent.owner_fin),
-        address=abonent.address,
-        balance=from_qepik(cert.balance_qepik),
-        operator=cert.operator,
-        verify_url=f"{s.verify_url_base}{cert.token}",
-        token=cert.token or "",
-    )
-    pdf = render(data)
-    if hashlib.sha256(pdf).hexdigest() != cert.pdf_sha256:
-        raise Conflict(
-            _(
-                "certificate {number} cannot be given again: the abonent's details changed "
-                "since it was issued; the office can revoke it so that a new one is printed"
-            ).format(number=cert.number)
-        )
-    return pdf

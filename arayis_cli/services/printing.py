@@ -19,6 +19,7 @@ from arayis_cli.certificate.numbers import certificate_number
 from arayis_cli.certificate.signing import Signer, current_signer, public_pem, sign_token
 from arayis_cli.config import settings
 from arayis_cli.errors import (
+    AlreadyIssued,
     ArayisError,
     Conflict,
     DebtOutstanding,
@@ -27,7 +28,14 @@ from arayis_cli.errors import (
     Unavailable,
 )
 from arayis_cli.i18n import _
-from arayis_cli.models import Abonent, Application, Certificate, Counter, SigningKey
+from arayis_cli.models import (
+    Abonent,
+    Application,
+    Certificate,
+    CertificatePdf,
+    Counter,
+    SigningKey,
+)
 from arayis_cli.money import from_qepik, money_human, money_json, to_qepik
 from arayis_cli.services.common import (
     baku_date,
@@ -102,18 +110,96 @@ class Printable:
     app: Application
     abonent: Abonent
     balance: Decimal
+    #: With ``renew``: the certificate the new one replaces (current, or the revoked one).
+    previous: Certificate | None = None
 
 
-def check_printable(session: Session, app_id: int, *, now: datetime, actor: str) -> Printable:
-    """Çap et is allowed now: completed, abonent still in group I, no debt at this moment.
+def latest_certificate(session: Session, app_id: int) -> Certificate | None:
+    """The application's current certificate, else its newest one (revoked), else None."""
+    rows = (
+        session.execute(
+            select(Certificate)
+            .where(Certificate.application_id == app_id)
+            .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
+        )
+        .scalars()
+        .all()
+    )
+    for cert in rows:
+        if cert.revoked_at is None and cert.superseded_at is None:
+            return cert
+    return rows[0] if rows else None
+
+
+def check_register(
+    session: Session, app_id: int, *, renew: bool, replacing: str | None = None
+) -> Certificate | None:
+    """One current certificate per application, checked under the application's lock.
+
+    Without ``renew``: an application with a current certificate is refused
+    (:class:`AlreadyIssued`, exit 5, naming ``--copy`` and ``--renew``), and so is one whose
+    certificate was revoked (a revocation sticks until a renewal). With ``renew``: there must
+    be a certificate to replace, and, when ``replacing`` is given, still the same one (a
+    concurrent renewal changed it first: exit 5). Returns the certificate replaced.
+    """
+    latest = latest_certificate(session, app_id)
+    if not renew:
+        if latest is None:
+            return None
+        if latest.revoked_at is None and latest.superseded_at is None:
+            raise AlreadyIssued(
+                _(
+                    "application {app_id} already has certificate {number}; for the same "
+                    "paper again: print {app_id} --copy; for a new certificate: print "
+                    "{app_id} --renew --reason TEXT"
+                ).format(app_id=app_id, number=latest.number),
+                certificate_number=latest.number,
+            )
+        raise Conflict(
+            _(
+                "application {app_id}: certificate {number} was revoked; an approver or admin "
+                "issues a replacement with: print {app_id} --renew --reason TEXT"
+            ).format(app_id=app_id, number=latest.number),
+            certificate_number=latest.number,
+        )
+    if latest is None:
+        raise Conflict(
+            _("application {app_id} has no certificate to renew; print it without --renew").format(
+                app_id=app_id
+            )
+        )
+    if replacing is not None and latest.number != replacing:
+        raise Conflict(
+            _(
+                "application {app_id}: certificate {number} was renewed by another operator "
+                "first (now {current})"
+            ).format(app_id=app_id, number=replacing, current=latest.number),
+            certificate_number=latest.number,
+        )
+    return latest
+
+
+def check_printable(
+    session: Session,
+    app_id: int,
+    *,
+    now: datetime,
+    actor: str,
+    renew: bool = False,
+    replacing: str | None = None,
+) -> Printable:
+    """Çap et is allowed now: completed, no current certificate (or ``renew``), abonent
+    still in group I, no debt at this moment.
 
     The application and then the abonent are locked (PostgreSQL ``FOR UPDATE``) before the
-    balance is read, and every ledger write locks the abonent too: no charge can commit
-    between this check and the certificate's commit. A debt is recorded (and committed) as
-    evidence before :class:`DebtOutstanding` is raised.
+    register and the balance are read, and every ledger write locks the abonent too: no
+    charge, and no other print of this application, can commit between this check and the
+    certificate's commit. A debt is recorded (and committed) as evidence before
+    :class:`DebtOutstanding` is raised.
     """
     app = get_application(session, app_id, for_update=True)
     require(Status(app.status), PRINT, app_id=app_id)
+    previous = check_register(session, app_id, renew=renew, replacing=replacing)
     abonent = lock_abonent(session, app.abonent_code)
     if abonent.group != "I":
         raise Conflict(
@@ -150,7 +236,7 @@ def check_printable(session: Session, app_id: int, *, now: datetime, actor: str)
             ).format(app_id=app_id, app_abonent_code=app.abonent_code, amount=money_human(debt)),
             debt=debt,
         )
-    return Printable(app, abonent, bal)
+    return Printable(app, abonent, bal, previous)
 
 
 @dataclass(frozen=True)
@@ -166,16 +252,33 @@ class Prepared:
     token: str
     key_id: str
     data: CertificateData
+    #: A renewal: the certificate replaced, and why.
+    previous: Certificate | None = None
+    reason: str | None = None
 
 
 def prepare_certificate(
-    session: Session, app_id: int, *, number: str, now: datetime, actor: str
+    session: Session,
+    app_id: int,
+    *,
+    number: str,
+    now: datetime,
+    actor: str,
+    renew_reason: str | None = None,
+    replacing: str | None = None,
 ) -> Prepared:
     """Check again (the locks are then held to the commit) and sign certificate ``number``;
     what the PDF shows is in ``data``, rendered by the caller (or a worker process)."""
     from arayis_cli.certificate.pdf import CertificateData
 
-    ok = check_printable(session, app_id, now=now, actor=actor)
+    ok = check_printable(
+        session,
+        app_id,
+        now=now,
+        actor=actor,
+        renew=renew_reason is not None,
+        replacing=replacing,
+    )
     app, abonent, bal = ok.app, ok.abonent, ok.balance
     s = settings()
     valid_until = baku_date(now) + timedelta(days=s.certificate_validity_days)
@@ -201,13 +304,33 @@ def prepare_certificate(
         verify_url=f"{s.verify_url_base}{token}",
         token=token,
     )
-    return Prepared(app_id, number, now, actor, bal, valid_until, token, signer.kid, data)
+    return Prepared(
+        app_id,
+        number,
+        now,
+        actor,
+        bal,
+        valid_until,
+        token,
+        signer.kid,
+        data,
+        previous=ok.previous,
+        reason=renew_reason,
+    )
 
 
 def register_certificate(session: Session, prepared: Prepared, pdf: bytes) -> Issued:
     """Add the certificate of ``prepared`` with these PDF bytes, and its history row; the
     caller commits after the PDF is safely on disk."""
+    from sqlalchemy.exc import IntegrityError
+
     p = prepared
+    renews = p.previous if p.reason is not None else None
+    if renews is not None and renews.revoked_at is None:
+        # Superseded first: the partial unique index is checked statement by statement.
+        renews.superseded_at = p.now
+        renews.superseded_by = p.number
+        session.flush()
     cert = Certificate(
         number=p.number,
         application_id=p.app_id,
@@ -221,39 +344,140 @@ def register_certificate(session: Session, prepared: Prepared, pdf: bytes) -> Is
         key_id=p.key_id,
     )
     session.add(cert)
+    try:
+        session.flush()
+    except IntegrityError:
+        # The database's last line (one current certificate per application) held where the
+        # check under lock should already have refused: a conflict, never a crash.
+        raise Conflict(
+            _("application {app_id} already has a current certificate").format(app_id=p.app_id)
+        ) from None
+    session.add(CertificatePdf(certificate_id=cert.id, content=pdf))
+    detail: dict[str, Any] = {
+        "certificate_number": p.number,
+        "debt": "0.00",
+        "balance": money_json(p.balance),
+    }
+    if renews is not None:
+        detail["renews"] = renews.number
+        detail["reason"] = p.reason
     record_event(
         session,
         application_id=p.app_id,
         at=p.now,
         actor=p.actor,
-        action="print",
-        detail={
-            "certificate_number": p.number,
-            "debt": "0.00",
-            "balance": money_json(p.balance),
-        },
+        action="renew" if renews is not None else "print",
+        detail=detail,
     )
     session.flush()
     return Issued(cert, pdf)
 
 
 def issue_certificate(
-    session: Session, app_id: int, *, number: str, now: datetime, actor: str
+    session: Session,
+    app_id: int,
+    *,
+    number: str,
+    now: datetime,
+    actor: str,
+    renew_reason: str | None = None,
+    replacing: str | None = None,
 ) -> Issued:
     """Check again (locks held to the commit), sign, render and register certificate
     ``number``; the caller commits after the PDF is safely on disk."""
     from arayis_cli.certificate.pdf import render
 
-    prepared = prepare_certificate(session, app_id, number=number, now=now, actor=actor)
+    prepared = prepare_certificate(
+        session,
+        app_id,
+        number=number,
+        now=now,
+        actor=actor,
+        renew_reason=renew_reason,
+        replacing=replacing,
+    )
     return register_certificate(session, prepared, render(prepared.data))
 
 
-def print_certificate(session: Session, app_id: int, *, now: datetime, actor: str) -> Issued:
-    """Check, number and issue in one transaction, the PDF returned and no file written
-    (for callers that keep the bytes themselves; :func:`print_to_file` writes files)."""
-    check_printable(session, app_id, now=now, actor=actor)
+def clean_reason(reason: str | None) -> str | None:
+    """``--renew --reason``: the reason is required and cleaned like every free text."""
+    from arayis_cli.i18n import N_
+    from arayis_cli.validation import clean_text
+
+    if reason is None:
+        return None
+    return clean_text(reason, N_("reason"))
+
+
+def print_certificate(
+    session: Session,
+    app_id: int,
+    *,
+    now: datetime,
+    actor: str,
+    renew_reason: str | None = None,
+) -> Issued:
+    """Issue a new certificate for ``app_id`` and return it with its PDF bytes, no file
+    written (the portal's "Çap et"; :func:`print_to_file` writes files).
+
+    Checks, numbers and registers in this one transaction; the caller commits. Without
+    ``renew_reason`` an application that has a current certificate is refused
+    (:class:`AlreadyIssued`) and so is one whose certificate was revoked; with it (approver
+    or admin) a fresh debt check is made and the current certificate becomes superseded by
+    the new one. A debt refuses with :class:`DebtOutstanding` (its evidence committed).
+    """
+    renew_reason = clean_reason(renew_reason)
+    ok = check_printable(session, app_id, now=now, actor=actor, renew=renew_reason is not None)
     number = allocate_number(session, baku_date(now).year)
-    return issue_certificate(session, app_id, number=number, now=now, actor=actor)
+    return issue_certificate(
+        session,
+        app_id,
+        number=number,
+        now=now,
+        actor=actor,
+        renew_reason=renew_reason,
+        replacing=ok.previous.number if ok.previous is not None else None,
+    )
+
+
+def copy_certificate(session: Session, app_id: int) -> Issued:
+    """The current certificate of ``app_id`` and the very bytes registered when it was
+    issued (``print --copy``): same number, same paper, no debt check, nothing written.
+
+    :class:`NotFound` for an unknown application; :class:`Conflict` when it has no current
+    certificate (never printed, or revoked) or the register holds no bytes for it (issued
+    before the register kept them: renew it).
+    """
+    get_application(session, app_id)
+    latest = latest_certificate(session, app_id)
+    if latest is None or latest.revoked_at is not None or latest.superseded_at is not None:
+        raise Conflict(
+            _("application {app_id} has no current certificate to copy").format(app_id=app_id)
+        )
+    pdf = session.execute(
+        select(CertificatePdf.content).where(CertificatePdf.certificate_id == latest.id)
+    ).scalar_one_or_none()
+    if pdf is None or hashlib.sha256(pdf).hexdigest() != latest.pdf_sha256:
+        raise Conflict(
+            _(
+                "the register holds no copy of certificate {number} (issued before copies were "
+                "kept); issue a new one with: print {app_id} --renew --reason TEXT"
+            ).format(number=latest.number, app_id=app_id)
+        )
+    return Issued(latest, pdf)
+
+
+def copy_to_file(url: str, app_id: int, *, target: OutputTarget) -> tuple[Issued, Path]:
+    """``print --copy``: the registered bytes of the current certificate into a file."""
+    from arayis_cli.db import session_scope
+
+    with session_scope(url, write=False) as session:
+        issued = copy_certificate(session, app_id)
+        session.expunge(issued.certificate)
+    with staged(target) as staging:
+        _stage(staging, issued.pdf, target)
+        staging.committed = True
+        return issued, _publish(staging, target, issued.certificate.number)
 
 
 def settle_folder(url: str, folder: Path) -> list[Settled]:
@@ -280,6 +504,7 @@ def print_to_file(
     now: datetime,
     actor: str,
     settle: bool = True,
+    renew_reason: str | None = None,
 ) -> tuple[Issued, Path]:
     """Çap et into a file. Order, so that a kill at any point is harmless:
 
@@ -297,14 +522,26 @@ def print_to_file(
     """
     from arayis_cli.db import session_scope
 
+    renew_reason = clean_reason(renew_reason)
     if settle:
         settle_folder(url, target.folder)
     with staged(target) as staging:
         with session_scope(url) as session:
-            check_printable(session, app_id, now=now, actor=actor)
+            ok = check_printable(
+                session, app_id, now=now, actor=actor, renew=renew_reason is not None
+            )
+            replacing = ok.previous.number if ok.previous is not None else None
             number = allocate_number(session, baku_date(now).year)
         with session_scope(url) as session:
-            issued = issue_certificate(session, app_id, number=number, now=now, actor=actor)
+            issued = issue_certificate(
+                session,
+                app_id,
+                number=number,
+                now=now,
+                actor=actor,
+                renew_reason=renew_reason,
+                replacing=replacing,
+            )
             _stage(staging, issued.pdf, target)
         staging.committed = True
         return issued, _publish(staging, target, number)
@@ -339,24 +576,21 @@ def _publish(staging: Any, target: OutputTarget, number: str) -> Path:
 
 
 def ready_for_print(session: Session, *, now: datetime) -> list[tuple[int, str, Decimal]]:
-    """Completed applications with no current certificate, oldest first, each with the
-    debt of its abonent right now (one grouped query, not one per application)."""
-    from sqlalchemy import and_, exists, func
+    """Completed applications never printed, oldest first, each with the debt of its
+    abonent right now (one grouped query, not one per application).
+
+    An application with any certificate is left out: a current one is not printed twice,
+    and a revoked one waits for ``print --renew`` by an approver or admin."""
+    from sqlalchemy import exists, func
 
     from arayis_cli.models import Application, LedgerEntry
     from arayis_cli.services.common import balance_signed_qepik
 
     today = baku_date(now)
-    current = exists().where(
-        and_(
-            Certificate.application_id == Application.id,
-            Certificate.revoked_at.is_(None),
-            Certificate.valid_until >= today,
-        )
-    )
+    printed = exists().where(Certificate.application_id == Application.id)
     rows = session.execute(
         select(Application.id, Application.abonent_code)
-        .where(Application.status.in_([s.value for s in PRINTABLE]), ~current)
+        .where(Application.status.in_([s.value for s in PRINTABLE]), ~printed)
         .order_by(Application.decided_at, Application.id)
     ).all()
     balances: dict[str, int] = {}

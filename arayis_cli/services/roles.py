@@ -65,6 +65,7 @@ GRANTS: dict[Role, dict[str, str]] = {
         "status_change": "SELECT, INSERT, UPDATE",
         "counter": "SELECT, INSERT, UPDATE",
         "certificate": "SELECT, INSERT",
+        "certificate_pdf": "SELECT, INSERT",
         "signing_key": "SELECT, INSERT",
         # /verify runs in the same process and logs each check.
         "certificate_verification": "INSERT",

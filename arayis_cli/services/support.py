@@ -16,9 +16,9 @@ from sqlmodel import Session
 from arayis_cli.errors import NotFound
 from arayis_cli.formats import fmt_date, fmt_datetime
 from arayis_cli.i18n import _
-from arayis_cli.models import Abonent, Application, Certificate, Event, LedgerEntry, OutboxMessage
+from arayis_cli.models import Abonent, Application, Event, LedgerEntry, OutboxMessage
 from arayis_cli.money import money_human
-from arayis_cli.services.common import baku_date, balance, debt_of, get_application
+from arayis_cli.services.common import balance, debt_of, get_application
 from arayis_cli.workflow import Status
 
 RECENT_LEDGER = 5
@@ -96,7 +96,7 @@ class PrintCheck:
     debt: Decimal
     ledger: list[LedgerEntry]  # the latest first
     attempts: list[PrintAttempt]
-    blocker: str  # not_completed, rejected, not_group_i, debt, none, valid_certificate
+    blocker: str  # not_completed, rejected, not_group_i, debt, none, valid_certificate, revoked
     explanation: str
 
 
@@ -161,22 +161,19 @@ def _blocker(
         return "not_group_i", f"Abonent I qrupda deyil (qrup {group}): çap mümkün deyil."
     if debt > 0:
         return "debt", debt_warning(debt, now=now)
-    today = baku_date(now)
-    valid = session.execute(
-        select(Certificate.number, Certificate.valid_until)
-        .where(
-            Certificate.application_id == app.id,
-            Certificate.revoked_at.is_(None),
-            Certificate.valid_until >= today,
+    from arayis_cli.services.printing import latest_certificate
+
+    latest = latest_certificate(session, app.id)
+    if latest is not None and latest.revoked_at is not None:
+        return "revoked", (
+            f"Arayış {latest.number} ləğv edilib: yenisini yalnız təsdiqləyici və ya inzibatçı "
+            f"verə bilər (print {app.id} --renew --reason ...)."
         )
-        .order_by(Certificate.id.desc())
-        .limit(1)
-    ).first()
-    if valid is not None:
-        number, until = valid
+    if latest is not None:
         return "valid_certificate", (
-            f"Heç nə mane olmur; etibarlı arayış artıq var ({number}, {fmt_date(until)} "
-            "tarixinədək): yenidən çap etmək olar."
+            f"Cari arayış artıq var ({latest.number}, {fmt_date(latest.valid_until)} "
+            f"tarixinədək): eyni arayış üçün print {app.id} --copy, yenisi üçün "
+            f"print {app.id} --renew --reason ..."
         )
     return "none", "Heç nə mane olmur: çap etmək olar."
 

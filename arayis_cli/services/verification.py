@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Select, bindparam, select
 from sqlmodel import Session
 
-from arayis_cli.certificate.numbers import looks_like_number, parse_number
+from arayis_cli.certificate.numbers import is_demo_number, looks_like_number, parse_number
 from arayis_cli.certificate.signing import (
     Token,
     load_public_keys,
@@ -41,7 +41,20 @@ EXPIRED = "expired"
 REVOKED = "revoked"
 NOT_IN_REGISTER = "not in register"
 NOT_A_CERTIFICATE = "not a certificate"
-REASONS = (ALTERED, BAD_SIGNATURE, EXPIRED, REVOKED, NOT_IN_REGISTER, NOT_A_CERTIFICATE)
+SUPERSEDED = "superseded"
+DEMO = "demo"
+MISMATCH = "does not match"
+REASONS = (
+    ALTERED,
+    BAD_SIGNATURE,
+    EXPIRED,
+    REVOKED,
+    NOT_IN_REGISTER,
+    NOT_A_CERTIFICATE,
+    SUPERSEDED,
+    DEMO,
+    MISMATCH,
+)
 
 # What each reason means to a person (command line and web page).
 REASON_TEXT: dict[str, dict[str, str]] = {
@@ -52,6 +65,9 @@ REASON_TEXT: dict[str, dict[str, str]] = {
         REVOKED: "arayış ləğv edilib",
         NOT_IN_REGISTER: "belə nömrəli arayış reyestrdə yoxdur",
         NOT_A_CERTIFICATE: "bu fayl Azərsu arayışı deyil",
+        SUPERSEDED: "arayış yenisi ilə əvəz edilib",
+        DEMO: "bu, nümunədir (demo): etibarsızdır",
+        MISMATCH: "nömrə ilə abonent kodu uyğun gəlmir (saxta ola bilər)",
     },
     "en": {
         ALTERED: "the file was altered; it differs from the certificate in the register",
@@ -60,6 +76,9 @@ REASON_TEXT: dict[str, dict[str, str]] = {
         REVOKED: "the certificate was revoked",
         NOT_IN_REGISTER: "no certificate with this number is in the register",
         NOT_A_CERTIFICATE: "this file is not an Azərsu certificate",
+        SUPERSEDED: "the certificate was replaced by a newer one",
+        DEMO: "this is a demo sample: not valid",
+        MISMATCH: "the number and the abonent code do not match (it may be forged)",
     },
 }
 
@@ -108,6 +127,8 @@ class Evidence:
     token: Token | None = None
     pdf: bytes | None = None
     marked: bool = False
+    #: With a typed number: the abonent code printed on the paper (a number alone is no proof).
+    abonent: str | None = None
 
     @property
     def kind(self) -> str:
@@ -198,6 +219,8 @@ def _register_lookup() -> Select[Any]:
         Certificate.token,
         Certificate.revoked_at,
         Certificate.revoked_reason,
+        Certificate.superseded_at,
+        Certificate.superseded_by,
     ).where(Certificate.number == bindparam("number"))
 
 
@@ -216,12 +239,26 @@ def verify(session: Session, evidence: Evidence, *, now: datetime) -> Verdict:
         return Verdict(False, None, ALTERED if evidence.marked else NOT_A_CERTIFICATE)
     token = evidence.token
     number = token.number if token else evidence.number
+    if number is not None and is_demo_number(number):
+        return Verdict(False, number, DEMO)  # in any register: a demo paper is never valid
+    if evidence.kind == "number" and evidence.abonent is None:
+        raise InvalidInput(
+            _(
+                "a certificate number alone is not proof: give the abonent code printed on "
+                "the certificate too (--abonent CODE)"
+            )
+        )
     cert = session.execute(_register_lookup(), {"number": number}).one_or_none()
     cert_id = cert.id if cert is not None else None
     if token is not None and not _signed(session, token):
         return Verdict(False, token.number, BAD_SIGNATURE, certificate_id=cert_id)
     if cert is None:
         return Verdict(False, number, NOT_IN_REGISTER)
+    if (evidence.kind == "number" or evidence.abonent is not None) and (
+        evidence.abonent != _abonent_of(cert)
+    ):
+        # Answered as a forgery would be: nothing about the real certificate is told.
+        return Verdict(False, number, MISMATCH, certificate_id=cert_id)
     details = {
         "issued_at": iso_baku(cert.issued_at),
         "valid_until": cert.valid_until.isoformat(),
@@ -246,6 +283,10 @@ def verify(session: Session, evidence: Evidence, *, now: datetime) -> Verdict:
         details["revoked_at"] = iso_baku(cert.revoked_at)
         details["revoked_reason"] = cert.revoked_reason
         return refused(REVOKED)
+    if cert.superseded_at is not None:
+        details["superseded_at"] = iso_baku(cert.superseded_at)
+        details["superseded_by"] = cert.superseded_by
+        return refused(SUPERSEDED)
     if _expired(cert.valid_until, today):
         return refused(EXPIRED)
     return Verdict(True, cert.number, None, details, certificate_id=cert_id)

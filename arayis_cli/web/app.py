@@ -119,8 +119,9 @@ class Service:
         return HTMLResponse(html)
 
     async def submit(self, request: Request) -> Response:
-        from arayis_cli.certificate.numbers import parse_number
+        from arayis_cli.certificate.numbers import BadCheckDigit, is_demo_number, parse_number
         from arayis_cli.services.verification import Evidence, evidence_from_pdf
+        from arayis_cli.validation import parse_abonent_code
 
         try:
             form = await request.form(
@@ -135,6 +136,8 @@ class Service:
                 content = await upload.read()
             number = form.get("number")
             typed = number.strip() if isinstance(number, str) else ""
+            code = form.get("abonent")
+            typed_code = code.strip() if isinstance(code, str) else ""
         finally:
             await form.close()
         if content:
@@ -143,9 +146,20 @@ class Service:
             if len(typed) > 40:
                 return self.refuse(request, 400, "bad_number", form=True)
             try:
-                evidence = Evidence(number=parse_number(typed))
+                parsed = parse_number(typed)
+            except BadCheckDigit:
+                return self.refuse(request, 400, "bad_check_digit", form=True)
             except InvalidInput:
                 return self.refuse(request, 400, "bad_number", form=True)
+            abonent: str | None = None
+            if typed_code:
+                try:
+                    abonent = parse_abonent_code(typed_code[:40])
+                except InvalidInput:
+                    return self.refuse(request, 400, "bad_abonent", form=True)
+            elif not is_demo_number(parsed):
+                return self.refuse(request, 400, "need_abonent", form=True)
+            evidence = Evidence(number=parsed, abonent=abonent)
         else:
             return self.refuse(request, 400, "nothing", form=True)
         try:

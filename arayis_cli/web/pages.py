@@ -35,14 +35,21 @@ TEXTS: dict[str, dict[str, str]] = {
         "domain": "Brauzerin ünvan sətrində rəsmi ünvanın {domain} olduğuna əmin olun. "
         "Saxta arayışdakı QR kod oxşar adlı başqa sayta apara bilər.",
         "form_head": "Arayışı yoxlayın",
-        "form_intro": "Arayışın nömrəsini yazın və ya PDF faylını yükləyin.",
+        "form_intro": "Arayışın nömrəsini və arayışdakı abonent kodunu yazın, "
+        "və ya PDF faylını yükləyin.",
         "form_number": "Arayışın nömrəsi (məsələn, AR-2026-000123-4)",
+        "form_abonent": "Arayışda yazılmış abonent kodu",
         "form_pdf": "və ya arayışın PDF faylı",
         "form_submit": "Yoxla",
         "again": "Başqa arayışı yoxlayın",
         "other_lang": "English",
         "bad_token": "Bu keçid arayışın yoxlama keçidi deyil.",
         "bad_number": "Arayışın nömrəsi AR-2026-000123-4 şəklində olmalıdır.",
+        "bad_check_digit": "Nömrənin son rəqəmi (yoxlama rəqəmi) uyğun gəlmir: nömrə səhv "
+        "yazılıb. Arayışdakı nömrəni bir daha yoxlayın.",
+        "need_abonent": "Yalnız nömrə kifayət deyil: arayışda yazılmış abonent kodunu da yazın.",
+        "bad_abonent": "Abonent kodu yalnız rəqəmlərdən ibarət olmalıdır.",
+        "superseded_by": "Yeni arayış",
         "nothing": "Arayışın nömrəsini yazın və ya PDF faylını seçin.",
         "rate_limited": "Çox sayda sorğu: bir az sonra yenidən cəhd edin.",
         "too_large": "Fayl çox böyükdür: arayışın PDF faylı 2 MB-dan kiçikdir.",
@@ -67,14 +74,22 @@ TEXTS: dict[str, dict[str, str]] = {
         "domain": "Make sure the browser's address bar shows the official address {domain}. "
         "A forged certificate's QR code can lead to a look-alike site.",
         "form_head": "Check a certificate",
-        "form_intro": "Type the certificate number or upload its PDF file.",
+        "form_intro": "Type the certificate number and the abonent code printed on it, "
+        "or upload its PDF file.",
         "form_number": "Certificate number (e.g. AR-2026-000123-4)",
+        "form_abonent": "Abonent code printed on the certificate",
         "form_pdf": "or the certificate's PDF file",
         "form_submit": "Check",
         "again": "Check another certificate",
         "other_lang": "Azərbaycanca",
         "bad_token": "This link is not a certificate verification link.",
         "bad_number": "A certificate number looks like AR-2026-000123-4.",
+        "bad_check_digit": "The last digit (the check digit) does not match: the number "
+        "was mistyped. Check the number on the certificate again.",
+        "need_abonent": "A number alone is not enough: type the abonent code printed on "
+        "the certificate too.",
+        "bad_abonent": "An abonent code is made of digits only.",
+        "superseded_by": "Newer certificate",
         "nothing": "Type a certificate number or choose a PDF file.",
         "rate_limited": "Too many requests: please try again in a moment.",
         "too_large": "The file is too large: a certificate PDF is smaller than 2 MB.",
@@ -149,6 +164,8 @@ def verdict_page(lang: str, verdict: Verdict, *, path: str, organisation: str, d
         rows.append((t["until"], t["until_value"].replace("{date}", until)))
     if details.get("revoked_at"):
         rows.append((t["revoked_at"], _when(details["revoked_at"], False)))
+    if details.get("superseded_by"):
+        rows.append((t["superseded_by"], str(details["superseded_by"])))
     if details.get("abonent_code"):
         rows.append((t["abonent"], str(details["abonent_code"])))
     if details:
@@ -176,6 +193,9 @@ def form_page(lang: str, *, organisation: str, domain: str, error: str | None = 
         f'<label for="number">{escape(t["form_number"])}</label>'
         '<input type="text" id="number" name="number" autocomplete="off" spellcheck="false" '
         'maxlength="40" inputmode="text" autocapitalize="characters">'
+        f'<label for="abonent">{escape(t["form_abonent"])}</label>'
+        '<input type="text" id="abonent" name="abonent" autocomplete="off" spellcheck="false" '
+        'maxlength="20" inputmode="numeric">'
         f'<label for="pdf">{escape(t["form_pdf"])}</label>'
         '<input type="file" id="pdf" name="pdf" accept="application/pdf,.pdf">'
         f'<button type="submit">{escape(t["form_submit"])}</button></form>\n'

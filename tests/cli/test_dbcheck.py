@@ -157,3 +157,26 @@ def test_document_size_disagrees_with_its_bytes(loaded: Cli) -> None:
     _damage(loaded, f"UPDATE document SET size = size + 1 WHERE sha256 = '{doc['sha256']}'")
     report = loaded.json("db", "check", code=6)
     assert [p for p in report["problems"] if f"application {a}: document" in p and "size" in p]
+
+
+def test_two_current_certificates_are_reported(loaded: Cli) -> None:
+    """An insider who drops the index and issues twice is seen by db check."""
+    app_id = app_in(loaded, "completed")
+    first = loaded.json("print", app_id)
+    loaded.json("print", app_id, "--renew", "--reason", "lost")
+    assert loaded.json("db", "check")["ok"] is True
+    engine = create_engine(loaded.url)
+    with engine.begin() as conn:
+        conn.execute(text("DROP INDEX uq_certificate_current"))
+        conn.execute(
+            text(
+                "UPDATE certificate SET superseded_at = NULL, superseded_by = NULL "
+                "WHERE number = :n"
+            ),
+            {"n": first["certificate_number"]},
+        )
+        conn.execute(text("UPDATE certificate_pdf SET content = :c"), {"c": b"%PDF-forged"})
+    engine.dispose()
+    report = loaded.json("db", "check", code=6)
+    assert f"application {app_id} has 2 current certificates (at most one)" in report["problems"]
+    assert any("registered copy of its PDF was altered" in p for p in report["problems"])

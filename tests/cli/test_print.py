@@ -57,15 +57,88 @@ def test_print_without_debt_writes_certificate(loaded: Cli, tmp_path: Path) -> N
     assert shown["history"][-1]["detail"]["certificate_number"] == "AR-2026-000001-5"
 
 
-def test_every_print_is_a_new_certificate(loaded: Cli, tmp_path: Path) -> None:
+def test_a_second_print_refuses_and_names_copy_and_renew(loaded: Cli, tmp_path: Path) -> None:
     app_id = app_in(loaded, "completed")
     (tmp_path / "out").mkdir()
     first = loaded.json("print", app_id, "--out", tmp_path / "out")
-    second = loaded.json("print", app_id, "--out", tmp_path / "named.pdf")
     assert first["path"] == str(tmp_path / "out" / "AR-2026-000001-5.pdf")
+    before = loaded.json("show", app_id)
+    again = loaded("print", app_id, "--out", tmp_path / "named.pdf", "--json", code=5)
+    err = json.loads(again.stderr)
+    assert err["error"] == "conflict" and err["certificate_number"] == "AR-2026-000001-5"
+    assert f"print {app_id} --copy" in err["message"]
+    assert f"print {app_id} --renew --reason" in err["message"]
+    assert not (tmp_path / "named.pdf").exists()
+    assert loaded.json("show", app_id) == before  # nothing issued, nothing recorded
+
+
+def test_copy_is_the_registered_paper(loaded: Cli, tmp_path: Path) -> None:
+    app_id = app_in(loaded, "completed")
+    first = loaded.json("print", app_id)
+    original = Path(first["path"]).read_bytes()
+    Path(first["path"]).unlink()
+    copy = loaded.json("print", app_id, "--copy", "--out", tmp_path / "copy.pdf")
+    assert copy["copy"] is True and copy["certificate_number"] == first["certificate_number"]
+    data = (tmp_path / "copy.pdf").read_bytes()
+    assert data == original
+    shown = loaded.json("show", app_id)
+    assert len(shown["certificates"]) == 1
+    assert shown["certificates"][0]["sha256"] == hashlib.sha256(data).hexdigest()
+    assert loaded.json("verify", tmp_path / "copy.pdf")["valid"] is True
+    # An application never printed has nothing to copy.
+    other = app_in(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN)
+    loaded("print", other, "--copy", code=5)
+
+
+def test_renew_supersedes_the_current_certificate(loaded: Cli, tmp_path: Path) -> None:
+    app_id = app_in(loaded, "completed")
+    first = loaded.json("print", app_id)
+    loaded("print", app_id, "--renew", code=2)  # --reason is required
+    loaded("print", app_id, "--reason", "lost", code=2)
+    loaded("print", app_id, "--copy", "--renew", "--reason", "x", code=2)
+    second = loaded.json(
+        "print", app_id, "--renew", "--reason", "paper lost", "--out", tmp_path / "n.pdf"
+    )
     assert second["certificate_number"] == "AR-2026-000002-8"
-    assert Path(second["path"]).is_file()
-    assert len(loaded.json("show", app_id)["certificates"]) == 2
+    shown = loaded.json("show", app_id)
+    old, new = shown["certificates"]
+    assert old["superseded_by"] == "AR-2026-000002-8" and old["superseded_at"]
+    assert new["superseded_at"] is None and new["superseded_by"] is None
+    renewed = shown["history"][-1]
+    assert renewed["action"] == "renew"
+    assert renewed["detail"]["renews"] == first["certificate_number"]
+    assert renewed["detail"]["reason"] == "paper lost"
+    verdict = json.loads(loaded("verify", first["path"], "--json", code=6).stdout)
+    assert verdict["reason"] == "superseded" and verdict["superseded_by"] == "AR-2026-000002-8"
+    people = loaded("verify", first["path"], code=6)
+    assert "AR-2026-000002-8" in people.stdout
+    assert "superseded" in loaded("show", app_id).stdout
+    assert loaded.json("verify", tmp_path / "n.pdf")["valid"] is True
+
+
+def test_renew_needs_a_certificate_to_replace(loaded: Cli) -> None:
+    app_id = app_in(loaded, "completed")
+    err = json.loads(loaded("print", app_id, "--renew", "--reason", "x", "--json", code=5).stderr)
+    assert "no certificate to renew" in err["message"]
+    assert loaded.json("show", app_id)["certificates"] == []
+
+
+def test_revocation_sticks_until_renewed(loaded: Cli, tmp_path: Path) -> None:
+    app_id = app_in(loaded, "completed")
+    first = loaded.json("print", app_id)
+    loaded("revoke", first["certificate_number"], "--reason", "wrong abonent")
+    refused = loaded("print", app_id, "--json", code=5)
+    assert "--renew" in json.loads(refused.stderr)["message"]
+    loaded("print", app_id, "--copy", code=5)
+    batch = loaded("print", "--all-ready", "--out-dir", tmp_path, "--json")
+    assert batch.stdout == ""  # not ready again
+    renewed = loaded.json("print", app_id, "--renew", "--reason", "re-issued")
+    assert renewed["certificate_number"] == "AR-2026-000002-8"
+    shown = loaded.json("show", app_id)
+    old, new = shown["certificates"]
+    assert old["revoked_at"] and new["revoked_at"] is None
+    assert shown["history"][-1]["action"] == "renew"
+    assert loaded.json("verify", renewed["path"])["valid"] is True
 
 
 def test_credit_balance_prints(loaded: Cli) -> None:

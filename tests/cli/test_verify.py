@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DOCS, Cli, app_in
+from tests.conftest import CODE, CODE_CREDIT, DOCS, Cli, app_in
 
 
 def _issue(cli: Cli, **kw: str) -> dict:
@@ -38,7 +38,7 @@ def test_genuine_certificate_verifies_every_way(loaded: Cli) -> None:
     by_file = _verdict(loaded, pdf)
     assert by_file["valid"] is True and by_file["reason"] is None
     assert by_file["certificate_number"] == number and by_file["valid_until"] == "2026-12-25"
-    assert _verdict(loaded, number)["valid"] is True
+    assert _verdict(loaded, number, "--abonent", CODE)["valid"] is True
     url = _qr_text(pdf)  # what a phone reads from the printed page
     assert url.startswith("https://arayis.azersu.az/verify/" + number + ".")
     token = url.rsplit("/", 1)[1]
@@ -53,11 +53,43 @@ def test_genuine_certificate_verifies_every_way(loaded: Cli) -> None:
 def test_mistyped_and_unknown_numbers(loaded: Cli) -> None:
     number = _issue(loaded)["certificate_number"]
     typo = number[:-3] + str((int(number[-3]) + 1) % 10) + number[-2:]
-    loaded("verify", typo, code=2)
+    loaded("verify", typo, "--abonent", CODE, code=2)
     from arayis_cli.certificate.numbers import certificate_number
 
-    err = loaded.json("verify", certificate_number(2026, 999), code=4)
+    err = loaded.json("verify", certificate_number(2026, 999), "--abonent", CODE, code=4)
     assert err["error"] == "not_found"
+
+
+def test_demo_numbers_are_never_valid(loaded: Cli) -> None:
+    from arayis_cli.certificate.numbers import certificate_number
+
+    demo = certificate_number(2026, 1, series="NM")
+    assert demo == "NM-2026-000001-5"  # the same check digit as the office's series
+    verdict = _verdict(loaded, demo, code=6)  # no --abonent needed: never valid anywhere
+    assert verdict["reason"] == "demo" and verdict["certificate_number"] == demo
+    assert _verdict(loaded, demo, "--abonent", CODE, code=6)["reason"] == "demo"
+    assert "demo" in loaded("verify", demo, code=6).stdout
+    loaded("verify", "NM-2026-000001-6", code=2)  # a mistyped demo number is still mistyped
+
+
+def test_a_number_alone_is_not_proof(loaded: Cli) -> None:
+    out = _issue(loaded)
+    number = out["certificate_number"]
+    err = loaded.json("verify", number, code=2)
+    assert err["error"] == "invalid_input" and "--abonent" in err["message"]
+    other = _verdict(loaded, number, "--abonent", CODE_CREDIT, code=6)
+    assert other == {
+        "valid": False,
+        "certificate_number": number,
+        "reason": "does not match",
+    }  # nothing about the real certificate is told
+    people = loaded("verify", number, "--abonent", CODE_CREDIT, code=6)
+    assert "(does not match)" in people.stdout
+    loaded("verify", number, "--abonent", "x!", code=2)
+    # The QR link (a signed token) needs nothing more; a wrong code with it is refused too.
+    url = _qr_text(Path(out["path"]))
+    assert _verdict(loaded, url)["valid"] is True
+    assert _verdict(loaded, url, "--abonent", CODE_CREDIT, code=6)["reason"] == "does not match"
 
 
 def test_one_changed_byte_is_altered(loaded: Cli, tmp_path: Path) -> None:
@@ -174,9 +206,9 @@ def test_every_verification_is_recorded_and_shown(loaded: Cli) -> None:
     out = _issue(loaded)
     number = out["certificate_number"]
     _verdict(loaded, out["path"])
-    _verdict(loaded, number)
+    _verdict(loaded, number, "--abonent", CODE)
     loaded("revoke", number, "--reason", "Səhv")
-    _verdict(loaded, number, code=6)
+    _verdict(loaded, number, "--abonent", CODE, code=6)
     shown = loaded.json("show", str(out["application_id"]))
     seen = [
         (v["certificate_number"], v["verdict"], v["channel"], v["evidence"])
@@ -197,9 +229,12 @@ def test_expired(loaded: Cli) -> None:
     [cert] = loaded.json("show", str(out["application_id"]))["certificates"]
     assert cert["revoked_at"] is None and cert["revocation_reason"] is None
     loaded.now("2026-12-25T23:59:00+04:00")
-    assert _verdict(loaded, out["certificate_number"])["valid"] is True
+    assert _verdict(loaded, out["certificate_number"], "--abonent", CODE)["valid"] is True
     loaded.now("2026-12-26T00:01:00+04:00")
-    assert _verdict(loaded, out["certificate_number"], code=6)["reason"] == "expired"
+    assert (
+        _verdict(loaded, out["certificate_number"], "--abonent", CODE, code=6)["reason"]
+        == "expired"
+    )
     assert _verdict(loaded, out["path"], code=6)["reason"] == "expired"
 
 
@@ -210,7 +245,7 @@ def test_revoke(loaded: Cli, unchanged) -> None:
     assert revoked["certificate_number"] == number
     verdict = _verdict(loaded, out["path"], code=6)
     assert verdict["reason"] == "revoked" and verdict["revoked_reason"] == "Səhv abonentə verilib"
-    assert _verdict(loaded, number, code=6)["reason"] == "revoked"
+    assert _verdict(loaded, number, "--abonent", CODE, code=6)["reason"] == "revoked"
     shown = loaded.json("show", str(out["application_id"]))
     history = shown["history"]
     assert history[-1]["action"] == "revoke" and history[-1]["detail"]["reason"]
@@ -288,4 +323,4 @@ def test_configured_key(loaded: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert _verdict(loaded, out["path"])["valid"]
     loaded("keys", "rotate", code=2)
     monkeypatch.setenv("ARAYIS_SIGNING_KEY", str(tmp_path / "missing.pem"))
-    loaded("print", str(out["application_id"]), code=2)
+    loaded("print", str(out["application_id"]), "--renew", "--reason", "key", code=2)

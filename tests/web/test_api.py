@@ -290,7 +290,7 @@ def test_print_again_returns_the_same_bytes(api: TestClient, loaded: Cli) -> Non
     shown = loaded.json("show", app_id)
     assert [c["certificate_number"] for c in shown["certificates"]] == [number]
     assert [a["printed"] for a in shown["print_attempts"]] == [True, True]
-    verdict = loaded.json("verify", number)
+    verdict = loaded.json("verify", number, "--abonent", CODE)
     assert verdict["valid"] is True
 
 
@@ -348,3 +348,12 @@ def test_every_call_recorded_and_shown(loaded: Cli) -> None:
     ]
     human = loaded("show", str(app_id)).stdout
     assert "Portal API calls" in human and "409 conflict" in human
+
+
+def test_a_revoked_certificate_is_not_printed_again(api: TestClient, loaded: Cli) -> None:
+    app_id = app_in(loaded, "completed")
+    number = api.post(f"/api/v1/applications/{app_id}/print").headers["x-certificate-number"]
+    loaded("revoke", number, "--reason", "Səhv abonentə verilib")
+    refused = _problem(api.post(f"/api/v1/applications/{app_id}/print"), 409, "conflict")
+    assert number in refused["detail"]
+    assert len(loaded.json("show", app_id)["certificates"]) == 1

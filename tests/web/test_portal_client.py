@@ -97,7 +97,7 @@ def test_the_subscriber_gets_the_certificate(loaded: Cli, server: str, tmp_path:
     pdf = (tmp_path / f"{CODE}.pdf").read_bytes()
     assert pdf.startswith(b"%PDF")
     number = output.strip().splitlines()[-1].split()[1].rstrip(":")
-    assert loaded.json("verify", number)["valid"] is True
+    assert loaded.json("verify", number, "--abonent", CODE)["valid"] is True
 
 
 def test_a_debt_ends_with_the_warning(loaded: Cli, server: str, tmp_path: Path) -> None:

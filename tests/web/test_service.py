@@ -16,7 +16,7 @@ from arayis_cli.certificate.signing import token_in_pdf
 from arayis_cli.web.app import create_app
 from arayis_cli.web.config import ServeConfig
 from tests.cli.test_verify import _issue, _signed_for
-from tests.conftest import DOCS, OWNER_FIN, Cli
+from tests.conftest import CODE, CODE_CREDIT, DOCS, OWNER_FIN, Cli
 
 JSON = {"accept": "application/json"}
 TOKEN_IN_LINK = re.compile(r"/verify/[A-Za-z0-9_.-]+")
@@ -131,8 +131,24 @@ def test_form_number_and_uploads(
     form = client.get("/verify")
     assert form.status_code == 200 and 'enctype="multipart/form-data"' in form.text
     assert 'type="file"' in form.text and 'name="number"' in form.text
-    by_number = client.post("/verify", data={"number": issued["certificate_number"]})
+    assert 'name="abonent"' in form.text
+    number = issued["certificate_number"]
+    by_number = client.post("/verify", data={"number": number, "abonent": CODE})
     assert "Arayış etibarlıdır" in by_number.text
+    alone = client.post("/verify", data={"number": number})
+    assert alone.status_code == 400 and "abonent kodunu" in alone.text
+    assert "Arayış etibarlıdır" not in alone.text
+    other = client.post("/verify", data={"number": number, "abonent": CODE_CREDIT}, headers=JSON)
+    assert other.json() == {
+        "valid": False,
+        "certificate_number": number,
+        "reason": "does not match",
+    }
+    typo = number[:-1] + str((int(number[-1]) + 1) % 10)
+    mistyped = client.post("/verify", data={"number": typo, "abonent": CODE})
+    assert mistyped.status_code == 400 and "yoxlama rəqəmi" in mistyped.text
+    demo = client.post("/verify", data={"number": "NM-2026-000001-5"}, headers=JSON)
+    assert demo.json()["reason"] == "demo" and demo.json()["valid"] is False
     genuine = Path(issued["path"]).read_bytes()
     ok = client.post("/verify", files={"pdf": ("a.pdf", genuine, "application/pdf")})
     assert ok.status_code == 200 and "Arayış etibarlıdır" in ok.text
@@ -152,12 +168,12 @@ def test_form_number_and_uploads(
     assert json.loads(loaded("verify", str(copy), "--json", code=6).stdout)["reason"] == "altered"
     from arayis_cli.certificate.numbers import certificate_number
 
-    unknown = client.post("/verify", data={"number": certificate_number(2026, 999)}, headers=JSON)
+    unknown = client.post(
+        "/verify", data={"number": certificate_number(2026, 999), "abonent": CODE}, headers=JSON
+    )
     assert unknown.json()["reason"] == "not in register"
-    for typo in ("AR-2026-000001-0", "hello", "x" * 100):
-        if typo == issued["certificate_number"]:
-            continue
-        bad = client.post("/verify", data={"number": typo})
+    for typo in ("AR-2026-00000a-0", "hello", "x" * 100):
+        bad = client.post("/verify", data={"number": typo, "abonent": CODE})
         assert bad.status_code == 400 and "AR-2026-000123-4" in bad.text
     empty = client.post("/verify", data={"number": "  "})
     assert empty.status_code == 400
@@ -243,7 +259,7 @@ def test_trusted_proxy_forwarded_address(loaded: Cli, issued: dict) -> None:
 def test_verifications_are_recorded_and_shown(loaded: Cli, issued: dict) -> None:
     with _client(loaded, burst=100) as client:
         client.get(f"/verify/{issued['token']}")
-        client.post("/verify", data={"number": issued["certificate_number"]})
+        client.post("/verify", data={"number": issued["certificate_number"], "abonent": CODE})
         client.get("/verify/" + "A" * 10)  # refused before any lookup: nothing to record
     shown = loaded.json("show", str(issued["application_id"]))
     seen = [(v["verdict"], v["channel"], v["evidence"]) for v in shown["verifications"]]
@@ -336,5 +352,5 @@ def test_register_unreachable_is_503_not_a_verdict(tmp_path: Path) -> None:
         assert "etibarsız" not in page.text  # an outage never reads as a verdict
         body = client.get(f"/verify/{token}", headers=JSON).json()
         assert body["error"] == "unavailable"
-        form = client.post("/verify", data={"number": "AR-2026-000001-5"})
+        form = client.post("/verify", data={"number": "AR-2026-000001-5", "abonent": CODE})
         assert form.status_code == 503

@@ -1,7 +1,7 @@
 """portal api: API clients (hashed keys), every call recorded, idempotent uploads
 
 Revision ID: 0012_portal_api
-Revises: 0009_accountability
+Revises: 0010_register
 Create Date: 2026-12-06
 
 The portal (e-gov.az) and azersu.az call ``/api/v1`` with a key; only the key's SHA-256
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0012_portal_api"
-down_revision: str | None = "0009_accountability"
+down_revision: str | None = "0010_register"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
