@@ -275,9 +275,9 @@ def create_api(config: ServeConfig, recorder: Recorder) -> Any:
             return problem(request, ApiProblem(405, "invalid_input", message(request, "method")))
         if exc.status_code == 404:
             return problem(request, ApiProblem(404, "not_found", message(request, "route")))
+        # A body that cannot be parsed at all (broken multipart, …): bad input, as elsewhere.
         return problem(
-            request,
-            ApiProblem(exc.status_code, "invalid_input", message(request, "invalid", where="body")),
+            request, ApiProblem(422, "invalid_input", message(request, "invalid", where="body"))
         )
 
     @api.exception_handler(Exception)
