@@ -12,14 +12,10 @@ recorded (client, route, application, outcome; nothing personal) in batches.
 from __future__ import annotations
 
 import hashlib
-import json
-import logging
 import math
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime
-from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
@@ -31,127 +27,29 @@ from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse, Response
 
-from arayis_cli.errors import ArayisError, DebtOutstanding, InvalidInput, NotFound, NotPermitted
+from arayis_cli.errors import ArayisError, InvalidInput, NotFound, NotPermitted
 from arayis_cli.i18n import N_, speaking, translations
 from arayis_cli.web import api_schema as schema
+from arayis_cli.web.calllog import APP_ID_MAX, PREFIX, CallLog, log
 from arayis_cli.web.guard import BodyTooLarge, TokenBuckets
+from arayis_cli.web.problems import (
+    ApiProblem,
+    domain_problem,
+    errors_of,
+    language_of,
+    message,
+    now_,
+    problem,
+)
 
 if TYPE_CHECKING:
     from arayis_cli.services.apikeys import Client
     from arayis_cli.web.config import ServeConfig
     from arayis_cli.web.recorder import Recorder
 
-log = logging.getLogger("arayis.api")
-PREFIX = "/api/v1"
-PROBLEM = "application/problem+json"
-MAX_JSON_BYTES = 16 * 1024
-APP_ID_MAX = 2**31 - 1
-CURSOR_MAX = 2**63 - 1
-#: The HTTP status of each domain error (the CLI's exit code, over HTTP).
-STATUS_OF = {
-    "invalid_input": 422,
-    "not_found": 404,
-    "conflict": 409,
-    "debt": 409,
-    "not_permitted": 403,
-    "unavailable": 503,
-}
-MESSAGES = {
-    "unauthorized": N_("a valid API key is required (Authorization: Bearer KEY)"),
-    "scope": N_("this API key has no scope {scope}"),
-    "rate_limited": N_("too many requests: try again in {seconds} s"),
-    "too_large": N_("the request body is larger than allowed"),
-    "route": N_("no such route"),
-    "method": N_("method not allowed"),
-    "invalid": N_("invalid request: {where}"),
-    "pairs": N_("give each file with its kind: {kinds} kind(s), {files} file(s), at most {most}"),
-    "internal": N_("internal error; nothing was changed"),
-    "refused": N_("the database refused this to the API's login"),
-}
 bearer = HTTPBearer(auto_error=False, description="The client's API key.")
-
-
-class ApiProblem(Exception):
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        detail: str,
-        *,
-        extra: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.detail = status, code, detail
-        self.extra = extra or {}
-        self.headers = headers or {}
-
-
-def language_of(request: Request) -> str:
-    """``en`` when the client prefers English (``Accept-Language: en``), else ``az``."""
-    best, best_q = "az", -1.0
-    for part in request.headers.get("accept-language", "").split(",")[:10]:
-        tag, _sep, params = part.strip().partition(";")
-        q = 1.0
-        if params.strip().startswith("q="):
-            try:
-                q = float(params.strip()[2:])
-            except ValueError:
-                q = 0.0
-        primary = tag.strip().lower()[:2]
-        if primary in ("az", "en") and q > best_q:
-            best, best_q = primary, q
-    return best
-
-
-def message(request: Request, key: str, **values: Any) -> str:
-    return translations(language_of(request)).gettext(MESSAGES[key]).format(**values)
-
-
-def problem(request: Request | None, exc: ApiProblem) -> Response:
-    body = {
-        "type": "about:blank",
-        "title": HTTPStatus(exc.status).phrase,
-        "status": exc.status,
-        "code": exc.code,
-        "detail": exc.detail,
-        **exc.extra,
-    }
-    if request is not None:
-        request.state.outcome = exc.code
-    return Response(
-        json.dumps(body, ensure_ascii=False),
-        status_code=exc.status,
-        media_type=PROBLEM,
-        headers=exc.headers,
-    )
-
-
-def domain_problem(request: Request, exc: ArayisError, *, status: int | None = None) -> Response:
-    extra = {k: v for k, v in exc.extra.items() if k == "debt"}
-    if isinstance(exc, DebtOutstanding):
-        from arayis_cli.services.support import debt_warning
-
-        extra["warning"] = debt_warning(exc.debt, now=_now())
-        extra["application_id"] = getattr(request.state, "application_id", 0)
-    code = exc.error
-    return problem(
-        request, ApiProblem(status or STATUS_OF.get(code, 500), code, exc.message, extra=extra)
-    )
-
-
-def _now() -> datetime:
-    from arayis_cli.cli.output import now
-
-    return now()
-
-
-def _errors(*statuses: int, debt: bool = False) -> dict[int | str, dict[str, Any]]:
-    out: dict[int | str, dict[str, Any]] = {}
-    for status in (401, 403, 413, 429, *statuses):
-        model = schema.DebtProblem if debt and status == 409 else schema.Problem
-        out[status] = {"model": model, "content": {PROBLEM: {}}, "description": "Problem"}
-    return out
+MAX_JSON_BYTES = 16 * 1024
+CURSOR_MAX = 2**63 - 1
 
 
 class Api:
@@ -305,7 +203,7 @@ def create_api(config: ServeConfig, recorder: Recorder) -> Any:
         status_code=201,
         response_model=schema.ApplicationView,
         responses={200: {"model": schema.ApplicationView, "description": "Already registered"}}
-        | _errors(409, 422),
+        | errors_of(409, 422),
         summary="Submit an application (status Yeni); the same external_id again returns it",
     )
     def submit(
@@ -318,7 +216,7 @@ def create_api(config: ServeConfig, recorder: Recorder) -> Any:
         from arayis_cli.services.applications import validate_submission
 
         with speaking(language_of(request)):
-            at = _now()
+            at = now_()
             channel = client.name if client.name in ("egov", "azersu") else "egov"
             sub = validate_submission(
                 now=at,
@@ -342,7 +240,7 @@ def create_api(config: ServeConfig, recorder: Recorder) -> Any:
         "/applications/{app_id}/documents",
         status_code=201,
         response_model=schema.StoredDocuments,
-        responses=_errors(404, 409, 422),
+        responses=errors_of(404, 409, 422),
         summary="Upload document copies: fields kind and file, repeated in pairs",
     )
     async def upload(
@@ -383,35 +281,37 @@ def create_api(config: ServeConfig, recorder: Recorder) -> Any:
                 digest.update(f"{kind_value}\0{item.filename}\0{item.sha256}\0".encode())
                 pairs.append((kind_value, item))
 
-        def store() -> dict[str, Any]:
+        def attempt() -> dict[str, Any]:
             from arayis_cli.db import session_scope
             from arayis_cli.services.portal import attach_pairs
 
+            with session_scope(config.db_url) as session:
+                return attach_pairs(
+                    session,
+                    app_id,
+                    pairs,
+                    client=client.name,
+                    idempotency_key=key,
+                    request_sha256=digest.hexdigest(),
+                    now=now_(),
+                    actor=actor_of(client),
+                )[0]
+
+        def store() -> dict[str, Any]:
             with speaking(lang):
-                for attempt in (1, 2):
-                    try:
-                        with session_scope(config.db_url) as session:
-                            return attach_pairs(
-                                session,
-                                app_id,
-                                pairs,
-                                client=client.name,
-                                idempotency_key=key,
-                                request_sha256=digest.hexdigest(),
-                                now=_now(),
-                                actor=actor_of(client),
-                            )[0]
-                    except IntegrityError:  # the same key sent twice at once: replay
-                        if attempt == 2 or key is None:
-                            raise
-            raise AssertionError("unreachable")
+                try:
+                    return attempt()
+                except IntegrityError:
+                    if key is None:
+                        raise
+                    return attempt()  # the same key sent twice at once: now a replay
 
         return JSONResponse(await run_in_threadpool(store), status_code=201)
 
     @api.get(
         "/applications/{app_id}",
         response_model=schema.ApplicationView,
-        responses=_errors(404, 422),
+        responses=errors_of(404, 422),
         summary="The application as the subscriber sees it",
     )
     async def get_application(
@@ -426,7 +326,7 @@ def create_api(config: ServeConfig, recorder: Recorder) -> Any:
     @api.get(
         "/applications",
         response_model=schema.ApplicationView,
-        responses=_errors(404, 422),
+        responses=errors_of(404, 422),
         summary="Find an application by the portal's own id",
     )
     def find(
@@ -446,7 +346,7 @@ def create_api(config: ServeConfig, recorder: Recorder) -> Any:
     @api.get(
         "/changes",
         response_model=schema.Changes,
-        responses=_errors(422),
+        responses=errors_of(422),
         summary="Status changes in commit order; continue from next_cursor",
     )
     def changes(
@@ -475,7 +375,7 @@ def create_api(config: ServeConfig, recorder: Recorder) -> Any:
                 "description": "The certificate (the current one if there is one)",
             }
         }
-        | _errors(404, 409, 422, debt=True),
+        | errors_of(404, 409, 422, debt=True),
         summary='"Çap et": the debt is checked now; no debt gives the certificate PDF',
     )
     def press(
@@ -487,7 +387,7 @@ def create_api(config: ServeConfig, recorder: Recorder) -> Any:
 
         request.state.application_id = app_id
         with speaking(language_of(request)):
-            pressed = press_print(config.db_url, app_id, now=_now(), actor=actor_of(client))
+            pressed = press_print(config.db_url, app_id, now=now_(), actor=actor_of(client))
         number = pressed.certificate.number
         return Response(
             pressed.pdf,
@@ -508,62 +408,3 @@ def body_limit(path: str, method: str, config: ServeConfig) -> int | None:
     if method == "POST" and path.endswith("/documents"):
         return config.api_max_body_bytes
     return MAX_JSON_BYTES
-
-
-class CallLog:
-    """Records every call (client, route, application, HTTP status, outcome) once the
-    answer is sent; the handlers leave what they know in the request's state."""
-
-    def __init__(self, app: Any, recorder: Recorder) -> None:
-        self.app = app
-        self.recorder = recorder
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        status = 500
-
-        async def watching(message: Any) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, watching)
-        except BodyTooLarge:
-            raise  # the guard answers 413 if nothing was sent yet
-        except Exception as exc:
-            # Already answered (a 500 or 503 problem document); logged by type only,
-            # since a database error's text can carry the values of a request.
-            log.error("API call failed: %s", type(exc).__name__)
-        finally:
-            self.recorder.add(call_of(scope, status))
-
-
-def call_of(scope: Any, status: int) -> Any:
-    from arayis_cli.services.apikeys import Call
-
-    state = scope.get("state") or {}
-    route = scope.get("route")
-    path = getattr(route, "path", None) or "(no route)"
-    app_id = state.get("application_id")
-    if app_id is None:
-        raw = (scope.get("path_params") or {}).get("app_id")
-        if isinstance(raw, int):
-            app_id = raw
-        elif isinstance(raw, str) and raw.isdigit() and len(raw) < 11:
-            app_id = int(raw)
-    if app_id is not None and not 1 <= app_id <= APP_ID_MAX:
-        app_id = None
-    outcome = state.get("outcome") or ("ok" if status < 400 else "error")
-    return Call(
-        at=_now(),
-        client=state.get("client"),
-        method=scope.get("method", "")[:7],
-        route=(PREFIX + path)[:80],
-        application_id=app_id,
-        status=status,
-        outcome=outcome[:30],
-    )
