@@ -83,28 +83,35 @@ class Api:
             self._keys[digest] = (client, now + self.config.key_cache_seconds)
         return client
 
+    def authenticate(self, request: Request) -> Client:
+        """The caller, from ``Authorization: Bearer KEY``; 401 otherwise (and failed
+        attempts count against the caller's address, so guessing keys is slow)."""
+        from arayis_cli.web.guard import client_address, parse_proxies
+
+        scheme, _sep, credentials = request.headers.get("authorization", "").partition(" ")
+        client = None
+        if scheme.lower() == "bearer" and credentials.strip():
+            client = self.lookup(credentials.strip())
+        if client is None:
+            address = client_address(request.scope, parse_proxies(self.config.trusted_proxies))
+            wait = self.failures.take(address)
+            if wait > 0:
+                raise self.rate_limited(request, wait)
+            raise ApiProblem(
+                401,
+                "unauthorized",
+                message(request, "unauthorized"),
+                headers={"www-authenticate": "Bearer"},
+            )
+        return client
+
     def needs(self, scope: str) -> Callable[..., Any]:
         async def authorised(
             request: Request,
+            # Declares the scheme in the description; the key was checked by the gate.
             credentials: HTTPAuthorizationCredentials | None = Depends(bearer),
         ) -> Client:
-            from arayis_cli.web.guard import client_address
-
-            client = None
-            if credentials is not None and credentials.scheme.lower() == "bearer":
-                client = self.lookup(credentials.credentials.strip())
-            if client is None:
-                address = client_address(request.scope, [])
-                wait = self.failures.take(address)
-                if wait > 0:
-                    raise self.rate_limited(request, wait)
-                raise ApiProblem(
-                    401,
-                    "unauthorized",
-                    message(request, "unauthorized"),
-                    headers={"www-authenticate": "Bearer"},
-                )
-            request.state.client = client.name
+            client: Client = request.state.api_client
             if scope not in client.scopes:
                 raise ApiProblem(403, "not_permitted", message(request, "scope", scope=scope))
             wait = self.buckets.take(client.name)
@@ -398,7 +405,28 @@ def create_api(config: ServeConfig, recorder: Recorder) -> Any:
             },
         )
 
-    return CallLog(api, recorder)
+    return CallLog(Gate(api, api_state), recorder)
+
+
+class Gate:
+    """Authentication before anything else reads the request: an unknown key is 401
+    whatever the body holds (the description itself is public)."""
+
+    def __init__(self, app: Any, api: Api) -> None:
+        self.app = app
+        self.api = api
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and not scope.get("path", "").endswith("/openapi.json"):
+            request = Request(scope)
+            try:
+                client = self.api.authenticate(request)
+            except ApiProblem as exc:
+                await problem(request, exc)(scope, receive, send)
+                return
+            state = scope.setdefault("state", {})
+            state["api_client"], state["client"] = client, client.name
+        await self.app(scope, receive, send)
 
 
 def body_limit(path: str, method: str, config: ServeConfig) -> int | None:

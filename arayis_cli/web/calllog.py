@@ -4,6 +4,7 @@ outcome (the problem's code, or ``ok``); nothing personal. Written in batches.""
 from __future__ import annotations
 
 import logging
+import re
 from typing import TYPE_CHECKING, Any
 
 from arayis_cli.web.guard import BodyTooLarge
@@ -49,19 +50,33 @@ class CallLog:
             self.recorder.add(call_of(scope, status))
 
 
+#: The routes' shapes, for calls answered before routing (a refused key): the path is
+#: recorded as its route, never as typed (it could hold anything).
+SHAPES = [
+    (re.compile(r"/applications/(\d{1,10})/documents"), "/applications/{app_id}/documents"),
+    (re.compile(r"/applications/(\d{1,10})/print"), "/applications/{app_id}/print"),
+    (re.compile(r"/applications/(\d{1,10})"), "/applications/{app_id}"),
+    (re.compile(r"/applications()"), "/applications"),
+    (re.compile(r"/changes()"), "/changes"),
+]
+
+
 def call_of(scope: Any, status: int) -> Any:
     from arayis_cli.services.apikeys import Call
 
     state = scope.get("state") or {}
-    route = scope.get("route")
-    path = getattr(route, "path", None) or "(no route)"
     app_id = state.get("application_id")
-    if app_id is None:
-        raw = (scope.get("path_params") or {}).get("app_id")
-        if isinstance(raw, int):
-            app_id = raw
-        elif isinstance(raw, str) and raw.isdigit() and len(raw) < 11:
-            app_id = int(raw)
+    path = getattr(scope.get("route"), "path", None)
+    if path == PREFIX:  # the mount itself: answered before the API's own routing
+        path = None
+    typed = scope.get("path", "").removeprefix(PREFIX)
+    for shape, template in SHAPES:
+        found = shape.fullmatch(typed)
+        if found:
+            path = path or template
+            if app_id is None and found.group(1):
+                app_id = int(found.group(1))
+            break
     if app_id is not None and not 1 <= app_id <= APP_ID_MAX:
         app_id = None
     outcome = state.get("outcome") or ("ok" if status < 400 else "error")
@@ -69,7 +84,7 @@ def call_of(scope: Any, status: int) -> Any:
         at=now_(),
         client=state.get("client"),
         method=scope.get("method", "")[:7],
-        route=(PREFIX + path)[:80],
+        route=(PREFIX + (path or "(no route)"))[:80],
         application_id=app_id,
         status=status,
         outcome=outcome[:30],

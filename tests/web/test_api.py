@@ -162,6 +162,14 @@ def test_keys_and_scopes(loaded: Cli) -> None:
     with _client(loaded) as c:
         missing = _problem(c.get("/api/v1/changes"), 401, "unauthorized")
         assert missing["title"] == "Unauthorized"
+        # The key is checked before the body is read: a stranger learns nothing from 422s.
+        stranger = c.post(
+            "/api/v1/applications",
+            content=b"{not json",
+            headers={"content-type": "application/json", "authorization": "Bearer arayis_x"},
+        )
+        _problem(stranger, 401, "unauthorized")
+        assert c.get("/api/v1/openapi.json").status_code == 200
         _problem(
             c.get("/api/v1/changes", headers={"authorization": "Bearer arayis_nope"}),
             401,
