@@ -77,6 +77,9 @@ COMMANDS: dict[str, tuple[Role, ...]] = {
     "api-key create": (Role.ADMIN,),
     "api-key list": (Role.ADMIN,),
     "api-key revoke": (Role.ADMIN,),
+    "staff add": (Role.ADMIN,),
+    "staff list": (Role.ADMIN,),
+    "staff remove": (Role.ADMIN,),
     "demo": LOCAL,
 }
 

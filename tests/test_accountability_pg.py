@@ -62,7 +62,7 @@ DONE, WORKING, NEW, READY = "1", "2", "3", "4"  # completed+certificate, in_prog
 INVOCATIONS: dict[str, list[str]] = {
     "list": ["list"],
     "show": ["show", NEW],
-    "verify": ["verify", "{cert}"],
+    "verify": ["verify", "{cert}", "--abonent", CODE],
     "stats": ["stats"],
     "outbox list": ["outbox", "list"],
     "policy show": ["policy", "show"],
@@ -95,6 +95,9 @@ INVOCATIONS: dict[str, list[str]] = {
     "api-key create": ["api-key", "create", "azersu", "--scope", "status"],
     "api-key list": ["api-key", "list"],
     "api-key revoke": ["api-key", "revoke", "egov"],
+    "staff add": ["staff", "add", "t_clerk", "--name", "Əliyeva Leyla"],
+    "staff list": ["staff", "list"],
+    "staff remove": ["staff", "remove", "owner"],
 }
 #: Not in the matrix, with the reason: `serve` runs until stopped (its role check is the
 #: same guard), `db backup` copies the embedded SQLite store only (exit 2 on PostgreSQL).
@@ -104,6 +107,7 @@ WRITES = {
     *("submit", "attach", "review", "reject", "approve", "print", "abonent add", "pay"),
     *("revoke", "keys export", "keys rotate", "policy set", "db roles", "outbox retry"),
     *("api-key create", "api-key revoke"),
+    *("staff add", "staff remove"),
 }
 
 
@@ -175,6 +179,7 @@ def prepared(
         run("review", ready)
         run("approve", ready, "--override", "Sənədlər kağızda təqdim olunub")
         run("api-key", "create", "egov", "--scope", "submit,status,print")
+        run("staff", "add", "owner", "--name", "Sahib Sahibov")
         run("db", "roles")
     # A bounced email for `outbox retry` to put back in the queue.
     _psql(
@@ -463,3 +468,23 @@ def test_approver_delivers_the_outbox(fresh: str, monkeypatch: pytest.MonkeyPatc
     # Every queued email went out; the template's one bounced email (№1) waits for a retry.
     statuses = {m["id"]: m["status"] for m in approver.json("outbox", "list")}
     assert statuses.pop(1) == "failed" and set(statuses.values()) == {"sent"}
+
+
+def test_approver_renews_and_copies_but_cannot_unrevoke(
+    fresh: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """--renew and --copy as the approver's login (the grants allow exactly that); the
+    column grant lets a renewal mark a certificate superseded, not undo a revocation."""
+    import psycopg
+
+    approver = Cli(_as(fresh, "t_approver"), monkeypatch)
+    renewed = approver.json("print", DONE, "--renew", "--reason", "Kağız itib", "--out", tmp_path)
+    copy = approver.json("print", DONE, "--copy", "--out", tmp_path / "copy.pdf")
+    assert copy["certificate_number"] == renewed["certificate_number"]
+    assert (tmp_path / "copy.pdf").read_bytes() == Path(renewed["path"]).read_bytes()
+    Cli(_as(fresh, "t_clerk"), monkeypatch)("print", DONE, "--copy", code=7)
+    with psycopg.connect(_plain(_as(fresh, "t_approver")), autocommit=True) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("UPDATE certificate SET revoked_at = NULL")
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("UPDATE certificate_pdf SET content = 'x'")

@@ -14,6 +14,8 @@ import sys
 from datetime import datetime
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import DEFAULT_NOW, OWNER_FIN, Cli
 
 APPS = 200
@@ -81,6 +83,8 @@ def _current(url: str, ids: list[int]) -> dict[int, list[str]]:
     return found
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(1500)
 def test_concurrent_all_ready_issue_each_certificate_once(cli: Cli, tmp_path: Path) -> None:
     now = datetime.fromisoformat(DEFAULT_NOW)
     cli("db", "upgrade")

@@ -32,6 +32,8 @@ BLACK = (0, 0, 0)
 STRONG = (20, 55, 110)  # headings, labels and the validity line
 RULE = (40, 90, 160)
 TITLE = "ARAYIŞ"
+DEMO_MARK = "NÜMUNƏ — etibarsızdır"
+DEMO_RED = (200, 30, 30)
 SUBTITLE = (
     "su təchizatı və tullantı sularının axıdılması xidmətlərindən istifadəyə görə "
     "borcun olmaması haqqında"
@@ -50,6 +52,7 @@ LABEL_W = 48.0  # the label column of the data table
 QR_SIZE = 40.0
 QR_Y = 222.0  # where the QR block sits when the text leaves room for it
 QR_TEXT_X = LEFT + QR_SIZE + 6
+SEAL_W = 40.0  # the seal's place, right of the responsible person and the signature
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,16 @@ class CertificateData:
     owner_fin_masked: str
     address: str
     balance: Decimal
+    #: The responsible person's display name from the staff register; "" leaves a blank
+    #: line for a handwritten name (never a login).
     operator: str
     verify_url: str
     token: str
+    operator_title: str = ""
+    #: The verification service's address, printed in words under the QR code.
+    verify_address: str = ""
+    #: A demo sample: marked NÜMUNƏ on every page.
+    demo: bool = False
 
 
 # -- what the font can show ----------------------------------------------------------------
@@ -103,7 +113,8 @@ def _printable_fields(data: CertificateData) -> dict[str, str]:
         "owner_name": data.owner_name,
         "owner_fin": data.owner_fin_masked,
         "address": data.address,
-        "operator": data.operator,
+        "operator": f"{data.operator} {data.operator_title}",
+        "verify_address": data.verify_address,
     }
 
 
@@ -205,6 +216,8 @@ class _Certificate:
         pdf.add_page()
         self.page += 1
         self.y = TOP
+        if self.data.demo:
+            self._demo_mark()
         if self.page > 1:  # a continuation names what it continues
             self._font(9, strong=True)
             self._line(f"{TITLE} № {self.data.number} (davamı)", LEFT, WIDTH, 5)
@@ -213,10 +226,24 @@ class _Certificate:
             pdf.line(LEFT, self.y + 1, LEFT + WIDTH, self.y + 1)
             self.y += 5
 
+    def _demo_mark(self) -> None:
+        """A sample's mark: a red line at the top of the page and a faint one across it."""
+        pdf = self.pdf
+        self._font(12)
+        pdf.set_text_color(*DEMO_RED)
+        self._draw(DEMO_MARK, LEFT, WIDTH, 6.0, 6, "C")
+        self._font(44)
+        pdf.set_text_color(246, 206, 206)
+        with pdf.rotation(35, 105, 160):
+            self._draw(DEMO_MARK, 0, 210, 150, 20, "C")
+        pdf.set_text_color(*BLACK)
+
     def _footer(self, *, continued: bool) -> None:
         pdf = self.pdf
         data = self.data
         parts = [data.organisation, data.number, "arayis"]
+        if data.demo:
+            parts.insert(0, DEMO_MARK)
         if continued or self.page > 1:
             parts.append(f"səhifə {self.page}")
         if continued:
@@ -341,15 +368,39 @@ class _Certificate:
         self._paragraph(f"Arayış {fmt_date(data.valid_until)} tarixinədək etibarlıdır.", 6.5)
         self.y += 8
 
-        self._font(10)
-        operator = wrap(pdf, f"Məsul şəxs (operator): {data.operator}", WIDTH)
-        self._room(6 * (len(operator) + 1))  # the signature stays with its operator
-        for line in operator:
-            self._line(line, LEFT, WIDTH, 6)
-        self._line("İmza: ____________________", LEFT, WIDTH, 6)
+        self._signature()
 
         self._qr_block()
         self._footer(continued=False)
+
+    def _signature(self) -> None:
+        """The responsible person (registered name and title, or a blank line for a
+        handwritten name), the signature line, and the seal's place (M.Y.) to the right."""
+        pdf = self.pdf
+        data = self.data
+        self._font(10)
+        name_w = WIDTH - SEAL_W
+        if data.operator:
+            who = data.operator + (f", {data.operator_title}" if data.operator_title else "")
+            lines = wrap(pdf, f"Məsul şəxs: {who}", name_w)
+        else:
+            lines = ["Məsul şəxs: ______________________________ (ad, soyad)"]
+        self._room(6 * (len(lines) + 2))  # name, signature and seal stay together
+        top = self.y
+        for line in lines:
+            self._line(line, LEFT, name_w, 6)
+        self.y += 3
+        self._line("İmza: ____________________", LEFT, name_w, 6)
+        # The seal's place: a dashed circle with M.Y. in it, right of the name and signature.
+        cx, cy, r = LEFT + WIDTH - SEAL_W / 2, top + 6.0, 11.0
+        pdf.set_draw_color(150, 150, 150)
+        pdf.set_line_width(0.2)
+        pdf.set_dash_pattern(dash=1.2, gap=1.2)
+        pdf.circle(x=cx, y=cy, radius=r)
+        pdf.set_dash_pattern()
+        self._font(10, strong=True)
+        self._draw("M.Y.", cx - r, 2 * r, cy - 3, 6, "C")
+        self.y = max(self.y, cy + r)
 
     def _qr_block(self) -> None:
         """The QR code and how to verify, after the text: low on the page when there is
@@ -366,13 +417,17 @@ class _Certificate:
         self._line("Arayışın həqiqiliyini yoxlayın:", QR_TEXT_X, text_w, 5)
         self._font(8)
         self._paragraph(
-            "QR kodu telefonla oxudun və ya arayışın nömrəsini yoxlama xidmətinə daxil edin: "
-            f"{self.data.number}",
+            "QR kodu telefonla oxudun və ya arayışın nömrəsini və abonent kodunu yoxlama "
+            f"xidmətinə daxil edin: {self.data.number}, abonent kodu {self.data.abonent_code}",
             4.5,
             x=QR_TEXT_X,
             w=text_w,
         )
         self.y = max(self.y, top + QR_SIZE)
+        if self.data.verify_address:
+            # The address in words under the QR code, for whoever cannot scan it.
+            self._font(8)
+            self._paragraph(f"Yoxlama ünvanı: {self.data.verify_address}", 4.5, x=LEFT, w=WIDTH)
 
 
 # -- QR ------------------------------------------------------------------------------------

@@ -104,6 +104,11 @@ def sandbox_keys(folder: Path) -> Iterator[None]:
         _sandbox_keys.reset(token)
 
 
+def in_demo() -> bool:
+    """Inside the demo's sandbox: certificates are samples (``NM-`` numbers, marked)."""
+    return _sandbox_keys.get() is not None
+
+
 def _configured_key() -> Path | None:
     if _sandbox_keys.get():
         return None

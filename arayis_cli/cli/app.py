@@ -23,6 +23,7 @@ from arayis_cli.cli import (
     intake,
     outbox,
     reference,
+    staff,
     support,
 )
 from arayis_cli.cli.output import emit_text, json_text, state
@@ -127,6 +128,7 @@ admin.register(app)
 support.register(app)
 access.register(app)
 apikeys.register(app)
+staff.register(app)
 # Last: every command registered above passes the role check and the PII audit (SPEC §5.4).
 access.guard_all(app)
 

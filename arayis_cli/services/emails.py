@@ -74,7 +74,11 @@ def email_row(
     *, application_id: int, abonent_code: str, to_addr: str, kind: str, now: datetime, **values: Any
 ) -> dict[str, Any]:
     """One outbox row's values, due at once: for :func:`queue_email` and bulk inserts alike."""
+    from arayis_cli.certificate.signing import in_demo
+
     subject, body = render(kind, {"app_id": application_id, "abonent_code": abonent_code, **values})
+    if in_demo():  # the demo's sandbox: a sample that must never pass for a real email
+        subject = f"NÜMUNƏ — etibarsızdır: {subject}"
     return {
         "application_id": application_id,
         "kind": kind,

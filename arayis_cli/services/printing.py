@@ -71,16 +71,21 @@ def allocate_number(session: Session, year: int) -> str:
     """AR-YYYY-NNNNNN-C from a per-year counter, locked for the rest of the transaction.
 
     Printing commits the allocation on its own, before anything is signed: a number is
-    spent even if the print then fails (a gap), and so it is never handed out twice.
+    spent even if the print then fails (a gap), and so it is never handed out twice. The
+    demo's samples take NM-YYYY-NNNNNN-C from a counter of their own.
     """
-    name = f"certificate-{year}"
+    from arayis_cli.certificate.numbers import DEMO, OFFICE
+    from arayis_cli.certificate.signing import in_demo
+
+    demo = in_demo()
+    name = f"{'demo-' if demo else ''}certificate-{year}"
     insert_ignore(session, Counter, {"name": name, "value": 0})
     counter = session.execute(
         select(Counter).where(Counter.name == name).with_for_update()
     ).scalar_one()
     counter.value += 1
     session.flush()
-    return certificate_number(year, counter.value)
+    return certificate_number(year, counter.value, series=DEMO if demo else OFFICE)
 
 
 def register_key(session: Session, signer: Signer, *, now: datetime) -> None:
@@ -210,11 +215,13 @@ def check_printable(
         )
     # Before anything is recorded or allocated: a letter the font lacks refuses the print.
     from arayis_cli.certificate.printable import ensure_printable
+    from arayis_cli.services.staff import responsible
 
+    who = responsible(session, actor)
     ensure_printable(
         owner_name=abonent.owner_name,
         address=abonent.address,
-        operator=actor,
+        operator=f"{who.name} {who.title}",
         organisation=settings().organisation,
     )
     bal = balance(session, app.abonent_code, as_of=now)
@@ -270,6 +277,8 @@ def prepare_certificate(
     """Check again (the locks are then held to the commit) and sign certificate ``number``;
     what the PDF shows is in ``data``, rendered by the caller (or a worker process)."""
     from arayis_cli.certificate.pdf import CertificateData
+    from arayis_cli.certificate.signing import in_demo
+    from arayis_cli.services.staff import responsible
 
     ok = check_printable(
         session,
@@ -284,6 +293,7 @@ def prepare_certificate(
     valid_until = baku_date(now) + timedelta(days=s.certificate_validity_days)
     signer = current_signer()
     register_key(session, signer, now=now)
+    who = responsible(session, actor)
     token = sign_token(
         signer, number=number, issued_at=now, valid_until=valid_until, abonent_code=abonent.code
     )
@@ -300,9 +310,12 @@ def prepare_certificate(
         owner_fin_masked=mask_fin(abonent.owner_fin),
         address=abonent.address,
         balance=bal,
-        operator=actor,
+        operator=who.name,
+        operator_title=who.title,
         verify_url=f"{s.verify_url_base}{token}",
         token=token,
+        verify_address=s.verify_url_base.rstrip("/"),
+        demo=in_demo(),
     )
     return Prepared(
         app_id,
@@ -780,12 +793,18 @@ def _prepare_all(
     checked again from the start (and rendered again: their data may differ)."""
     while True:
         prepared: list[tuple[Prepared, Callable[[], bytes]]] = []
+        pending = [app_id for app_id in pending if app_id not in outcomes]
         for app_id in pending:
             try:
                 ready = prepare_certificate(
                     session, app_id, number=numbers[app_id], now=now, actor=actor
                 )
                 prepared.append((ready, render(ready.data)))
+            except AlreadyIssued as exc:
+                # Another run printed it first: nothing was written, the transaction and
+                # the locks held for the others stand; skip it and go on.
+                outcomes[app_id] = BatchOutcome(app_id, error=exc)
+                continue
             except REFUSALS as exc:
                 outcomes[app_id] = BatchOutcome(app_id, error=exc)
                 session.rollback()  # after a debt's commit: nothing; else drops the locks

@@ -39,7 +39,9 @@ GRANTS: dict[Role, dict[str, str]] = {
         "counter": "INSERT, UPDATE",
     },
     Role.APPROVER: {
-        "certificate": "INSERT",
+        # UPDATE of two columns only: a renewal marks the replaced certificate superseded.
+        "certificate": "INSERT, UPDATE (superseded_at, superseded_by)",
+        "certificate_pdf": "INSERT",
         "signing_key": "INSERT",
     },
     Role.BILLING: {

@@ -22,7 +22,7 @@ from arayis_cli.services.common import balance, debt_of, get_application
 from arayis_cli.workflow import Status
 
 RECENT_LEDGER = 5
-PRINT_ACTIONS = ("print", "print_refused")
+PRINT_ACTIONS = ("print", "renew", "print_refused")
 
 # What the portal shows under "Göndərilən müraciətlər" for each status.
 PORTAL_NEW = (
@@ -130,7 +130,7 @@ def _attempt(event: Event) -> PrintAttempt:
     return PrintAttempt(
         at=event.at,
         actor=event.actor,
-        printed=event.action == "print",
+        printed=event.action in ("print", "renew"),
         debt=detail.get("debt"),
         certificate_number=detail.get("certificate_number"),
     )

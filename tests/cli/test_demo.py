@@ -4,6 +4,7 @@ whatever the database and signing-key settings say; the sample data travels in t
 from __future__ import annotations
 
 import hashlib
+import json
 import subprocess
 import sys
 import zipfile
@@ -42,8 +43,21 @@ def test_demo_default_database(tmp_path: Path, monkeypatch) -> None:
     assert result.exit_code == 0, result.stdout + result.stderr
     assert (tmp_path / "home" / "demo" / "demo.db").is_file()
     assert not (tmp_path / "home" / "arayis.db").exists()
-    pdfs = sorted(p.name for p in tmp_path.glob("AR-*.pdf"))
-    assert len(pdfs) == 2
+    assert not list(tmp_path.glob("AR-*.pdf"))  # never a number of the office's series
+    pdfs = sorted(tmp_path.glob("NM-*.pdf"))
+    assert [p.name for p in pdfs] == ["NM-2026-000001-5.pdf", "NM-2026-000002-8.pdf"]
+    from pypdf import PdfReader
+
+    for pdf in pdfs:
+        for page in PdfReader(str(pdf)).pages:
+            assert "NÜMUNƏ — etibarsızdır" in page.extract_text()  # on every page
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(f"sqlite:///{tmp_path / 'home' / 'demo' / 'demo.db'}")
+    with engine.connect() as conn:
+        subjects = conn.execute(text("SELECT subject FROM outbox_message")).scalars().all()
+    engine.dispose()
+    assert subjects and all(s.startswith("NÜMUNƏ — etibarsızdır: ") for s in subjects)
     out = " ".join(result.stdout.split())
     assert "Ləğv olunmuş" in out and "xəbərdarlıq" in out and "23,80 AZN" in out
     # Run again: a fresh demo database each time.
@@ -81,13 +95,15 @@ def test_demo_never_touches_the_configured_database_or_key(
     assert _tree(home / "keys") == before_keys == {}
     assert (home / "demo" / "demo.db").is_file()
     assert list((home / "demo" / "keys").glob("*.pem"))
-    pdfs = sorted(tmp_path.glob("AR-*.pdf"))
+    pdfs = sorted(tmp_path.glob("NM-*.pdf"))
     assert len(pdfs) == 2
     office_kid = _pdf_kid_of_key(key_file)
     assert all(_pdf_kid(pdf) != office_kid for pdf in pdfs)
     assert "xəbərdarlıq" in result.stdout
-    # The office register knows nothing of the demo's certificates.
-    loaded("verify", pdfs[0].stem, code=4)
+    # A demo number is answered "demo" by the office's register: it never passes.
+    verdict = json.loads(loaded("verify", pdfs[0].stem, "--json", code=6).stdout)
+    assert verdict["reason"] == "demo"
+    assert json.loads(loaded("verify", str(pdfs[0]), "--json", code=6).stdout)["reason"] == "demo"
     # Repeatable: a fresh sandbox each time, the office untouched again.
     loaded("demo")
     assert snapshot(loaded.url) == before_db

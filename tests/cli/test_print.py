@@ -44,9 +44,12 @@ def test_print_without_debt_writes_certificate(loaded: Cli, tmp_path: Path) -> N
         "borcu yoxdur",
         "25.12.2026 tarixinədək etibarlıdır",
         "I qrup (əhali)",
-        "leyla",
+        "Məsul şəxs: ____",  # nobody in the staff register: a line to write the name by hand
+        "M.Y.",
+        "Yoxlama ünvanı: https://arayis.azersu.az/verify",
     ):
         assert expected in " ".join(text.split()), expected
+    assert "leyla" not in text  # never the operator's login
     assert "6HV4DVC" not in text  # the FIN is masked on the certificate
     shown = loaded.json("show", app_id)
     cert = shown["certificates"][0]
@@ -569,6 +572,29 @@ def test_batch_group_rechecks_after_a_charge_between_numbering_and_register(
     assert history[-1]["action"] == "print_refused" and history[-1]["detail"]["debt"] == "15.00"
     assert [p.name for p in tmp_path.glob("*.pdf")] == ["AR-2026-000001-5.pdf"]
     assert not list(tmp_path.glob(".arayis-*.tmp"))
-    again = loaded.json("print", str(first), "--out", tmp_path)
+    again = loaded.json("print", str(first), "--renew", "--reason", "gap", "--out", tmp_path)
     assert again["certificate_number"] == "AR-2026-000003-1"  # 2 was the refused one's
     assert loaded.json("db", "check")["ok"]
+
+
+def test_staff_register_names_the_responsible_person(loaded: Cli, tmp_path: Path) -> None:
+    assert loaded.json("staff", "list") == []
+    assert "Nobody is registered" in loaded("staff", "list").stderr
+    added = loaded.json(
+        "staff", "add", "leyla", "--name", "Məmmədova Leyla Arif qızı", "--title", "operator"
+    )
+    assert added["login"] == "leyla" and added["title"] == "operator"
+    loaded("staff", "add", "two words", "--name", "X", code=2)
+    loaded("staff", "add", "x", "--name", "   ", code=2)
+    loaded("staff", "add", "x", "--name", "Ad \U0001f600", code=2)  # the font lacks it
+    [row] = loaded.json("staff", "list")
+    assert row["name"] == "Məmmədova Leyla Arif qızı"
+    out = loaded.json("print", app_in(loaded, "completed"))
+    text = " ".join(_pdf_text(Path(out["path"])).split())
+    assert "Məsul şəxs: Məmmədova Leyla Arif qızı, operator" in text
+    assert "leyla" not in text
+    loaded.json("staff", "add", "leyla", "--name", "Əliyeva Leyla")  # a correction
+    assert [r["name"] for r in loaded.json("staff", "list")] == ["Əliyeva Leyla"]
+    assert loaded.json("staff", "remove", "leyla")["login"] == "leyla"
+    loaded("staff", "remove", "leyla", code=4)
+    assert loaded.json("staff", "list") == []

@@ -33,6 +33,7 @@ BASE = CertificateData(
     "0011276516.70639cb946edd8d2.KINKXbAbSg6k57KkyBswTfkgbV_K84x8tdN4it3WZVycUM4bxvnoAqxiuc"
     "mI7UMaZs94XVns3wcTPf4DJklGDA",
     token="x",
+    verify_address="https://arayis.azersu.az/verify",
 )
 
 
@@ -150,6 +151,51 @@ def _pages(pdf: bytes) -> list[tuple[list[Box], list[tuple[str, Box]], tuple[flo
         pages.append((lines, codes, (width, height)))
     doc.close()
     return pages
+
+
+def _text_box(pdf: bytes, needle: str) -> Box:
+    """The box (PDF points) of the first text line holding ``needle``."""
+    import pypdfium2 as pdfium
+
+    doc = pdfium.PdfDocument(pdf)
+    try:
+        text = doc[0].get_textpage()
+        for i in range(text.count_rects()):
+            box = tuple(text.get_rect(i))
+            if needle in text.get_text_bounded(*box):
+                return box  # type: ignore[return-value]
+    finally:
+        doc.close()
+    raise AssertionError(f"{needle!r} not on the page")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        replace(BASE, operator="Məmmədova Leyla Arif qızı", operator_title="baş mütəxəssis"),
+        replace(BASE, operator=""),
+    ],
+    ids=["registered name", "blank for a handwritten name"],
+)
+def test_name_seal_and_address_where_a_notary_expects_them(data: CertificateData) -> None:
+    data = replace(data, verify_address="https://arayis.azersu.az/verify")
+    pdf = render(data)
+    text = text_of(pdf)
+    if data.operator:
+        assert "Məsul şəxs: Məmmədova Leyla Arif qızı, baş mütəxəssis" in text
+    else:
+        assert "Məsul şəxs: ______" in text and "(ad, soyad)" in text
+    assert "leyla" not in text.replace("Leyla", "")  # never a login
+    [(_, [(_, qr)], _)] = _pages(pdf)
+    name = _text_box(pdf, "Məsul şəxs")
+    signature = _text_box(pdf, "İmza")
+    seal = _text_box(pdf, "M.Y.")
+    address = _text_box(pdf, "Yoxlama ünvanı: https://arayis.azersu.az/verify")
+    # The signature under the name; the seal to their right, at their height.
+    assert signature[3] <= name[1] and seal[0] > max(name[2], signature[2])
+    assert seal[1] < name[3] and seal[3] > signature[1]
+    # The address in words right under the QR code, starting at its left edge.
+    assert address[3] <= qr[1] and qr[1] - address[3] < 20 and abs(address[0] - qr[0]) < 12
 
 
 @pytest.mark.parametrize("name", list(LAYOUTS))

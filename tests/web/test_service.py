@@ -354,3 +354,17 @@ def test_register_unreachable_is_503_not_a_verdict(tmp_path: Path) -> None:
         assert body["error"] == "unavailable"
         form = client.post("/verify", data={"number": "AR-2026-000001-5", "abonent": CODE})
         assert form.status_code == 503
+
+
+def test_a_superseded_certificate_names_the_newer_one(
+    loaded: Cli, issued: dict, client: TestClient
+) -> None:
+    app_id = str(issued["application_id"])
+    newer = loaded.json("print", app_id, "--renew", "--reason", "paper lost")["certificate_number"]
+    body = client.get(f"/verify/{issued['token']}", headers=JSON).json()
+    assert body["valid"] is False and body["reason"] == "superseded"
+    assert body["superseded_by"] == newer
+    page = client.get(f"/verify/{issued['token']}")
+    assert "Arayış etibarsızdır" in page.text and "yenisi ilə əvəz edilib" in page.text
+    assert newer in page.text
+    _no_pii(page.text)
