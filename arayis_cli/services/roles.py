@@ -69,6 +69,8 @@ GRANTS: dict[Role, dict[str, str]] = {
         "certificate": "SELECT, INSERT",
         "certificate_pdf": "SELECT, INSERT",
         "signing_key": "SELECT, INSERT",
+        # The responsible person the certificate names (the staff register).
+        "staff": "SELECT",
         # /verify runs in the same process and logs each check.
         "certificate_verification": "INSERT",
         "api_client": "SELECT",
