@@ -22,6 +22,7 @@ class Role(StrEnum):
     # Job roles, for the logins of unattended services (least privilege, nothing inherited):
     MAILER = "arayis_mailer"  # outbox send, and nothing else
     WEB = "arayis_web"  # serve: read the register, write the verification log
+    PORTAL = "arayis_portal"  # the portal API's login: submit, attach, status, print
 
     @property
     def short(self) -> str:
@@ -50,7 +51,7 @@ COMMANDS: dict[str, tuple[Role, ...]] = {
     "verify": (Role.SUPPORT,),
     "stats": (Role.SUPPORT,),
     "changes": (Role.SUPPORT,),
-    "serve": (Role.SUPPORT, Role.WEB),
+    "serve": (Role.SUPPORT, Role.WEB, Role.PORTAL),
     "outbox list": (Role.SUPPORT,),
     "outbox show": (Role.SUPPORT,),
     "policy show": (Role.SUPPORT,),
@@ -78,6 +79,9 @@ COMMANDS: dict[str, tuple[Role, ...]] = {
     "db check": (Role.ADMIN,),
     "db roles": (Role.ADMIN,),
     "db backup": (Role.ADMIN,),
+    "api-key create": (Role.ADMIN,),
+    "api-key list": (Role.ADMIN,),
+    "api-key revoke": (Role.ADMIN,),
     "staff add": (Role.ADMIN,),
     "staff list": (Role.ADMIN,),
     "staff remove": (Role.ADMIN,),

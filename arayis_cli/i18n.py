@@ -26,6 +26,9 @@ from __future__ import annotations
 
 import gettext as _gettext
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 DOMAIN = "arayis"
@@ -38,6 +41,8 @@ ENV_LANG = "ARAYIS_LANG"
 #: Set by ``--lang`` for one invocation; None: ``ARAYIS_LANG`` decides.
 _override: str | None = None
 _loaded: dict[str, _gettext.NullTranslations] = {}
+#: The language of one web request (``Accept-Language``), in its own context.
+_request_language: ContextVar[str | None] = ContextVar("arayis_request_language", default=None)
 
 
 def set_language(lang: str | None) -> None:
@@ -48,6 +53,9 @@ def set_language(lang: str | None) -> None:
 
 def language() -> str:
     """The language messages are made in now: ``az`` or ``en``."""
+    asked = _request_language.get()
+    if asked is not None:
+        return asked
     if _override is not None:
         return _override
     return language_setting()
@@ -62,6 +70,17 @@ def language_setting() -> str:
     """
     raw = (os.environ.get(ENV_LANG) or "").strip().lower()
     return raw if raw in LANGUAGES else DEFAULT_LANGUAGE
+
+
+@contextmanager
+def speaking(lang: str) -> Iterator[None]:
+    """Messages made inside the block are in ``lang`` (one web request's language; other
+    requests served at the same time by other threads keep theirs)."""
+    token = _request_language.set(lang)
+    try:
+        yield
+    finally:
+        _request_language.reset(token)
 
 
 def translations(lang: str | None = None) -> _gettext.NullTranslations:

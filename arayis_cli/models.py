@@ -370,3 +370,50 @@ class StatusChange(SQLModel, table=True):
     application_id: int = Field(foreign_key="application.id", index=True)
     status: str = Field(max_length=12)
     at: datetime = Field(sa_type=AwareDateTime)
+
+
+class ApiClient(SQLModel, table=True):
+    """A client of ``/api/v1`` (the e-gov.az portal, azersu.az): its key's SHA-256 only.
+
+    The key itself is shown once, when created; revoking keeps the row (calls name it).
+    """
+
+    __tablename__ = "api_client"
+
+    name: str = Field(primary_key=True, max_length=40)
+    key_sha256: str = Field(max_length=64, unique=True)
+    scopes: str = Field(max_length=40)  # comma-separated: submit, status, print
+    created_at: datetime = Field(sa_type=AwareDateTime)
+    created_by: str = Field(max_length=100)
+    revoked_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    revoked_by: str | None = Field(default=None, max_length=100)
+
+
+class ApiCall(SQLModel, table=True):
+    """One call of ``/api/v1``: which client, which route, which application, what came
+    of it (the problem code, or ``ok``). No foreign keys: calls about an application that
+    does not exist are recorded too. Append-only."""
+
+    __tablename__ = "api_call"
+
+    id: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=AwareDateTime)
+    client: str | None = Field(default=None, max_length=40)
+    method: str = Field(max_length=7)
+    route: str = Field(max_length=80)
+    application_id: int | None = Field(default=None, index=True)
+    status: int
+    outcome: str = Field(max_length=30)
+
+
+class ApiIdempotency(SQLModel, table=True):
+    """A document upload's ``Idempotency-Key``: the same key again returns this answer."""
+
+    __tablename__ = "api_idempotency"
+
+    client: str = Field(primary_key=True, max_length=40)
+    key: str = Field(primary_key=True, max_length=100)
+    application_id: int
+    request_sha256: str = Field(max_length=64)
+    response: str = Field(sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(sa_type=AwareDateTime)

@@ -192,6 +192,18 @@ def certificate_json(cert: Certificate) -> dict[str, Any]:
     }
 
 
+def api_call_json(call: Any) -> dict[str, Any]:
+    """One call of the portal API about an application (``show``)."""
+    return {
+        "at": iso_baku(call.at),
+        "client": call.client,
+        "method": call.method,
+        "route": call.route,
+        "status": call.status,
+        "outcome": call.outcome,
+    }
+
+
 def verification_json(number: str, check: CertificateVerification) -> dict[str, Any]:
     """One recorded verification (show's ``verifications``)."""
     return {

@@ -60,7 +60,7 @@ def test_inheritance() -> None:
     assert holders(Role.SUPPORT) == {Role.SUPPORT, Role.CLERK, Role.APPROVER, Role.ADMIN}
     assert holders(Role.BILLING) == {Role.BILLING, Role.ADMIN}
     assert holders(Role.ADMIN) == {Role.ADMIN}
-    assert allowed_roles("abonent show") == set(Role) - {Role.MAILER, Role.WEB}
+    assert allowed_roles("abonent show") == set(Role) - {Role.MAILER, Role.WEB, Role.PORTAL}
     # Job roles hold one job each, and nobody includes them.
     assert holders(Role.MAILER) == {Role.MAILER} and holders(Role.WEB) == {Role.WEB}
     assert {c for c in COMMANDS if Role.MAILER in allowed_roles(c)} == {"outbox send"}

@@ -96,6 +96,9 @@ INVOCATIONS: dict[str, list[str]] = {
     "changes": ["changes", "--after", "0"],
     "outbox show": ["outbox", "show", "1"],
     "outbox retry": ["outbox", "retry", "1", "--reason", "Poçt qutusu düzəldildi"],
+    "api-key create": ["api-key", "create", "azersu", "--scope", "status"],
+    "api-key list": ["api-key", "list"],
+    "api-key revoke": ["api-key", "revoke", "egov"],
     "staff add": ["staff", "add", "t_clerk", "--name", "Əliyeva Leyla"],
     "staff list": ["staff", "list"],
     "staff remove": ["staff", "remove", "owner"],
@@ -109,6 +112,7 @@ WRITES = {
     *("submit", "attach", "review", "reject", "approve", "print", "abonent add", "pay"),
     *("revoke", "keys export", "keys rotate", "policy set", "db roles", "outbox retry"),
     "keys retire",
+    *("api-key create", "api-key revoke"),
     *("staff add", "staff remove"),
 }
 
@@ -191,6 +195,7 @@ def prepared(
         ready = run(*submit_args(code="0009907822", fin="2ERRY24"))["id"]
         run("review", ready)
         run("approve", ready, "--override", "Sənədlər kağızda təqdim olunub")
+        run("api-key", "create", "egov", "--scope", "submit,status,print")
         run("staff", "add", "owner", "--name", "Sahib Sahibov")
         run("db", "roles")
     # A bounced email for `outbox retry` to put back in the queue.

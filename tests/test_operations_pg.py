@@ -220,7 +220,7 @@ def test_setup_from_the_docs_and_a_day_through_its_logins(
                 conn.execute("SELECT fin FROM application")
         # The admin checks the store; support-level reads work for the clerk.
         assert as_["rauf"].json("db", "check")["ok"] is True
-        assert clerk.json("verify", cert["certificate_number"])["valid"] is True
+        assert clerk.json("verify", cert["certificate_number"], "--abonent", CODE)["valid"] is True
     finally:
         _clean_cluster()
 
@@ -324,7 +324,7 @@ def test_restore_a_dump_into_a_new_database(loaded: Cli, tmp_path: Path) -> None
         report = there.json("db", "check")
         assert report["ok"] is True, report
         assert there.json("verify", cert["path"])["valid"] is True
-        assert there.json("verify", cert["certificate_number"])["valid"] is True
+        assert there.json("verify", cert["certificate_number"], "--abonent", CODE)["valid"] is True
         before = {k["kid"] for k in loaded.json("keys", "export", "--all")}
         assert {k["kid"] for k in there.json("keys", "export", "--all")} == before
         # The office key file (restored beside it) signs on the restored database.

@@ -16,6 +16,7 @@ from arayis_cli import __version__
 from arayis_cli.cli import (
     access,
     admin,
+    apikeys,
     certificates,
     clickwords,
     decisions,
@@ -126,6 +127,7 @@ outbox.register(app)
 admin.register(app)
 support.register(app)
 access.register(app)
+apikeys.register(app)
 staff.register(app)
 # Last: every command registered above passes the role check and the PII audit.
 access.guard_all(app)

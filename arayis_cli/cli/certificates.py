@@ -303,6 +303,12 @@ def serve(
         60, "--rate-limit", min=1, help=N_("Requests per minute per client address (each worker).")
     ),
     burst: int = typer.Option(30, "--burst", min=1, help=N_("Requests a client may make at once.")),
+    api_rate_limit: int = typer.Option(
+        6000, "--api-rate-limit", min=1, help=N_("Portal API: requests per minute per API client.")
+    ),
+    api_burst: int = typer.Option(
+        200, "--api-burst", min=1, help=N_("Portal API: requests an API client may make at once.")
+    ),
     trusted_proxy: list[str] = typer.Option(
         [],
         "--trusted-proxy",
@@ -310,7 +316,7 @@ def serve(
     ),
     as_json: bool = JSON_OPT,
 ) -> None:
-    """Run the public verification service behind the QR code (read-only; logs each check)."""
+    """Run the verification service behind the QR code and the portal API (/api/v1)."""
     from arayis_cli.config import settings
     from arayis_cli.db import ensure_schema
     from arayis_cli.web.config import ServeConfig
@@ -326,6 +332,10 @@ def serve(
         rate_per_minute=rate_limit,
         burst=burst,
         trusted_proxies=tuple(trusted_proxy),
+        api_rate_per_minute=api_rate_limit,
+        api_burst=api_burst,
+        # Four uploads of the largest document in one request, and the multipart framing.
+        api_max_body_bytes=4 * current.max_document_bytes + 64 * 1024,
     )
     from arayis_cli.web.server import run
 

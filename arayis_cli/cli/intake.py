@@ -286,6 +286,7 @@ def show(
     blocked."""
     from arayis_cli.db import session_scope
     from arayis_cli.present import (
+        api_call_json,
         application_json,
         certificate_json,
         event_json,
@@ -293,6 +294,7 @@ def show(
         print_check_json,
         verification_json,
     )
+    from arayis_cli.services.apikeys import calls_of
     from arayis_cli.services.common import baku_date
     from arayis_cli.services.queries import detail
     from arayis_cli.services.support import print_check
@@ -308,6 +310,7 @@ def show(
         data["emails"] = [outbox_json(m, show_pii=show_pii) for m in d.emails]
         data["certificates"] = [certificate_json(c) for c in d.certificates]
         data["verifications"] = [verification_json(n, v) for n, v in d.verifications]
+        data["api_calls"] = [api_call_json(c) for c in calls_of(session, app_id)]
         data.update(print_check_json(print_check(session, d.app, now=now())))
     if as_json:
         emit_json(data)

@@ -213,6 +213,18 @@ def print_detail(data: dict[str, Any]) -> None:
                 v["evidence"],
             )
         show(checks)
+    if data.get("api_calls"):
+        calls = Table(title=_("Portal API calls"), title_justify="left")
+        for col in (_("Time"), _("Client"), _("Call"), _("Result")):
+            calls.add_column(col)
+        for call in data["api_calls"]:
+            calls.add_row(
+                date_az(call["at"]),
+                call["client"] or "—",
+                f"{call['method']} {call['route']}",
+                f"{call['status']} {call['outcome']}",
+            )
+        show(calls)
 
 
 def emails_table(rows: list[dict[str, Any]], *, title: str, with_application: bool) -> Table:

@@ -85,6 +85,17 @@ def read_upload(path: Path, *, limit: int) -> Upload:
                 name=name, limit=limit
             )
         )
+    return upload_of(name, content, limit=limit)
+
+
+def upload_of(name: str, content: bytes, *, limit: int) -> Upload:
+    """The checks of :func:`read_upload` on bytes already received (the portal's upload)."""
+    if len(content) > limit:
+        raise InvalidInput(
+            _("{name}: file is larger than the limit of {limit} bytes").format(
+                name=name, limit=limit
+            )
+        )
     if not content:
         raise InvalidInput(_("{name}: file is empty").format(name=name))
     media_type = sniff(content)

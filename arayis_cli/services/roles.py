@@ -61,6 +61,31 @@ GRANTS: dict[Role, dict[str, str]] = {
         # SELECT too: the ORM's bulk insert reads the new rows back (RETURNING).
         "certificate_verification": "SELECT, INSERT",
     },
+    # The portal API's login (arayis serve): submit, attach, status, print; nothing else.
+    # UPDATE only on a column nobody reads, for the row locks (SELECT … FOR UPDATE).
+    Role.PORTAL: {
+        "alembic_version": "SELECT",
+        "abonent": "SELECT, UPDATE (code)",
+        "ledger_entry": "SELECT",
+        "application": "SELECT, INSERT, UPDATE (version)",
+        # SELECT where an INSERT returns the new row's id.
+        "event": "SELECT, INSERT",
+        "outbox_message": "SELECT, INSERT",
+        "document": "SELECT, INSERT",
+        "document_blob": "INSERT",
+        "status_change": "SELECT, INSERT, UPDATE",
+        "counter": "SELECT, INSERT, UPDATE",
+        "certificate": "SELECT, INSERT",
+        "certificate_pdf": "SELECT, INSERT",
+        "signing_key": "SELECT, INSERT",
+        # The responsible person the certificate names (the staff register).
+        "staff": "SELECT",
+        # /verify runs in the same process and logs each check.
+        "certificate_verification": "INSERT",
+        "api_client": "SELECT",
+        "api_call": "SELECT, INSERT",
+        "api_idempotency": "SELECT, INSERT",
+    },
 }
 
 GUARDS = """

@@ -136,6 +136,14 @@ def _attempt(event: Event) -> PrintAttempt:
     )
 
 
+def debt_warning(debt: Decimal, *, now: datetime) -> str:
+    """Xəbərdarlıq: what the subscriber is told when "Çap et" meets a debt (Azerbaijani)."""
+    return (
+        f"Borc var: {money_human(debt)} ({fmt_datetime(now)} vəziyyətinə). "
+        "Ödəniş hesaba düşəndən sonra yenidən çap edin."
+    )
+
+
 def _blocker(
     session: Session, app: Application, *, debt: Decimal, now: datetime
 ) -> tuple[str, str]:

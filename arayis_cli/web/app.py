@@ -15,10 +15,12 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
-from starlette.routing import Route
+from starlette.routing import Mount, Route
 
 from arayis_cli.errors import ArayisError, InvalidInput
 from arayis_cli.web import pages
+from arayis_cli.web.api import PREFIX as API_PREFIX
+from arayis_cli.web.api import body_limit, create_api
 from arayis_cli.web.config import ENV_SERVE_CONFIG, MAX_TOKEN_CHARS, ServeConfig
 from arayis_cli.web.guard import BodyTooLarge, Guard, TokenBuckets, parse_proxies
 from arayis_cli.web.recorder import Recorder
@@ -46,6 +48,11 @@ class Service:
         self.config = config
         self.domain = urlsplit(config.verify_base).hostname or config.verify_base
         self.recorder = Recorder(config.db_url, interval=config.record_interval)
+        from arayis_cli.services.apikeys import record_calls
+
+        self.calls = Recorder(
+            config.db_url, interval=config.record_interval, write=record_calls, what="API call log"
+        )
 
     def check(self, evidence: Evidence) -> Verdict:
         """The same verdict as ``arayis verify`` (one implementation), then logged."""
@@ -203,10 +210,12 @@ def create_app(config: ServeConfig) -> Any:
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         service.recorder.start()
+        service.calls.start()
         try:
             yield
         finally:
             await run_in_threadpool(service.recorder.stop)
+            await run_in_threadpool(service.calls.stop)
 
     async def method_not_allowed(request: Request, exc: Exception) -> Response:
         return PlainTextResponse("Method Not Allowed", status_code=405)
@@ -218,6 +227,7 @@ def create_app(config: ServeConfig) -> Any:
             Route("/verify", service.submit, methods=["POST"]),
             Route("/healthz", service.healthz, methods=["GET"]),
             Route("/static/verify.css", service.style, methods=["GET"]),
+            Mount(API_PREFIX, app=create_api(config, service.calls)),
         ],
         exception_handlers={
             404: service.not_found,
@@ -233,6 +243,7 @@ def create_app(config: ServeConfig) -> Any:
         buckets=TokenBuckets(rate=rate, burst=config.burst),
         max_body=config.max_body_bytes,
         trusted_proxies=parse_proxies(config.trusted_proxies),
+        body_limit=lambda path, method: body_limit(path, method, config),
     )
 
 

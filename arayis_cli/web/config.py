@@ -32,6 +32,13 @@ class ServeConfig:
     # Verifications are written in batches at most this often (seconds): one commit per
     # batch instead of one per request keeps the register's write lock free.
     record_interval: float = 0.5
+    # /api/v1: a token bucket per API client (not per address: the portal is one address
+    # for every subscriber), the largest upload body, and how long a key's lookup is
+    # remembered (a revoked key stops working within this many seconds).
+    api_rate_per_minute: int = 6000
+    api_burst: int = 200
+    api_max_body_bytes: int = 4 * 10 * 1024 * 1024 + 64 * 1024
+    key_cache_seconds: float = 5.0
 
     def to_json(self) -> str:
         return json.dumps(asdict(self))

@@ -31,8 +31,9 @@ SECURITY_HEADERS: list[tuple[bytes, bytes]] = [
     (b"permissions-policy", b"camera=(), microphone=(), geolocation=()"),
     (b"cross-origin-opener-policy", b"same-origin"),
 ]
-# Paths not rate-limited: a load balancer's health probe and the style sheet.
-UNLIMITED = ("/healthz", "/static/")
+# Paths not rate-limited by address: a load balancer's health probe, the style sheet, and
+# the portal API (one portal address serves every subscriber: it limits each API client).
+UNLIMITED = ("/healthz", "/static/", "/api/")
 MAX_TRACKED_ADDRESSES = 50_000
 # A browser sends a few hundred bytes of headers; uvicorn's httptools parser sets no limit.
 MAX_HEADER_BYTES = 16 * 1024
@@ -138,8 +139,11 @@ class Guard:
         buckets: TokenBuckets,
         max_body: int,
         trusted_proxies: list[Any],
+        body_limit: Callable[[str, str], int | None] | None = None,
     ) -> None:
+        """``body_limit(path, method)``: a path's own limit (None: ``max_body``)."""
         self.app = app
+        self.body_limit = body_limit
         self.buckets = buckets
         self.max_body = max_body
         self.trusted = trusted_proxies
@@ -151,6 +155,13 @@ class Guard:
         path = scope.get("path", "")
         wants_json = _wants_json(scope)
         lang = _language(scope)
+        limit = self.max_body
+        if self.body_limit is not None:
+            own = self.body_limit(path, scope.get("method", ""))
+            if own is not None:
+                limit = own
+                wants_json = _PROBLEM  # the API answers with problem documents
+                lang = _accept_language(scope)
 
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -179,7 +190,7 @@ class Guard:
             await _refuse(send_secured, 431, "too_large", lang, wants_json)
             return
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body:
+        if declared is not None and declared > limit:
             await _refuse(send_secured, 413, "too_large", lang, wants_json)
             return
         received = 0
@@ -196,7 +207,7 @@ class Guard:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > limit:
                     raise BodyTooLarge
             return message
 
@@ -207,8 +218,24 @@ class Guard:
                 await _refuse(send_secured, 413, "too_large", lang, wants_json)
 
 
+_PROBLEM = "problem"
+
+
+def _accept_language(scope: Scope) -> str:
+    for key, value in scope.get("headers", ()):
+        if key == b"accept-language":
+            return "en" if value.strip().lower().startswith(b"en") else "az"
+    return "az"
+
+
 class BodyTooLarge(Exception):
     """A streamed body passed the limit (no or a false Content-Length)."""
+
+
+def _too_large(lang: str) -> str:
+    from arayis_cli.i18n import N_, translations
+
+    return translations(lang).gettext(N_("the request body is larger than allowed"))
 
 
 def _content_length(scope: Scope) -> int | None:
@@ -247,13 +274,25 @@ async def _refuse(
     status: int,
     code: str,
     lang: str,
-    wants_json: bool,
+    wants_json: bool | str,
     extra: list[tuple[bytes, bytes]] | None = None,
 ) -> None:
     from arayis_cli.web.pages import error_page, text
 
     message = text(lang, code)
-    if wants_json:
+    if wants_json == _PROBLEM:
+        from http import HTTPStatus
+
+        problem = {
+            "type": "about:blank",
+            "title": HTTPStatus(status).phrase,
+            "status": status,
+            "code": code,
+            "detail": message if code != "too_large" else _too_large(lang),
+        }
+        body = json.dumps(problem, ensure_ascii=False).encode()
+        ctype = b"application/problem+json"
+    elif wants_json:
         body = json.dumps({"error": code, "message": message}, ensure_ascii=False).encode()
         ctype = b"application/json"
     else:

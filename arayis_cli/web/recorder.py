@@ -11,10 +11,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from arayis_cli.services.verification import Check
+from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger("arayis.serve")
 MAX_QUEUED = 100_000  # past this (database gone for a long time) the oldest are dropped
@@ -22,17 +20,27 @@ BATCH = 1000
 
 
 class Recorder:
-    def __init__(self, db_url: str, *, interval: float) -> None:
+    def __init__(
+        self,
+        db_url: str,
+        *,
+        interval: float,
+        write: Callable[[Any, list[Any]], None] | None = None,
+        what: str = "verification log",
+    ) -> None:
+        """``write(session, records)`` adds a batch (default: verifications)."""
         self.db_url = db_url
         self.interval = interval
-        self._queue: queue.SimpleQueue[Check] = queue.SimpleQueue()
+        self.write = write
+        self.what = what
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._pending: list[Check] = []
+        self._pending: list[Any] = []
 
-    def add(self, check: Check | None) -> None:
-        if check is not None:
-            self._queue.put(check)
+    def add(self, record: Any | None) -> None:
+        if record is not None:
+            self._queue.put(record)
 
     def start(self) -> None:
         self._thread = threading.Thread(target=self._run, name="arayis-recorder", daemon=True)
@@ -55,21 +63,22 @@ class Recorder:
         from arayis_cli.errors import ArayisError
         from arayis_cli.services.verification import record_checks
 
+        write = self.write or record_checks
         while True:
             try:
                 self._pending.append(self._queue.get_nowait())
             except queue.Empty:
                 break
         if len(self._pending) > MAX_QUEUED:
-            log.error("verification log: %d records dropped", len(self._pending) - MAX_QUEUED)
+            log.error("%s: %d records dropped", self.what, len(self._pending) - MAX_QUEUED)
             del self._pending[: len(self._pending) - MAX_QUEUED]
         while self._pending:
             batch = self._pending[:BATCH]
             try:
                 with session_scope(self.db_url) as session:
-                    record_checks(session, batch)
+                    write(session, batch)
             except (SQLAlchemyError, ArayisError) as exc:
                 # Kept for the next round: the database may be back by then.
-                log.warning("verification log not written yet (%s)", type(exc).__name__)
+                log.warning("%s not written yet (%s)", self.what, type(exc).__name__)
                 return
             del self._pending[: len(batch)]
