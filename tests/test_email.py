@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import string
@@ -138,8 +139,14 @@ def test_whole_story_delivers_exactly_the_promised_emails(loaded: Cli, smtp: Ser
 def test_server_down_then_up(loaded: Cli, smtp: Server) -> None:
     smtp.stop()
     loaded(*submit_args())
-    down = loaded.json("outbox", "send")
-    assert (down["sent"], down["retry"]) == (0, 1)
+    # A cron job can tell: exit 8, the report on stdout, the error naming the server on stderr.
+    result = loaded("outbox", "send", "--json", code=8)
+    down = json.loads(result.stdout)
+    assert (down["sent"], down["retry"], down["smtp_unreachable"]) == (0, 1, True)
+    error = json.loads(result.stderr)
+    assert error["error"] == "unavailable"
+    assert f"127.0.0.1:{smtp.port}" in error["message"] and "refused" in error["message"]
+    assert "Errno" not in error["message"]
     [msg] = loaded.json("outbox", "list")
     assert msg["status"] == "pending" and msg["attempts"] == 1
     assert "Connection" in msg["last_error"] or "refused" in msg["last_error"].lower()
@@ -150,6 +157,19 @@ def test_server_down_then_up(loaded: Cli, smtp: Server) -> None:
     assert loaded.json("outbox", "send")["sent"] == 1
     assert loaded.json("outbox", "send", "--force")["sent"] == 0
     assert len(smtp.messages) == 1
+
+
+def test_server_down_named_for_people_in_their_language(loaded: Cli, smtp: Server) -> None:
+    smtp.stop()
+    loaded(*submit_args())
+    people = loaded("outbox", "send", code=8)
+    assert f"SMTP server 127.0.0.1:{smtp.port}" in people.stderr
+    assert "Errno" not in people.stderr and "ConnectionRefusedError" not in people.stderr
+    az = loaded("--lang", "az", "outbox", "send", "--force", code=8)
+    assert f"127.0.0.1:{smtp.port}" in az.stderr and "SMTP serveri" in az.stderr
+    assert "refused" not in az.stderr
+    smtp.start()
+    assert loaded.json("outbox", "send", "--force")["smtp_unreachable"] is False
 
 
 def test_4xx_then_success(loaded: Cli, smtp: Server) -> None:

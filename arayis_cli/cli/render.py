@@ -115,6 +115,22 @@ EMAIL_KINDS = {
     "approved_no_debt": N_("ready to print"),
     "approved_debt": N_("debt first"),
 }
+#: Delivery states of an email (outbox list/show, show --as-subscriber).
+OUTBOX_STATES = {
+    "pending": N_("queued"),
+    "sending": N_("sending"),
+    "sent": N_("sent"),
+    "failed": N_("failed"),
+}
+#: Document kinds (attach --kind).
+DOCUMENT_KINDS = {
+    "id-card": N_("identity card"),
+    "ownership": N_("ownership document"),
+    "power-of-attorney": N_("power of attorney"),
+    "other": N_("other document"),
+}
+#: Channels an application came through.
+CHANNELS = {"egov": N_("e-gov portal"), "azersu": N_("Azərsu portal"), "office": N_("office")}
 #: Checklist items for people (JSON keeps the code and the Azerbaijani ``label``).
 CHECKLIST = {
     "group_i": N_("The abonent is in group I (residential)"),
@@ -259,7 +275,7 @@ def print_import_report(report: dict[str, Any]) -> None:
         table.add_column(_("Row"), justify="right")
         table.add_column(_("Reason"))
         for item in report["failed"][:200]:
-            table.add_row(str(item["row"]), item["error"])
+            table.add_row(str(item["row"]), item["message"])
         show(table)
         if len(report["failed"]) > 200:
             more = len(report["failed"]) - 200

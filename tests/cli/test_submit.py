@@ -190,7 +190,7 @@ def test_from_file_duplicates_inside_file(loaded: Cli, tmp_path: Path) -> None:
     )
     report = loaded.json("submit", "--from-file", f, code=2)
     assert report["created"] == 1 and report["existing"] == 1
-    assert report["failed"][0]["row"] == 3 and "open application" in report["failed"][0]["error"]
+    assert report["failed"][0]["row"] == 3 and "open application" in report["failed"][0]["message"]
 
 
 def test_from_file_malformed_is_refused_whole(loaded: Cli, tmp_path: Path, unchanged) -> None:

@@ -231,6 +231,6 @@ def test_open_application_conflict_names_its_number(loaded: Cli, tmp_path: Path)
         f"{CODE_DEBT},{DEBT_FIN},0501234567,b@example.az,egov,,\n"
     )
     report = loaded.json("submit", "--from-file", batch, code=2)
-    errors = {f["row"]: f["error"] for f in report["failed"]}
+    errors = {f["row"]: f["message"] for f in report["failed"]}
     assert f"open application №{first}" in errors[1]
     assert "open application (row 2 of this file)" in errors[3]
