@@ -16,7 +16,9 @@ def changes(
     after: int = count_option(
         0, "--after", help=N_("Cursor of the last change already seen (0: from the beginning).")
     ),
-    limit: int = count_option(100, "--limit", help=N_("At most N changes (0 to 10000; 0 only reports the cursor).")),
+    limit: int = count_option(
+        100, "--limit", help=N_("At most N changes (0 to 10000; 0 only reports the cursor).")
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Status changes in commit order, for the portal; continue from next_cursor."""
