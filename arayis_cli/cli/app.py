@@ -41,7 +41,8 @@ class _RootGroup(typer.core.TyperGroup):
         self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
     ) -> Any:
         if parent is None:
-            set_language(_lang_in_argv(list(args)))
+            args = lang_first(list(args))
+            set_language(_lang_in_argv(args))
         return super().make_context(info_name, args, parent=parent, **extra)
 
 
@@ -152,6 +153,7 @@ def run(args: list[str]) -> int:
 
 
 def _run(args: list[str]) -> int:
+    args = lang_first(args)
     set_language(_lang_in_argv(args))  # usage errors come before the callback
     try:
         code = app(args=args, standalone_mode=False)
@@ -173,6 +175,19 @@ def _run(args: list[str]) -> int:
         sys.stderr.write(label(N_("Aborted!")) + "\n")
         return int(ExitCode.INTERRUPTED)
     return code if isinstance(code, int) else int(ExitCode.OK)
+
+
+def lang_first(args: list[str]) -> list[str]:
+    """``--lang X`` (or ``--lang=X``) may be written anywhere on the line (``list --lang
+    en``): it is a root option, so it is moved in front of the command name."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg.startswith("--lang="):
+            return [arg, *args[:i], *args[i + 1 :]]
+        if arg == "--lang" and i + 1 < len(args):
+            return [arg, args[i + 1], *args[:i], *args[i + 2 :]]
+    return args
 
 
 def _lang_in_argv(args: list[str]) -> str | None:

@@ -228,6 +228,10 @@ def attach(
     _show_application(app_id, as_json=as_json, show_pii=show_pii)
 
 
+#: Rows a person sees by default (a table); --all, --limit, JSON and CSV are unlimited.
+PEOPLE_LIMIT = 50
+
+
 @command
 def list_(
     status: list[str] = typer.Option(
@@ -236,18 +240,37 @@ def list_(
         help=N_("new, in_progress, completed, rejected, or the Azerbaijani label."),
     ),
     abonent: str = typer.Option(None, "--abonent", help=N_("Only this abonent code.")),
+    fin: str = typer.Option(None, "--fin", help=N_("Only applications with this FIN.")),
+    owner: str = typer.Option(
+        None, "--owner", help=N_("Only abonents whose owner's name contains this text.")
+    ),
+    external_id: str = typer.Option(
+        None, "--external-id", help=N_("Only the application with this portal request id.")
+    ),
+    search: str = typer.Option(
+        None,
+        "--search",
+        help=N_("An abonent code, FIN, portal request id or part of the owner's name."),
+    ),
     overdue: bool = typer.Option(False, "--overdue", help=N_("Only open applications past due.")),
-    since: str = typer.Option(None, "--since", help=N_("Submitted on or after this date.")),
-    until: str = typer.Option(None, "--until", help=N_("Submitted on or before this date.")),
+    since: str = typer.Option(
+        None, "--since", help=N_("Submitted on or after this date (or today, yesterday).")
+    ),
+    until: str = typer.Option(
+        None, "--until", help=N_("Submitted on or before this date (or today, yesterday).")
+    ),
     limit: int = count_option(None, "--limit", help=N_("At most N applications.")),
     offset: int = count_option(0, "--offset", help=N_("Skip the first N.")),
+    all_: bool = typer.Option(
+        False, "--all", help=N_("Every matching application in the table (default: 50).")
+    ),
     fmt: str = typer.Option("table", "--format", help=N_("table, json or csv.")),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
     """List applications, oldest first."""
     from arayis_cli.errors import InvalidInput
-    from arayis_cli.validation import parse_abonent_code, parse_date
+    from arayis_cli.validation import clean_text, parse_abonent_code, parse_external_id, parse_fin
     from arayis_cli.workflow import parse_status
 
     fmt = "json" if as_json else fmt.strip().lower()
@@ -255,20 +278,43 @@ def list_(
         raise InvalidInput(_("--format must be table, json or csv"))
     if (limit is not None and limit < 0) or offset < 0:
         raise InvalidInput(_("--limit and --offset must not be negative"))
+    if all_ and limit is not None:
+        raise InvalidInput(_("--all and --limit cannot be combined"))
     from arayis_cli.services.queries import ListFilter
 
+    people_limit = fmt == "table" and limit is None and not all_
     flt = ListFilter(
         statuses=tuple(dict.fromkeys(parse_status(s) for s in status or [])),
         abonent_code=parse_abonent_code(abonent) if abonent else None,
+        fin=parse_fin(fin) if fin else None,
+        owner=clean_text(owner, N_("owner name"), limit=200) if owner else None,
+        external_id=parse_external_id(external_id) if external_id else None,
+        search=clean_text(search, "--search", limit=200) if search else None,
         overdue=overdue,
-        since=parse_date(since, "--since") if since else None,
-        until=parse_date(until, "--until") if until else None,
-        limit=limit,
+        since=_day(since, "--since") if since else None,
+        until=_day(until, "--until") if until else None,
+        limit=PEOPLE_LIMIT if people_limit else limit,
         offset=offset,
     )
     from arayis_cli.cli.listing import write_list
 
-    write_list(flt, fmt=fmt, show_pii=show_pii)
+    write_list(flt, fmt=fmt, show_pii=show_pii, people_limit=people_limit)
+
+
+#: Words for a day that ``--since``/``--until`` take besides a date, in both languages.
+_DAY_WORDS = {"today": 0, "bugün": 0, "bu gün": 0, "yesterday": 1, "dünən": 1}
+
+
+def _day(text: str, option: str) -> Any:
+    from datetime import timedelta
+
+    from arayis_cli.services.common import baku_date
+    from arayis_cli.validation import parse_date
+
+    back = _DAY_WORDS.get(text.strip().lower())
+    if back is not None:
+        return baku_date(now()) - timedelta(days=back)
+    return parse_date(text, option)
 
 
 @command
