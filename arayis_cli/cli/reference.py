@@ -100,7 +100,9 @@ def _show(code: str, *, as_json: bool, show_pii: bool) -> None:
     table.add_row(_("Owner"), data["owner_name"])
     table.add_row(_("FIN"), data["owner_fin"])
     table.add_row(_("Address"), data["address"])
-    table.add_row(_("Balance"), money_human(summary["balance"]))
+    from arayis_cli.cli.render import balance_az
+
+    table.add_row(_("Balance"), balance_az(summary["balance"]))
     table.add_row(_("Debt"), debt_text(summary["debt"]))
     show(table)
     if summary["ledger"]:
@@ -179,7 +181,7 @@ def pay(
     show(
         f"{verb}: {entry.abonent_code}, {money_human(from_qepik(entry.amount_qepik))} "
         f"({entry.reference}). "
-        + (f"Qalan borc: {money_human(debt)}." if debt > 0 else _("No debt."))
+        + (_("Debt left: {debt}.").format(debt=money_human(debt)) if debt > 0 else _("No debt."))
     )
 
 

@@ -94,9 +94,17 @@ def checklist_failure_label(text: str) -> str:
     return text
 
 
+def balance_az(amount: str | Decimal) -> str:
+    """A balance for people: a negative one is money paid in advance, and says so."""
+    text = money_az(amount)
+    return text + " " + _("(overpaid)") if Decimal(amount) < 0 else text
+
+
 def _detail_value(action: str, key: str, value: Any) -> str:
     if value is None:
         return "—"
+    if key == "balance":
+        return balance_az(value)
     if key in MONEY_KEYS:
         return money_az(value)
     if key == "kind":
@@ -502,7 +510,8 @@ def print_outbox_message(data: dict[str, Any]) -> None:
         head.append("\n")
     out.print(head, end="")
     out.print(Text(""))
-    out.print(Text(data["body_text"].rstrip("\n")), soft_wrap=True)  # exact, as sent
+    # Word-wrapped to the terminal for reading; --json has the body exactly as sent.
+    out.print(Text(data["body_text"].rstrip("\n")))
     out.print(Text(""))
     state = Text()
     rows = [
@@ -558,7 +567,7 @@ def print_subscriber_view(data: dict[str, Any]) -> None:
         text.append(_("\nSubject: "), style="bold")
         text.append(email["subject"] + "\n\n")
         text.append(email["body_text"].rstrip("\n") + "\n")
-        out.print(text, end="", soft_wrap=True)
+        out.print(text, end="")
     if not data["emails"]:
         out.print(Text(_("\nNo emails."), style="dim"))
 
@@ -576,7 +585,7 @@ def print_print_check(data: dict[str, Any]) -> None:
     debt = Decimal(data["debt"])
     summary = Text()
     summary.append(_("Balance: "), style="bold")
-    summary.append(money_human(Decimal(data["balance"])))
+    summary.append(balance_az(data["balance"]))
     summary.append(_("   Debt: "), style="bold")
     summary.append(money_human(debt), style="red" if debt > 0 else "green")
     out.print(summary)
