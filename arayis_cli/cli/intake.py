@@ -195,9 +195,18 @@ def _show_application(app_id: int, *, as_json: bool, show_pii: bool) -> None:
 @command
 def attach(
     app_id: int = app_id_argument(),
-    files: list[Path] = typer.Argument(..., help=N_("PDF, JPEG or PNG copies.")),
+    files: list[str] = typer.Argument(
+        ...,
+        help=N_("PDF, JPEG or PNG copies; KIND=PATH gives one file its own kind."),
+        metavar="[KIND=]PATH...",
+    ),
     kind: str = typer.Option(
-        ..., "--kind", help=N_("id-card, ownership, power-of-attorney or other.")
+        None,
+        "--kind",
+        help=N_(
+            "id-card, ownership, power-of-attorney or other: the kind of every file "
+            "not written as KIND=PATH."
+        ),
     ),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
@@ -205,18 +214,37 @@ def attach(
     """Store document copies for an open application (all files or none)."""
     from arayis_cli.config import settings
     from arayis_cli.db import session_scope
+    from arayis_cli.errors import InvalidInput
     from arayis_cli.services.documents import attach as attach_docs
     from arayis_cli.services.documents import read_upload
-    from arayis_cli.validation import parse_document_kind
+    from arayis_cli.validation import DOCUMENT_KINDS, parse_document_kind
 
-    parse_document_kind(kind)
+    default = parse_document_kind(kind) if kind is not None else None
+    wanted: list[tuple[str, Path]] = []
+    for arg in files:
+        prefix, sep, rest = arg.partition("=")
+        if sep and prefix.strip().lower() in DOCUMENT_KINDS:
+            wanted.append((parse_document_kind(prefix), Path(rest)))
+        elif default is not None:
+            wanted.append((default, Path(arg)))
+        else:
+            raise InvalidInput(
+                _("{path}: give its kind as KIND=PATH or with --kind").format(path=arg)
+            )
     limit = settings().max_document_bytes
-    uploads = [read_upload(path, limit=limit) for path in files]
+    uploads = [(k, read_upload(path, limit=limit)) for k, path in wanted]
     who = actor()
+    added = 0
     with session_scope(state.db_url) as session:
-        added = attach_docs(
-            session, app_id=app_id, uploads=uploads, kind=kind, now=now(), actor=who
-        )[1]
+        for k in dict.fromkeys(k for k, _upload in uploads):
+            added += attach_docs(
+                session,
+                app_id=app_id,
+                uploads=[u for kk, u in uploads if kk == k],
+                kind=k,
+                now=now(),
+                actor=who,
+            )[1]
     if not as_json:
         same = len(uploads) - added
         stored = ngettext("Stored {n} document.", "Stored {n} documents.", added).format(n=added)

@@ -57,14 +57,20 @@ def validate_abonent(
     address: str,
     code_lengths: tuple[int, int] | None = None,
 ) -> dict[str, str]:
+    from arayis_cli.certificate.printable import ensure_printable
+
     min_len, max_len = code_lengths or settings().abonent_code_lengths
-    return {
+    values = {
         "code": parse_abonent_code(code, min_len=min_len, max_len=max_len),
         "group": parse_group(group),
         "owner_name": clean_text(owner_name, N_("owner name"), limit=200),
         "owner_fin": parse_fin(owner_fin),
         "address": clean_text(address, N_("address")),
     }
+    # The owner's name and the address go on the certificate: a letter its font lacks is
+    # refused now, not months later at the counter when the certificate is printed.
+    ensure_printable(stored=True, owner_name=values["owner_name"], address=values["address"])
+    return values
 
 
 def add_abonent(session: Session, *, now: datetime, **fields: str) -> Abonent:
