@@ -253,12 +253,14 @@ def _whole_number(text: str | int, what: str, *, lowest: int) -> int:
     if 0 < len(raw) <= 25 and raw.isascii() and raw.isdigit() and lowest <= int(raw) <= ID_MAX:
         return int(raw)
     shown = raw if len(raw) <= 30 else raw[:30] + "…"
-    message = (
-        _("{what} must be a whole number from 1 to {ID_MAX}, got {shown!r}")
-        if lowest == 1
-        else _("{what} must be a whole number from 0 to {ID_MAX}, got {shown!r}")
-    )
-    raise InvalidInput(message.format(what=what, ID_MAX=ID_MAX, shown=shown))
+    if raw.isascii() and raw.isdigit() and int(raw[:25]) >= lowest:
+        # The column's limit (2**63-1) is the database's business, not the clerk's.
+        message = _("{what} {shown!r} is too large: no such number exists")
+    elif lowest == 1:
+        message = _("{what} must be a whole number from 1 up (1, 2, 3 …), got {shown!r}")
+    else:
+        message = _("{what} must be a whole number from 0 up (0, 1, 2 …), got {shown!r}")
+    raise InvalidInput(message.format(what=what, shown=shown))
 
 
 # -- masking ---------------------------------------------------------------------------

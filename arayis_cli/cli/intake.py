@@ -84,10 +84,15 @@ def submit(
         app, created = submit_one(session, sub, now=at, actor=who)
     if not as_json:
         if created:
+            from arayis_cli.cli.render import date_az
+
             say(
                 join(
-                    good("Əməliyyat uğurla yerinə yetirildi."),
-                    " Müraciətinizin nəticəsi 3 iş günü ərzində email ünvanınıza göndəriləcək.",
+                    good(_("Application №{id} registered.").format(id=app.id)),
+                    " ",
+                    _("Due by {due}; the confirmation email to the subscriber is queued.").format(
+                        due=date_az(app.due_on.isoformat())
+                    ),
                 )
             )
         else:
@@ -111,7 +116,7 @@ def _report_cut_short(exc: Exception, report: Any, *, as_json: bool) -> None:
     else:
         from arayis_cli.cli.render import print_import_report
 
-        print_import_report(report.as_json())
+        print_import_report(report.as_json(), subject=_("Applications"))
 
 
 def _submit_file(path: Path, *, as_json: bool) -> None:
@@ -149,7 +154,7 @@ def _submit_file(path: Path, *, as_json: bool) -> None:
     else:
         from arayis_cli.cli.render import print_import_report
 
-        print_import_report(report.as_json())
+        print_import_report(report.as_json(), subject=_("Applications"))
     if report.failed:
         raise typer.Exit(int(ExitCode.INVALID_INPUT))
 

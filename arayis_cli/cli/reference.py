@@ -58,7 +58,7 @@ def abonent_import(
 
     with session_scope(state.db_url) as session:
         report = import_abonents(session, file, now=now())
-    _report(report.as_json(), as_json=as_json)
+    _report(report.as_json(), as_json=as_json, subject=_("Abonents"))
 
 
 @command
@@ -131,16 +131,16 @@ def ledger_import(
 
     with session_scope(state.db_url) as session:
         report = import_ledger(session, file, now=now())
-    _report(report.as_json(), as_json=as_json)
+    _report(report.as_json(), as_json=as_json, subject=_("Ledger entries"))
 
 
-def _report(report: dict[str, Any], *, as_json: bool) -> None:
+def _report(report: dict[str, Any], *, as_json: bool, subject: str) -> None:
     if as_json:
         emit_json(report)
     else:
         from arayis_cli.cli.render import print_import_report
 
-        print_import_report(report)
+        print_import_report(report, subject=subject)
     if report["failed"]:
         raise typer.Exit(int(ExitCode.INVALID_INPUT))
 

@@ -430,8 +430,10 @@ def emails_table(rows: list[dict[str, Any]], *, title: str, with_application: bo
     return fitted(title, cols, cells)
 
 
-def print_import_report(report: dict[str, Any]) -> None:
-    parts: list[str | Text] = [good(_("{created} created").format(created=report["created"]))]
+def print_import_report(report: dict[str, Any], *, subject: str | None = None) -> None:
+    """``Müraciətlər: 12 yaradıldı, …``: what was created is named (``subject``)."""
+    parts: list[str | Text] = [f"{subject}: "] if subject else []
+    parts.append(good(_("{created} created").format(created=report["created"])))
     if "updated" in report:
         parts.append(", " + _("{updated} updated").format(updated=report["updated"]))
     parts.append(", " + _("{existing} already there").format(existing=report["existing"]) + ", ")

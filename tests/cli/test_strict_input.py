@@ -210,7 +210,8 @@ def test_every_command_parses_ids_alike(loaded: Cli, unchanged, args: list[str])
     loaded(*submit_args())  # application 1 exists: nothing is done to it either
     with unchanged():
         result = loaded(*args, code=2)
-    assert "must be a whole number from 1 to 9223372036854775807" in result.stderr
+    assert "must be a whole number from 1 up" in result.stderr or "is too large" in result.stderr
+    assert "9223372036854775807" not in result.stderr  # an internal limit, not the clerk's
 
 
 @pytest.mark.parametrize("big", [str(2**31), str(2**63 - 1)])

@@ -37,8 +37,11 @@ def test_submit_registers_new_application(loaded: Cli) -> None:
 
 def test_confirmation_for_people(loaded: Cli) -> None:
     result = loaded(*submit_args())
-    assert "Əməliyyat uğurla yerinə yetirildi." in result.stderr
-    assert "3 iş günü ərzində" in result.stderr
+    # Said to the clerk, not the subscriber's portal sentence ("Müraciətinizin nəticəsi …").
+    assert "Application №1 registered. Due by 30.11.2026" in result.stderr
+    assert "Müraciətinizin" not in result.stderr
+    az = loaded("--lang", "az", *submit_args(code="0003383936"))
+    assert "Müraciət №2 qeydə alındı" in az.stderr and "Müraciətinizin" not in az.stderr
     assert "Yeni" in result.stdout
 
 
