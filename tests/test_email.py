@@ -20,7 +20,10 @@ from arayis_cli.services.emails import KINDS, TEMPLATES, render
 from tests.conftest import CODE_DEBT, DEBT_FIN, SAMPLE, Cli, new_app, submit_args
 
 VALUES = {
-    "received": {"submitted_at": "25.11.2026 10:00", "due_on": "30.11.2026"},
+    "received": {
+        "submitted_at": "25.11.2026 10:00",
+        "result_by": "3 iş günü ərzində (30.11.2026 tarixinədək)",
+    },
     "rejected": {"reason": "Sənəd oxunmur"},
     "approved_no_debt": {"checked_at": "25.11.2026 10:00"},
     "approved_debt": {"checked_at": "25.11.2026 10:00", "debt": "23,80 AZN"},
@@ -130,6 +133,7 @@ def test_whole_story_delivers_exactly_the_promised_emails(loaded: Cli, smtp: Ser
     assert "Mülkiyyət sənədində ünvan uyğun gəlmir" in rejected.get_body(("plain",)).get_content()
     for m in smtp.messages:
         assert m["Message-ID"] and m["Date"] and m["From"] == "arayis@azersu.az"
+        assert m["Date"].endswith("+0400"), m["Date"]  # Baku time, as the office reads it
         assert m["To"] == "leyla.aliyeva@example.az"
     assert _statuses(loaded) == ["sent"] * 4
     shown = loaded.json("show", owing, "--show-pii")

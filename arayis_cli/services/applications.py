@@ -15,7 +15,7 @@ from sqlmodel import Session
 from arayis_cli.calendar import calendar
 from arayis_cli.config import settings
 from arayis_cli.errors import Conflict, InvalidInput, NotFound
-from arayis_cli.formats import fmt_date, fmt_datetime
+from arayis_cli.formats import fmt_datetime
 from arayis_cli.i18n import _
 from arayis_cli.models import (
     Abonent,
@@ -33,7 +33,7 @@ from arayis_cli.services.csvfiles import (
     refused_row,
     row_failure,
 )
-from arayis_cli.services.emails import email_row
+from arayis_cli.services.emails import email_row, result_by
 from arayis_cli.validation import (
     parse_abonent_code,
     parse_channel,
@@ -154,7 +154,7 @@ def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: s
                 kind=RECEIVED_EMAIL,
                 now=now,
                 submitted_at=fmt_datetime(row["submitted_at"]),
-                due_on=fmt_date(row["due_on"]),
+                result_by=result_by(row["due_on"], baku_date(now)),
                 organisation=organisation,
             )
         )

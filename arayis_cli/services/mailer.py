@@ -77,7 +77,9 @@ def build_message(
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(date)
+    from arayis_cli.validation import BAKU
+
+    msg["Date"] = format_datetime(date.astimezone(BAKU))  # the office's time, +0400
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(body, charset="utf-8")

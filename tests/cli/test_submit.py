@@ -60,6 +60,16 @@ def test_received_email_promises_three_working_days(loaded: Cli) -> None:
     assert to == "leyla.aliyeva@example.az"
 
 
+def test_a_backdated_application_promises_no_date_already_past(loaded: Cli) -> None:
+    """Registered late with --submitted-at (its due day gone by): the confirmation says
+    "as soon as possible", not a date the subscriber already missed."""
+    app = loaded.json(*submit_args(submitted_at="2026-11-10T09:00:00+04:00"))
+    assert app["due_on"] < "2026-11-25"
+    [email] = loaded.json("show", str(app["id"]))["emails"]
+    body = loaded.json("outbox", "show", str(email["id"]))["body_text"]
+    assert "ən qısa müddətdə email ünvanınıza" in body and "tarixinədək" not in body
+
+
 def test_submitted_at_and_due_on_across_novruz(loaded: Cli) -> None:
     app = loaded.json(*submit_args(submitted_at="2026-03-19T16:30:00"))
     assert app["submitted_at"] == "2026-03-19T16:30:00+04:00"
