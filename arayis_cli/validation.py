@@ -19,6 +19,13 @@ FIN_RE = re.compile(r"^[A-HJ-NP-Z0-9]{7}$")
 CHANNELS = ("egov", "azersu", "office")
 GROUPS = ("I", "II", "III")
 DOCUMENT_KINDS = ("id-card", "ownership", "power-of-attorney", "other")
+#: The document kinds as people name them (translated where shown; JSON keeps the codes).
+DOCUMENT_KIND_LABELS = {
+    "id-card": N_("identity card"),
+    "ownership": N_("ownership document"),
+    "power-of-attorney": N_("power of attorney"),
+    "other": N_("other document"),
+}
 MAX_TEXT = 500
 #: Nothing this service records happened before this day (SPEC §5.1).
 EARLIEST = date(2000, 1, 1)
@@ -203,7 +210,7 @@ def parse_past_date(text: str | date, what: str, *, today: date) -> date:
     day = parse_date(text, what)
     if day > today:
         raise InvalidInput(
-            _("{what} {day} is in the future").format(what=what, day=day.isoformat())
+            _("{what} {day} is in the future").format(what=what, day=day.strftime("%d.%m.%Y"))
         )
     if day < EARLIEST:
         raise InvalidInput(
@@ -224,7 +231,9 @@ def parse_past_datetime(text: str | datetime, what: str, *, now: datetime) -> da
     value = parse_datetime(text, what)
     if value > now + CLOCK_SKEW:
         raise InvalidInput(
-            _("{what} {value} is in the future").format(what=what, value=value.isoformat())
+            _("{what} {value} is in the future").format(
+                what=what, value=value.astimezone(BAKU).strftime("%d.%m.%Y %H:%M")
+            )
         )
     if value.date() < EARLIEST:
         raise InvalidInput(

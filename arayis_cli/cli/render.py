@@ -14,6 +14,7 @@ from rich.table import Table
 
 from arayis_cli.cli.output import bad, console, good, join, muted, show, warning
 from arayis_cli.i18n import N_, _, gettext
+from arayis_cli.validation import DOCUMENT_KIND_LABELS
 from arayis_cli.workflow import Status
 
 if TYPE_CHECKING:
@@ -275,12 +276,7 @@ VERDICTS = {
 VERIFY_CHANNELS = {"cli": N_("command line"), "web": N_("web page"), "api": N_("web API")}
 EVIDENCE = {"pdf": N_("PDF file"), "token": N_("QR code"), "number": N_("number")}
 #: Document kinds (attach --kind).
-DOCUMENT_KINDS = {
-    "id-card": N_("identity card"),
-    "ownership": N_("ownership document"),
-    "power-of-attorney": N_("power of attorney"),
-    "other": N_("other document"),
-}
+DOCUMENT_KINDS = DOCUMENT_KIND_LABELS
 #: Channels an application came through.
 CHANNELS = {"egov": N_("e-gov portal"), "azersu": N_("Azərsu portal"), "office": N_("office")}
 #: Checklist items for people (JSON keeps the code and the Azerbaijani ``label``).

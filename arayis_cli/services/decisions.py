@@ -104,6 +104,28 @@ class Checklist:
         out += [f"{kind} document missing" for kind, ok in self.documents.items() if not ok]
         return out
 
+    def failure_texts(self) -> list[str]:
+        """:meth:`failures` in the operator's language (the history keeps the English)."""
+        from arayis_cli.i18n import gettext
+        from arayis_cli.validation import DOCUMENT_KIND_LABELS
+
+        out = (
+            []
+            if self.group_i
+            else [
+                _("the abonent is in group {group} now, not group I").format(
+                    group=self.group or "?"
+                )
+            ]
+        )
+        out += [] if self.fin_matches else [_("the FIN does not match the owner on record")]
+        out += [
+            _("missing: {kind}").format(kind=gettext(DOCUMENT_KIND_LABELS.get(kind, kind)))
+            for kind, ok in self.documents.items()
+            if not ok
+        ]
+        return out
+
     def group_failure(self) -> str:
         return f"abonent is in group {self.group or '?'} now, not group I"
 
@@ -223,7 +245,7 @@ def approve(
             _(
                 "application {app_id}: checklist not passed ({check_group_failure}); this service "
                 "is for group I (residential) subscribers only"
-            ).format(app_id=app.id, check_group_failure=check.group_failure()),
+            ).format(app_id=app.id, check_group_failure=check.failure_texts()[0]),
             checklist=check.as_json(),
         )
     if not check.passed and override_reason is None:
@@ -231,7 +253,7 @@ def approve(
             _(
                 "application {app_id}: checklist not passed ({check_failures}); approve with "
                 "--override REASON to record why"
-            ).format(app_id=app.id, check_failures="; ".join(check.failures())),
+            ).format(app_id=app.id, check_failures="; ".join(check.failure_texts())),
             checklist=check.as_json(),
         )
     detail: dict[str, Any] = {"debt": money_json(check.debt), "balance": money_json(check.balance)}
