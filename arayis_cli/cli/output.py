@@ -15,7 +15,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
@@ -284,9 +284,9 @@ def command(fn: F) -> F:
             with _stdout():  # what Rich or Python still buffer, while the reader is there
                 sys.stdout.flush()
             return result
-        except BrokenPipeError:
-            if not stdout_closed():
-                raise
+        except BrokenPipeError as exc:
+            if not stdout_closed():  # some other pipe: a failure like any other
+                _fail(exc, as_json=as_json)
             _stdout_to_devnull()  # a reader that went away (``| head -1``): done, exit 0
             raise typer.Exit(int(ExitCode.OK)) from None
         except ArayisError as exc:
@@ -298,17 +298,22 @@ def command(fn: F) -> F:
             sys.stderr.write("arayis: " + _("interrupted") + "\n")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except Exception as exc:
-            from arayis_cli.unavailable import classify
-
-            err = classify(exc, db_url=state.db_url)  # environment failures: exit 8
-            if err is None:
-                if _debug():
-                    raise
-                err = _internal(exc)
-            report_error(err, as_json=as_json)
-            raise typer.Exit(int(err.exit_code)) from None
+            _fail(exc, as_json=as_json)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _fail(exc: Exception, *, as_json: bool) -> NoReturn:
+    """An exception no service turned into a refusal: the environment (exit 8) or a bug."""
+    from arayis_cli.unavailable import classify
+
+    err = classify(exc, db_url=state.db_url)  # environment failures: exit 8
+    if err is None:
+        if _debug():
+            raise exc
+        err = _internal(exc)
+    report_error(err, as_json=as_json)
+    raise typer.Exit(int(err.exit_code)) from None
 
 
 def _debug() -> bool:

@@ -180,3 +180,28 @@ def test_review_next_never_claims_more_than_it_printed(loaded: Cli) -> None:
     code, err = run_closing(loaded.url, ["review", "--next", "--count", "3"], 0, lines=0)
     assert (code, err) == (0, "")
     assert [loaded.json("show", i)["status"] for i in ids] == statuses
+
+
+def test_a_broken_pipe_elsewhere_is_still_a_failure(
+    loaded: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only stdout's reader going away is exit 0: a broken pipe to anything else (a socket,
+    a child process) while stdout is still read is reported like any other failure."""
+    import arayis_cli.services.stats as stats_service
+    from arayis_cli.cli.app import run
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(stats_service, "stats", broken)
+    read_end, write_end = os.pipe()  # the reader stays: stdout is fine
+    out, err = open(write_end, "w"), io.StringIO()  # noqa: SIM115
+    saved = sys.stdout, sys.stderr
+    sys.stdout, sys.stderr = out, err
+    try:
+        code = run(["--db", loaded.url, "stats"])
+    finally:
+        sys.stdout, sys.stderr = saved
+        out.close()
+        os.close(read_end)
+    assert code == 1 and "Broken pipe" in err.getvalue()  # exit 1, one line, no traceback
