@@ -120,7 +120,8 @@ def _print_verdict(verdict: Verdict) -> None:
                     if number
                     else _("✗ Not valid: ")
                 ),
-                f"{REASON_TEXT.get(language(), REASON_TEXT['az']).get(reason, reason)} ({reason})",
+                # The reason's words only: its code ("revoked") is in --json.
+                REASON_TEXT.get(language(), REASON_TEXT["az"]).get(reason, reason),
             )
         )
 

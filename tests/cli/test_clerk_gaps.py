@@ -121,3 +121,14 @@ def test_letters_the_certificate_font_lacks_are_refused_when_stored(
     assert report["created"] == 1
     assert [(f["row"], f["error"]) for f in report["failed"]] == [(1, "invalid_input")]
     assert "U+1F600" in report["failed"][0]["message"]
+
+
+def test_verify_says_why_in_words_without_the_code(loaded: Cli, tmp_path: Path) -> None:
+    from tests.conftest import app_in
+
+    app_id = app_in(loaded, "completed")
+    number = loaded.json("print", app_id, "--out", str(tmp_path / "c.pdf"))["certificate_number"]
+    loaded("revoke", number, "--reason", "Səhv")
+    out = loaded("--lang", "az", "verify", str(tmp_path / "c.pdf"), code=6).stdout
+    assert "arayış ləğv edilib" in out and "(revoked)" not in out
+    assert loaded.json("verify", str(tmp_path / "c.pdf"), code=6)["reason"] == "revoked"
