@@ -199,7 +199,7 @@ def test_outbox_show_refuses(loaded: Cli, arg: str, code: int, unchanged) -> Non
     if code == 4:
         assert len(result.stderr.strip().splitlines()) == 1
     else:  # a malformed id is a usage error (cli/params.py): Typer's message names it
-        assert "msg_id" in result.stderr and arg in result.stderr
+        assert "№" in result.stderr and arg in result.stderr  # the argument as help shows it
 
 
 def test_outbox_list_fits_80_columns(loaded: Cli, smtp: Server) -> None:  # noqa: F811
