@@ -132,7 +132,8 @@ access.guard_all(app)
 
 def main() -> None:
     """Console entry point: :func:`run` on the command line, its exit code the process's."""
-    sys.exit(run(sys.argv[1:]))
+    args = sys.argv[1:]
+    sys.exit(run(args))
 
 
 def run(args: list[str]) -> int:
@@ -146,8 +147,8 @@ def run(args: list[str]) -> int:
             outcome.code = _run(args)
         except SystemExit as exc:
             # Click ends with exit 1 when it meets EPIPE itself (help text, its own echo).
-            outcome.code = exc.code if isinstance(exc.code, int) else 1
-            if outcome.code == 1 and stdout_closed():
+            outcome.code = exc.code if isinstance(exc.code, int) else int(ExitCode.INTERNAL)
+            if outcome.code == ExitCode.INTERNAL and stdout_closed():
                 raise BrokenPipeError from None
     return outcome.code
 

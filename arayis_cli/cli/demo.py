@@ -154,16 +154,14 @@ class Story:
     def outcome(self) -> dict[str, Any]:
         """What the demo left, for scripts (``demo --json``): the applications it decided,
         the certificates, the emails by kind and the counts by status."""
-        from sqlalchemy import select
-
-        from arayis_cli.models import Certificate
         from arayis_cli.present import certificate_json
         from arayis_cli.services.common import baku_date
         from arayis_cli.services.outbox import counts_by_kind
+        from arayis_cli.services.queries import all_certificates
         from arayis_cli.services.stats import stats
 
         with self.session(write=False) as s:
-            certs = [certificate_json(c) for c in s.execute(select(Certificate)).scalars()]
+            certs = [certificate_json(c) for c in all_certificates(s)]
             return {
                 "certificates": certs,
                 "emails_by_kind": dict(sorted(counts_by_kind(s).items())),

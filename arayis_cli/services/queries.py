@@ -98,6 +98,11 @@ def list_query(flt: ListFilter, *, today: date) -> Any:
     return stmt
 
 
+def all_certificates(session: Session) -> list[Certificate]:
+    """Every certificate in the register, in the order issued (the demo's summary)."""
+    return list(session.execute(select(Certificate).order_by(Certificate.id)).scalars())
+
+
 def count_applications(session: Session, flt: ListFilter, *, today: date) -> int:
     """How many applications the filter matches, without its limit and offset."""
     from dataclasses import replace
