@@ -28,6 +28,7 @@ if TYPE_CHECKING:
 
 def document_json(doc: Document) -> dict[str, Any]:
     return {
+        "id": doc.id,
         "kind": doc.kind,
         "filename": doc.filename,
         "media_type": doc.media_type,

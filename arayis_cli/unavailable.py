@@ -42,6 +42,9 @@ def classify(exc: BaseException, *, db_url: str | None = None) -> Unavailable | 
     for err in _chain(exc):
         found = _sqlite(err, db_url) or _postgres(err, db_url) or _os(err)
         if found is not None:
+            # People read the reason in their language; the driver's own (English) words
+            # stay available to support staff in the JSON error object.
+            found.extra.setdefault("detail", _first_line(err))
             return found
     return _sqlalchemy(exc, db_url)
 
@@ -119,7 +122,7 @@ def _sqlite(err: BaseException, db_url: str | None) -> Unavailable | None:
     primary = code & 0xFF
     what = describe_database(db_url)
     path = sqlite_path(db_url) if db_url else None
-    detail = _first_line(err)
+    detail = _sqlite_reason(primary)
     if primary == SQLITE_FULL or (primary in (SQLITE_IOERR, SQLITE_CANTOPEN) and _disk_full(path)):
         return Unavailable(
             _(
@@ -172,6 +175,49 @@ def _sqlite(err: BaseException, db_url: str | None) -> Unavailable | None:
     return None
 
 
+def _sqlite_reason(primary: int) -> str:
+    """SQLite's result code in the operator's language (its own text is English)."""
+    reasons = {
+        SQLITE_BUSY: _("busy"),
+        SQLITE_LOCKED: _("locked"),
+        SQLITE_READONLY: _("read-only"),
+        SQLITE_IOERR: _("input/output error"),
+        SQLITE_CORRUPT: _("damaged"),
+        SQLITE_FULL: _("no space left"),
+        SQLITE_CANTOPEN: _("cannot be opened"),
+        SQLITE_NOTADB: _("not a database file"),
+    }
+    return reasons.get(primary, _("SQLite error {code}").format(code=primary))
+
+
+def _pg_reason(err: BaseException, state: str) -> str:
+    """Why the PostgreSQL server refused or failed, in the operator's language: the
+    driver's text is English, so the common cases are recognised by their words."""
+    text = str(err).lower()
+    for words, reason in (
+        (("connection refused",), _("the connection was refused (is the server running?)")),
+        (("password authentication failed", "no password supplied"), _("login refused")),
+        (("role", "does not exist"), _("no such login")),
+        (("could not translate host name", "name or service not known"), _("unknown host")),
+        (("timeout", "timed out"), _("no answer in time")),
+        (("no pg_hba.conf entry",), _("this client is not allowed by the server")),
+        (("too many clients", "too many connections"), _("too many connections")),
+        (("does not exist",), _("it does not exist")),
+        (("ssl",), _("the TLS connection failed")),
+    ):
+        if words == ("role", "does not exist"):
+            if all(w in text for w in words):
+                return reason
+            continue
+        if any(w in text for w in words):
+            return reason
+    if state in _PG_SHUTDOWN:
+        return _("the server is shutting down or starting up")
+    if _lost(err):
+        return _("the connection was closed")
+    return _("SQLSTATE {state}").format(state=state) if state else _("connection error")
+
+
 def _disk_full(path: Path | None) -> bool:
     if path is None:
         return False
@@ -192,8 +238,8 @@ def _postgres(err: BaseException, db_url: str | None) -> Unavailable | None:
     if psycopg is None or not isinstance(err, psycopg.Error):
         return None
     what = describe_database(db_url)
-    detail = _first_line(err)
     state = getattr(err, "sqlstate", None) or ""
+    detail = _pg_reason(err, state)
     if state == "53100":
         return Unavailable(
             _("disk full on the server of {what} ({detail}); free space there, then retry").format(

@@ -19,6 +19,13 @@ FIN_RE = re.compile(r"^[A-HJ-NP-Z0-9]{7}$")
 CHANNELS = ("egov", "azersu", "office")
 GROUPS = ("I", "II", "III")
 DOCUMENT_KINDS = ("id-card", "ownership", "power-of-attorney", "other")
+#: The document kinds as people name them (translated where shown; JSON keeps the codes).
+DOCUMENT_KIND_LABELS = {
+    "id-card": N_("identity card"),
+    "ownership": N_("ownership document"),
+    "power-of-attorney": N_("power of attorney"),
+    "other": N_("other document"),
+}
 MAX_TEXT = 500
 #: Nothing this service records happened before this day (docs/input.md).
 EARLIEST = date(2000, 1, 1)
@@ -198,7 +205,7 @@ def parse_past_date(text: str | date, what: str, *, today: date) -> date:
     day = parse_date(text, what)
     if day > today:
         raise InvalidInput(
-            _("{what} {day} is in the future").format(what=what, day=day.isoformat())
+            _("{what} {day} is in the future").format(what=what, day=day.strftime("%d.%m.%Y"))
         )
     if day < EARLIEST:
         raise InvalidInput(
@@ -219,7 +226,9 @@ def parse_past_datetime(text: str | datetime, what: str, *, now: datetime) -> da
     value = parse_datetime(text, what)
     if value > now + CLOCK_SKEW:
         raise InvalidInput(
-            _("{what} {value} is in the future").format(what=what, value=value.isoformat())
+            _("{what} {value} is in the future").format(
+                what=what, value=value.astimezone(BAKU).strftime("%d.%m.%Y %H:%M")
+            )
         )
     if value.date() < EARLIEST:
         raise InvalidInput(
@@ -248,12 +257,14 @@ def _whole_number(text: str | int, what: str, *, lowest: int) -> int:
     if 0 < len(raw) <= 25 and raw.isascii() and raw.isdigit() and lowest <= int(raw) <= ID_MAX:
         return int(raw)
     shown = raw if len(raw) <= 30 else raw[:30] + "…"
-    message = (
-        _("{what} must be a whole number from 1 to {ID_MAX}, got {shown!r}")
-        if lowest == 1
-        else _("{what} must be a whole number from 0 to {ID_MAX}, got {shown!r}")
-    )
-    raise InvalidInput(message.format(what=what, ID_MAX=ID_MAX, shown=shown))
+    if raw.isascii() and raw.isdigit() and int(raw[:25]) >= lowest:
+        # The column's limit (2**63-1) is the database's business, not the clerk's.
+        message = _("{what} {shown!r} is too large: no such number exists")
+    elif lowest == 1:
+        message = _("{what} must be a whole number from 1 up (1, 2, 3 …), got {shown!r}")
+    else:
+        message = _("{what} must be a whole number from 0 up (0, 1, 2 …), got {shown!r}")
+    raise InvalidInput(message.format(what=what, shown=shown))
 
 
 # -- masking ---------------------------------------------------------------------------

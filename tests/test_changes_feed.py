@@ -119,13 +119,22 @@ def test_refused_commands_add_nothing(loaded: Cli, unchanged) -> None:
         ["--after", "-1"],
         ["--after", str(2**63)],
         ["--after", "abc"],
-        ["--limit", "0"],
+        ["--limit", "-1"],
         ["--limit", "10001"],
     ],
 )
 def test_bad_cursor_or_limit_is_exit_2(cli: Cli, args: list[str]) -> None:
     result = cli("changes", *args, "--json", code=2)
     assert result.stdout == ""
+
+
+def test_limit_0_is_accepted_like_list(loaded: Cli) -> None:
+    app_in(loaded, "in_progress")
+    assert loaded.json("list", "--limit", "0") == []
+    assert loaded.json("changes", "--after", "1", "--limit", "0") == {
+        "changes": [],
+        "next_cursor": 1,
+    }
 
 
 def test_human_output(loaded: Cli) -> None:

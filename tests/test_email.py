@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import string
 import subprocess
@@ -14,7 +15,10 @@ from tests.helpers import CODE_DEBT, DEBT_FIN, SAMPLE, Cli, new_app, submit_args
 from tests.helpers.email import Server
 
 VALUES = {
-    "received": {"submitted_at": "25.11.2026 10:00", "due_on": "30.11.2026"},
+    "received": {
+        "submitted_at": "25.11.2026 10:00",
+        "result_by": "3 iş günü ərzində (30.11.2026 tarixinədək)",
+    },
     "rejected": {"reason": "Sənəd oxunmur"},
     "approved_no_debt": {"checked_at": "25.11.2026 10:00"},
     "approved_debt": {"checked_at": "25.11.2026 10:00", "debt": "23,80 AZN"},
@@ -70,6 +74,7 @@ def test_whole_story_delivers_exactly_the_promised_emails(loaded: Cli, smtp: Ser
     assert "Mülkiyyət sənədində ünvan uyğun gəlmir" in rejected.get_body(("plain",)).get_content()
     for m in smtp.messages:
         assert m["Message-ID"] and m["Date"] and m["From"] == "arayis@azersu.az"
+        assert m["Date"].endswith("+0400"), m["Date"]  # Baku time, as the office reads it
         assert m["To"] == "leyla.aliyeva@example.az"
     assert _statuses(loaded) == ["sent"] * 4
     shown = loaded.json("show", owing, "--show-pii")
@@ -79,8 +84,14 @@ def test_whole_story_delivers_exactly_the_promised_emails(loaded: Cli, smtp: Ser
 def test_server_down_then_up(loaded: Cli, smtp: Server) -> None:
     smtp.stop()
     loaded(*submit_args())
-    down = loaded.json("outbox", "send")
-    assert (down["sent"], down["retry"]) == (0, 1)
+    # A cron job can tell: exit 8, the report on stdout, the error naming the server on stderr.
+    result = loaded("outbox", "send", "--json", code=8)
+    down = json.loads(result.stdout)
+    assert (down["sent"], down["retry"], down["smtp_unreachable"]) == (0, 1, True)
+    error = json.loads(result.stderr)
+    assert error["error"] == "unavailable"
+    assert f"127.0.0.1:{smtp.port}" in error["message"] and "refused" in error["message"]
+    assert "Errno" not in error["message"]
     [msg] = loaded.json("outbox", "list")
     assert msg["status"] == "pending" and msg["attempts"] == 1
     assert "Connection" in msg["last_error"] or "refused" in msg["last_error"].lower()
@@ -91,6 +102,19 @@ def test_server_down_then_up(loaded: Cli, smtp: Server) -> None:
     assert loaded.json("outbox", "send")["sent"] == 1
     assert loaded.json("outbox", "send", "--force")["sent"] == 0
     assert len(smtp.messages) == 1
+
+
+def test_server_down_named_for_people_in_their_language(loaded: Cli, smtp: Server) -> None:
+    smtp.stop()
+    loaded(*submit_args())
+    people = loaded("outbox", "send", code=8)
+    assert f"SMTP server 127.0.0.1:{smtp.port}" in people.stderr
+    assert "Errno" not in people.stderr and "ConnectionRefusedError" not in people.stderr
+    az = loaded("--lang", "az", "outbox", "send", "--force", code=8)
+    assert f"127.0.0.1:{smtp.port}" in az.stderr and "SMTP serveri" in az.stderr
+    assert "refused" not in az.stderr
+    smtp.start()
+    assert loaded.json("outbox", "send", "--force")["smtp_unreachable"] is False
 
 
 def test_4xx_then_success(loaded: Cli, smtp: Server) -> None:

@@ -218,7 +218,7 @@ def _refusals(cli: Cli, env: dict[str, str], tmp_path: Path) -> list[tuple[str, 
         ("missing argument", ["pay", CODE], 2),
         ("unknown command", ["frobnicate"], 2),
         ("empty reason", ["reject", fresh, "--reason", " "], 2),
-        ("bad date", ["list", "--since", "yesterday"], 2),
+        ("bad date", ["list", "--since", "last week"], 2),
     ]
     out = []
     for what, args, code in cases:

@@ -52,9 +52,12 @@ FIELD_NAMES = {
 }
 
 
-def ensure_printable(**fields: str) -> None:
+def ensure_printable(*, stored: bool = False, **fields: str) -> None:
     """Refuse (:class:`InvalidInput`, exit 2) if any field holds a character the
-    certificate font cannot show: called before anything is allocated or written."""
+    certificate font cannot show: called before anything is allocated or written.
+    ``stored``: the data is being recorded (abonent add/import), not printed yet."""
+    if all(value.isascii() for value in fields.values()):
+        return  # the font covers ASCII: no need to read it
     found = {name: chars for name, value in fields.items() if (chars := missing_characters(value))}
     if found:
         where = "; ".join(
@@ -63,10 +66,18 @@ def ensure_printable(**fields: str) -> None:
             )
             for name, chars in found.items()
         )
-        raise InvalidInput(
+        template = (
             _(
+                "the certificate font has no {where}: a certificate could never be printed "
+                "with it; write the text without those characters"
+            )
+            if stored
+            else _(
                 "cannot print: the certificate font has no {where}; correct the data, "
                 "then print again"
-            ).format(where=where),
+            )
+        )
+        raise InvalidInput(
+            template.format(where=where),
             characters=sorted({c.split(" ")[0] for chars in found.values() for c in chars}),
         )

@@ -148,10 +148,12 @@ def _show_policy(data: dict[str, Any], *, as_json: bool) -> None:
         return
     from rich.text import Text
 
+    from arayis_cli.cli.render import date_az
+
     state_text = _("on") if data["four_eyes"] else _("off")
     line = Text(_("Four eyes (four-eyes): {state}").format(state=state_text))
     if data["changed_by"]:
-        line.append(f" — {data['changed_by']}, {data['changed_at']}")
+        line.append(f" — {data['changed_by']}, {date_az(data['changed_at'])}")
     console().print(line)
 
 
@@ -213,28 +215,36 @@ def _audit_table(rows: list[dict[str, Any]]) -> None:
     """Four columns, so that it fits an 80-column terminal; --json has every field."""
     from datetime import datetime
 
-    from rich.table import Table
     from rich.text import Text
 
     if not rows:
         console().print(Text(_("The audit log is empty."), style="dim"))
         return
-    table = Table(title=_("Audit"), title_justify="left")
-    for col in (_("Time"), _("Who"), _("Command"), _("What")):
-        table.add_column(col)
+    from arayis_cli.cli.render import DETAIL_LABELS, ON_OFF, Col, code_label, fitted
+
+    cells = []
     for r in rows:
         who = r["actor"]
         if r["operator"] and r["operator"] != who:
             who += f" ({r['operator']})"
         if r["kind"] == "policy":
-            what = ", ".join(f"{k}={v}" for k, v in (r["detail"] or {}).items())
+            what = "; ".join(
+                f"{code_label(DETAIL_LABELS, k)}: {code_label(ON_OFF, str(v))}"
+                for k, v in (r["detail"] or {}).items()
+            )
         elif r["application_id"] is not None:
             what = _("application №{id}").format(id=r["application_id"])
         else:
-            what = f"abonent {r['abonent_code']}"
+            what = _("abonent {code}").format(code=r["abonent_code"])
         when = datetime.fromisoformat(r["at"]).strftime("%d.%m.%Y %H:%M")
-        table.add_row(*(Text(c) for c in (when, who, r["command"], what)))
-    console().print(table)
+        cells.append([Text(c) for c in (when, who, r["command"], what)])
+    cols = [
+        Col(_("Time")),
+        Col(_("Who"), wrap=True, min_wrap=10),
+        Col(_("Command"), wrap=True, min_wrap=10),
+        Col(_("What"), wrap=True, min_wrap=16),
+    ]
+    console().print(fitted(_("Audit"), cols, cells))
 
 
 def register(app: typer.Typer) -> None:

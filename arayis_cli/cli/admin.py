@@ -54,7 +54,7 @@ def db_check(as_json: bool = JSON_OPT) -> None:
     if as_json:
         emit_json(report.as_json())
     else:
-        counts = ", ".join(f"{n} {what}" for what, n in report.checked.items())
+        counts = _checked_counts(report.checked)
         if report.ok:
             show(join(good(_("✓ The store is whole")), f" ({counts})."))
         else:
@@ -87,7 +87,7 @@ def db_backup(
     if as_json:
         emit_json(result.as_json())
     else:
-        counts = ", ".join(f"{n} {what}" for what, n in report.checked.items())
+        counts = _checked_counts(report.checked)
         say(
             _("Backup written: {result_path} ({result_size} bytes).").format(
                 result_path=result.path, result_size=result.size
@@ -153,3 +153,18 @@ def register(app: typer.Typer) -> None:
     from arayis_cli.cli import demo
 
     app.command("demo")(demo.demo)
+
+
+#: What ``db check`` counted, as people name it (JSON keeps the table names).
+CHECKED = {
+    "document_blobs": N_("document files"),
+    "applications": N_("applications"),
+    "certificates": N_("certificates"),
+    "emails": N_("emails"),
+}
+
+
+def _checked_counts(checked: dict[str, int]) -> str:
+    from arayis_cli.cli.render import code_label
+
+    return ", ".join(f"{n} {code_label(CHECKED, what)}" for what, n in checked.items())

@@ -43,7 +43,8 @@ class _RootGroup(typer.core.TyperGroup):
         self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
     ) -> Any:
         if parent is None:
-            set_language(_lang_in_argv(list(args)))
+            args = lang_first(list(args))
+            set_language(_lang_in_argv(args))
         return super().make_context(info_name, args, parent=parent, **extra)
 
 
@@ -134,14 +135,36 @@ access.guard_all(app)
 
 
 def main() -> None:
-    """Console entry point. Usage errors keep Typer's message for people; with ``--json``
-    they become the same one-line JSON error object as every other refusal."""
-    set_language(_lang_in_argv(sys.argv[1:]))  # usage errors come before the callback
+    """Console entry point: :func:`run` on the command line, its exit code the process's."""
+    args = sys.argv[1:]
+    sys.exit(run(args))
+
+
+def run(args: list[str]) -> int:
+    """One invocation, in-process. Usage errors keep Typer's message for people; with
+    ``--json`` they become the same one-line JSON error object as every other refusal.
+    A reader of stdout that went away (``| head -1``) is never an error: exit 0."""
+    from arayis_cli.cli.output import quiet_closed_stdout, stdout_closed
+
+    with quiet_closed_stdout() as outcome:
+        try:
+            outcome.code = _run(args)
+        except SystemExit as exc:
+            # Click ends with exit 1 when it meets EPIPE itself (help text, its own echo).
+            outcome.code = exc.code if isinstance(exc.code, int) else int(ExitCode.INTERNAL)
+            if outcome.code == ExitCode.INTERNAL and stdout_closed():
+                raise BrokenPipeError from None
+    return outcome.code
+
+
+def _run(args: list[str]) -> int:
+    args = lang_first(args)
+    set_language(_lang_in_argv(args))  # usage errors come before the callback
     try:
-        code = app(standalone_mode=False)
+        code = app(args=args, standalone_mode=False)
     except typer.TyperException as exc:  # usage errors: bad option, missing argument …
         exit_code = getattr(exc, "exit_code", int(ExitCode.INVALID_INPUT))
-        if "--json" in sys.argv[1:]:
+        if "--json" in args:
             message = (
                 clickwords.usage_message(exc)
                 if isinstance(exc, clickwords.click_exc.UsageError)
@@ -152,11 +175,24 @@ def main() -> None:
             exc.show()
         else:
             sys.stderr.write(f"arayis: {exc}\n")
-        sys.exit(exit_code)
+        return int(exit_code)
     except typer.Abort:  # Click turns Ctrl-C outside a command (while parsing) into Abort
         sys.stderr.write(label(N_("Aborted!")) + "\n")
-        sys.exit(int(ExitCode.INTERRUPTED))
-    sys.exit(code if isinstance(code, int) else int(ExitCode.OK))
+        return int(ExitCode.INTERRUPTED)
+    return code if isinstance(code, int) else int(ExitCode.OK)
+
+
+def lang_first(args: list[str]) -> list[str]:
+    """``--lang X`` (or ``--lang=X``) may be written anywhere on the line (``list --lang
+    en``): it is a root option, so it is moved in front of the command name."""
+    for i, arg in enumerate(args):
+        if arg == "--":
+            break
+        if arg.startswith("--lang="):
+            return [arg, *args[:i], *args[i + 1 :]]
+        if arg == "--lang" and i + 1 < len(args):
+            return [arg, args[i + 1], *args[:i], *args[i + 2 :]]
+    return args
 
 
 def _lang_in_argv(args: list[str]) -> str | None:

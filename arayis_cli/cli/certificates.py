@@ -136,7 +136,8 @@ def _print_verdict(verdict: Verdict) -> None:
                     if number
                     else _("✗ Not valid: ")
                 ),
-                f"{reason_text(reason)} ({reason})",
+                # The reason's words only: its code ("revoked") is in --json.
+                reason_text(reason),
                 _("; the current certificate is {newer}").format(newer=newer) if newer else "",
             )
         )

@@ -75,7 +75,26 @@ TYPER_MSGIDS = (
     N_("(dynamic)"),
     N_("Aborted!"),
     N_("No such command {name!r}."),
+    # typer's completion options (their help is worded through the catalogue like ours)
+    N_("Install completion for the current shell."),
+    N_("Show completion for the current shell, to copy it or customize the installation."),
 )
+
+#: The type words typer shows in help (``--limit <int>``), worded for people.
+TYPE_WORDS = {
+    "int": N_("number"),
+    "str": N_("text"),
+    "path": N_("path"),
+    "list[int]": N_("numbers"),
+    "list[str]": N_("texts"),
+    "file": N_("file"),
+    "bool": N_("yes/no"),
+}
+#: The placeholders of the usage line.
+USAGE_WORDS = {
+    "[OPTIONS]": N_("[OPTIONS]"),
+    "COMMAND [ARGS]...": N_("COMMAND [ARGS]..."),
+}
 
 _MISSING = {
     "argument": N_("Missing argument {name}."),
@@ -91,7 +110,7 @@ def known(text: str) -> str:
             continue
         if msgid == "nested":
             return gettext("{message}. Did you mean {suggestions}?").format(
-                message=known(match["message"] + "."), suggestions=match["suggestions"]
+                message=known(match["message"] + ".").rstrip("."), suggestions=match["suggestions"]
             )
         return gettext(msgid).format(**match.groupdict())
     return text
@@ -155,9 +174,20 @@ def _wrap_write_usage(original: Callable[..., None]) -> Callable[..., None]:
     def write_usage(
         self: click_formatting.HelpFormatter, prog: str, args: str = "", prefix: str | None = None
     ) -> None:
+        for english, msgid in USAGE_WORDS.items():
+            args = args.replace(english, gettext(msgid))
         original(self, prog, args, _("Usage: ") if prefix is None else prefix)
 
     return write_usage
+
+
+def _wrap_display_type(original: Callable[..., str]) -> Callable[..., str]:
+    def display_type(self: Any, ctx: click_core.Context) -> str:
+        shown = original(self, ctx)
+        word = TYPE_WORDS.get(shown.strip("<>"))
+        return f"<{gettext(word)}>" if word is not None else shown
+
+    return display_type
 
 
 def _wrap_get_help_option(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -205,6 +235,9 @@ def install() -> None:
     click_core.Command.get_help_option = _wrap_get_help_option(  # type: ignore[method-assign]
         click_core.Command.get_help_option
     )
+    parameter = getattr(typer.core, "_TyperParameter", None)
+    if parameter is not None and hasattr(parameter, "display_type"):
+        parameter.display_type = _wrap_display_type(parameter.display_type)
 
 
 def extract_with_help(fileobj: IO[bytes], keywords: Any, comment_tags: Any, options: Any) -> Any:

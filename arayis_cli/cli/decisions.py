@@ -94,16 +94,23 @@ def review(
         raise InvalidInput(_("--count takes a positive number and goes with --next"))
     who = actor()
 
-    def claim(app_id: int | None) -> dict[str, Any]:
+    def claim(
+        app_id: int | None, tell: Callable[[dict[str, Any]], None] | None = None
+    ) -> dict[str, Any]:
         # One transaction per claim, answer included: a claiming worker pays no extra round.
+        # ``tell`` writes the answer before the commit: a reader that went away (``| head
+        # -1``) rolls the claim back, so nothing is claimed that was not printed.
         with session_scope(state.db_url) as session:
             if app_id is None:
                 app, check = decisions.review_next(session, now=now(), actor=who)
             else:
                 app, check = decisions.review(session, app_id, now=now(), actor=who)
-            return application_payload(
+            data = application_payload(
                 session, app, show_pii=show_pii, extra={"checklist": check.as_json()}
             )
+            if tell is not None:
+                tell(data)
+            return data
 
     def line(d: dict[str, Any]) -> Text:
         mark = good("✓") if d["checklist"]["passed"] else bad("✗")
@@ -116,13 +123,9 @@ def review(
         claimed: list[dict[str, Any]] = []
         for _claimed in range(count):
             try:
-                claimed.append(claim(None))
+                claimed.append(claim(None, emit_json_line if as_json else lambda d: show(line(d))))
             except NotFound:
                 break
-            if as_json:
-                emit_json_line(claimed[-1])
-            else:
-                show(line(claimed[-1]))
         if not claimed:
             raise NotFound(_("no new applications in the queue"))
         return

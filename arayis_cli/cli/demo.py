@@ -17,7 +17,20 @@ from typing import Any
 
 import typer
 
-from arayis_cli.cli.output import actor, bad, command, good, join, muted, now, rule, show, warning
+from arayis_cli.cli.output import (
+    JSON_OPT,
+    actor,
+    bad,
+    command,
+    emit_json,
+    good,
+    join,
+    muted,
+    now,
+    rule,
+    show,
+    warning,
+)
 from arayis_cli.i18n import N_, _
 
 SAMPLE_NAMES = ("abonents.csv", "ledger.csv", "applications.csv", "documents")
@@ -50,6 +63,7 @@ def demo(
     sample_data: Path = typer.Option(
         None, "--sample-data", help=N_("Folder with sample data (default: the one shipped).")
     ),
+    as_json: bool = JSON_OPT,
 ) -> None:
     """Walk through the whole workflow on sample data, in a sandbox database and key of its
     own (never the configured ones); writes the certificate PDFs here."""
@@ -62,16 +76,26 @@ def demo(
         path = home / "demo.db"
         for suffix in ("", "-wal", "-shm"):  # a fresh story every time
             Path(f"{path}{suffix}").unlink(missing_ok=True)
-        show(
-            muted(
-                _(
-                    "The demo runs on its own database and its own signing key: {home} (the "
-                    "working database, key and register are not touched)."
-                ).format(home=home)
+        if not as_json:
+            show(
+                muted(
+                    _(
+                        "The demo runs on its own database and its own signing key: {home} "
+                        "(the working database, key and register are not touched)."
+                    ).format(home=home)
+                )
             )
-        )
+        story = Story(f"sqlite:///{path}", samples)
         with sandbox_keys(home / "keys"):
-            Story(f"sqlite:///{path}", samples).run()
+            if not as_json:
+                story.run()
+                return
+            import contextlib
+            import io
+
+            with contextlib.redirect_stdout(io.StringIO()):  # the story is told for people
+                story.run()
+            emit_json({"database": str(path), **story.outcome()})
 
 
 class Story:
@@ -126,6 +150,23 @@ class Story:
 
         rule("7. Məktublar və statistika")
         self.summary()
+
+    def outcome(self) -> dict[str, Any]:
+        """What the demo left, for scripts (``demo --json``): the applications it decided,
+        the certificates, the emails by kind and the counts by status."""
+        from arayis_cli.present import certificate_json
+        from arayis_cli.services.common import baku_date
+        from arayis_cli.services.outbox import counts_by_kind
+        from arayis_cli.services.queries import all_certificates
+        from arayis_cli.services.stats import stats
+
+        with self.session(write=False) as s:
+            certs = [certificate_json(c) for c in all_certificates(s)]
+            return {
+                "certificates": certs,
+                "emails_by_kind": dict(sorted(counts_by_kind(s).items())),
+                "stats": stats(s, today=baku_date(now())),
+            }
 
     def pick_abonents(self) -> tuple[Any, Any, Any]:
         """Group I abonents with no open application: one owing nothing, one owing, one more."""

@@ -84,10 +84,15 @@ def submit(
         app, created = submit_one(session, sub, now=at, actor=who)
     if not as_json:
         if created:
+            from arayis_cli.cli.render import date_az
+
             say(
                 join(
-                    good("Əməliyyat uğurla yerinə yetirildi."),
-                    " Müraciətinizin nəticəsi 3 iş günü ərzində email ünvanınıza göndəriləcək.",
+                    good(_("Application №{id} registered.").format(id=app.id)),
+                    " ",
+                    _("Due by {due}; the confirmation email to the subscriber is queued.").format(
+                        due=date_az(app.due_on.isoformat())
+                    ),
                 )
             )
         else:
@@ -111,7 +116,7 @@ def _report_cut_short(exc: Exception, report: Any, *, as_json: bool) -> None:
     else:
         from arayis_cli.cli.render import print_import_report
 
-        print_import_report(report.as_json())
+        print_import_report(report.as_json(), subject=_("Applications"))
 
 
 def _submit_file(path: Path, *, as_json: bool) -> None:
@@ -149,7 +154,7 @@ def _submit_file(path: Path, *, as_json: bool) -> None:
     else:
         from arayis_cli.cli.render import print_import_report
 
-        print_import_report(report.as_json())
+        print_import_report(report.as_json(), subject=_("Applications"))
     if report.failed:
         raise typer.Exit(int(ExitCode.INVALID_INPUT))
 
@@ -195,9 +200,18 @@ def _show_application(app_id: int, *, as_json: bool, show_pii: bool) -> None:
 @command
 def attach(
     app_id: int = app_id_argument(),
-    files: list[Path] = typer.Argument(..., help=N_("PDF, JPEG or PNG copies.")),
+    files: list[str] = typer.Argument(
+        ...,
+        help=N_("PDF, JPEG or PNG copies; KIND=PATH gives one file its own kind."),
+        metavar="[KIND=]PATH...",
+    ),
     kind: str = typer.Option(
-        ..., "--kind", help=N_("id-card, ownership, power-of-attorney or other.")
+        None,
+        "--kind",
+        help=N_(
+            "id-card, ownership, power-of-attorney or other: the kind of every file "
+            "not written as KIND=PATH."
+        ),
     ),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
@@ -205,18 +219,37 @@ def attach(
     """Store document copies for an open application (all files or none)."""
     from arayis_cli.config import settings
     from arayis_cli.db import session_scope
+    from arayis_cli.errors import InvalidInput
     from arayis_cli.services.documents import attach as attach_docs
     from arayis_cli.services.documents import read_upload
-    from arayis_cli.validation import parse_document_kind
+    from arayis_cli.validation import DOCUMENT_KINDS, parse_document_kind
 
-    parse_document_kind(kind)
+    default = parse_document_kind(kind) if kind is not None else None
+    wanted: list[tuple[str, Path]] = []
+    for arg in files:
+        prefix, sep, rest = arg.partition("=")
+        if sep and prefix.strip().lower() in DOCUMENT_KINDS:
+            wanted.append((parse_document_kind(prefix), Path(rest)))
+        elif default is not None:
+            wanted.append((default, Path(arg)))
+        else:
+            raise InvalidInput(
+                _("{path}: give its kind as KIND=PATH or with --kind").format(path=arg)
+            )
     limit = settings().max_document_bytes
-    uploads = [read_upload(path, limit=limit) for path in files]
+    uploads = [(k, read_upload(path, limit=limit)) for k, path in wanted]
     who = actor()
+    added = 0
     with session_scope(state.db_url) as session:
-        added = attach_docs(
-            session, app_id=app_id, uploads=uploads, kind=kind, now=now(), actor=who
-        )[1]
+        for k in dict.fromkeys(k for k, _upload in uploads):
+            added += attach_docs(
+                session,
+                app_id=app_id,
+                uploads=[u for kk, u in uploads if kk == k],
+                kind=k,
+                now=now(),
+                actor=who,
+            )[1]
     if not as_json:
         same = len(uploads) - added
         stored = ngettext("Stored {n} document.", "Stored {n} documents.", added).format(n=added)
@@ -228,6 +261,10 @@ def attach(
     _show_application(app_id, as_json=as_json, show_pii=show_pii)
 
 
+#: Rows a person sees by default (a table); --all, --limit, JSON and CSV are unlimited.
+PEOPLE_LIMIT = 50
+
+
 @command
 def list_(
     status: list[str] = typer.Option(
@@ -236,18 +273,37 @@ def list_(
         help=N_("new, in_progress, completed, rejected, or the Azerbaijani label."),
     ),
     abonent: str = typer.Option(None, "--abonent", help=N_("Only this abonent code.")),
+    fin: str = typer.Option(None, "--fin", help=N_("Only applications with this FIN.")),
+    owner: str = typer.Option(
+        None, "--owner", help=N_("Only abonents whose owner's name contains this text.")
+    ),
+    external_id: str = typer.Option(
+        None, "--external-id", help=N_("Only the application with this portal request id.")
+    ),
+    search: str = typer.Option(
+        None,
+        "--search",
+        help=N_("An abonent code, FIN, portal request id or part of the owner's name."),
+    ),
     overdue: bool = typer.Option(False, "--overdue", help=N_("Only open applications past due.")),
-    since: str = typer.Option(None, "--since", help=N_("Submitted on or after this date.")),
-    until: str = typer.Option(None, "--until", help=N_("Submitted on or before this date.")),
+    since: str = typer.Option(
+        None, "--since", help=N_("Submitted on or after this date (or today, yesterday).")
+    ),
+    until: str = typer.Option(
+        None, "--until", help=N_("Submitted on or before this date (or today, yesterday).")
+    ),
     limit: int = count_option(None, "--limit", help=N_("At most N applications.")),
     offset: int = count_option(0, "--offset", help=N_("Skip the first N.")),
+    all_: bool = typer.Option(
+        False, "--all", help=N_("Every matching application in the table (default: 50).")
+    ),
     fmt: str = typer.Option("table", "--format", help=N_("table, json or csv.")),
     as_json: bool = JSON_OPT,
     show_pii: bool = PII_OPT,
 ) -> None:
     """List applications, oldest first."""
     from arayis_cli.errors import InvalidInput
-    from arayis_cli.validation import parse_abonent_code, parse_date
+    from arayis_cli.validation import clean_text, parse_abonent_code, parse_external_id, parse_fin
     from arayis_cli.workflow import parse_status
 
     fmt = "json" if as_json else fmt.strip().lower()
@@ -255,22 +311,46 @@ def list_(
         raise InvalidInput(_("--format must be table, json or csv"))
     if (limit is not None and limit < 0) or offset < 0:
         raise InvalidInput(_("--limit and --offset must not be negative"))
+    if all_ and limit is not None:
+        raise InvalidInput(_("--all and --limit cannot be combined"))
     from arayis_cli.config import settings
     from arayis_cli.services.queries import ListFilter
 
     low, high = settings().abonent_code_lengths
+
+    people_limit = fmt == "table" and limit is None and not all_
     flt = ListFilter(
         statuses=tuple(dict.fromkeys(parse_status(s) for s in status or [])),
         abonent_code=parse_abonent_code(abonent, min_len=low, max_len=high) if abonent else None,
+        fin=parse_fin(fin) if fin else None,
+        owner=clean_text(owner, N_("owner name"), limit=200) if owner else None,
+        external_id=parse_external_id(external_id) if external_id else None,
+        search=clean_text(search, "--search", limit=200) if search else None,
         overdue=overdue,
-        since=parse_date(since, "--since") if since else None,
-        until=parse_date(until, "--until") if until else None,
-        limit=limit,
+        since=_day(since, "--since") if since else None,
+        until=_day(until, "--until") if until else None,
+        limit=PEOPLE_LIMIT if people_limit else limit,
         offset=offset,
     )
     from arayis_cli.cli.listing import write_list
 
-    write_list(flt, fmt=fmt, show_pii=show_pii)
+    write_list(flt, fmt=fmt, show_pii=show_pii, people_limit=people_limit)
+
+
+#: Words for a day that ``--since``/``--until`` take besides a date, in both languages.
+_DAY_WORDS = {"today": 0, "bugün": 0, "bu gün": 0, "yesterday": 1, "dünən": 1}
+
+
+def _day(text: str, option: str) -> Any:
+    from datetime import timedelta
+
+    from arayis_cli.services.common import baku_date
+    from arayis_cli.validation import parse_date
+
+    back = _DAY_WORDS.get(text.strip().lower())
+    if back is not None:
+        return baku_date(now()) - timedelta(days=back)
+    return parse_date(text, option)
 
 
 @command

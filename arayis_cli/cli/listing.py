@@ -17,7 +17,7 @@ LIST_COLUMNS = APPLICATION_FIELDS[: APPLICATION_FIELDS.index("operator") + 1]
 _OVERDUE = LIST_COLUMNS.index("overdue")
 
 
-def write_list(flt: Any, *, fmt: str, show_pii: bool) -> None:
+def write_list(flt: Any, *, fmt: str, show_pii: bool, people_limit: bool = False) -> None:
     """Stream the list: JSON array, CSV or a Rich table; memory stays flat for JSON/CSV.
 
     Plain rows a batch at a time (not ORM objects), each shaped by
@@ -32,6 +32,7 @@ def write_list(flt: Any, *, fmt: str, show_pii: bool) -> None:
 
     today = baku_date(now())
     day = today.isoformat()
+    shown = total = 0
     with session_scope(state.db_url, write=False) as session:
         batches = iter_application_rows(session, flt, columns=APPLICATION_ROW, today=today)
         if fmt == "csv":
@@ -44,8 +45,28 @@ def write_list(flt: Any, *, fmt: str, show_pii: bool) -> None:
         )
         if fmt == "json":
             emit_json_array(records)
-        else:
-            _table(records)
+            return
+        shown = _table(records)
+        if people_limit and shown >= (flt.limit or 0):
+            from arayis_cli.services.queries import count_applications
+
+            total = count_applications(session, flt, today=today)
+    if fmt == "table" and people_limit and shown >= (flt.limit or 0) and total > flt.offset + shown:
+        from arayis_cli.cli.output import muted, show
+        from arayis_cli.i18n import ngettext
+
+        more = total - flt.offset - shown
+        show(
+            muted(
+                ngettext(
+                    "{more} more application not shown: --offset {next} for the next page, "
+                    "--all for every one.",
+                    "{more} more applications not shown: --offset {next} for the next page, "
+                    "--all for every one.",
+                    more,
+                ).format(more=more, next=flt.offset + shown)
+            )
+        )
 
 
 def _csv_rows(
@@ -63,39 +84,45 @@ def _csv_rows(
             yield (*row_out, kinds)
 
 
-def _table(rows: Iterable[dict[str, Any]]) -> None:
-    from rich import box
-    from rich.table import Table
-
+def _table(rows: Iterable[dict[str, Any]]) -> int:
+    """The table for people, as wide as the terminal (lower-priority columns go first, a
+    date is never cut), with a legend for the overdue mark; how many rows it showed."""
     from arayis_cli.cli.output import bad, join, muted, show
-    from arayis_cli.cli.render import date_az, status_text
+    from arayis_cli.cli.render import CHANNELS, Col, code_label, date_az, fitted, status_text
 
-    table = Table(title=_("Applications"), title_justify="left", box=box.SIMPLE_HEAD)
-    for col, justify, no_wrap in (
-        ("№", "right", True),
-        (_("Abonent code"), "left", True),
-        (_("Status"), "left", True),
-        (_("FIN"), "left", True),
-        (_("Channel"), "left", False),
-        (_("Registered"), "left", False),
-        (_("Due"), "left", False),
-        (_("Operator"), "left", False),
-        (_("Docs"), "right", False),
-    ):
-        table.add_column(col, justify=justify, no_wrap=no_wrap)  # type: ignore[arg-type]
-    count = 0
+    cells = []
+    overdue = False
     for row in rows:
-        count += 1
         due = date_az(row["due_on"])
-        table.add_row(
-            str(row["id"]),
-            row["abonent_code"],
-            status_text(row["status"]),
-            row["fin"],
-            row["channel"],
-            date_az(row["submitted_at"]),
-            join(due, bad(" !")) if row["overdue"] else due,
-            row["operator"] or "",
-            str(len(row["documents"])),
+        overdue = overdue or bool(row["overdue"])
+        cells.append(
+            [
+                str(row["id"]),
+                row["abonent_code"],
+                status_text(row["status"]),
+                date_az(row["submitted_at"]),
+                join(due, bad(" !")) if row["overdue"] else due,
+                row["fin"],
+                str(len(row["documents"])),
+                code_label(CHANNELS, row["channel"]),
+                row["operator"] or "",
+            ]
         )
-    show(table if count else muted(_("No applications found.")))
+    if not cells:
+        show(muted(_("No applications found.")))
+        return 0
+    cols = [
+        Col("№", justify="right"),
+        Col(_("Abonent code")),
+        Col(_("Status")),
+        Col(_("Registered")),
+        Col(_("Due")),
+        Col(_("FIN"), keep=1),
+        Col(_("Docs"), justify="right", keep=2),
+        Col(_("Channel"), keep=4, wrap=True),
+        Col(_("Operator"), keep=3, wrap=True, min_wrap=8),
+    ]
+    show(fitted(_("Applications"), cols, cells))
+    if overdue:
+        show(join(bad("!"), " " + _("past its due date (overdue)")))
+    return len(cells)

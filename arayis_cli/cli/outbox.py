@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from arayis_cli.cli.output import (
@@ -80,8 +82,6 @@ def outbox_send(
     import socket
     import uuid
 
-    from rich.table import Table
-
     from arayis_cli.cli.output import now
     from arayis_cli.db import session_scope
     from arayis_cli.errors import InvalidInput
@@ -99,13 +99,18 @@ def outbox_send(
         if as_json:
             emit_json({"dry_run": True, "would_send": rows})
         else:
+            from arayis_cli.cli.render import EMAIL_KINDS, code_label
+
             show(
                 ngettext(
                     "{n} email would be sent (dry run, nothing sent).",
                     "{n} emails would be sent (dry run, nothing sent).",
                     len(rows),
                 ).format(n=len(rows)),
-                *(f"  №{m['id']} {m['kind']} → {m['to']}: {m['subject']}" for m in rows),
+                *(
+                    f"  №{m['id']} {code_label(EMAIL_KINDS, m['kind'])} → {m['to']}: {m['subject']}"
+                    for m in rows
+                ),
             )
         return
     worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
@@ -114,7 +119,25 @@ def outbox_send(
     )
     if as_json:
         emit_json(report.as_json())
-        return
+    else:
+        _show_send_report(report)
+    if report.unreachable is not None:
+        from arayis_cli.errors import Unavailable
+
+        server, why = report.unreachable
+        raise Unavailable(
+            _(
+                "the SMTP server {server} cannot be reached: {why}; the emails stay queued "
+                "and the next run retries them"
+            ).format(server=server, why=why)
+        )
+
+
+def _show_send_report(report: Any) -> None:
+    from rich.table import Table
+
+    from arayis_cli.cli.render import EMAIL_KINDS, OUTBOX_STATES, code_label
+
     show(
         join(
             good(_("{report_sent} sent").format(report_sent=report.sent)),
@@ -128,7 +151,15 @@ def outbox_send(
             table.add_column(col)
         for m in report.messages:
             table.add_row(
-                str(m["id"]), str(m["application_id"]), m["kind"], m["status"], m["error"] or ""
+                str(m["id"]),
+                str(m["application_id"]),
+                code_label(EMAIL_KINDS, m["kind"]),
+                code_label(OUTBOX_STATES, m["status"]),
+                # The server could not be reached: why, in the operator's words (the stored
+                # error keeps the socket library's text for support staff).
+                report.unreachable[1]
+                if report.unreachable is not None and m["status"] == "pending"
+                else m["error"] or "",
             )
         show(table)
 

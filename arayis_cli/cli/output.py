@@ -14,7 +14,7 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
@@ -209,6 +209,42 @@ def _stdout() -> Iterator[None]:
         raise typer.Exit(int(ExitCode.OK)) from None
 
 
+@dataclass
+class Outcome:
+    code: int = 0
+
+
+@contextlib.contextmanager
+def quiet_closed_stdout() -> Iterator[Outcome]:
+    """Around a whole invocation: output still buffered is flushed while the reader is
+    there; a reader that went away (help text, usage errors, the final flush) means exit 0
+    and an stdout pointed at the null device, so the interpreter's own flush stays quiet."""
+    outcome = Outcome()
+    try:
+        yield outcome
+        sys.stdout.flush()
+    except BrokenPipeError:
+        if not stdout_closed():
+            raise
+        _stdout_to_devnull()
+        outcome.code = int(ExitCode.OK)
+
+
+def stdout_closed() -> bool:
+    """Has stdout's reader gone away? A pipe whose reader closed polls as an error; an
+    stdout that is not a real file (a test runner's buffer) cannot tell, so it counts."""
+    import select
+
+    try:
+        fd = sys.stdout.fileno()
+        poller = select.poll()
+        poller.register(fd, select.POLLOUT)
+        events = poller.poll(0)
+    except (AttributeError, OSError, ValueError):
+        return True
+    return any(ev & (select.POLLERR | select.POLLHUP | select.POLLNVAL) for _, ev in events)
+
+
 def _stdout_to_devnull() -> None:
     try:
         fd = sys.stdout.fileno()
@@ -238,7 +274,15 @@ def command(fn: F) -> F:
         as_json = bool(kwargs.get("as_json")) or kwargs.get("fmt") == "json"
         try:
             settings()  # a bad ARAYIS_* value refuses every command alike
-            return fn(*args, **kwargs)
+            result = fn(*args, **kwargs)
+            with _stdout():  # what Rich or Python still buffer, while the reader is there
+                sys.stdout.flush()
+            return result
+        except BrokenPipeError as exc:
+            if not stdout_closed():  # some other pipe: a failure like any other
+                _fail(exc, as_json=as_json)
+            _stdout_to_devnull()  # a reader that went away (``| head -1``): done, exit 0
+            raise typer.Exit(int(ExitCode.OK)) from None
         except ArayisError as exc:
             report_error(exc, as_json=as_json)
             raise typer.Exit(int(exc.exit_code)) from None
@@ -248,17 +292,22 @@ def command(fn: F) -> F:
             sys.stderr.write("arayis: " + _("interrupted") + "\n")
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except Exception as exc:
-            from arayis_cli.unavailable import classify
-
-            err = classify(exc, db_url=state.db_url)  # environment failures: exit 8
-            if err is None:
-                if _debug():
-                    raise
-                err = _internal(exc)
-            report_error(err, as_json=as_json)
-            raise typer.Exit(int(err.exit_code)) from None
+            _fail(exc, as_json=as_json)
 
     return wrapper  # type: ignore[return-value]
+
+
+def _fail(exc: Exception, *, as_json: bool) -> NoReturn:
+    """An exception no service turned into a refusal: the environment (exit 8) or a bug."""
+    from arayis_cli.unavailable import classify
+
+    err = classify(exc, db_url=state.db_url)  # environment failures: exit 8
+    if err is None:
+        if _debug():
+            raise exc
+        err = _internal(exc)
+    report_error(err, as_json=as_json)
+    raise typer.Exit(int(err.exit_code)) from None
 
 
 def _debug() -> bool:

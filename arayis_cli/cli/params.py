@@ -32,9 +32,10 @@ parse_id_param = _strict("id")
 parse_count_param = _strict("count")
 
 
-def app_id_argument(default: Any = ..., help: str = "Application number.") -> Any:
-    """An application number (or several, on a ``list[int]`` parameter)."""
-    return typer.Argument(default, help=help, parser=parse_id_param)
+def app_id_argument(default: Any = ..., help: str = N_("Application number.")) -> Any:
+    """An application number (or several, on a ``list[int]`` parameter): shown as ``№``
+    (``№...``) in help and usage, not as the parameter's internal name."""
+    return typer.Argument(default, help=help, parser=parse_id_param, metavar="№")
 
 
 def id_option(name: str, help: str) -> Any:

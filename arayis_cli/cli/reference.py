@@ -58,7 +58,7 @@ def abonent_import(
 
     with session_scope(state.db_url) as session:
         report = import_abonents(session, file, now=now())
-    _report(report.as_json(), as_json=as_json)
+    _report(report.as_json(), as_json=as_json, subject=_("Abonents"))
 
 
 @command
@@ -100,7 +100,9 @@ def _show(code: str, *, as_json: bool, show_pii: bool) -> None:
     table.add_row(_("Owner"), data["owner_name"])
     table.add_row(_("FIN"), data["owner_fin"])
     table.add_row(_("Address"), data["address"])
-    table.add_row(_("Balance"), money_human(summary["balance"]))
+    from arayis_cli.cli.render import balance_az
+
+    table.add_row(_("Balance"), balance_az(summary["balance"]))
     table.add_row(_("Debt"), debt_text(summary["debt"]))
     show(table)
     if summary["ledger"]:
@@ -129,16 +131,16 @@ def ledger_import(
 
     with session_scope(state.db_url) as session:
         report = import_ledger(session, file, now=now())
-    _report(report.as_json(), as_json=as_json)
+    _report(report.as_json(), as_json=as_json, subject=_("Ledger entries"))
 
 
-def _report(report: dict[str, Any], *, as_json: bool) -> None:
+def _report(report: dict[str, Any], *, as_json: bool, subject: str) -> None:
     if as_json:
         emit_json(report)
     else:
         from arayis_cli.cli.render import print_import_report
 
-        print_import_report(report)
+        print_import_report(report, subject=subject)
     if report["failed"]:
         raise typer.Exit(int(ExitCode.INVALID_INPUT))
 
@@ -179,7 +181,7 @@ def pay(
     show(
         f"{verb}: {entry.abonent_code}, {money_human(from_qepik(entry.amount_qepik))} "
         f"({entry.reference}). "
-        + (f"Qalan borc: {money_human(debt)}." if debt > 0 else _("No debt."))
+        + (_("Debt left: {debt}.").format(debt=money_human(debt)) if debt > 0 else _("No debt."))
     )
 
 

@@ -6,6 +6,7 @@ only from the ``Text`` helpers in :mod:`arayis_cli.cli.output`.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -13,6 +14,7 @@ from rich.table import Table
 
 from arayis_cli.cli.output import bad, console, good, join, muted, show, warning
 from arayis_cli.i18n import N_, _, gettext
+from arayis_cli.validation import DOCUMENT_KIND_LABELS
 from arayis_cli.workflow import CHECKLIST, Status
 
 if TYPE_CHECKING:
@@ -54,12 +56,143 @@ def money_az(amount: str | Decimal) -> str:
     return money_human(Decimal(amount))
 
 
-def _detail_text(detail: dict[str, Any]) -> str:
-    parts = []
+#: History details for people: each key a label (JSON keeps the keys and the values).
+DETAIL_LABELS = {
+    "balance": N_("Balance"),
+    "debt": N_("Debt"),
+    "amount": N_("Amount"),
+    "kind": N_("Kind"),
+    "filename": N_("File"),
+    "sha256": "SHA-256",
+    "override": N_("Override reason"),
+    "checklist_failures": N_("Checklist not passed"),
+    "certificate_number": N_("Certificate"),
+    "reason": N_("Reason"),
+    "email": N_("Email №"),
+    "from": N_("Was"),
+    "address_changed": N_("Address corrected"),
+    "claimed": N_("Claimed"),
+    "four_eyes": N_("Four eyes"),
+    "was": N_("Was"),
+    "document": N_("Document №"),
+}
+
+
+def checklist_failure_label(text: str) -> str:
+    """A checklist failure as stored in the history (English, fixed) in the operator's
+    language."""
+    import re
+
+    if text == "FIN does not match the owner on record":
+        return _("the FIN does not match the owner on record")
+    found = re.fullmatch(r"(\S+) document missing", text)
+    if found:
+        kind = code_label(DOCUMENT_KINDS, found.group(1))
+        return _("missing: {kind}").format(kind=kind)
+    found = re.fullmatch(r"abonent is in group (\S+) now, not group I", text)
+    if found:
+        return _("the abonent is in group {group} now, not group I").format(group=found.group(1))
+    return text
+
+
+def balance_az(amount: str | Decimal) -> str:
+    """A balance for people: a negative one is money paid in advance, and says so."""
+    text = money_az(amount)
+    return text + " " + _("(overpaid)") if Decimal(amount) < 0 else text
+
+
+def _detail_value(action: str, key: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if key == "balance":
+        return balance_az(value)
+    if key in MONEY_KEYS:
+        return money_az(value)
+    if key == "kind":
+        return code_label(EMAIL_KINDS if action == "email_retry" else DOCUMENT_KINDS, value)
+    if key == "from":
+        return code_label(OUTBOX_STATES, value)
+    if key == "sha256":
+        return f"{value[:12]}…"
+    if key in ("four_eyes", "was"):
+        return code_label(ON_OFF, value)
+    if key == "claimed":
+        return _("the oldest new one (--next)") if value == "next" else str(value)
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, list):
+        shown = [checklist_failure_label(v) if key == "checklist_failures" else v for v in value]
+        return "; ".join(map(str, shown))
+    return str(value)
+
+
+def _detail_text(detail: dict[str, Any], action: str = "") -> str:
+    """History details as labelled phrases, one per line (``Borc: 12,50 AZN``)."""
+    lines = []
     for key, value in detail.items():
-        shown = money_az(value) if key in MONEY_KEYS and value is not None else value
-        parts.append(f"{key}={shown}")
-    return ", ".join(parts)
+        name = code_label(DETAIL_LABELS, key)
+        lines.append(f"{name}: {_detail_value(action, key, value)}")
+    return "\n".join(lines)
+
+
+@dataclass
+class Col:
+    """A column of a table that must fit the terminal: ``keep`` orders what is dropped
+    first (the highest number goes first); a column that does not ``wrap`` is never cut
+    (dates, times, numbers)."""
+
+    header: str
+    keep: int = 0
+    justify: str = "left"
+    wrap: bool = False
+    min_wrap: int = 10
+
+
+def _cell_width(cell: Any) -> int:
+    from rich.cells import cell_len
+
+    text = cell.plain if hasattr(cell, "plain") else str(cell)
+    return max((cell_len(line) for line in text.split("\n")), default=0)
+
+
+def fitted(
+    title: str | None, cols: list[Col], rows: list[list[Any]], *, width: int | None = None
+) -> Table:
+    """A table as wide as the terminal at most: columns that do not fit are dropped,
+    lowest priority first, and only wrapping columns (names, reasons) are narrowed; a
+    date, a time or a number is never cut."""
+    from rich import box
+
+    width = width or console().width
+    need = []
+    for i, col in enumerate(cols):
+        natural = max([_cell_width(col.header), *(_cell_width(r[i]) for r in rows)])
+        header = max(_cell_width(word) for word in col.header.split() or [""])
+        need.append(max(min(natural, col.min_wrap), header) if col.wrap else natural)
+    kept = list(range(len(cols)))
+
+    def total() -> int:
+        return sum(need[i] for i in kept) + 3 * (len(kept) - 1)  # " " rule, padding 1+1
+
+    for i in sorted(range(len(cols)), key=lambda i: -cols[i].keep):
+        if total() <= width or cols[i].keep == 0:
+            break
+        kept.remove(i)
+    table = Table(
+        title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False
+    )
+    for i in kept:
+        col = cols[i]
+        table.add_column(
+            col.header,
+            justify=col.justify,  # type: ignore[arg-type]
+            no_wrap=not col.wrap,
+            min_width=None if col.wrap else need[i],
+            overflow="fold",
+        )
+    for r in rows:
+        table.add_row(*(r[i] for i in kept))
+    return table
 
 
 def print_application(data: dict[str, Any], *, title: str | None = None) -> None:
@@ -77,7 +210,7 @@ def print_application(data: dict[str, Any], *, title: str | None = None) -> None
         (_("FIN"), data["fin"]),
         (_("Phone"), data["phone"]),
         (_("Email"), data["email"]),
-        (_("Channel"), data["channel"]),
+        (_("Channel"), code_label(CHANNELS, data["channel"])),
         (_("External id"), data["external_id"]),
         (_("Registered"), date_az(data["submitted_at"])),
         (
@@ -96,7 +229,11 @@ def print_application(data: dict[str, Any], *, title: str | None = None) -> None
     docs = data.get("documents") or []
     table.add_row(
         _("Documents"),
-        "\n".join(f"{d['kind']}: {d['filename']} ({d['media_type']}, {d['size']} B)" for d in docs)
+        "\n".join(
+            f"№{d['id']} {code_label(DOCUMENT_KINDS, d['kind'])}: {d['filename']} "
+            f"({d['media_type']}, {d['size']} B)"
+            for d in docs
+        )
         or muted(_("none")),
     )
     if "checklist" in data:
@@ -115,6 +252,35 @@ EMAIL_KINDS = {
     "approved_no_debt": N_("ready to print"),
     "approved_debt": N_("debt first"),
 }
+#: Delivery states of an email (outbox list/show, show --as-subscriber).
+OUTBOX_STATES = {
+    "pending": N_("queued"),
+    "sending": N_("sending"),
+    "sent": N_("sent"),
+    "failed": N_("failed"),
+}
+#: Policy switches.
+ON_OFF = {"on": N_("on"), "off": N_("off")}
+#: Verdicts of a verification, and where it was asked.
+VERDICTS = {
+    "valid": N_("valid"),
+    "revoked": N_("revoked"),
+    "superseded": N_("superseded"),
+    "altered": N_("altered"),
+    "bad signature": N_("bad signature"),
+    "expired": N_("expired"),
+    "not in register": N_("not in register"),
+    "not a certificate": N_("not a certificate"),
+    "key compromised": N_("key compromised"),
+    "demo": N_("demo sample"),
+    "does not match": N_("does not match"),
+}
+VERIFY_CHANNELS = {"cli": N_("command line"), "web": N_("web page"), "api": N_("web API")}
+EVIDENCE = {"pdf": N_("PDF file"), "token": N_("QR code"), "number": N_("number")}
+#: Document kinds (attach --kind).
+DOCUMENT_KINDS = DOCUMENT_KIND_LABELS
+#: Channels an application came through.
+CHANNELS = {"egov": N_("e-gov portal"), "azersu": N_("Azərsu portal"), "office": N_("office")}
 #: Checklist items for people (JSON keeps the code and the Azerbaijani ``label``).
 ACTIONS = {
     "submit": N_("registered"),
@@ -157,34 +323,32 @@ def _checklist_text(checklist: dict[str, Any]) -> Text:
 
 def print_detail(data: dict[str, Any]) -> None:
     print_application(data)
-    history = Table(title=_("History"), title_justify="left")
-    for col in (_("Time"), _("Who"), _("Operator"), _("Action"), _("Status"), _("Details")):
-        history.add_column(col)
+    rows = []
     for ev in data["history"]:
-        change = ""
+        what = code_label(ACTIONS, ev["action"])
         if ev["to_status"]:
             change = (
                 f"{Status(ev['from_status']).label} → " if ev["from_status"] else ""
             ) + Status(ev["to_status"]).label
-        detail = ev["detail"] or {}
-        history.add_row(
-            date_az(ev["at"]),
-            ev["actor"],
-            ev.get("operator") or "",
-            code_label(ACTIONS, ev["action"]),
-            change,
-            _detail_text(detail),
-        )
-    show(history)
+            what += "\n" + change
+        who = ev["actor"]
+        if ev.get("operator") and ev["operator"] != who:
+            who += f"\n({ev['operator']})"
+        rows.append([date_az(ev["at"]), who, what, _detail_text(ev["detail"] or {}, ev["action"])])
+    cols = [
+        Col(_("Time")),
+        Col(_("Who"), wrap=True, min_wrap=8),
+        Col(_("Action"), wrap=True, min_wrap=14),
+        Col(_("Details"), wrap=True, min_wrap=24),
+    ]
+    show(fitted(_("History"), cols, rows))
     if data["emails"]:
         show(emails_table(data["emails"], title=_("Emails"), with_application=False))
     if data["certificates"]:
-        certs = Table(title=_("Certificates"), title_justify="left")
-        for col in (_("Number"), _("Issued"), _("Valid until"), _("Operator"), _("Revoked")):
-            certs.add_column(col)
+        rows = []
         for c in data["certificates"]:
             revoked: str | Text = (
-                bad(f"{date_az(c['revoked_at'])}: {c['revocation_reason'] or ''}")
+                bad(f"{date_az(c['revoked_at'])}\n{c['revocation_reason'] or ''}".strip())
                 if c.get("revoked_at")
                 else ""
             )
@@ -192,70 +356,98 @@ def print_detail(data: dict[str, Any]) -> None:
                 revoked = _("superseded by {number} ({at})").format(
                     number=c["superseded_by"], at=date_az(c["superseded_at"])
                 )
-            certs.add_row(
-                c["certificate_number"],
-                date_az(c["issued_at"]),
-                date_az(c["valid_until"]),
-                c["operator"],
-                revoked,
+            rows.append(
+                [
+                    c["certificate_number"],
+                    date_az(c["issued_at"]),
+                    date_az(c["valid_until"]),
+                    c["operator"],
+                    revoked,
+                ]
             )
-        show(certs)
+        cols = [
+            Col(_("Number")),
+            Col(_("Issued")),
+            Col(_("Valid until")),
+            Col(_("Operator"), keep=2, wrap=True, min_wrap=8),
+            Col(_("Revoked"), keep=1, wrap=True, min_wrap=16),
+        ]
+        show(fitted(_("Certificates"), cols, rows))
     if data.get("verifications"):
-        checks = Table(title=_("Verifications"), title_justify="left")
-        for col in (_("Number"), _("Time"), _("Result"), _("Channel"), _("Evidence")):
-            checks.add_column(col)
-        for v in data["verifications"]:
-            checks.add_row(
+        rows = [
+            [
                 v["certificate_number"],
                 date_az(v["at"]),
-                v["verdict"],
-                v["channel"],
-                v["evidence"],
-            )
-        show(checks)
+                code_label(VERDICTS, v["verdict"]),
+                code_label(VERIFY_CHANNELS, v["channel"]),
+                code_label(EVIDENCE, v["evidence"]),
+            ]
+            for v in data["verifications"]
+        ]
+        cols = [
+            Col(_("Number")),
+            Col(_("Time")),
+            Col(_("Result"), wrap=True),
+            Col(_("Channel"), keep=2, wrap=True),
+            Col(_("Evidence"), keep=1, wrap=True),
+        ]
+        show(fitted(_("Verifications"), cols, rows))
     if data.get("api_calls"):
-        calls = Table(title=_("Portal API calls"), title_justify="left")
-        for col in (_("Time"), _("Client"), _("Call"), _("Result")):
-            calls.add_column(col)
-        for call in data["api_calls"]:
-            calls.add_row(
+        rows = [
+            [
                 date_az(call["at"]),
                 call["client"] or "—",
                 f"{call['method']} {call['route']}",
                 f"{call['status']} {call['outcome']}",
-            )
-        show(calls)
+            ]
+            for call in data["api_calls"]
+        ]
+        cols = [
+            Col(_("Time")),
+            Col(_("Client"), keep=2, wrap=True),
+            Col(_("Call"), wrap=True, min_wrap=16),
+            Col(_("Result"), keep=1, wrap=True),
+        ]
+        show(fitted(_("Portal API calls"), cols, rows))
 
 
 def emails_table(rows: list[dict[str, Any]], *, title: str, with_application: bool) -> Table:
-    """Outbox messages and their delivery state (outbox list, show)."""
-    table = Table(title=title, title_justify="left")
-    columns = [
-        "№",
-        _("Application"),
-        _("Kind"),
-        _("To"),
-        _("Subject"),
-        _("Status"),
-        _("Tries"),
-        _("Error"),
+    """Outbox messages and their delivery state (show): the full text is in outbox show."""
+    cols = [
+        Col("№", justify="right"),
+        Col(_("Application"), justify="right", keep=5),
+        Col(_("Kind"), wrap=True),
+        Col(_("Status")),
+        Col(_("Tries"), justify="right", keep=3),
+        Col(_("To"), keep=4, wrap=True, min_wrap=16),
+        Col(_("Subject"), keep=2, wrap=True, min_wrap=16),
+        Col(_("Error"), keep=1, wrap=True, min_wrap=12),
     ]
-    if not with_application:
-        columns.remove(_("Application"))
-    for col in columns:
-        table.add_column(col)
+    cells = []
     for m in rows:
-        kind = code_label(EMAIL_KINDS, m["kind"])
-        cells = [str(m["id"]), str(m["application_id"]), kind, m["to"], m["subject"]]
-        cells += [m["status"], str(m["attempts"]), m["last_error"] or ""]
-        if not with_application:
-            del cells[1]
-        table.add_row(*cells)
-    return table
+        cells.append(
+            [
+                str(m["id"]),
+                str(m["application_id"]),
+                code_label(EMAIL_KINDS, m["kind"]),
+                code_label(OUTBOX_STATES, m["status"]),
+                str(m["attempts"]),
+                m["to"],
+                m["subject"],
+                m["last_error"] or "",
+            ]
+        )
+    if not with_application:
+        del cols[1]
+        for c in cells:
+            del c[1]
+    return fitted(title, cols, cells)
 
 
-def print_import_report(report: dict[str, Any]) -> None:
-    parts: list[str | Text] = [good(_("{created} created").format(created=report["created"]))]
+def print_import_report(report: dict[str, Any], *, subject: str | None = None) -> None:
+    """``Müraciətlər: 12 yaradıldı, …``: what was created is named (``subject``)."""
+    parts: list[str | Text] = [f"{subject}: "] if subject else []
+    parts.append(good(_("{created} created").format(created=report["created"])))
     if "updated" in report:
         parts.append(", " + _("{updated} updated").format(updated=report["updated"]))
     parts.append(", " + _("{existing} already there").format(existing=report["existing"]) + ", ")
@@ -270,7 +462,7 @@ def print_import_report(report: dict[str, Any]) -> None:
         table.add_column(_("Row"), justify="right")
         table.add_column(_("Reason"))
         for item in report["failed"][:200]:
-            table.add_row(str(item["row"]), item["error"])
+            table.add_row(str(item["row"]), item["message"])
         show(table)
         if len(report["failed"]) > 200:
             more = len(report["failed"]) - 200
@@ -280,47 +472,43 @@ def print_import_report(report: dict[str, Any]) -> None:
 # -- support staff (issue 14): plain Text only, nothing a person typed is read as markup --
 
 
-def _short_time(iso: str | None) -> str:
-    """``25.11 10:05`` — a compact time for narrow tables (Baku time, as in the JSON)."""
-    if not iso:
-        return ""
-    from datetime import datetime
-
-    return datetime.fromisoformat(iso).strftime("%d.%m %H:%M")
-
-
 def outbox_list_table(rows: list[dict[str, Any]], *, title: str) -> Table:
-    """``outbox list`` for people, narrow enough for an 80-column terminal: the subject
-    and the full error are in ``outbox show MSG_ID``."""
-    from rich import box
+    """``outbox list`` for people, as wide as the terminal: the address goes first when it
+    does not fit; the subject and the full error are in ``outbox show MSG_ID``."""
     from rich.text import Text
 
-    table = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False)
-    table.add_column("№", justify="right", no_wrap=True)
-    table.add_column(_("App."), justify="right", no_wrap=True)
-    table.add_column(_("Kind"), no_wrap=True)
-    table.add_column(_("Status"), no_wrap=True)
-    table.add_column(_("Tries"), justify="right", no_wrap=True)
-    table.add_column(_("Sent / next"), no_wrap=True)
-    table.add_column(_("To"), overflow="ellipsis", no_wrap=True, max_width=22)
+    cells = []
     for m in rows:
         if m["status"] == "sent":
-            when = Text(_short_time(m["sent_at"]), style="green")
+            when = Text(date_az(m["sent_at"]), style="green")
         elif m["status"] == "pending" and m.get("next_attempt_at"):
-            when = Text("→ " + _short_time(m["next_attempt_at"]))
+            when = Text("→ " + date_az(m["next_attempt_at"]))
         else:
             when = Text("")
-        status = Text(m["status"], style=_OUTBOX_STYLE.get(m["status"], ""))
-        table.add_row(
-            Text(str(m["id"])),
-            Text(str(m["application_id"])),
-            Text(code_label(EMAIL_KINDS, m["kind"])),
-            status,
-            Text(str(m["attempts"])),
-            when,
-            Text(m["to"]),
+        status = Text(
+            code_label(OUTBOX_STATES, m["status"]), style=_OUTBOX_STYLE.get(m["status"], "")
         )
-    return table
+        cells.append(
+            [
+                Text(str(m["id"])),
+                Text(str(m["application_id"])),
+                Text(code_label(EMAIL_KINDS, m["kind"])),
+                status,
+                Text(str(m["attempts"])),
+                when,
+                Text(m["to"]),
+            ]
+        )
+    cols = [
+        Col("№", justify="right"),
+        Col(_("App."), justify="right"),
+        Col(_("Kind"), wrap=True, min_wrap=12),
+        Col(_("Status")),
+        Col(_("Tries"), justify="right", keep=2),
+        Col(_("Sent / next")),
+        Col(_("To"), keep=1, wrap=True, min_wrap=16),
+    ]
+    return fitted(title, cols, cells)
 
 
 _OUTBOX_STYLE = {"sent": "green", "failed": "red", "sending": "yellow", "pending": "cyan"}
@@ -338,14 +526,15 @@ def print_outbox_message(data: dict[str, Any]) -> None:
         head.append("\n")
     out.print(head, end="")
     out.print(Text(""))
-    out.print(Text(data["body_text"].rstrip("\n")), soft_wrap=True)  # exact, as sent
+    # Word-wrapped to the terminal for reading; --json has the body exactly as sent.
+    out.print(Text(data["body_text"].rstrip("\n")))
     out.print(Text(""))
     state = Text()
     rows = [
         (_("Email №"), str(data["id"])),
         (_("Application"), str(data["application_id"])),
         (_("Kind"), code_label(EMAIL_KINDS, data["kind"])),
-        (_("Status"), data["status"]),
+        (_("Status"), code_label(OUTBOX_STATES, data["status"])),
         (_("Attempts"), str(data["attempts"])),
         (_("Last error"), data["last_error"] or "—"),
         (_("Next attempt"), date_az(data["next_attempt_at"])),
@@ -354,7 +543,8 @@ def print_outbox_message(data: dict[str, Any]) -> None:
     ]
     for label, value in rows:
         state.append(f"{label}: ", style="bold")
-        state.append(value, style=_OUTBOX_STYLE.get(value, "") if label == _("Status") else "")
+        style = _OUTBOX_STYLE.get(data["status"], "") if label == _("Status") else ""
+        state.append(value, style=style)
         state.append("\n")
     out.print(state, end="")
 
@@ -384,13 +574,16 @@ def print_subscriber_view(data: dict[str, Any]) -> None:
         text = Text()
         kind = code_label(EMAIL_KINDS, email["kind"])
         text.append("\n" + _("Email {n} ({kind}): ").format(n=i, kind=kind), style="bold")
-        text.append(email["status"], style=_OUTBOX_STYLE.get(email["status"], ""))
+        text.append(
+            code_label(OUTBOX_STATES, email["status"]),
+            style=_OUTBOX_STYLE.get(email["status"], ""),
+        )
         if email["sent_at"]:
             text.append(", " + _("sent {when}").format(when=date_az(email["sent_at"])))
         text.append(_("\nSubject: "), style="bold")
         text.append(email["subject"] + "\n\n")
         text.append(email["body_text"].rstrip("\n") + "\n")
-        out.print(text, end="", soft_wrap=True)
+        out.print(text, end="")
     if not data["emails"]:
         out.print(Text(_("\nNo emails."), style="dim"))
 
@@ -408,7 +601,7 @@ def print_print_check(data: dict[str, Any]) -> None:
     debt = Decimal(data["debt"])
     summary = Text()
     summary.append(_("Balance: "), style="bold")
-    summary.append(money_human(Decimal(data["balance"])))
+    summary.append(balance_az(data["balance"]))
     summary.append(_("   Debt: "), style="bold")
     summary.append(money_human(debt), style="red" if debt > 0 else "green")
     out.print(summary)

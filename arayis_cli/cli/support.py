@@ -16,7 +16,9 @@ def changes(
     after: int = count_option(
         0, "--after", help=N_("Cursor of the last change already seen (0: from the beginning).")
     ),
-    limit: int = count_option(100, "--limit", help=N_("At most N changes (1 to 10000).")),
+    limit: int = count_option(
+        100, "--limit", help=N_("At most N changes (0 to 10000; 0 only reports the cursor).")
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Status changes in commit order, for the portal; continue from next_cursor."""
@@ -29,10 +31,11 @@ def changes(
         raise InvalidInput(
             _("--after must be a cursor from 0 to {MAX_CURSOR}").format(MAX_CURSOR=MAX_CURSOR)
         )
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(_("--limit must be from 1 to {MAX_LIMIT}").format(MAX_LIMIT=MAX_LIMIT))
+    if not 0 <= limit <= MAX_LIMIT:
+        raise InvalidInput(_("--limit must be from 0 to {MAX_LIMIT}").format(MAX_LIMIT=MAX_LIMIT))
     with session_scope(state.db_url, write=False) as session:
-        found, next_cursor = feed(session, after=after, limit=limit)
+        # --limit 0, like list --limit 0: nothing listed, the cursor stays where it was.
+        found, next_cursor = feed(session, after=after, limit=limit) if limit else ([], after)
     entries = [
         change_json(c.cursor, c.application_id, c.external_id, c.status, c.at) for c in found
     ]

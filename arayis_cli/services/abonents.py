@@ -19,7 +19,7 @@ from arayis_cli.i18n import N_, _
 from arayis_cli.models import Abonent, LedgerEntry
 from arayis_cli.money import from_qepik, parse_amount, to_qepik
 from arayis_cli.services.common import baku_date, balance, debt_of, get_abonent, lock_abonent
-from arayis_cli.services.csvfiles import read_csv
+from arayis_cli.services.csvfiles import bad_row, read_csv, refused_row, row_failure
 from arayis_cli.validation import (
     clean_text,
     parse_abonent_code,
@@ -44,7 +44,7 @@ class ImportReport:
             "created": self.created,
             "updated": self.updated,
             "existing": self.existing,
-            "failed": self.failed,
+            "failed": sorted(self.failed, key=lambda f: f["row"]),
         }
 
 
@@ -57,14 +57,20 @@ def validate_abonent(
     address: str,
     code_lengths: tuple[int, int] | None = None,
 ) -> dict[str, str]:
+    from arayis_cli.certificate.printable import ensure_printable
+
     min_len, max_len = code_lengths or settings().abonent_code_lengths
-    return {
+    values = {
         "code": parse_abonent_code(code, min_len=min_len, max_len=max_len),
         "group": parse_group(group),
         "owner_name": clean_text(owner_name, N_("owner name"), limit=200),
         "owner_fin": parse_fin(owner_fin),
         "address": clean_text(address, N_("address")),
     }
+    # The owner's name and the address go on the certificate: a letter its font lacks is
+    # refused now, not months later at the counter when the certificate is printed.
+    ensure_printable(stored=True, owner_name=values["owner_name"], address=values["address"])
+    return values
 
 
 def add_abonent(session: Session, *, now: datetime, **fields: str) -> Abonent:
@@ -84,12 +90,12 @@ def import_abonents(session: Session, path: Path, *, now: datetime) -> ImportRep
     lengths = settings().abonent_code_lengths
     for number, row in rows:
         if "__error__" in row:
-            report.failed.append({"row": number, "error": row["__error__"]})
+            report.failed.append(bad_row(number, row))
             continue
         try:
             values = validate_abonent(**row, code_lengths=lengths)
         except InvalidInput as exc:
-            report.failed.append({"row": number, "error": exc.message})
+            report.failed.append(refused_row(number, exc))
             continue
         current = session.get(Abonent, values["code"])
         if current is None:
@@ -161,12 +167,12 @@ def import_ledger(session: Session, path: Path, *, now: datetime) -> ImportRepor
         path, required=("abonent_code", "date", "kind", "amount", "reference")
     ):
         if "__error__" in row:
-            report.failed.append({"row": number, "error": row["__error__"]})
+            report.failed.append(bad_row(number, row))
             continue
         try:
             parsed.append((number, validate_ledger_row(**row, today=today, code_lengths=lengths)))
         except InvalidInput as exc:
-            report.failed.append({"row": number, "error": exc.message})
+            report.failed.append(refused_row(number, exc))
     codes = {r.abonent_code for _, r in parsed}
     # Shared row locks, in code order: a print's debt check never runs beside these rows.
     known = (
@@ -191,7 +197,13 @@ def import_ledger(session: Session, path: Path, *, now: datetime) -> ImportRepor
             existing[entry.reference] = entry
     for number, row in parsed:
         if row.abonent_code not in known:
-            report.failed.append({"row": number, "error": f"abonent {row.abonent_code} not found"})
+            report.failed.append(
+                row_failure(
+                    number,
+                    "not_found",
+                    _("abonent {code} not found").format(code=row.abonent_code),
+                )
+            )
             continue
         entry = existing.get(row.reference)
         if entry is not None:
@@ -199,7 +211,13 @@ def import_ledger(session: Session, path: Path, *, now: datetime) -> ImportRepor
                 report.existing += 1
             else:
                 report.failed.append(
-                    {"row": number, "error": f"reference {row.reference} already used differently"}
+                    row_failure(
+                        number,
+                        "conflict",
+                        _("reference {reference} already used differently").format(
+                            reference=row.reference
+                        ),
+                    )
                 )
             continue
         entry = LedgerEntry(**row.__dict__, created_at=now)

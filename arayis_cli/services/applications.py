@@ -15,7 +15,7 @@ from sqlmodel import Session
 from arayis_cli.calendar import calendar
 from arayis_cli.config import settings
 from arayis_cli.errors import Conflict, InvalidInput, NotFound
-from arayis_cli.formats import fmt_date, fmt_datetime
+from arayis_cli.formats import fmt_datetime
 from arayis_cli.i18n import _
 from arayis_cli.models import (
     Abonent,
@@ -25,8 +25,15 @@ from arayis_cli.models import (
 )
 from arayis_cli.services import changes
 from arayis_cli.services.common import baku_date, event_row, get_application
-from arayis_cli.services.csvfiles import is_jsonl, read_csv, read_jsonl
-from arayis_cli.services.emails import email_row
+from arayis_cli.services.csvfiles import (
+    bad_row,
+    is_jsonl,
+    read_csv,
+    read_jsonl,
+    refused_row,
+    row_failure,
+)
+from arayis_cli.services.emails import email_row, result_by
 from arayis_cli.validation import (
     parse_abonent_code,
     parse_channel,
@@ -147,7 +154,7 @@ def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: s
                 kind=RECEIVED_EMAIL,
                 now=now,
                 submitted_at=fmt_datetime(row["submitted_at"]),
-                due_on=fmt_date(row["due_on"]),
+                result_by=result_by(row["due_on"], baku_date(now)),
                 organisation=organisation,
             )
         )
@@ -243,7 +250,8 @@ class BatchReport:
     failed: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"created": self.created, "existing": self.existing, "failed": self.failed}
+        failed = sorted(self.failed, key=lambda f: f["row"])
+        return {"created": self.created, "existing": self.existing, "failed": failed}
 
 
 def read_submissions(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
@@ -298,16 +306,22 @@ def _submit_chunk(
     lengths = settings().abonent_code_lengths
     for number, row in chunk:
         if "__error__" in row:
-            report.failed.append({"row": number, "error": row["__error__"]})
+            report.failed.append(bad_row(number, row))
             continue
         missing = [k for k in SUBMIT_REQUIRED if not str(row.get(k, "")).strip()]
         if missing:
-            report.failed.append({"row": number, "error": f"missing {', '.join(missing)}"})
+            report.failed.append(
+                row_failure(
+                    number,
+                    "invalid_input",
+                    _("missing {fields}").format(fields=", ".join(missing)),
+                )
+            )
             continue
         try:
             valid.append((number, validate_submission(**row, now=now, code_lengths=lengths)))
         except InvalidInput as exc:
-            report.failed.append({"row": number, "error": exc.message})
+            report.failed.append(refused_row(number, exc))
     if not valid:
         return
     ext_ids = [s.external_id for _, s in valid if s.external_id]
@@ -343,15 +357,14 @@ def _submit_chunk(
             if known_ext[sub.external_id] == sub.abonent_code:
                 report.existing += 1
             else:
-                error = _external_id_conflict(sub.external_id).message
-                report.failed.append({"row": number, "error": error})
+                report.failed.append(refused_row(number, _external_id_conflict(sub.external_id)))
             continue
         try:
             _check_abonent(abonents.get(sub.abonent_code), sub.abonent_code)
             if sub.abonent_code in open_codes:
                 raise _open_conflict(sub.abonent_code, open_codes[sub.abonent_code])
         except (NotFound, InvalidInput, Conflict) as exc:
-            report.failed.append({"row": number, "error": exc.message})
+            report.failed.append(refused_row(number, exc))
             continue
         open_codes[sub.abonent_code] = _("(row {number} of this file)").format(number=number)
         if sub.external_id:
@@ -375,7 +388,7 @@ def _submit_chunk(
                 session.commit()
             except (NotFound, InvalidInput, Conflict) as exc:
                 session.rollback()
-                report.failed.append({"row": number, "error": exc.message})
+                report.failed.append(refused_row(number, exc))
                 continue
             if created:
                 report.created += 1

@@ -111,13 +111,20 @@ def read_csv(
                 ) from None
             except csv.Error as exc:
                 number += 1
-                yield number, {"__error__": f"unreadable CSV row: {exc}"}
+                yield number, {"__error__": _("unreadable CSV row: {why}").format(why=exc)}
                 continue
             number += 1
             if not any(v.strip() for v in values):
                 continue
             if len(values) != len(columns):
-                yield number, {"__error__": f"expected {len(columns)} fields, found {len(values)}"}
+                yield (
+                    number,
+                    {
+                        "__error__": _("expected {expected} fields, found {found}").format(
+                            expected=len(columns), found=len(values)
+                        )
+                    },
+                )
                 continue
             yield number, dict(zip(columns, values, strict=True))
 
@@ -147,14 +154,17 @@ def read_jsonl(
             try:
                 obj = json.loads(line)
             except json.JSONDecodeError as exc:
-                yield number, {"__error__": f"not valid JSON: {exc.msg}"}
+                yield number, {"__error__": _("not valid JSON: {why}").format(why=exc.msg)}
                 continue
             if not isinstance(obj, dict):
-                yield number, {"__error__": "each line must be a JSON object"}
+                yield number, {"__error__": _("each line must be a JSON object")}
                 continue
             unknown = sorted(set(obj) - allowed)
             if unknown:
-                yield number, {"__error__": f"unknown field {unknown[0][:40]!r}"}
+                yield (
+                    number,
+                    {"__error__": _("unknown field {name!r}").format(name=unknown[0][:40])},
+                )
                 continue
             yield number, {k: ("" if v is None else v) for k, v in obj.items()}
 
@@ -187,3 +197,19 @@ def count_rows(path: Path) -> int | None:
             )
     except OSError:
         return None
+
+
+def row_failure(number: int, error: str, message: str) -> dict[str, Any]:
+    """One bad row of a batch report: its number, a stable ``error`` code (the same words
+    as a single command's JSON error) and the ``message`` in the operator's language."""
+    return {"row": number, "error": error, "message": message}
+
+
+def bad_row(number: int, row: dict[str, Any]) -> dict[str, Any]:
+    """The failure of a row the reader could not read (``__error__``)."""
+    return row_failure(number, "invalid_row", row["__error__"])
+
+
+def refused_row(number: int, exc: Any) -> dict[str, Any]:
+    """The failure of a row a service refused (an :class:`ArayisError`)."""
+    return row_failure(number, exc.error, exc.message)

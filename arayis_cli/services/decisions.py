@@ -119,6 +119,28 @@ class Checklist:
         out += [say(FAILURES[kind]) for kind, ok in self.documents.items() if not ok]
         return out
 
+    def failure_texts(self) -> list[str]:
+        """:meth:`failures` in the operator's language (the history keeps the English)."""
+        from arayis_cli.i18n import gettext
+        from arayis_cli.validation import DOCUMENT_KIND_LABELS
+
+        out = (
+            []
+            if self.group_i
+            else [
+                _("the abonent is in group {group} now, not group I").format(
+                    group=self.group or "?"
+                )
+            ]
+        )
+        out += [] if self.fin_matches else [_("the FIN does not match the owner on record")]
+        out += [
+            _("missing: {kind}").format(kind=gettext(DOCUMENT_KIND_LABELS.get(kind, kind)))
+            for kind, ok in self.documents.items()
+            if not ok
+        ]
+        return out
+
     def group_failure(self, *, translate: bool = True) -> str:
         message = N_("abonent is in group {group} now, not group I")
         return (gettext(message) if translate else message).format(group=self.group or "?")
@@ -235,7 +257,7 @@ def approve(
             _(
                 "application {app_id}: checklist not passed ({check_group_failure}); this service "
                 "is for group I (residential) subscribers only"
-            ).format(app_id=app.id, check_group_failure=check.group_failure()),
+            ).format(app_id=app.id, check_group_failure=check.failure_texts()[0]),
             checklist=check.as_json(),
         )
     if not check.passed and override_reason is None:
@@ -243,7 +265,7 @@ def approve(
             _(
                 "application {app_id}: checklist not passed ({check_failures}); approve with "
                 "--override REASON to record why"
-            ).format(app_id=app.id, check_failures="; ".join(check.failures())),
+            ).format(app_id=app.id, check_failures="; ".join(check.failure_texts())),
             checklist=check.as_json(),
         )
     detail: dict[str, Any] = {"debt": money_json(check.debt), "balance": money_json(check.balance)}

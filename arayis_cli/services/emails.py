@@ -5,7 +5,7 @@ as the decision that caused them. Delivery is :mod:`arayis_cli.services.outbox`.
 from __future__ import annotations
 
 import string
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session
@@ -24,8 +24,7 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Əməliyyat uğurla yerinə yetirildi. ${abonent_code} abonent kodu üzrə borcun "
         "olmaması haqqında arayış almaq üçün müraciətiniz №${app_id} ${submitted_at} "
         "tarixində qeydiyyata alındı.\n\n"
-        "Müraciətinizin nəticəsi 3 iş günü ərzində (${due_on} tarixinədək) email "
-        "ünvanınıza göndəriləcək." + _SIGNATURE,
+        "Müraciətinizin nəticəsi ${result_by} email ünvanınıza göndəriləcək." + _SIGNATURE,
     ),
     "rejected": (
         "Müraciət №${app_id}: sənədlər qəbul edilmədi (Ləğv olunmuş)",
@@ -56,6 +55,17 @@ TEMPLATES: dict[str, tuple[str, str]] = {
         "Çap zamanı borc yenidən yoxlanılır." + _SIGNATURE,
     ),
 }
+
+
+def result_by(due_on: date, today: date) -> str:
+    """When the confirmation email promises the result: by the due day, or — for an
+    application registered late (backdated with --submitted-at, its due day already past)
+    — as soon as possible, never a date that has gone by."""
+    from arayis_cli.formats import fmt_date
+
+    if due_on >= today:
+        return f"3 iş günü ərzində ({fmt_date(due_on)} tarixinədək)"
+    return "ən qısa müddətdə"
 
 
 def render(kind: str, values: dict[str, Any]) -> tuple[str, str]:

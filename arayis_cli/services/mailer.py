@@ -77,7 +77,9 @@ def build_message(
     msg["From"] = sender
     msg["To"] = to
     msg["Subject"] = subject
-    msg["Date"] = format_datetime(date)
+    from arayis_cli.validation import BAKU
+
+    msg["Date"] = format_datetime(date.astimezone(BAKU))  # the office's time, +0400
     msg["Message-ID"] = message_id
     msg["Auto-Submitted"] = "auto-generated"
     msg.set_content(body, charset="utf-8")
@@ -106,7 +108,40 @@ class PermanentFailure(Exception):
 
 
 class ConnectionFailure(TemporaryFailure):
-    """The server cannot be reached or refused us: stop the batch, retry later."""
+    """The server cannot be reached or refused us: stop the batch, retry later.
+
+    ``str(exc)`` is the technical detail kept with the message (for support); ``why`` says
+    the same to a person, in their language."""
+
+    def __init__(self, detail: str, why: str = "") -> None:
+        super().__init__(detail)
+        self.why = why or detail
+
+
+def why_unreachable(exc: BaseException) -> str:
+    """Why the SMTP server could not be used, in the operator's language (never the
+    socket library's English)."""
+    import socket
+
+    if isinstance(exc, smtplib.SMTPAuthenticationError):
+        return _("it refused the user name or password")
+    if isinstance(exc, ssl.SSLError | ssl.CertificateError):
+        return _("the TLS connection failed (certificate or protocol)")
+    if isinstance(exc, smtplib.SMTPNotSupportedError):
+        return _("it does not support STARTTLS or login")
+    if isinstance(exc, socket.gaierror):
+        return _("the host name is not known")
+    if isinstance(exc, ConnectionRefusedError):
+        return _("the connection was refused (is it running?)")
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return _("it did not answer in time")
+    if isinstance(exc, smtplib.SMTPServerDisconnected | ConnectionError):
+        return _("the connection was closed")
+    if isinstance(exc, smtplib.SMTPResponseException):
+        return _("it answered {code}").format(code=exc.smtp_code)
+    if isinstance(exc, OSError):
+        return _("network error")
+    return _("SMTP error")
 
 
 def _describe(exc: BaseException) -> str:
@@ -142,7 +177,7 @@ class SmtpSender:
                 self.conn.login(s.username, s.password or "")
         except (OSError, smtplib.SMTPException) as exc:
             self.close()
-            raise ConnectionFailure(_describe(exc)) from None
+            raise ConnectionFailure(_describe(exc), why_unreachable(exc)) from None
         return self
 
     def __exit__(
@@ -163,7 +198,7 @@ class SmtpSender:
 
     def send(self, msg: EmailMessage) -> None:
         if self.conn is None:  # closed, or dropped by an earlier failure: never connected here
-            raise ConnectionFailure("not connected to the SMTP server")
+            raise ConnectionFailure("not connected to the SMTP server", _("not connected"))
         try:
             self.conn.send_message(msg)
         except smtplib.SMTPRecipientsRefused as exc:
@@ -181,7 +216,7 @@ class SmtpSender:
             raise TemporaryFailure(_describe(exc)) from None
         except (smtplib.SMTPServerDisconnected, OSError) as exc:
             self.conn = None
-            raise ConnectionFailure(_describe(exc)) from None
+            raise ConnectionFailure(_describe(exc), why_unreachable(exc)) from None
         except smtplib.SMTPNotSupportedError as exc:
             # e.g. an address that needs SMTPUTF8 and a server without it: retrying the
             # same message to the same server cannot help (outbox retry --to can).

@@ -149,6 +149,8 @@ class SendReport:
     retry: int = 0
     failed: int = 0
     messages: list[dict[str, Any]] = field(default_factory=list)
+    #: The SMTP server could not be reached: "host:port" and why (operator's language).
+    unreachable: tuple[str, str] | None = None
 
     def add(self, msg: OutboxMessage, status: str, error: str | None) -> None:
         if status == "sent":
@@ -173,6 +175,7 @@ class SendReport:
             "retry": self.retry,
             "failed": self.failed,
             "messages": self.messages,
+            "smtp_unreachable": self.unreachable is not None,
         }
 
 
@@ -239,6 +242,7 @@ def deliver(
                 # The server cannot be reached: this message waits for a retry, and the
                 # rest of the batch is left untouched (still pending, not attempted).
                 finish(msg, "temporary", str(exc))
+                report.unreachable = (f"{settings.host}:{settings.port}", exc.why)
                 break
             except TemporaryFailure as exc:
                 finish(msg, "temporary", str(exc))

@@ -33,6 +33,23 @@ class ListFilter:
     until: date | None = None
     limit: int | None = None
     offset: int = 0
+    fin: str | None = None
+    owner: str | None = None
+    external_id: str | None = None
+    search: str | None = None
+
+
+def _owner_codes(term: str) -> Any:
+    """Abonent codes whose owner's name contains ``term`` (case-insensitively where the
+    database can fold the letters; the exact spelling always)."""
+    from sqlalchemy import func, or_
+
+    return select(Abonent.code).where(
+        or_(
+            Abonent.owner_name.contains(term, autoescape=True),
+            func.lower(Abonent.owner_name).contains(term.lower(), autoescape=True),
+        )
+    )
 
 
 def _start_of(day: date) -> datetime:
@@ -51,6 +68,24 @@ def list_query(flt: ListFilter, *, today: date) -> Any:
         stmt = stmt.where(Application.status.in_([s.value for s in flt.statuses]))
     if flt.abonent_code:
         stmt = stmt.where(Application.abonent_code == flt.abonent_code)
+    if flt.fin:
+        stmt = stmt.where(Application.fin == flt.fin)
+    if flt.external_id:
+        stmt = stmt.where(Application.external_id == flt.external_id)
+    if flt.owner:
+        stmt = stmt.where(Application.abonent_code.in_(_owner_codes(flt.owner)))
+    if flt.search:
+        from sqlalchemy import or_
+
+        term = flt.search.strip()
+        stmt = stmt.where(
+            or_(
+                Application.abonent_code == term,
+                Application.fin == term.upper(),
+                Application.external_id == term,
+                Application.abonent_code.in_(_owner_codes(term)),
+            )
+        )
     if flt.since:
         stmt = stmt.where(Application.submitted_at >= _start_of(flt.since))
     if flt.until:
@@ -61,6 +96,21 @@ def list_query(flt: ListFilter, *, today: date) -> Any:
     if flt.limit is not None:
         stmt = stmt.limit(flt.limit)
     return stmt
+
+
+def all_certificates(session: Session) -> list[Certificate]:
+    """Every certificate in the register, in the order issued (the demo's summary)."""
+    return list(session.execute(select(Certificate).order_by(Certificate.id)).scalars())
+
+
+def count_applications(session: Session, flt: ListFilter, *, today: date) -> int:
+    """How many applications the filter matches, without its limit and offset."""
+    from dataclasses import replace
+
+    from sqlalchemy import func
+
+    inner = list_query(replace(flt, limit=None, offset=0), today=today).subquery()
+    return int(session.execute(select(func.count()).select_from(inner)).scalar_one())
 
 
 def iter_application_rows(
@@ -116,7 +166,9 @@ def _document_rows_query() -> Any:
 
     doc = Document.__table__.c  # type: ignore[attr-defined]
     return (
-        select(doc.application_id, doc.kind, doc.filename, doc.media_type, doc.size, doc.sha256)
+        select(
+            doc.application_id, doc.id, doc.kind, doc.filename, doc.media_type, doc.size, doc.sha256
+        )
         .where(doc.application_id.in_(bindparam("ids", expanding=True)))
         .order_by(doc.id)
     )

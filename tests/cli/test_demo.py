@@ -65,6 +65,18 @@ def test_demo_default_database(tmp_path: Path, monkeypatch) -> None:
     assert again.exit_code == 0, again.stdout + again.stderr
 
 
+def test_demo_json_is_one_document(tmp_path: Path) -> None:
+    import json
+
+    result = CliRunner().invoke(app, ["demo", "--json"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    data = json.loads(result.stdout)  # nothing else on stdout
+    assert data["database"].endswith("demo.db")
+    assert len(data["certificates"]) == 2
+    assert data["emails_by_kind"]["approved_debt"] >= 1
+    assert data["stats"]["by_status"]["rejected"] >= 1
+
+
 def test_demo_never_touches_the_configured_database_or_key(
     loaded: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -172,7 +172,7 @@ def test_ledger_row_dated_after_today_or_before_2000(
     with unchanged():
         report = loaded.json("ledger", "import", f, code=2)
     assert report["created"] == 0 and [r["row"] for r in report["failed"]] == [1]
-    assert "date" in report["failed"][0]["error"]
+    assert "date" in report["failed"][0]["message"]
 
 
 def test_ledger_row_dated_today_is_accepted(loaded: Cli, tmp_path: Path) -> None:
@@ -217,7 +217,8 @@ def test_every_command_parses_ids_alike(loaded: Cli, unchanged, args: list[str])
     loaded(*submit_args())  # application 1 exists: nothing is done to it either
     with unchanged():
         result = loaded(*args, code=2)
-    assert "must be a whole number from 1 to 9223372036854775807" in result.stderr
+    assert "must be a whole number from 1 up" in result.stderr or "is too large" in result.stderr
+    assert "9223372036854775807" not in result.stderr  # an internal limit, not the clerk's
 
 
 @pytest.mark.parametrize("big", [str(2**31), str(2**63 - 1)])
@@ -280,7 +281,7 @@ def test_external_id_other_abonent_in_a_file_is_a_row_error(loaded: Cli, tmp_pat
     report = loaded.json("submit", "--from-file", f, code=2)
     assert report["created"] == 1 and report["existing"] == 2
     assert [r["row"] for r in report["failed"]] == [2]
-    assert "EGOV-1" in report["failed"][0]["error"]
+    assert "EGOV-1" in report["failed"][0]["message"]
 
 
 def test_external_id_other_abonent_within_one_file(loaded: Cli, tmp_path: Path) -> None:

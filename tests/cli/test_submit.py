@@ -37,8 +37,11 @@ def test_submit_registers_new_application(loaded: Cli) -> None:
 
 def test_confirmation_for_people(loaded: Cli) -> None:
     result = loaded(*submit_args())
-    assert "Əməliyyat uğurla yerinə yetirildi." in result.stderr
-    assert "3 iş günü ərzində" in result.stderr
+    # Said to the clerk, not the subscriber's portal sentence ("Müraciətinizin nəticəsi …").
+    assert "Application №1 registered. Due by 30.11.2026" in result.stderr
+    assert "Müraciətinizin" not in result.stderr
+    az = loaded("--lang", "az", *submit_args(code="0003383936"))
+    assert "Müraciət №2 qeydə alındı" in az.stderr and "Müraciətinizin" not in az.stderr
     assert "Yeni" in result.stdout
 
 
@@ -55,6 +58,16 @@ def test_received_email_promises_three_working_days(loaded: Cli) -> None:
     assert subject == "Müraciət №1 qeydiyyata alındı"
     assert "3 iş günü ərzində (30.11.2026 tarixinədək)" in body
     assert to == "leyla.aliyeva@example.az"
+
+
+def test_a_backdated_application_promises_no_date_already_past(loaded: Cli) -> None:
+    """Registered late with --submitted-at (its due day gone by): the confirmation says
+    "as soon as possible", not a date the subscriber already missed."""
+    app = loaded.json(*submit_args(submitted_at="2026-11-10T09:00:00+04:00"))
+    assert app["due_on"] < "2026-11-25"
+    [email] = loaded.json("show", str(app["id"]))["emails"]
+    body = loaded.json("outbox", "show", str(email["id"]))["body_text"]
+    assert "ən qısa müddətdə email ünvanınıza" in body and "tarixinədək" not in body
 
 
 def test_submitted_at_and_due_on_across_novruz(loaded: Cli) -> None:
@@ -190,7 +203,7 @@ def test_from_file_duplicates_inside_file(loaded: Cli, tmp_path: Path) -> None:
     )
     report = loaded.json("submit", "--from-file", f, code=2)
     assert report["created"] == 1 and report["existing"] == 1
-    assert report["failed"][0]["row"] == 3 and "open application" in report["failed"][0]["error"]
+    assert report["failed"][0]["row"] == 3 and "open application" in report["failed"][0]["message"]
 
 
 def test_from_file_malformed_is_refused_whole(loaded: Cli, tmp_path: Path, unchanged) -> None:

@@ -199,7 +199,7 @@ def test_outbox_show_refuses(loaded: Cli, arg: str, code: int, unchanged) -> Non
     if code == 4:
         assert len(result.stderr.strip().splitlines()) == 1
     else:  # a malformed id is a usage error (cli/params.py): Typer's message names it
-        assert "msg_id" in result.stderr and arg in result.stderr
+        assert "№" in result.stderr and arg in result.stderr  # the argument as help shows it
 
 
 def test_outbox_list_fits_80_columns(loaded: Cli, smtp: Server) -> None:
@@ -209,9 +209,9 @@ def test_outbox_list_fits_80_columns(loaded: Cli, smtp: Server) -> None:
     out = loaded("outbox", "list", env={"COLUMNS": "80"}).stdout
     lines = out.splitlines()
     assert lines and max(len(line) for line in lines) <= 80, out
-    assert "failed" in out and "sent" in out and "→ 25.11 10:01" in out  # next attempt
-    assert "25.11 10:00" in out  # sent time
-    assert "To" in out.splitlines()[2]  # the heading row
+    assert "failed" in out and "sent" in out and "→ 25.11.2026 10:01" in out  # next attempt
+    assert "25.11.2026 10:00" in out  # sent time
+    assert "To" in out.splitlines()[1]  # the heading row
     # One line per message: nothing wrapped into a second line.
     assert sum("@example.az" in line for line in lines) == 20
 
@@ -231,6 +231,6 @@ def test_open_application_conflict_names_its_number(loaded: Cli, tmp_path: Path)
         f"{CODE_DEBT},{DEBT_FIN},0501234567,b@example.az,egov,,\n"
     )
     report = loaded.json("submit", "--from-file", batch, code=2)
-    errors = {f["row"]: f["error"] for f in report["failed"]}
+    errors = {f["row"]: f["message"] for f in report["failed"]}
     assert f"open application №{first}" in errors[1]
     assert "open application (row 2 of this file)" in errors[3]

@@ -144,7 +144,8 @@ def test_approve_missing_documents(loaded: Cli) -> None:
     app_id = new_app(loaded, docs=False)
     loaded("review", app_id)
     err = loaded.json("approve", app_id, code=5)
-    assert "id-card" in err["message"] and "ownership" in err["message"]
+    assert "identity card" in err["message"] and "ownership document" in err["message"]
+    assert not any(item["ok"] for item in err["checklist"]["items"][2:])  # codes in JSON
 
 
 def test_approve_without_debt_emails_ready(loaded: Cli) -> None:
