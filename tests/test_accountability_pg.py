@@ -334,7 +334,7 @@ def test_history_cannot_be_forged(shared: str) -> None:
     with psycopg.connect(_plain(_as(shared, "t_clerk"))) as conn:
         actor, operator = conn.execute(
             "INSERT INTO event (application_id, at, actor, action)"
-            " VALUES (3, now(), 't_admin', 'approve') RETURNING actor, operator_name"
+            " VALUES (3, now(), 't_admin', 'attach') RETURNING actor, operator_name"
         ).fetchone()
         conn.rollback()
     assert (actor, operator) == ("t_clerk", "t_admin")
