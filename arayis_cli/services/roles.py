@@ -60,7 +60,7 @@ GRANTS: dict[Role, dict[str, str]] = {
     Role.APPROVER: {
         "certificate": "INSERT",
         "signing_key": "INSERT",
-        # Certificate numbers: one step up at a time (arayis_guard_counter), never the feed.
+        # Certificate numbers: only up (arayis_guard_counter), never the feed counter.
         "counter": "INSERT, UPDATE (value)",
         "outbox_message": f"UPDATE ({DELIVERY_COLUMNS})",
     },
@@ -203,7 +203,7 @@ BEGIN
 END
 $$;
 
--- Counters: certificate numbers go up one at a time; the feed counter is the database's.
+-- Counters: certificate numbers only go up; the feed counter is the database's.
 CREATE OR REPLACE FUNCTION arayis_guard_counter() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -214,8 +214,8 @@ BEGIN
         PERFORM arayis_refuse('writing the feed counter (the database keeps it)');
     ELSIF TG_OP = 'INSERT' AND NEW.value <> 0 THEN
         PERFORM arayis_refuse('a counter that does not start at 0');
-    ELSIF TG_OP = 'UPDATE' AND (NEW.name <> OLD.name OR NEW.value <> OLD.value + 1) THEN
-        PERFORM arayis_refuse('counter ' || OLD.name || ' moved other than one step up');
+    ELSIF TG_OP = 'UPDATE' AND (NEW.name <> OLD.name OR NEW.value <= OLD.value) THEN
+        PERFORM arayis_refuse('counter ' || OLD.name || ' moved back');
     END IF;
     RETURN NEW;
 END
