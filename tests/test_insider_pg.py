@@ -167,12 +167,12 @@ def test_the_tool_works_for_everyone_after_every_attempt(
     app_id = _normal_day(fresh, monkeypatch, tmp_path)
     cursors = _feed(fresh, monkeypatch)
     assert cursors == sorted(set(cursors))
-    show = Cli(_as(fresh, "t_support"), monkeypatch).json("show", str(app_id))
-    assert [h["action"] for h in show["history"] if h.get("to")] == [
-        "submit",
-        "review",
-        "approve",
-    ] or [h["action"] for h in show["history"]][:1] == ["submit"]
+    steps = [(a, t, who) for a, t, who in _history(fresh, str(app_id)) if t is not None]
+    assert steps == [
+        ("submit", "new", "t_clerk"),
+        ("review", "in_progress", "t_clerk"),
+        ("approve", "completed", "t_approver"),
+    ]
 
 
 def test_a_counter_wound_back_by_hand_leaves_no_exit_1(
