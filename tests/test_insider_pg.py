@@ -114,13 +114,12 @@ def _try(url: str, sql: str, *, commit: bool = False) -> str:
     with psycopg.connect(_plain(url)) as conn:
         try:
             conn.execute(sql)
+            if commit:
+                conn.commit()  # checks deferred to COMMIT run here
         except psycopg.errors.InsufficientPrivilege as exc:
             conn.rollback()
             return str(exc).splitlines()[0]
-        if commit:
-            conn.commit()
-        else:
-            conn.rollback()
+        conn.rollback()
     return ""
 
 
@@ -220,6 +219,15 @@ def test_four_eyes_in_the_database(fresh: str, monkeypatch: pytest.MonkeyPatch) 
     reject = f"UPDATE application SET status = 'rejected' WHERE id = {NEW}"
     assert "four eyes" in _try(_as(fresh, "t_approver"), reject, commit=True)
     assert _history(fresh, NEW)[-1] == ("review", "in_progress", "t_approver")
+
+
+def test_a_decision_without_its_email_is_refused(fresh: str) -> None:
+    """An approver (not the reviewer) setting `completed` from psql must also queue the
+    decision's email in that transaction: checked at COMMIT."""
+    sql = f"UPDATE application SET status = 'completed' WHERE id = {WORKING}"
+    refused = _try(_as(fresh, "t_approver"), sql, commit=True)
+    assert "without its email" in refused
+    assert _history(fresh, WORKING)[-1][0] == "review"
 
 
 def test_a_direct_status_update_writes_its_history_and_feed(

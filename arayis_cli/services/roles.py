@@ -175,6 +175,23 @@ BEGIN
 END
 $$;
 
+-- A decision is mailed to the subscriber in its own transaction (checked at COMMIT): a
+-- status set from psql without the decision's email is refused.
+CREATE OR REPLACE FUNCTION arayis_guard_decision_mailed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF arayis_acts_as_admin() THEN
+        RETURN NULL;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM outbox_message
+                   WHERE application_id = NEW.id AND kind <> 'received') THEN
+        PERFORM arayis_refuse('deciding application ' || NEW.id
+                              || ' without its email to the subscriber');
+    END IF;
+    RETURN NULL;
+END
+$$;
+
 -- History: a client writes other events (attach, print, email retry); the rows of a status
 -- change are the database's own (arayis_status_changed).
 CREATE OR REPLACE FUNCTION arayis_guard_event() RETURNS trigger
@@ -300,6 +317,11 @@ CREATE TRIGGER arayis_application_guard BEFORE INSERT OR UPDATE ON application
 DROP TRIGGER IF EXISTS arayis_certificate_guard ON certificate;
 CREATE TRIGGER arayis_certificate_guard BEFORE INSERT ON certificate
     FOR EACH ROW EXECUTE FUNCTION arayis_guard_certificate();
+DROP TRIGGER IF EXISTS arayis_application_mailed ON application;
+CREATE CONSTRAINT TRIGGER arayis_application_mailed AFTER UPDATE OF status ON application
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (NEW.status IN ('completed', 'rejected') AND OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION arayis_guard_decision_mailed();
 DROP TRIGGER IF EXISTS arayis_event_guard ON event;
 CREATE TRIGGER arayis_event_guard BEFORE INSERT ON event
     FOR EACH ROW EXECUTE FUNCTION arayis_guard_event();

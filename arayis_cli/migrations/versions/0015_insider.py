@@ -9,12 +9,14 @@ history row, the portal feed row, the feed counter and the decision tallies itse
 ``psql`` it could skip them, invent them or wind the counter back. From this revision on,
 on PostgreSQL:
 
-- ``arayis_status_changed`` (AFTER INSERT OR UPDATE OF status ON application) writes the
-  history row (``event``; actor = the authenticated login), the feed row
-  (``status_change``) and, for a decision, the tallies. The client only tells the time,
+- ``arayis_status_submitted`` (AFTER INSERT ON application, per statement: imports are
+  bulk) and ``arayis_status_changed`` (AFTER UPDATE OF status, per row) write the history
+  row (``event``; actor = the authenticated login), the feed row (``status_change``) and,
+  for a decision, the tallies. The client only tells the time,
   the display name and the detail through transaction-local settings (``arayis.at``,
   ``arayis.operator``, ``arayis.detail``); it cannot skip or invent a status change's rows.
-- ``arayis_feed_place`` (a constraint trigger deferred to COMMIT) gives the transaction's
+- ``arayis_feed_place`` (a constraint trigger deferred to COMMIT, queued once per
+  transaction) gives the transaction's
   feed rows their positions under the ``feed`` counter's row lock, from whichever is
   higher of the counter and the highest position already placed: a counter wound back by
   hand can no longer make every later status change fail.
@@ -47,12 +49,10 @@ DECLARE
     action_ text;
     shard_ int := pg_backend_pid() % {shards};
 BEGIN
-    IF TG_OP = 'UPDATE' AND NEW.status IS NOT DISTINCT FROM OLD.status THEN
+    IF NEW.status IS NOT DISTINCT FROM OLD.status THEN
         RETURN NULL;
     END IF;
-    IF TG_OP = 'INSERT' THEN
-        action_ := 'submit';
-    ELSIF NEW.status = 'in_progress' THEN
+    IF NEW.status = 'in_progress' THEN
         action_ := 'review';
     ELSIF NEW.status = 'completed' THEN
         action_ := 'approve';
@@ -67,7 +67,7 @@ BEGIN
                        to_status, detail)
     VALUES (NEW.id, at_, session_user,
             COALESCE(NULLIF(current_setting('arayis.operator', true), ''), session_user),
-            action_, CASE WHEN TG_OP = 'UPDATE' THEN OLD.status END, NEW.status, detail_);
+            action_, OLD.status, NEW.status, detail_);
     INSERT INTO status_change (position, application_id, status, at)
     VALUES (NULL, NEW.id, NEW.status, at_);
     IF NEW.status IN ('completed', 'rejected') AND NEW.decision_working_days IS NOT NULL THEN
@@ -81,13 +81,46 @@ BEGIN
 END
 $$;
 
+-- Submissions come in bulk (an import): one statement's rows at once, not row by row.
+CREATE OR REPLACE FUNCTION arayis_status_submitted() RETURNS trigger
+LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {schema} AS $$
+DECLARE
+    at_ timestamptz := COALESCE(
+        NULLIF(current_setting('arayis.at', true), '')::timestamptz, now());
+    operator_ text := COALESCE(NULLIF(current_setting('arayis.operator', true), ''),
+                               session_user);
+BEGIN
+    INSERT INTO event (application_id, at, actor, operator_name, action, to_status)
+    SELECT id, at_, session_user, operator_, 'submit', status FROM added ORDER BY id;
+    INSERT INTO status_change (position, application_id, status, at)
+    SELECT NULL, id, status, at_ FROM added ORDER BY id;
+    RETURN NULL;
+END
+$$;
+
+-- One deferred placing per transaction is enough: it places every unplaced row it sees.
+-- (A login that sets this flag itself only delays its rows to the next placing.)
+CREATE OR REPLACE FUNCTION arayis_feed_queue_once() RETURNS boolean
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('arayis.feed_queued', true) = 'yes' THEN
+        RETURN false;
+    END IF;
+    PERFORM set_config('arayis.feed_queued', 'yes', true);
+    RETURN true;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION arayis_feed_place() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, {schema} AS $$
 DECLARE
     n_ bigint;
     top_ bigint;
 BEGIN
-    -- The first of this transaction's deferred calls places every row; the others find none.
+    PERFORM set_config('arayis.feed_queued', '', true);  -- later rows queue a new placing
+    IF (SELECT position FROM status_change WHERE id = NEW.id) IS NOT NULL THEN
+        RETURN NULL;  -- placed already
+    END IF;
     SELECT count(*) INTO n_ FROM status_change WHERE position IS NULL;
     IF n_ = 0 THEN
         RETURN NULL;
@@ -106,10 +139,14 @@ $$;
 """
 
 TRIGGERS = (
-    "CREATE TRIGGER arayis_application_status AFTER INSERT OR UPDATE OF status ON application "
+    "CREATE TRIGGER arayis_application_submitted AFTER INSERT ON application "
+    "REFERENCING NEW TABLE AS added FOR EACH STATEMENT "
+    "EXECUTE FUNCTION arayis_status_submitted()",
+    "CREATE TRIGGER arayis_application_status AFTER UPDATE OF status ON application "
     "FOR EACH ROW EXECUTE FUNCTION arayis_status_changed()",
     "CREATE CONSTRAINT TRIGGER arayis_status_change_place AFTER INSERT ON status_change "
-    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION arayis_feed_place()",
+    "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (arayis_feed_queue_once()) "
+    "EXECUTE FUNCTION arayis_feed_place()",
 )
 
 
@@ -129,5 +166,8 @@ def downgrade() -> None:
         return
     op.execute("DROP TRIGGER IF EXISTS arayis_status_change_place ON status_change")
     op.execute("DROP TRIGGER IF EXISTS arayis_application_status ON application")
+    op.execute("DROP TRIGGER IF EXISTS arayis_application_submitted ON application")
     op.execute("DROP FUNCTION IF EXISTS arayis_feed_place()")
+    op.execute("DROP FUNCTION IF EXISTS arayis_feed_queue_once()")
+    op.execute("DROP FUNCTION IF EXISTS arayis_status_submitted()")
     op.execute("DROP FUNCTION IF EXISTS arayis_status_changed()")
