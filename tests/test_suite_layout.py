@@ -129,6 +129,7 @@ PINNED = {
     "fpdf2": "certificate/fontcache.py relies on fpdf2 2.8 internals",
     "ruff": "tests/test_quality.py: a new ruff minor adds lint rules and restyles code",
     "python-dateutil": "a major release may change parsing",
+    "uvicorn": "web/protocol.py subclasses uvicorn's HttpToolsProtocol (0.55 internals)",
 }
 
 

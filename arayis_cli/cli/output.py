@@ -331,6 +331,12 @@ def _internal(exc: Exception) -> ArayisError:
         return _not_set_up(first) or NotPermitted(
             _("the database refused it: {first}").format(first=first)
         )
+    if sqlstate and sqlstate.startswith("23"):  # integrity: a clash with what is stored
+        from arayis_cli.errors import Conflict
+
+        # The first line names the constraint; the values (personal data) come after it.
+        first = str(exc.orig).strip().splitlines()[0][:200]  # type: ignore[attr-defined]
+        return Conflict(_("the database refused a clash: {first}").format(first=first))
     if isinstance(exc, OperationalError):
         orig = getattr(exc, "orig", None)
         first = str(orig).strip().splitlines()[0][:160] if orig else type(exc).__name__

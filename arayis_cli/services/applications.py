@@ -24,7 +24,13 @@ from arayis_cli.models import (
     OutboxMessage,
 )
 from arayis_cli.services import changes
-from arayis_cli.services.common import baku_date, event_row, get_application
+from arayis_cli.services.common import (
+    baku_date,
+    database_writes_history,
+    event_row,
+    get_application,
+    status_context,
+)
 from arayis_cli.services.csvfiles import (
     bad_row,
     is_jsonl,
@@ -126,6 +132,9 @@ def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: s
     # batch import. Within one batch each abonent appears once (one open application per
     # abonent), so the abonent code maps the returned ids back to the rows.
     table = Application.__table__
+    by_database = database_writes_history(session)
+    if by_database:  # the status trigger writes the history and feed rows
+        status_context(session, at=now, actor=actor)
     returned = dict(
         (code, app_id)
         for app_id, code in session.execute(
@@ -137,15 +146,16 @@ def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: s
     emails = []
     organisation = settings().organisation
     for app_id, row in zip(ids, rows, strict=True):
-        events.append(
-            event_row(
-                application_id=app_id,
-                at=now,
-                actor=actor,
-                action="submit",
-                to_status=Status.NEW.value,
+        if not by_database:
+            events.append(
+                event_row(
+                    application_id=app_id,
+                    at=now,
+                    actor=actor,
+                    action="submit",
+                    to_status=Status.NEW.value,
+                )
             )
-        )
         emails.append(
             email_row(
                 application_id=app_id,
@@ -158,9 +168,10 @@ def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: s
                 organisation=organisation,
             )
         )
-    session.execute(insert(Event.__table__), events)
     session.execute(insert(OutboxMessage.__table__), emails)
-    changes.record(session, ((app_id, Status.NEW.value) for app_id in ids), at=now)
+    if not by_database:
+        session.execute(insert(Event.__table__), events)
+        changes.record(session, ((app_id, Status.NEW.value) for app_id in ids), at=now)
     return ids
 
 

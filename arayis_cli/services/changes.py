@@ -16,6 +16,12 @@ commit order and a reader that sees position p also sees every position below p.
 SQLite writers are serialised by ``BEGIN IMMEDIATE`` anyway; the same code runs there. A
 rolled-back transaction takes its positions back with it, so there are no gaps.
 
+On PostgreSQL the database does all of this itself (migration 0015): a trigger on the
+application's status inserts the feed row, and a constraint trigger deferred to COMMIT
+places it under the same counter lock, from the higher of the counter and the highest
+position placed (a counter wound back by hand cannot make later changes clash). No login
+may write the feed or its counter there; :func:`record` and :func:`place` serve SQLite.
+
 The alternative, a transaction-id horizon (store ``pg_current_xact_id()``, return only
 rows older than ``pg_snapshot_xmin(pg_current_snapshot())``, ordered by (xid, id)), needs
 no lock but returns xid order rather than commit order, holds the whole feed back behind

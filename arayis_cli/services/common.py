@@ -85,6 +85,36 @@ def event_row(
     }
 
 
+def database_writes_history(session: Session) -> bool:
+    """On PostgreSQL the database writes a status change's history, feed and tally rows.
+
+    A trigger on the application's status does it (actor = the authenticated login), so a
+    login cannot skip or invent them from ``psql``; the client only passes the time, the
+    display name and the detail with :func:`status_context`. SQLite: the tool writes them.
+    """
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def status_context(
+    session: Session, *, at: datetime, actor: str, detail: dict[str, Any] | None = None
+) -> None:
+    """Tell the database's status trigger the time, the display name and the detail of the
+    status change(s) this transaction is about to make (transaction-local settings)."""
+    from sqlalchemy import text
+
+    session.execute(
+        text(
+            "SELECT set_config('arayis.at', :at, true), set_config('arayis.operator', :op, true),"
+            " set_config('arayis.detail', :detail, true)"
+        ),
+        {
+            "at": at.isoformat(),
+            "op": actor,
+            "detail": json.dumps(detail, ensure_ascii=False, sort_keys=True) if detail else "",
+        },
+    )
+
+
 def record_event(session: Session, **values: Any) -> Event:
     """Add one history row to this transaction; ``values`` are :func:`event_row`'s."""
     event = Event(**event_row(**values))

@@ -16,7 +16,14 @@ from arayis_cli.i18n import N_, _, az, gettext
 from arayis_cli.models import Abonent, Application, Document
 from arayis_cli.money import money_human, money_json
 from arayis_cli.services import changes, tally
-from arayis_cli.services.common import balance, debt_of, get_application, record_event
+from arayis_cli.services.common import (
+    balance,
+    database_writes_history,
+    debt_of,
+    get_application,
+    record_event,
+    status_context,
+)
 from arayis_cli.services.emails import queue_email
 from arayis_cli.services.policy import check_four_eyes
 from arayis_cli.validation import clean_text
@@ -57,6 +64,9 @@ def transition(
     """
     current = Status(app.status)
     target = require(current, action, app_id=app.id)
+    by_database = database_writes_history(session)
+    if by_database:
+        status_context(session, at=now, actor=actor, detail=detail)
     result = session.execute(
         update(Application)
         .where(
@@ -73,12 +83,14 @@ def transition(
                 app_id=app.id
             )
         )
+    session.refresh(app)
+    if by_database:  # history, feed and tallies: written by the status trigger
+        return app
     if values and values.get("decision_working_days") is not None:
         # A decision is final: the stats tallies only ever grow, and claims never touch them.
         days, late = values["decision_working_days"], values["decided_late"]
         tally.bump(session, {tally.status_key(target.value): 1, tally.decided_key(days, late): 1})
     changes.record(session, [(app.id or 0, target.value)], at=now)  # the portal's feed
-    session.refresh(app)
     record_event(
         session,
         application_id=app.id or 0,

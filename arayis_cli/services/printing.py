@@ -82,7 +82,17 @@ def allocate_number(session: Session, year: int) -> str:
     counter = session.execute(
         select(Counter).where(Counter.name == name).with_for_update()
     ).scalar_one()
-    counter.value += 1
+    # Never behind the register: a counter wound back by hand must not make every later
+    # print clash with a number already issued.
+    prefix = certificate_number(year, 0)[: -len("000000-0")]
+    highest = session.execute(
+        select(Certificate.number)
+        .where(Certificate.number.like(prefix + "%"))
+        .order_by(Certificate.number.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    issued = int(highest[len(prefix) :].split("-")[0]) if highest else 0
+    counter.value = max(counter.value, issued) + 1
     session.flush()
     return certificate_number(year, counter.value, series=DEMO if demo else OFFICE)
 

@@ -1,11 +1,15 @@
 """PostgreSQL roles: what each group role may do, enforced by the database itself.
 
 ``install`` (``arayis db roles``) creates the group roles of :mod:`arayis_cli.access`,
-grants each the tables it needs and no more, and adds row-level checks (triggers) that
-grants cannot express: which role may move an application to which status, and that a
-certificate is only issued for a completed application. History and audit rows are
-append-only for everyone but the owner (migration 0009). Running it again changes nothing;
-after ``db upgrade`` it is run again so that new tables get their grants.
+grants each the tables (UPDATE: the columns) it needs and no more, and adds row-level checks
+(triggers) that grants cannot express: which role may move an application to which status,
+four eyes, that a certificate is only issued for a completed application, that a queued
+email's recipient and text stay as queued, that counters only go up one step. History and
+audit rows are append-only for everyone but the owner (migration 0009); the history of a
+status change, the portal feed and the tallies are written by the database itself
+(migration 0015). Running it again changes nothing; after ``db upgrade`` it is run again so
+that new tables get their grants. A new role is one entry of :data:`GRANTS` (and of
+:data:`SENDERS` if it sends mail).
 """
 
 from __future__ import annotations
@@ -18,31 +22,49 @@ from arayis_cli.i18n import _
 
 APPEND_ONLY = ("event", "audit_log")
 
-#: Privileges of each role on top of what it inherits. "*" is every table of the schema.
+#: An application's columns a status change writes (beside ``status``); nothing else of an
+#: application changes, but its contact email when a bounced email is retried.
+DECISION_COLUMNS = (
+    "status, version, operator, rejection_reason, override_reason, decided_at,"
+    " decision_working_days, decided_late"
+)
+#: An email's delivery state: what sending it changes. Recipient, subject and body are fixed
+#: once queued (the recipient only ever becomes the application's corrected contact email).
+DELIVERY_COLUMNS = (
+    "status, attempts, last_error, next_attempt_at, sent_at, message_id, claimed_at, claimed_by"
+)
+
+#: Privileges of each role on top of what it inherits: one entry per role, one line per
+#: table, "*" for every table of the schema. UPDATE is granted on named columns only: a
+#: table-level UPDATE would also let the login ``LOCK TABLE … ACCESS EXCLUSIVE`` and change
+#: columns the tool never changes. Counters, tallies, the feed and status history have no
+#: grant at all: the database writes them (triggers of migration 0015, SECURITY DEFINER).
 GRANTS: dict[Role, dict[str, str]] = {
     # Support reads; a verification it runs (or the web service's login) is logged.
     Role.SUPPORT: {"*": "SELECT", "audit_log": "INSERT", "certificate_verification": "INSERT"},
     Role.CLERK: {
-        # UPDATE on abonent only so that a decision can lock the row (SELECT … FOR UPDATE);
+        # A column grant only so that a decision can lock the row (SELECT … FOR UPDATE);
         # changing it is refused by arayis_guard_abonent to all but billing and admin.
-        "abonent": "UPDATE",
-        "application": "INSERT, UPDATE",
+        "abonent": "UPDATE (code)",
+        "application": f"INSERT, UPDATE ({DECISION_COLUMNS}, email)",
+        # History other than status changes (attach, print, email retry); status rows are
+        # the database's own (arayis_guard_event refuses them from a client).
         "event": "INSERT",
-        # UPDATE: outbox retry puts a failed email back in the queue (to a corrected address).
-        "outbox_message": "INSERT, UPDATE",
+        # Retry puts a failed email back in the queue, to the corrected contact address.
+        "outbox_message": (
+            "INSERT, UPDATE (to_addr, status, next_attempt_at, claimed_at, claimed_by)"
+        ),
         "document": "INSERT",
         "document_blob": "INSERT",
-        "tally": "INSERT, UPDATE",
-        # Every status change feeds the portal: a row, and its position from the counter
-        # (which also numbers certificates — a clerk can at most leave a gap there).
-        "status_change": "INSERT, UPDATE",
-        "counter": "INSERT, UPDATE",
     },
     Role.APPROVER: {
         # UPDATE of two columns only: a renewal marks the replaced certificate superseded.
         "certificate": "INSERT, UPDATE (superseded_at, superseded_by)",
         "certificate_pdf": "INSERT",
         "signing_key": "INSERT",
+        # Certificate numbers: only up (arayis_guard_counter), never the feed counter.
+        "counter": "INSERT, UPDATE (value)",
+        "outbox_message": f"UPDATE ({DELIVERY_COLUMNS})",
     },
     Role.BILLING: {
         "abonent": "SELECT, INSERT, UPDATE",
@@ -53,7 +75,12 @@ GRANTS: dict[Role, dict[str, str]] = {
     },
     Role.ADMIN: {"*": "SELECT, INSERT, UPDATE, DELETE"},
     # Job roles: exactly what one unattended service needs (`outbox send`, `serve`).
-    Role.MAILER: {"alembic_version": "SELECT", "outbox_message": "SELECT, UPDATE"},
+    Role.MAILER: {
+        "alembic_version": "SELECT",
+        "outbox_message": f"SELECT, UPDATE ({DELIVERY_COLUMNS})",
+        # The outbox guard compares a recipient with the application's contact address.
+        "application": "SELECT (id, email)",
+    },
     Role.WEB: {
         "alembic_version": "SELECT",
         "certificate": "SELECT",
@@ -73,8 +100,10 @@ GRANTS: dict[Role, dict[str, str]] = {
         "outbox_message": "SELECT, INSERT",
         "document": "SELECT, INSERT",
         "document_blob": "INSERT",
-        "status_change": "SELECT, INSERT, UPDATE",
-        "counter": "SELECT, INSERT, UPDATE",
+        # The feed is read (GET /changes), never written: the database writes it, and the
+        # history of status changes. Certificate numbers only go up (arayis_guard_counter).
+        "status_change": "SELECT",
+        "counter": "SELECT, INSERT, UPDATE (value)",
         "certificate": "SELECT, INSERT",
         "certificate_pdf": "SELECT, INSERT",
         "signing_key": "SELECT, INSERT",
@@ -88,6 +117,19 @@ GRANTS: dict[Role, dict[str, str]] = {
     },
 }
 
+#: The roles that send mail (``outbox send``): only they change an email's delivery state
+#: beyond putting a failed one back in the queue.
+SENDERS: tuple[Role, ...] = (Role.APPROVER, Role.MAILER)
+
+
+def _senders_sql() -> str:
+    checks = " OR ".join(f"pg_has_role(session_user, '{r.value}', 'MEMBER')" for r in SENDERS)
+    return f"""
+CREATE OR REPLACE FUNCTION arayis_may_send() RETURNS boolean
+LANGUAGE sql STABLE AS $$ SELECT {checks or "false"} $$;
+"""
+
+
 GUARDS = """
 CREATE OR REPLACE FUNCTION arayis_acts_as_admin() RETURNS boolean
 LANGUAGE sql STABLE AS $$
@@ -95,6 +137,13 @@ LANGUAGE sql STABLE AS $$
         OR pg_has_role(session_user,
             (SELECT datdba FROM pg_database WHERE datname = current_database()), 'MEMBER')
         OR pg_has_role(session_user, 'arayis_admin', 'MEMBER')
+$$;
+
+-- True inside the database's own SECURITY DEFINER functions (they run as the tables' owner):
+-- the rows they write are the database's, not a client's.
+CREATE OR REPLACE FUNCTION arayis_by_database(rel oid) RETURNS boolean
+LANGUAGE sql STABLE AS $$
+    SELECT pg_has_role(current_user, (SELECT relowner FROM pg_class WHERE oid = rel), 'MEMBER')
 $$;
 
 CREATE OR REPLACE FUNCTION arayis_refuse(what text) RETURNS void
@@ -105,7 +154,8 @@ BEGIN
 END
 $$;
 
--- The transition table of arayis_cli/workflow.py, with the role each move needs.
+-- The transition table of arayis_cli/workflow.py, with the role each move needs; the
+-- columns a move may write; four eyes; the contact email only with a bounced email to retry.
 CREATE OR REPLACE FUNCTION arayis_guard_application() RETURNS trigger
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -120,26 +170,157 @@ BEGIN
         END IF;
         RETURN NEW;
     END IF;
-    IF OLD.status IN ('completed', 'rejected') THEN
-        -- Nothing leaves a final status; only the contact email may be corrected.
-        probe := NEW;
-        probe.email := OLD.email;
-        IF probe IS DISTINCT FROM OLD THEN
-            PERFORM arayis_refuse('changing a ' || OLD.status || ' application');
+    probe := NEW;
+    probe.email := OLD.email;
+    IF NEW.status IS DISTINCT FROM OLD.status THEN
+        probe.status := OLD.status;
+        probe.version := OLD.version;
+        probe.operator := OLD.operator;
+        probe.rejection_reason := OLD.rejection_reason;
+        probe.override_reason := OLD.override_reason;
+        probe.decided_at := OLD.decided_at;
+        probe.decision_working_days := OLD.decision_working_days;
+        probe.decided_late := OLD.decided_late;
+    END IF;
+    IF probe IS DISTINCT FROM OLD THEN
+        PERFORM arayis_refuse('changing application ' || OLD.id || ' outside a status change');
+    END IF;
+    IF NEW.email IS DISTINCT FROM OLD.email AND NOT EXISTS (
+            SELECT 1 FROM outbox_message
+            WHERE application_id = OLD.id AND status IN ('failed', 'sending')
+              AND to_addr = OLD.email) THEN
+        PERFORM arayis_refuse('changing the email of application ' || OLD.id
+                              || ' (only to retry a bounced email)');
+    END IF;
+    IF NEW.status IS NOT DISTINCT FROM OLD.status THEN
+        RETURN NEW;
+    END IF;
+    IF (OLD.status = 'new' AND NEW.status = 'in_progress')
+        OR (OLD.status IN ('new', 'in_progress') AND NEW.status = 'rejected') THEN
+        IF NOT pg_has_role(session_user, 'arayis_clerk', 'MEMBER') THEN
+            PERFORM arayis_refuse('status ' || NEW.status);
         END IF;
-    ELSIF NEW.status IS DISTINCT FROM OLD.status THEN
-        IF (OLD.status = 'new' AND NEW.status = 'in_progress')
-            OR (OLD.status IN ('new', 'in_progress') AND NEW.status = 'rejected') THEN
-            IF NOT pg_has_role(session_user, 'arayis_clerk', 'MEMBER') THEN
-                PERFORM arayis_refuse('status ' || NEW.status);
-            END IF;
-        ELSIF OLD.status = 'in_progress' AND NEW.status = 'completed' THEN
-            IF NOT pg_has_role(session_user, 'arayis_approver', 'MEMBER') THEN
-                PERFORM arayis_refuse('status completed');
-            END IF;
-        ELSE
-            PERFORM arayis_refuse('status ' || OLD.status || ' -> ' || NEW.status);
+    ELSIF OLD.status = 'in_progress' AND NEW.status = 'completed' THEN
+        IF NOT pg_has_role(session_user, 'arayis_approver', 'MEMBER') THEN
+            PERFORM arayis_refuse('status completed');
         END IF;
+    ELSE
+        PERFORM arayis_refuse('status ' || OLD.status || ' -> ' || NEW.status);
+    END IF;
+    IF NEW.status IN ('completed', 'rejected')
+        AND EXISTS (SELECT 1 FROM policy WHERE key = 'four_eyes' AND value = 'on')
+        AND EXISTS (SELECT 1 FROM event WHERE application_id = OLD.id
+                    AND action = 'review' AND actor = session_user) THEN
+        PERFORM arayis_refuse('four eyes: ' || session_user || ' reviewed application '
+                              || OLD.id || ', another person must decide it');
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+-- A decision is mailed to the subscriber in its own transaction (checked at COMMIT): a
+-- status set from psql without the decision's email is refused.
+CREATE OR REPLACE FUNCTION arayis_guard_decision_mailed() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF arayis_acts_as_admin() THEN
+        RETURN NULL;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM outbox_message
+                   WHERE application_id = NEW.id AND kind <> 'received') THEN
+        PERFORM arayis_refuse('deciding application ' || NEW.id
+                              || ' without its email to the subscriber');
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+-- History: a client writes other events (attach, print, email retry); the rows of a status
+-- change are the database's own (arayis_status_changed).
+CREATE OR REPLACE FUNCTION arayis_guard_event() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF arayis_acts_as_admin() OR arayis_by_database(TG_RELID) THEN
+        RETURN NEW;
+    END IF;
+    IF NEW.from_status IS NOT NULL OR NEW.to_status IS NOT NULL
+        OR NEW.action IN ('submit', 'review', 'approve', 'reject', 'status') THEN
+        PERFORM arayis_refuse('a history row of a status change (the database writes those)');
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+-- The audit log: a client records the personal data it showed; policy changes are admin's.
+CREATE OR REPLACE FUNCTION arayis_guard_audit() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF arayis_acts_as_admin() OR NEW.kind = 'pii_read' THEN
+        RETURN NEW;
+    END IF;
+    PERFORM arayis_refuse('an audit row of kind ' || NEW.kind);
+    RETURN NULL;
+END
+$$;
+
+-- Counters: certificate numbers only go up; the feed counter is the database's.
+CREATE OR REPLACE FUNCTION arayis_guard_counter() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF arayis_acts_as_admin() OR arayis_by_database(TG_RELID) THEN
+        RETURN NEW;
+    END IF;
+    IF NEW.name = 'feed' OR (TG_OP = 'UPDATE' AND OLD.name = 'feed') THEN
+        PERFORM arayis_refuse('writing the feed counter (the database keeps it)');
+    ELSIF TG_OP = 'INSERT' AND NEW.value <> 0 THEN
+        PERFORM arayis_refuse('a counter that does not start at 0');
+    ELSIF TG_OP = 'UPDATE' AND (NEW.name <> OLD.name OR NEW.value <= OLD.value) THEN
+        PERFORM arayis_refuse('counter ' || OLD.name || ' moved back');
+    END IF;
+    RETURN NEW;
+END
+$$;
+
+-- The outbox: an email goes to the application's contact address; once queued, its
+-- recipient (but to the corrected contact address), subject and body are fixed; its
+-- delivery state is changed by the sending roles, and by others only back to the queue.
+CREATE OR REPLACE FUNCTION arayis_guard_outbox() RETURNS trigger
+LANGUAGE plpgsql AS $$
+DECLARE
+    probe outbox_message%ROWTYPE;
+    contact text := (SELECT email FROM application WHERE id = NEW.application_id);
+BEGIN
+    IF arayis_acts_as_admin() THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        IF NEW.to_addr IS DISTINCT FROM contact OR NEW.status <> 'pending'
+            OR NEW.attempts <> 0 OR NEW.sent_at IS NOT NULL OR NEW.claimed_by IS NOT NULL THEN
+            PERFORM arayis_refuse('an email that is not queued to the application''s contact');
+        END IF;
+        RETURN NEW;
+    END IF;
+    IF NEW.application_id IS DISTINCT FROM OLD.application_id OR NEW.kind IS DISTINCT FROM OLD.kind
+        OR NEW.subject IS DISTINCT FROM OLD.subject OR NEW.body IS DISTINCT FROM OLD.body
+        OR NEW.created_at IS DISTINCT FROM OLD.created_at THEN
+        PERFORM arayis_refuse('changing email ' || OLD.id || ' once queued');
+    END IF;
+    IF NEW.to_addr IS DISTINCT FROM OLD.to_addr
+        AND (OLD.status NOT IN ('pending', 'failed', 'sending')
+             OR NEW.to_addr IS DISTINCT FROM contact) THEN
+        PERFORM arayis_refuse('the recipient of email ' || OLD.id);
+    END IF;
+    IF arayis_may_send() THEN
+        RETURN NEW;
+    END IF;
+    probe := NEW;
+    probe.to_addr := OLD.to_addr;
+    IF probe IS DISTINCT FROM OLD AND NOT (
+            OLD.status IN ('failed', 'sending') AND NEW.status = 'pending'
+            AND NEW.attempts = OLD.attempts AND NEW.sent_at IS NOT DISTINCT FROM OLD.sent_at
+            AND NEW.message_id IS NOT DISTINCT FROM OLD.message_id
+            AND NEW.last_error IS NOT DISTINCT FROM OLD.last_error) THEN
+        PERFORM arayis_refuse('the delivery state of email ' || OLD.id);
     END IF;
     RETURN NEW;
 END
@@ -179,6 +360,23 @@ CREATE TRIGGER arayis_application_guard BEFORE INSERT OR UPDATE ON application
 DROP TRIGGER IF EXISTS arayis_certificate_guard ON certificate;
 CREATE TRIGGER arayis_certificate_guard BEFORE INSERT ON certificate
     FOR EACH ROW EXECUTE FUNCTION arayis_guard_certificate();
+DROP TRIGGER IF EXISTS arayis_application_mailed ON application;
+CREATE CONSTRAINT TRIGGER arayis_application_mailed AFTER UPDATE OF status ON application
+    DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
+    WHEN (NEW.status IN ('completed', 'rejected') AND OLD.status IS DISTINCT FROM NEW.status)
+    EXECUTE FUNCTION arayis_guard_decision_mailed();
+DROP TRIGGER IF EXISTS arayis_event_guard ON event;
+CREATE TRIGGER arayis_event_guard BEFORE INSERT ON event
+    FOR EACH ROW EXECUTE FUNCTION arayis_guard_event();
+DROP TRIGGER IF EXISTS arayis_audit_log_guard ON audit_log;
+CREATE TRIGGER arayis_audit_log_guard BEFORE INSERT ON audit_log
+    FOR EACH ROW EXECUTE FUNCTION arayis_guard_audit();
+DROP TRIGGER IF EXISTS arayis_counter_guard ON counter;
+CREATE TRIGGER arayis_counter_guard BEFORE INSERT OR UPDATE ON counter
+    FOR EACH ROW EXECUTE FUNCTION arayis_guard_counter();
+DROP TRIGGER IF EXISTS arayis_outbox_guard ON outbox_message;
+CREATE TRIGGER arayis_outbox_guard BEFORE INSERT OR UPDATE ON outbox_message
+    FOR EACH ROW EXECUTE FUNCTION arayis_guard_outbox();
 """
 
 
@@ -281,6 +479,7 @@ def install(session: Any) -> dict[str, Any]:
                 if role is Role.ADMIN and target in APPEND_ONLY:
                     privs = "SELECT, INSERT"  # history and audit: never changed, never removed
                 run(text(f'GRANT {privs} ON "{target}" TO "{role.value}"'))
+    run(text(_senders_sql()))
     run(text(GUARDS))
     return {"roles": [r.value for r in Role], "created": created, "tables": len(tables)}
 

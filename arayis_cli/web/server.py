@@ -47,13 +47,17 @@ def run(
         "log_level": "warning",
         "timeout_keep_alive": 5,
         "limit_concurrency": 1000,
+        # A deadline for each request head and a cap on connections per client address:
+        # uvicorn has neither (its keep-alive timer restarts with every byte received).
+        "http": "arayis_cli.web.protocol:GuardedHttpToolsProtocol",
         # uvicorn's own header/line limits stay at their defaults; bodies are capped by Guard.
     }
-    if workers > 1:
-        # Each worker is a fresh process that imports the factory: it reads this variable.
-        from arayis_cli.config import hand_to_workers
+    # Each worker is a fresh process that imports the factory: it reads this variable (the
+    # protocol's per-address cap reads the trusted proxies from it, in one process too).
+    from arayis_cli.config import hand_to_workers
 
-        hand_to_workers(config.to_json())
+    hand_to_workers(config.to_json())
+    if workers > 1:
         target: object = "arayis_cli.web.app:app_from_environment"
         extra: dict[str, object] = {"factory": True, "workers": workers}
     else:

@@ -13,6 +13,8 @@ def _damage(cli: Cli, sql: str) -> None:
     with engine.begin() as conn:
         if engine.dialect.name == "sqlite":
             conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+        else:  # a superuser's edit behind the tool's back: the database's triggers stay off
+            conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
         conn.execute(text(sql))
     engine.dispose()
 
