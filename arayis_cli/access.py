@@ -71,6 +71,7 @@ COMMANDS: dict[str, tuple[Role, ...]] = {
     "policy set": (Role.ADMIN,),
     "db upgrade": (Role.ADMIN,),
     "db check": (Role.ADMIN,),
+    "register head": (Role.SUPPORT,),
     "db roles": (Role.ADMIN,),
     "db backup": (Role.ADMIN,),
     "demo": LOCAL,

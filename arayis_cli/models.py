@@ -309,3 +309,18 @@ class StatusChange(SQLModel, table=True):
     application_id: int = Field(foreign_key="application.id", index=True)
     status: str = Field(max_length=12)
     at: datetime = Field(sa_type=AwareDateTime)
+
+
+class ChainLink(SQLModel, table=True):
+    """Zəncir: one link of the hash chain over the kept records (see
+    :mod:`arayis_cli.services.chain`). Written only at commit (by the database on
+    PostgreSQL), never changed."""
+
+    __tablename__ = "chain_link"
+    __table_args__ = (Index("ix_chain_link_subject", "tbl", "rid", "position"),)
+
+    position: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    tbl: str = Field(max_length=40)
+    rid: str = Field(max_length=100)
+    digest: str = Field(max_length=64)
+    hash: str = Field(max_length=64)

@@ -22,6 +22,7 @@ from arayis_cli.cli import (
     intake,
     outbox,
     reference,
+    register,
     support,
 )
 from arayis_cli.cli.output import emit_text, json_text, state
@@ -125,6 +126,7 @@ outbox.register(app)
 admin.register(app)
 support.register(app)
 access.register(app)
+register.register(app)
 # Last: every command registered above passes the role check and the PII audit (SPEC §5.4).
 access.guard_all(app)
 

@@ -1,0 +1,135 @@
+"""db check's half of the hash chain: every link follows from the one before, every
+kept row agrees with its last link, and (given one) a kept signed head is still the
+chain's link at its position."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from arayis_cli.i18n import _
+from arayis_cli.services.chain import CHAINED, GENESIS, GONE, link_hash, rows_with_digests
+
+
+def _what(table: str) -> str:
+    """What a person calls a row of ``table`` (for a finding's line)."""
+    return {
+        "abonent": _("abonent"),
+        "ledger_entry": _("ledger entry"),
+        "application": _("application"),
+        "document": _("document"),
+        "event": _("history entry"),
+        "outbox_message": _("email"),
+        "certificate": _("certificate record"),
+        "certificate_verification": _("verification record"),
+        "policy": _("policy setting"),
+        "audit_log": _("audit entry"),
+        "status_change": _("feed entry"),
+    }[table]
+
+
+def check_chain(
+    session: Session,
+    problem: Callable[[str], None],
+    *,
+    head: dict[str, Any] | None = None,
+) -> int:
+    """Walk the chain once (positions 1…n, each hash recomputed), then each kept table
+    once. Returns the number of links."""
+    conn = session.connection()
+    dialect = conn.dialect.name
+    latest: dict[str, dict[str, str]] = {table: {} for table in CHAINED}
+    expected_pos, prev, links = 1, GENESIS, 0
+    hashes_at: dict[int, str] = {}
+    want = int(head["position"]) if head else None
+    broken = False
+    rows = conn.execute(
+        text("SELECT position, tbl, rid, digest, hash FROM chain_link ORDER BY position")
+    )
+    for position, table, rid, digest, stored in rows:
+        links += 1
+        if not broken and (
+            position != expected_pos
+            or table not in latest
+            or stored != link_hash(prev, str(table), str(rid), str(digest))
+        ):
+            problem(
+                _(
+                    "chain link {position} does not follow from the link before it "
+                    "(the chain was edited)"
+                ).format(position=position)
+            )
+            broken = True  # one line: every later link would disagree as well
+        expected_pos = int(position) + 1 if isinstance(position, int) else expected_pos + 1
+        prev = str(stored)
+        if want is not None and position == want:
+            hashes_at[want] = prev
+        if table in latest:
+            latest[table][str(rid)] = str(digest)
+    if dialect == "postgresql":
+        left = conn.execute(text("SELECT count(*) FROM chain_pending")).scalar_one()
+        if left:
+            problem(
+                _("{left} change(s) were committed without their chain links").format(left=left)
+            )
+    for table in CHAINED:
+        last = latest[table]
+        what = _what(table)
+        for rid, digest in rows_with_digests(conn, table, dialect):
+            kept = last.pop(rid, None)
+            if kept is None or kept == GONE:
+                problem(
+                    _("{what} {key} was added outside arayis (it has no chain link)").format(
+                        what=what, key=rid
+                    )
+                )
+            elif kept != digest:
+                problem(
+                    _(
+                        "{what} {key} was changed outside arayis (it differs from its chain link)"
+                    ).format(what=what, key=rid)
+                )
+        for rid, digest in sorted(last.items()):
+            if digest != GONE:
+                problem(
+                    _("{what} {key} was deleted outside arayis (its chain link remains)").format(
+                        what=what, key=rid
+                    )
+                )
+    if head is not None:
+        _check_head(session, problem, head, hashes_at, links)
+    return links
+
+
+def _check_head(
+    session: Session,
+    problem: Callable[[str], None],
+    head: dict[str, Any],
+    hashes_at: dict[int, str],
+    links: int,
+) -> None:
+    from arayis_cli.services.chainhead import head_signature_ok
+
+    position = int(head["position"])
+    if not head_signature_ok(session, head):
+        problem(
+            _("the kept head at position {position} is not signed by a registered key").format(
+                position=position
+            )
+        )
+    if position > links:
+        problem(
+            _(
+                "the chain has {links} link(s) but the kept head is at position {position} "
+                "(links were removed)"
+            ).format(links=links, position=position)
+        )
+    elif hashes_at.get(position) != head["hash"]:
+        problem(
+            _(
+                "chain link {position} differs from the kept head: the chain up to it was rewritten"
+            ).format(position=position)
+        )
