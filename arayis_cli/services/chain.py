@@ -160,14 +160,18 @@ def canonical_sql(table: str, dialect: str) -> str:
     if dialect == "sqlite":
         body = " || ',' || ".join(f"quote({_q(c)})" for c in columns)
         return f"SELECT CAST({_q(key)} AS TEXT), {body} FROM main.{_q(table)}"
+    return f"SELECT {_q(key)}::text, {pg_digest(table)} FROM {_q(table)}"
+
+
+def pg_digest(table: str) -> str:
+    """PostgreSQL: the hex SHA-256 of a row's protected fields, as one SQL expression."""
     parts = ", ".join(
         f"to_char({_q(c)} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
         if c in PG_TIMESTAMPS
         else _q(c)
-        for c in columns
+        for c in CHAINED[table][1]
     )
-    digest = f"encode(sha256(convert_to(json_build_array({parts})::text, 'UTF8')), 'hex')"
-    return f"SELECT {_q(key)}::text, {digest} FROM {_q(table)}"
+    return f"encode(sha256(convert_to(json_build_array({parts})::text, 'UTF8')), 'hex')"
 
 
 def digest_of(material: Any) -> str:

@@ -149,14 +149,18 @@ def canonical_sql(table: str, dialect: str) -> str:
     if dialect == "sqlite":
         body = " || ',' || ".join(f"quote({_q(c)})" for c in columns)
         return f"SELECT CAST({_q(key)} AS TEXT), {body} FROM main.{_q(table)}"
+    return f"SELECT {_q(key)}::text, {pg_digest(table)} FROM {_q(table)}"
+
+
+def pg_digest(table: str) -> str:
+    """PostgreSQL: the hex SHA-256 of a row's protected fields, as one SQL expression."""
     parts = ", ".join(
         f"to_char({_q(c)} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US')"
         if c in PG_TIMESTAMPS
         else _q(c)
-        for c in columns
+        for c in CHAINED[table][1]
     )
-    digest = f"encode(sha256(convert_to(json_build_array({parts})::text, 'UTF8')), 'hex')"
-    return f"SELECT {_q(key)}::text, {digest} FROM {_q(table)}"
+    return f"encode(sha256(convert_to(json_build_array({parts})::text, 'UTF8')), 'hex')"
 
 
 def _link_hash(prev: str, table: str, key: str, digest: str) -> str:
@@ -168,7 +172,7 @@ def _digest_case() -> str:
     for table in CHAINED:
         key = CHAINED[table][0]
         cast = "$1" if key in TEXT_KEYS else "$1::bigint"
-        query = canonical_sql(table, "postgresql") + f' WHERE "{key}" = {cast}'
+        query = f'SELECT {pg_digest(table)} FROM "{table}" WHERE "{key}" = {cast}'
         branches.append(f"WHEN '{table}' THEN EXECUTE $q${query}$q$ INTO d USING k;")
     return "\n        ".join(branches)
 
