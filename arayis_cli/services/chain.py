@@ -279,3 +279,30 @@ def rows_with_digests(conn: Any, table: str, dialect: str) -> Iterable[tuple[str
 
     for rid, material in conn.execute(text(canonical_sql(table, dialect))):
         yield str(rid), (material if dialect != "sqlite" else digest_of(material))
+
+
+def row_agrees(session: Any, table: str, key: str) -> bool:
+    """Whether one row is as its last chain link says (``verify`` asks it of the
+    certificate it is about to call valid; one indexed look-up and one digest)."""
+    from sqlalchemy import text
+
+    conn = session.connection()
+    dialect = conn.dialect.name
+    column = _q(CHAINED[table][0])
+    sql = canonical_sql(table, dialect)
+    found = conn.execute(text(f"{sql} WHERE {column} = :key"), {"key": _typed(table, key)}).first()
+    last = conn.execute(
+        text(
+            "SELECT digest FROM chain_link WHERE tbl = :tbl AND rid = :rid "
+            "ORDER BY position DESC LIMIT 1"
+        ),
+        {"tbl": table, "rid": key},
+    ).scalar()
+    if found is None or last is None:
+        return False
+    digest = found[1] if dialect != "sqlite" else digest_of(found[1])
+    return bool(digest == last)
+
+
+def _typed(table: str, key: str) -> Any:
+    return key if CHAINED[table][0] in {"code", "key"} else int(key)

@@ -41,7 +41,18 @@ EXPIRED = "expired"
 REVOKED = "revoked"
 NOT_IN_REGISTER = "not in register"
 NOT_A_CERTIFICATE = "not a certificate"
-REASONS = (ALTERED, BAD_SIGNATURE, EXPIRED, REVOKED, NOT_IN_REGISTER, NOT_A_CERTIFICATE)
+# The register's row of the certificate was changed behind the tool's back (it differs
+# from its last link in the hash chain): nothing it says can be trusted, not even "valid".
+REGISTER_ALTERED = "register altered"
+REASONS = (
+    ALTERED,
+    BAD_SIGNATURE,
+    EXPIRED,
+    REVOKED,
+    NOT_IN_REGISTER,
+    NOT_A_CERTIFICATE,
+    REGISTER_ALTERED,
+)
 
 # What each reason means to a person (command line and web page).
 REASON_TEXT: dict[str, dict[str, str]] = {
@@ -52,6 +63,7 @@ REASON_TEXT: dict[str, dict[str, str]] = {
         REVOKED: "arayış ləğv edilib",
         NOT_IN_REGISTER: "belə nömrəli arayış reyestrdə yoxdur",
         NOT_A_CERTIFICATE: "bu fayl Azərsu arayışı deyil",
+        REGISTER_ALTERED: "reyestrdəki qeyd proqramdan kənar dəyişdirilib; idarəyə müraciət edin",
     },
     "en": {
         ALTERED: "the file was altered; it differs from the certificate in the register",
@@ -60,6 +72,7 @@ REASON_TEXT: dict[str, dict[str, str]] = {
         REVOKED: "the certificate was revoked",
         NOT_IN_REGISTER: "no certificate with this number is in the register",
         NOT_A_CERTIFICATE: "this file is not an Azərsu certificate",
+        REGISTER_ALTERED: "the register's record was changed outside arayis; ask the office",
     },
 }
 
@@ -232,6 +245,10 @@ def verify(session: Session, evidence: Evidence, *, now: datetime) -> Verdict:
     def refused(reason: str) -> Verdict:
         return Verdict(False, cert.number, reason, details, certificate_id=cert_id)
 
+    from arayis_cli.services.chain import row_agrees
+
+    if not row_agrees(session, "certificate", str(cert.id)):
+        return refused(REGISTER_ALTERED)
     if evidence.pdf is not None and hashlib.sha256(evidence.pdf).hexdigest() != cert.pdf_sha256:
         return refused(ALTERED)
     if token is not None and token.text != cert.token:
