@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from arayis_cli.cli.output import JSON_OPT, command, emit_json, now, say, state
+from arayis_cli.cli.output import JSON_OPT, command, emit_json, emit_text, now, state
 from arayis_cli.i18n import N_, _
 
 register_app = typer.Typer(help=N_("The register's hash chain."), no_args_is_help=True)
@@ -22,15 +22,16 @@ def register_head(as_json: bool = JSON_OPT) -> None:
     if as_json:
         emit_json(head)
         return
-    say(
+    # Unwrapped lines on stdout: the signature must survive a copy into a file or a note.
+    emit_text(
         _("Chain head: position {position}, hash {hash}").format(
             position=head["position"], hash=head["hash"]
         )
-    )
-    say(
-        _("Signed at {at} by key {key_id}: {signature}").format(
+        + "\n"
+        + _("Signed at {at} by key {key_id}: {signature}").format(
             at=head["at"], key_id=head["key_id"], signature=head["signature"]
         )
+        + "\n"
     )
 
 

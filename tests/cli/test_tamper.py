@@ -356,9 +356,10 @@ def test_a_silent_revoke_leaves_verify_refusing(store: tuple[Cli, dict[str, str]
 
 
 def _recompute_chain(cli: Cli) -> None:
-    """What a careful forger does after editing rows: every link recomputed from the
-    rows as they are now, so that the chain agrees with itself and with the rows."""
-    from arayis_cli.services.chain import CHAINED, GENESIS, link_hash, rows_with_digests
+    """What a careful forger does after editing rows: every link recomputed in place (same
+    positions, same rows), each row's last link given the row's digest as it is now, so
+    that the chain agrees with itself and with the rows."""
+    from arayis_cli.services.chain import CHAINED, GENESIS, GONE, link_hash, rows_with_digests
 
     engine = create_engine(cli.url)
     try:
@@ -366,19 +367,24 @@ def _recompute_chain(cli: Cli) -> None:
             dialect = engine.dialect.name
             if dialect == "postgresql":
                 conn.exec_driver_sql("SET session_replication_role = replica")
-            conn.exec_driver_sql("DELETE FROM chain_link")
-            position, prev = 0, GENESIS
-            for table in CHAINED:
-                for rid, digest in sorted(rows_with_digests(conn, table, dialect)):
-                    position += 1
-                    prev = link_hash(prev, table, rid, digest)
-                    conn.execute(
-                        text(
-                            "INSERT INTO chain_link (position, tbl, rid, digest, hash) "
-                            "VALUES (:p, :t, :r, :d, :h)"
-                        ),
-                        {"p": position, "t": table, "r": rid, "d": digest, "h": prev},
-                    )
+            now = {
+                (table, rid): digest
+                for table in CHAINED
+                for rid, digest in rows_with_digests(conn, table, dialect)
+            }
+            links = conn.execute(
+                text("SELECT position, tbl, rid, digest FROM chain_link ORDER BY position")
+            ).all()
+            last = {(t, r): p for p, t, r, _d in links}
+            prev = GENESIS
+            for position, table, rid, digest in links:
+                if last[(table, rid)] == position:
+                    digest = now.get((table, rid), GONE)
+                prev = link_hash(prev, table, rid, digest)
+                conn.execute(
+                    text("UPDATE chain_link SET digest = :d, hash = :h WHERE position = :p"),
+                    {"p": position, "d": digest, "h": prev},
+                )
     finally:
         engine.dispose()
 
