@@ -31,6 +31,7 @@ Who writes the links:
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -248,9 +249,13 @@ def seal_sqlite(dbapi_conn: Any, info: dict[str, Any]) -> int:
                     f"{sql} WHERE {_q(key)} IN ({marks})", chunk
                 ).fetchall():
                     digests[(table, rid)] = digest_of(material)
-        top = cur.execute(
-            "SELECT position, hash FROM main.chain_link ORDER BY position DESC LIMIT 1"
-        ).fetchone()
+        try:
+            top = cur.execute(
+                "SELECT position, hash FROM main.chain_link ORDER BY position DESC LIMIT 1"
+            ).fetchone()
+        except sqlite3.OperationalError:  # the schema was taken below the chain's revision
+            _uninstall(cur, info)
+            return 0
         position, prev = (int(top[0]), str(top[1])) if top else (0, GENESIS)
         links = []
         for table, rid in noted:
@@ -266,6 +271,14 @@ def seal_sqlite(dbapi_conn: Any, info: dict[str, Any]) -> int:
         return len(links)
     finally:
         cur.close()
+
+
+def _uninstall(cur: Any, info: dict[str, Any]) -> None:
+    for table in CHAINED:
+        for op in ("insert", "update", "delete"):
+            cur.execute(f"DROP TRIGGER IF EXISTS temp.arayis_chain_{table}_{op}")
+    cur.execute(f"DROP TABLE IF EXISTS temp.{_PENDING}")
+    info.pop(_INSTALLED, None)
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
