@@ -324,3 +324,16 @@ class ChainLink(SQLModel, table=True):
     rid: str = Field(max_length=100)
     digest: str = Field(max_length=64)
     hash: str = Field(max_length=64)
+
+
+class ChainPending(SQLModel, table=True):
+    """PostgreSQL: rows written in the running transaction, noted by triggers and turned
+    into links at its commit; always empty outside a transaction."""
+
+    __tablename__ = "chain_pending"
+
+    seq: int | None = Field(
+        default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True)
+    )
+    tbl: str = Field(max_length=40)
+    rid: str = Field(max_length=100)

@@ -17,6 +17,9 @@ from arayis_cli.access import INCLUDES, Role
 from arayis_cli.i18n import _
 
 APPEND_ONLY = ("event", "audit_log")
+#: The hash chain is written only by the database's own SECURITY DEFINER functions (at
+#: commit, from row triggers): every role may read the links, no role may write either.
+CHAIN_PRIVILEGES = {"chain_link": "SELECT", "chain_pending": ""}
 
 #: Privileges of each role on top of what it inherits. "*" is every table of the schema.
 GRANTS: dict[Role, dict[str, str]] = {
@@ -220,6 +223,10 @@ def install(session: Any) -> dict[str, Any]:
                 privs = privileges
                 if role is Role.ADMIN and target in APPEND_ONLY:
                     privs = "SELECT, INSERT"  # history and audit: never changed, never removed
+                if target in CHAIN_PRIVILEGES:
+                    privs = CHAIN_PRIVILEGES[target]
+                    if not privs:
+                        continue
                 run(text(f'GRANT {privs} ON "{target}" TO "{role.value}"'))
     run(text(GUARDS))
     return {"roles": [r.value for r in Role], "created": created, "tables": len(tables)}

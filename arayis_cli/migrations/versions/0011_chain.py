@@ -179,11 +179,6 @@ def _digest_case() -> str:
 
 def _pg_functions() -> str:
     return f"""
-CREATE TABLE chain_pending (
-    seq bigserial PRIMARY KEY,
-    tbl varchar(40) NOT NULL,
-    rid varchar(100) NOT NULL
-);
 
 CREATE OR REPLACE FUNCTION arayis_chain_note() RETURNS trigger
 LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, public AS $$
@@ -287,6 +282,15 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("position"),
     )
     op.create_index("ix_chain_link_subject", "chain_link", ["tbl", "rid", "position"], unique=False)
+    # PostgreSQL's notes of the rows written in a transaction, sealed at its commit (empty
+    # outside a transaction; SQLite uses a TEMP table of the tool's connection instead).
+    op.create_table(
+        "chain_pending",
+        sa.Column("seq", sa.BigInteger(), autoincrement=True, nullable=False),
+        sa.Column("tbl", sa.String(length=40), nullable=False),
+        sa.Column("rid", sa.String(length=100), nullable=False),
+        sa.PrimaryKeyConstraint("seq"),
+    )
     bind = op.get_bind()
     if bind.dialect.name == "postgresql":
         op.execute(_pg_functions())
@@ -323,10 +327,12 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name == "postgresql":
+    postgresql = op.get_bind().dialect.name == "postgresql"
+    if postgresql:
         for table in CHAINED:
             op.execute(f"DROP TRIGGER IF EXISTS arayis_chain_note ON {table}")
-        op.execute("DROP TABLE IF EXISTS chain_pending")
+    op.drop_table("chain_pending")  # with its sealing trigger
+    if postgresql:
         for fn in (
             "arayis_chain_seal()",
             "arayis_chain_seal_now()",
