@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 GENESIS = "0" * 64
@@ -286,11 +286,14 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[start : start + size]
 
 
-def rows_with_digests(conn: Any, table: str, dialect: str) -> Iterable[tuple[str, str]]:
+def rows_with_digests(
+    conn: Any, table: str, dialect: str, *, order_by: str | None = None
+) -> Iterator[tuple[str, str]]:
     """(key, digest) of every row of ``table`` as it is now."""
     from sqlalchemy import text
 
-    for rid, material in conn.execute(text(canonical_sql(table, dialect))):
+    sql = canonical_sql(table, dialect) + (f" ORDER BY {order_by}" if order_by else "")
+    for rid, material in conn.execute(text(sql)):
         yield str(rid), (material if dialect != "sqlite" else digest_of(material))
 
 

@@ -4,7 +4,7 @@ chain's link at its position."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from sqlalchemy import text
@@ -37,11 +37,11 @@ def check_chain(
     *,
     head: dict[str, Any] | None = None,
 ) -> int:
-    """Walk the chain once (positions 1…n, each hash recomputed), then each kept table
-    once. Returns the number of links."""
+    """Walk the chain once (positions 1…n, each hash recomputed), then merge each kept
+    table with its rows' last links, both read in key order (memory stays flat however
+    large the store). Returns the number of links."""
     conn = session.connection()
     dialect = conn.dialect.name
-    latest: dict[str, dict[str, str]] = {table: {} for table in CHAINED}
     expected_pos, prev, links = 1, GENESIS, 0
     hashes_at: dict[int, str] = {}
     want = int(head["position"]) if head else None
@@ -53,7 +53,7 @@ def check_chain(
         links += 1
         if not broken and (
             position != expected_pos
-            or table not in latest
+            or table not in CHAINED
             or stored != link_hash(prev, str(table), str(rid), str(digest))
         ):
             problem(
@@ -67,8 +67,6 @@ def check_chain(
         prev = str(stored)
         if want is not None and position == want:
             hashes_at[want] = prev
-        if table in latest:
-            latest[table][str(rid)] = str(digest)
     if dialect == "postgresql":
         left = conn.execute(text("SELECT count(*) FROM chain_pending")).scalar_one()
         if left:
@@ -76,11 +74,17 @@ def check_chain(
                 _("{left} change(s) were committed without their chain links").format(left=left)
             )
     for table in CHAINED:
-        last = latest[table]
         what = _what(table)
-        for rid, digest in rows_with_digests(conn, table, dialect):
-            kept = last.pop(rid, None)
-            if kept is None or kept == GONE:
+        rows = _sorted_rows(conn, table, dialect)
+        for rid, digest, kept in _merged(rows, _last_links(conn, table, dialect)):
+            if digest is None:
+                if kept != GONE:
+                    problem(
+                        _(
+                            "{what} {key} was deleted outside arayis (its chain link remains)"
+                        ).format(what=what, key=rid)
+                    )
+            elif kept is None or kept == GONE:
                 problem(
                     _("{what} {key} was added outside arayis (it has no chain link)").format(
                         what=what, key=rid
@@ -91,13 +95,6 @@ def check_chain(
                     _(
                         "{what} {key} was changed outside arayis (it differs from its chain link)"
                     ).format(what=what, key=rid)
-                )
-        for rid, digest in sorted(last.items()):
-            if digest != GONE:
-                problem(
-                    _("{what} {key} was deleted outside arayis (its chain link remains)").format(
-                        what=what, key=rid
-                    )
                 )
     if head is not None:
         _check_head(session, problem, head, hashes_at, links)
@@ -133,3 +130,48 @@ def _check_head(
                 "chain link {position} differs from the kept head: the chain up to it was rewritten"
             ).format(position=position)
         )
+
+
+def _sorted_rows(conn: Any, table: str, dialect: str) -> Iterator[tuple[str, str]]:
+    """(key, digest) of every row, in the binary order of the key as text."""
+    key = CHAINED[table][0]
+    order = f'CAST("{key}" AS TEXT)' if dialect == "sqlite" else f'"{key}"::text COLLATE "C"'
+    yield from rows_with_digests(conn, table, dialect, order_by=order)
+
+
+def _last_links(conn: Any, table: str, dialect: str) -> Iterator[tuple[str, str]]:
+    """(key, digest of its last link) for every row the chain names, in the same order."""
+    collate = "" if dialect == "sqlite" else ' COLLATE "C"'
+    rows = conn.execute(
+        text(
+            f"SELECT rid, digest FROM chain_link WHERE tbl = :tbl ORDER BY rid{collate}, position"
+        ),
+        {"tbl": table},
+    )
+    current: str | None = None
+    digest = ""
+    for rid, this in rows:
+        if rid != current and current is not None:
+            yield current, digest
+        current, digest = str(rid), str(this)
+    if current is not None:
+        yield current, digest
+
+
+def _merged(
+    rows: Iterator[tuple[str, str]], links: Iterator[tuple[str, str]]
+) -> Iterator[tuple[str, str | None, str | None]]:
+    """(key, the row's digest or None, its last link's digest or None), by key."""
+    row = next(rows, None)
+    link = next(links, None)
+    while row is not None or link is not None:
+        if link is None or (row is not None and row[0] < link[0]):
+            assert row is not None
+            yield row[0], row[1], None
+            row = next(rows, None)
+        elif row is None or link[0] < row[0]:
+            yield link[0], None, link[1]
+            link = next(links, None)
+        else:
+            yield row[0], row[1], link[1]
+            row, link = next(rows, None), next(links, None)

@@ -382,22 +382,24 @@ def wrong_types(session: Session) -> list[str]:
     found: list[str] = []
     conn = session.connection()
     for table in SQLModel.metadata.sorted_tables:
+        checked = []
         for column in table.columns:
             kind = getattr(column.type, "impl_instance", column.type)
             allowed = _SQLITE_TYPES.get(getattr(kind, "__visit_name__", ""))
-            if allowed is None:
-                continue
-            kinds = ", ".join(f"'{k}'" for k in (*allowed, "null"))
-            bad_rows = conn.execute(
-                text(
-                    f'SELECT count(*) FROM "{table.name}" WHERE typeof("{column.name}") '
-                    f"NOT IN ({kinds})"
-                )
-            ).scalar_one()
+            if allowed is not None:
+                checked.append((column.name, ", ".join(f"'{k}'" for k in (*allowed, "null"))))
+        if not checked:
+            continue
+        # One pass over the table for all its columns.
+        counts = ", ".join(
+            f'coalesce(sum(typeof("{name}") NOT IN ({kinds})), 0)' for name, kinds in checked
+        )
+        row = conn.execute(text(f'SELECT {counts} FROM "{table.name}"')).one()
+        for (name, _kinds), bad_rows in zip(checked, row, strict=True):
             if bad_rows:
                 found.append(
                     _("{table}.{column}: {n} value(s) of the wrong type").format(
-                        table=table.name, column=column.name, n=bad_rows
+                        table=table.name, column=name, n=bad_rows
                     )
                 )
     return found
