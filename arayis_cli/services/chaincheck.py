@@ -43,7 +43,7 @@ def check_chain(
     conn = session.connection()
     dialect = conn.dialect.name
     expected_pos, prev, links = 1, GENESIS, 0
-    hashes_at: dict[int, str] = {}
+    hashes_at: dict[int, str] = {0: GENESIS}  # a head kept before the first link
     want = int(head["position"]) if head else None
     broken = False
     rows = conn.execute(

@@ -46,6 +46,14 @@ class CheckReport:
         return {"ok": self.ok, "checked": self.checked, "problems": self.problems}
 
 
+# What a person calls each part of the check (in a finding that it could not run).
+_PARTS: dict[str, Callable[[], str]] = {
+    "chain": lambda: _("the hash chain"),
+    "store": lambda: _("history, emails, documents and certificates"),
+    "counters": lambda: _("the certificate counters"),
+}
+
+
 def check(
     session: Session,
     *,
@@ -78,7 +86,7 @@ def check(
         except (SQLAlchemyError, ValueError, TypeError, KeyError, AttributeError) as exc:
             problem(
                 _("{part}: rows cannot be read ({error})").format(
-                    part=part, error=type(exc).__name__
+                    part=_PARTS[part](), error=type(exc).__name__
                 )
             )
             continue

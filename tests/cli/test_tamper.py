@@ -448,3 +448,11 @@ def test_a_rolled_back_write_leaves_no_link(loaded: Cli) -> None:
     loaded("review", "999", code=4)
     assert loaded.json("register", "head")["position"] == before
     assert loaded.json("db", "check")["ok"] is True
+
+
+def test_a_head_kept_before_the_first_link(cli: Cli, tmp_path: Path) -> None:
+    head = cli.json("register", "head")
+    assert head["position"] == 0
+    kept = tmp_path / "head.json"
+    kept.write_text(json.dumps(head), encoding="utf-8")
+    assert cli.json("db", "check", "--head", kept)["ok"] is True
