@@ -87,6 +87,7 @@ INVOCATIONS: dict[str, list[str]] = {
     "keys rotate": ["keys", "rotate"],
     "policy set": ["policy", "set", "four-eyes", "on"],
     "db check": ["db", "check"],
+    "register head": ["register", "head"],
     "db upgrade": ["db", "upgrade"],
     "db roles": ["db", "roles"],
     "changes": ["changes", "--after", "0"],
