@@ -248,6 +248,10 @@ def upgrade(url: str, revision: str = "head") -> None:
                 raise _ahead(url, current)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
+        if engine.dialect.name == "sqlite":
+            # A migration that rebuilt a table took the connection's TEMP chain triggers
+            # with it: fresh connections install them again.
+            engine.dispose()
     except Unavailable:
         raise
     except Exception as exc:
