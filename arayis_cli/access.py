@@ -77,6 +77,7 @@ COMMANDS: dict[str, tuple[Role, ...]] = {
     "policy set": (Role.ADMIN,),
     "db upgrade": (Role.ADMIN,),
     "db check": (Role.ADMIN,),
+    "register head": (Role.SUPPORT,),
     "db roles": (Role.ADMIN,),
     "db backup": (Role.ADMIN,),
     "api-key create": (Role.ADMIN,),

@@ -98,7 +98,17 @@ def get_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _sqlite_begin(conn: Any) -> None:
+            from arayis_cli.services import chain
+
+            chain.install_sqlite_triggers(conn.connection.dbapi_connection, conn.connection.info)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if _write_mode.get() else "BEGIN")
+
+        @event.listens_for(engine, "commit")
+        def _sqlite_commit(conn: Any) -> None:
+            # The hash chain's links for this transaction's writes, in the same transaction.
+            from arayis_cli.services import chain
+
+            chain.seal_sqlite(conn.connection.dbapi_connection, conn.connection.info)
 
     elif backend == "postgresql":
         if parsed.drivername == "postgresql":
@@ -238,6 +248,10 @@ def upgrade(url: str, revision: str = "head") -> None:
                 raise _ahead(url, current)
             cfg.attributes["connection"] = conn
             command.upgrade(cfg, revision)
+        if engine.dialect.name == "sqlite":
+            # A migration that rebuilt a table took the connection's TEMP chain triggers
+            # with it: fresh connections install them again.
+            engine.dispose()
     except Unavailable:
         raise
     except Exception as exc:

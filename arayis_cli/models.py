@@ -417,3 +417,31 @@ class ApiIdempotency(SQLModel, table=True):
     request_sha256: str = Field(max_length=64)
     response: str = Field(sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(sa_type=AwareDateTime)
+
+
+class ChainLink(SQLModel, table=True):
+    """Zəncir: one link of the hash chain over the kept records (see
+    :mod:`arayis_cli.services.chain`). Written only at commit (by the database on
+    PostgreSQL), never changed."""
+
+    __tablename__ = "chain_link"
+    __table_args__ = (Index("ix_chain_link_subject", "tbl", "rid", "position"),)
+
+    position: int = Field(sa_column=Column(BigInteger, primary_key=True, autoincrement=False))
+    tbl: str = Field(max_length=40)
+    rid: str = Field(max_length=100)
+    digest: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+class ChainPending(SQLModel, table=True):
+    """PostgreSQL: rows written in the running transaction, noted by triggers and turned
+    into links at its commit; always empty outside a transaction."""
+
+    __tablename__ = "chain_pending"
+
+    seq: int | None = Field(
+        default=None, sa_column=Column(BigInteger, primary_key=True, autoincrement=True)
+    )
+    tbl: str = Field(max_length=40)
+    rid: str = Field(max_length=100)

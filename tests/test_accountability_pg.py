@@ -84,6 +84,7 @@ INVOCATIONS: dict[str, list[str]] = {
     "keys retire": ["keys", "retire", "{kid}", "--compromised", "--since", "2026-11-25"],
     "policy set": ["policy", "set", "four-eyes", "on"],
     "db check": ["db", "check"],
+    "register head": ["register", "head"],
     "db upgrade": ["db", "upgrade"],
     "db roles": ["db", "roles"],
     "changes": ["changes", "--after", "0"],

@@ -267,11 +267,14 @@ def test_retry_refuses_what_it_cannot_release(loaded: Cli, smtp: Server, unchang
 
 
 def test_stranded_sending_reported_and_released_by_retry(loaded: Cli, smtp: Server) -> None:
-    from sqlalchemy import create_engine, text
+    from sqlalchemy import text
+
+    from arayis_cli import db
 
     loaded(*submit_args())
-    engine = create_engine(loaded.url)
-    with engine.begin() as conn:  # a sender that died after claiming, 5 minutes ago
+    # A sender that died after claiming, 5 minutes ago: the tool's own write (through its
+    # engine, so that the hash chain links it as it links a real claim).
+    with db.get_engine(loaded.url).begin() as conn:
         conn.execute(
             text(
                 "UPDATE outbox_message SET status = 'sending', claimed_by = 'dead', "
@@ -279,7 +282,7 @@ def test_stranded_sending_reported_and_released_by_retry(loaded: Cli, smtp: Serv
             ),
             {"t": "2026-11-25 05:55:00"},
         )
-    engine.dispose()
+    db.dispose_all()
     [msg] = loaded.json("outbox", "list")
     assert loaded.json("db", "check")["ok"]  # still within its lease: maybe alive
     refused = loaded.json("outbox", "retry", msg["id"], code=5)

@@ -43,14 +43,26 @@ def db_upgrade(as_json: bool = JSON_OPT) -> None:
 
 
 @command
-def db_check(as_json: bool = JSON_OPT) -> None:
-    """Verify the store: integrity, every document's SHA-256, history and outbox in step.
-    Exit 6 with a report when anything is wrong."""
+def db_check(
+    head_file: Path = typer.Option(
+        None,
+        "--head",
+        help=N_(
+            "A signed head kept earlier (`register head --json`): prove nothing before it "
+            "was rewritten."
+        ),
+    ),
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Verify the store: integrity, every document's SHA-256, history and outbox in step,
+    and the hash chain over every kept record. Exit 6 with a report when anything is wrong."""
     from arayis_cli.db import session_scope
+    from arayis_cli.services.chainhead import read_head
     from arayis_cli.services.dbcheck import check
 
+    head = read_head(head_file) if head_file is not None else None
     with session_scope(state.db_url, write=False) as session:
-        report = check(session, now=now())
+        report = check(session, now=now(), head=head)
     if as_json:
         emit_json(report.as_json())
     else:

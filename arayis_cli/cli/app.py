@@ -23,6 +23,7 @@ from arayis_cli.cli import (
     intake,
     outbox,
     reference,
+    register,
     staff,
     support,
 )
@@ -129,6 +130,7 @@ admin.register(app)
 support.register(app)
 access.register(app)
 apikeys.register(app)
+register.register(app)
 staff.register(app)
 # Last: every command registered above passes the role check and the PII audit.
 access.guard_all(app)

@@ -274,6 +274,7 @@ VERDICTS = {
     "key compromised": N_("key compromised"),
     "demo": N_("demo sample"),
     "does not match": N_("does not match"),
+    "register altered": N_("register altered"),
 }
 VERIFY_CHANNELS = {"cli": N_("command line"), "web": N_("web page"), "api": N_("web API")}
 EVIDENCE = {"pdf": N_("PDF file"), "token": N_("QR code"), "number": N_("number")}

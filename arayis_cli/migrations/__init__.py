@@ -1,3 +1,3 @@
 """Alembic migrations. ``HEAD`` is the newest revision; a test keeps it in step."""
 
-HEAD = "0015_insider"
+HEAD = "0014_chain"

@@ -16,7 +16,7 @@ commit order and a reader that sees position p also sees every position below p.
 SQLite writers are serialised by ``BEGIN IMMEDIATE`` anyway; the same code runs there. A
 rolled-back transaction takes its positions back with it, so there are no gaps.
 
-On PostgreSQL the database does all of this itself (migration 0015): a trigger on the
+On PostgreSQL the database does all of this itself (migration 0013): a trigger on the
 application's status inserts the feed row, and a constraint trigger deferred to COMMIT
 places it under the same counter lock, from the higher of the counter and the highest
 position placed (a counter wound back by hand cannot make later changes clash). No login

@@ -46,12 +46,58 @@ class CheckReport:
         return {"ok": self.ok, "checked": self.checked, "problems": self.problems}
 
 
-def check(session: Session, *, now: datetime | None = None, limit: int = 200) -> CheckReport:
+# What a person calls each part of the check (in a finding that it could not run).
+_PARTS: dict[str, Callable[[], str]] = {
+    "chain": lambda: _("the hash chain"),
+    "store": lambda: _("history, emails, documents and certificates"),
+    "counters": lambda: _("the certificate counters"),
+}
+
+
+def check(
+    session: Session,
+    *,
+    now: datetime | None = None,
+    limit: int = 200,
+    head: dict[str, Any] | None = None,
+) -> CheckReport:
+    """Every finding is one line; a value of the wrong type is a finding too (a part of
+    the check that cannot read its rows says so and the others still run)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from arayis_cli.services.chaincheck import check_chain
+
     report = CheckReport()
 
     def problem(message: str) -> None:
         if len(report.problems) < limit:
             report.problems.append(message)
+
+    for message in wrong_types(session):
+        problem(message)
+    for part, run in (
+        ("chain", lambda: check_chain(session, problem, head=head)),
+        ("store", lambda: _check_store(session, problem, report, now)),
+        ("counters", lambda: check_counters(session, problem)),
+    ):
+        try:
+            with session.begin_nested():
+                checked = run()
+        except (SQLAlchemyError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            problem(
+                _("{part}: rows cannot be read ({error})").format(
+                    part=_PARTS[part](), error=type(exc).__name__
+                )
+            )
+            continue
+        if part != "store":
+            report.checked[f"{part}"] = int(checked)
+    return report
+
+
+def _check_store(
+    session: Session, problem: Callable[[str], None], report: CheckReport, now: datetime | None
+) -> int:
 
     if now is not None:
         for line in outbox_problems(session, now=now):
@@ -155,7 +201,7 @@ def check(session: Session, *, now: datetime | None = None, limit: int = 200) ->
                     key=key, kept=kept, real=real
                 )
             )
-    return report
+    return apps
 
 
 def outbox_problems(session: Session, *, now: datetime) -> list[str]:
@@ -355,3 +401,76 @@ def _registered_keys(session: Session, problem: Callable[[str], None]) -> dict[s
             problem(_("signing key {kid}: stored public key is another key").format(kid=kid))
         keys.update(found)
     return keys
+
+
+# Column types as SQLite stores them (``typeof``) that each declared type allows; SQLite
+# keeps whatever a hand edit puts in a column, and the rest of the check reads typed rows.
+_SQLITE_TYPES = {
+    "integer": ("integer",),
+    "big_integer": ("integer",),
+    "boolean": ("integer",),
+    "date": ("text",),
+    "datetime": ("text",),
+    "string": ("text",),
+    "text": ("text",),
+    "large_binary": ("blob",),
+}
+
+
+def wrong_types(session: Session) -> list[str]:
+    """SQLite only: values whose storage class the column's type does not allow."""
+    if session.get_bind().dialect.name != "sqlite":
+        return []
+    from sqlmodel import SQLModel
+
+    found: list[str] = []
+    conn = session.connection()
+    for table in SQLModel.metadata.sorted_tables:
+        checked = []
+        for column in table.columns:
+            kind = getattr(column.type, "impl_instance", column.type)
+            allowed = _SQLITE_TYPES.get(getattr(kind, "__visit_name__", ""))
+            if allowed is not None:
+                checked.append((column.name, ", ".join(f"'{k}'" for k in (*allowed, "null"))))
+        if not checked:
+            continue
+        # One pass over the table for all its columns.
+        counts = ", ".join(
+            f'coalesce(sum(typeof("{name}") NOT IN ({kinds})), 0)' for name, kinds in checked
+        )
+        row = conn.execute(text(f'SELECT {counts} FROM "{table.name}"')).one()
+        for (name, _kinds), bad_rows in zip(checked, row, strict=True):
+            if bad_rows:
+                found.append(
+                    _("{table}.{column}: {n} value(s) of the wrong type").format(
+                        table=table.name, column=name, n=bad_rows
+                    )
+                )
+    return found
+
+
+def check_counters(session: Session, problem: Callable[[str], None]) -> int:
+    """Each year's certificate counter is at least the highest number issued that year
+    (a counter wound back would hand out a number twice)."""
+    from arayis_cli.models import Counter
+
+    highest: dict[str, int] = {}
+    for (number,) in session.execute(select(Certificate.number)):
+        parts = str(number).split("-")
+        if len(parts) >= 3 and parts[1].isdigit() and parts[2].isdigit():
+            name = f"certificate-{parts[1]}"
+            highest[name] = max(highest.get(name, 0), int(parts[2]))
+    kept = dict(
+        session.execute(
+            select(Counter.name, Counter.value).where(Counter.name.in_(list(highest)))
+        ).all()
+    )
+    for name, top in sorted(highest.items()):
+        value = kept.get(name)
+        if not isinstance(value, int) or value < top:
+            problem(
+                _("counter {name} is {value}, behind the highest number issued ({top})").format(
+                    name=name, value=value, top=top
+                )
+            )
+    return len(highest)

@@ -7,7 +7,7 @@ four eyes, that a certificate is only issued for a completed application, that a
 email's recipient and text stay as queued, that counters only go up one step. History and
 audit rows are append-only for everyone but the owner (migration 0009); the history of a
 status change, the portal feed and the tallies are written by the database itself
-(migration 0015). Running it again changes nothing; after ``db upgrade`` it is run again so
+(migration 0013). Running it again changes nothing; after ``db upgrade`` it is run again so
 that new tables get their grants. A new role is one entry of :data:`GRANTS` (and of
 :data:`SENDERS` if it sends mail).
 """
@@ -21,6 +21,10 @@ from arayis_cli.access import INCLUDES, Role
 from arayis_cli.i18n import _
 
 APPEND_ONLY = ("event", "audit_log")
+#: The hash chain is written only by the database's own SECURITY DEFINER functions (at
+#: commit, from row triggers): the roles that read every table (support, admin) may read
+#: both (``db check`` counts what is left unsealed), no role may write either.
+CHAIN_PRIVILEGES = {"chain_link": "SELECT", "chain_pending": "SELECT"}
 
 #: An application's columns a status change writes (beside ``status``); nothing else of an
 #: application changes, but its contact email when a bounced email is retried.
@@ -38,7 +42,7 @@ DELIVERY_COLUMNS = (
 #: table, "*" for every table of the schema. UPDATE is granted on named columns only: a
 #: table-level UPDATE would also let the login ``LOCK TABLE … ACCESS EXCLUSIVE`` and change
 #: columns the tool never changes. Counters, tallies, the feed and status history have no
-#: grant at all: the database writes them (triggers of migration 0015, SECURITY DEFINER).
+#: grant at all: the database writes them (triggers of migration 0013, SECURITY DEFINER).
 GRANTS: dict[Role, dict[str, str]] = {
     # Support reads; a verification it runs (or the web service's login) is logged.
     Role.SUPPORT: {"*": "SELECT", "audit_log": "INSERT", "certificate_verification": "INSERT"},
@@ -87,6 +91,8 @@ GRANTS: dict[Role, dict[str, str]] = {
         "signing_key": "SELECT",
         # SELECT too: the ORM's bulk insert reads the new rows back (RETURNING).
         "certificate_verification": "SELECT, INSERT",
+        # verify compares a certificate's row with its last link in the hash chain.
+        "chain_link": "SELECT",
     },
     # The portal API's login (arayis serve): submit, attach, status, print; nothing else.
     # UPDATE only on a column nobody reads, for the row locks (SELECT … FOR UPDATE).
@@ -114,6 +120,8 @@ GRANTS: dict[Role, dict[str, str]] = {
         "api_client": "SELECT",
         "api_call": "SELECT, INSERT",
         "api_idempotency": "SELECT, INSERT",
+        # verify (the same process's /verify) reads the hash chain.
+        "chain_link": "SELECT",
     },
 }
 
@@ -478,6 +486,10 @@ def install(session: Any) -> dict[str, Any]:
                 privs = privileges
                 if role is Role.ADMIN and target in APPEND_ONLY:
                     privs = "SELECT, INSERT"  # history and audit: never changed, never removed
+                if target in CHAIN_PRIVILEGES:
+                    privs = CHAIN_PRIVILEGES[target]
+                    if not privs:
+                        continue
                 run(text(f'GRANT {privs} ON "{target}" TO "{role.value}"'))
     run(text(_senders_sql()))
     run(text(GUARDS))

@@ -45,6 +45,9 @@ KEY_COMPROMISED = "key compromised"
 SUPERSEDED = "superseded"
 DEMO = "demo"
 MISMATCH = "does not match"
+# The register's row of the certificate was changed behind the tool's back (it differs
+# from its last link in the hash chain): nothing it says can be trusted, not even "valid".
+REGISTER_ALTERED = "register altered"
 REASONS = (
     ALTERED,
     BAD_SIGNATURE,
@@ -56,6 +59,7 @@ REASONS = (
     SUPERSEDED,
     DEMO,
     MISMATCH,
+    REGISTER_ALTERED,
 )
 
 # What each reason means to a person (command line and web page): an English msgid each,
@@ -72,6 +76,7 @@ REASON_TEXT: dict[str, str] = {
     SUPERSEDED: N_("the certificate was replaced by a newer one"),
     DEMO: N_("this is a demo sample: not valid"),
     MISMATCH: N_("the number and the abonent code do not match (it may be forged)"),
+    REGISTER_ALTERED: N_("the register's record was changed outside arayis; ask the office"),
 }
 
 
@@ -269,6 +274,10 @@ def verify(session: Session, evidence: Evidence, *, now: datetime) -> Verdict:
     def refused(reason: str) -> Verdict:
         return Verdict(False, cert.number, reason, details, certificate_id=cert_id)
 
+    from arayis_cli.services.chain import row_agrees
+
+    if not row_agrees(session, "certificate", str(cert.id)):
+        return refused(REGISTER_ALTERED)
     if evidence.pdf is not None and hashlib.sha256(evidence.pdf).hexdigest() != cert.pdf_sha256:
         return refused(ALTERED)
     if token is not None and token.text != cert.token:

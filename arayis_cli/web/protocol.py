@@ -71,8 +71,7 @@ class GuardedHttpToolsProtocol(HttpToolsProtocol):  # type: ignore[misc]
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
         address = self.client[0] if self.client else None
-        if _counted(address):
-            assert address is not None
+        if address is not None and _counted(address):
             if _open.get(address, 0) >= self.max_per_address:
                 transport.abort()  # no answer: answering would cost what the cap saves
                 return

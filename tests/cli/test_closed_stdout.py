@@ -146,6 +146,8 @@ def invocations(day: dict[str, Any], tmp: Path) -> Iterator[tuple[list[str], boo
     yield ["policy", "set", "four-eyes", "off"], False
     yield ["db", "upgrade"], False
     yield ["db", "check"], True
+    yield ["register", "head"], True
+    yield ["register", "head", "--json"], True
     yield ["db", "backup", str(tmp / "backup.db")], False
     yield ["--version"], True
     yield ["--help"], True

@@ -1,7 +1,7 @@
 """insider: on PostgreSQL the database writes history, the feed and the tallies itself
 
-Revision ID: 0015_insider
-Revises: 0013_office_keys
+Revision ID: 0013_insider
+Revises: 0012_office_keys
 Create Date: 2026-12-06
 
 A login that may change an application's status (a clerk, an approver) used to write the
@@ -32,8 +32,8 @@ from collections.abc import Sequence
 
 from alembic import op
 
-revision: str = "0015_insider"
-down_revision: str | None = "0013_office_keys"
+revision: str = "0013_insider"
+down_revision: str | None = "0012_office_keys"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

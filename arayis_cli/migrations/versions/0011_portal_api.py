@@ -1,6 +1,6 @@
 """portal api: API clients (hashed keys), every call recorded, idempotent uploads
 
-Revision ID: 0012_portal_api
+Revision ID: 0011_portal_api
 Revises: 0010_register
 Create Date: 2026-12-06
 
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0012_portal_api"
+revision: str = "0011_portal_api"
 down_revision: str | None = "0010_register"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

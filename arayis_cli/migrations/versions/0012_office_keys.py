@@ -1,7 +1,7 @@
 """the office signing key: which registered key signs now, retirement and compromise
 
-Revision ID: 0013_office_keys
-Revises: 0012_portal_api
+Revision ID: 0012_office_keys
+Revises: 0011_portal_api
 Create Date: 2026-12-06
 
 ``signing_key.current`` marks the one key that signs new certificates for every login
@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0013_office_keys"
-down_revision: str | None = "0012_portal_api"
+revision: str = "0012_office_keys"
+down_revision: str | None = "0011_portal_api"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
