@@ -37,6 +37,10 @@ from typing import Any
 
 GENESIS = "0" * 64
 GONE = "-"
+#: PostgreSQL: the transaction advisory lock the chain is sealed under at COMMIT (migration
+#: 0014 holds the same number). Whoever also takes the feed counter at commit takes this
+#: lock first, so that no two transactions take the two in opposite orders (a deadlock).
+SEAL_LOCK = 4242000021
 
 # table → (key column, protected columns). Copied (frozen) by migration 0014: a change
 # here needs a migration that re-creates the database functions and re-chains.

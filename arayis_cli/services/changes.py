@@ -67,6 +67,10 @@ def place(session: Session) -> int:
     must commit right after, since the ``feed`` counter stays locked until then.
     """
     if session.get_bind().dialect.name == "postgresql":
+        from arayis_cli.services.chain import SEAL_LOCK
+
+        # The chain's seal lock before the counter, as every commit takes them.
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": SEAL_LOCK})
         # One round trip: on a busy server every statement inside the lock costs others.
         placed = session.execute(_PLACE_PG).rowcount
         if placed:

@@ -125,6 +125,9 @@ BEGIN
     IF n_ = 0 THEN
         RETURN NULL;
     END IF;
+    -- The hash chain's seal lock (migration 0014) before the counter: every commit that
+    -- takes both takes them in this order, so two commits never wait for each other.
+    PERFORM pg_advisory_xact_lock(4242000021);
     INSERT INTO counter (name, value) VALUES ('feed', 0) ON CONFLICT (name) DO NOTHING;
     SELECT value INTO top_ FROM counter WHERE name = 'feed' FOR UPDATE;
     top_ := GREATEST(top_, COALESCE((SELECT max(position) FROM status_change), 0));
