@@ -612,10 +612,10 @@ def main() -> None:
     parser.add_argument("--pg", default=os.environ.get("ARAYIS_BENCH_POSTGRES_URL"))
     parser.add_argument(
         "--only",
-        choices=["print", "print-all", "startup", "csv"],
+        choices=["print", "print-all", "startup", "csv", "intake"],
         help="run one case: print = separate certificate PDFs in one process vs one "
         "document; print-all = that and print --all-ready end to end; startup; csv = "
-        "list --format csv against its floor",
+        "list --format csv against its floor; intake = submit --from-file against its floor",
     )
     args = parser.parse_args()
     if args.only in ("print", "print-all"):
@@ -624,6 +624,12 @@ def main() -> None:
             with tempfile.TemporaryDirectory(prefix="arayis-bench-") as tmp:
                 os.environ["ARAYIS_HOME"] = str(Path(tmp) / "home")
                 case_print_end_to_end(Path(tmp), 100 if args.quick else 500)
+        return
+    if args.only == "intake":
+        with tempfile.TemporaryDirectory(prefix="arayis-bench-") as tmp:
+            os.environ["ARAYIS_HOME"] = str(Path(tmp) / "home")
+            os.environ.pop("ARAYIS_DATABASE_URL", None)
+            case_intake(Path(tmp), 10_000 if args.quick else 100_000)
         return
     if args.only in ("startup", "csv"):
         with tempfile.TemporaryDirectory(prefix="arayis-bench-") as tmp:
