@@ -317,7 +317,7 @@ class Story:
     def summary(self) -> None:
         from rich.table import Table
 
-        from arayis_cli.cli.render import status_text
+        from arayis_cli.cli.render import EMAIL_KINDS, code_label, status_text
         from arayis_cli.services.common import baku_date
         from arayis_cli.services.outbox import counts_by_kind
         from arayis_cli.services.stats import stats
@@ -329,7 +329,7 @@ class Story:
         table.add_column("Növ")
         table.add_column("Say", justify="right")
         for kind, count in sorted(kinds.items()):
-            table.add_row(kind, str(count))
+            table.add_row(code_label(EMAIL_KINDS, kind), str(count))
         parts: list[Any] = ["Statuslar: "]
         for i, (code, count) in enumerate(figures["by_status"].items()):
             parts += [", " if i else "", status_text(code), f" {count}"]
