@@ -173,6 +173,8 @@ CHECKED = {
     "applications": N_("applications"),
     "certificates": N_("certificates"),
     "emails": N_("emails"),
+    "chain": N_("chain links"),
+    "counters": N_("certificate counters"),
 }
 
 

@@ -75,6 +75,8 @@ DETAIL_LABELS = {
     "four_eyes": N_("Four eyes"),
     "was": N_("Was"),
     "document": N_("Document №"),
+    "renews": N_("Replaces"),
+    "copy": N_("Copy of the current certificate"),
 }
 
 

@@ -182,3 +182,13 @@ def test_two_current_certificates_are_reported(loaded: Cli) -> None:
     report = loaded.json("db", "check", code=6)
     assert f"application {app_id} has 2 current certificates (at most one)" in report["problems"]
     assert any("registered copy of its PDF was altered" in p for p in report["problems"])
+
+
+def test_db_check_names_what_it_counted_in_words(loaded: Cli) -> None:
+    """People read what was counted in their language; the JSON keeps the keys."""
+    app_in(loaded, "completed")
+    assert {"chain", "counters"} <= set(loaded.json("db", "check")["checked"])
+    for lang, words in (("az", ("zəncir halqası", "arayış sayğacı")), ("en", ("chain links",))):
+        out = " ".join(loaded("--lang", lang, "db", "check").stdout.split())
+        assert all(word in out for word in words), out
+        assert " chain," not in out and "counters)" not in out.replace("certificate counters", "")
