@@ -3,9 +3,7 @@ the store checks whole, and running the same command again completes without dup
 
 from __future__ import annotations
 
-import csv
 import os
-import random
 import signal
 import subprocess
 import sys
@@ -13,21 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
 
 from tests.helpers import Cli
+from tests.helpers.faults import count, write_population
 
 pytestmark = pytest.mark.slow
-ALPH = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
-
-
-def _count(url: str, sql: str) -> int:
-    engine = create_engine(url)
-    try:
-        with engine.connect() as conn:
-            return int(conn.execute(text(sql)).scalar_one())
-    finally:
-        engine.dispose()
 
 
 def _spawn(url: str, *args: str) -> subprocess.Popen[bytes]:
@@ -40,40 +28,27 @@ def _spawn(url: str, *args: str) -> subprocess.Popen[bytes]:
 
 def test_kill_during_import_then_rerun(cli: Cli, tmp_path: Path) -> None:
     n = 20_000
-    rng = random.Random(3)
-    abonents = tmp_path / "abonents.csv"
-    apps = tmp_path / "apps.csv"
-    with (
-        abonents.open("w", newline="", encoding="utf-8") as a,
-        apps.open("w", newline="", encoding="utf-8") as b,
-    ):
-        wa, wb = csv.writer(a), csv.writer(b)
-        wa.writerow(["code", "group", "owner_name", "owner_fin", "address"])
-        wb.writerow(["abonent", "fin", "phone", "email", "channel", "external_id", "submitted_at"])
-        for i in range(1, n + 1):
-            fin = "".join(rng.choice(ALPH) for _ in range(7))
-            wa.writerow([f"{i:010d}", "I", f"Abonent {i}", fin, f"Bakı, küçə {i}"])
-            wb.writerow([f"{i:010d}", fin, "0501234567", f"u{i}@example.az", "egov", f"K-{i}", ""])
+    abonents, apps = write_population(tmp_path, n, seed=3)
     cli("abonent", "import", abonents)
     proc = _spawn(cli.url, "submit", "--from-file", str(apps))
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline and proc.poll() is None:
-        if _count(cli.url, "SELECT count(*) FROM application") >= 2000:
+        if count(cli.url, "SELECT count(*) FROM application") >= 2000:
             break
         time.sleep(0.05)
     assert proc.poll() is None, "the import finished before it could be interrupted"
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
-    done = _count(cli.url, "SELECT count(*) FROM application")
+    done = count(cli.url, "SELECT count(*) FROM application")
     assert 0 < done < n
     # Whole chunks only: every application has its history row and its email.
-    assert _count(cli.url, "SELECT count(*) FROM event WHERE action = 'submit'") == done
-    assert _count(cli.url, "SELECT count(*) FROM outbox_message") == done
+    assert count(cli.url, "SELECT count(*) FROM event WHERE action = 'submit'") == done
+    assert count(cli.url, "SELECT count(*) FROM outbox_message") == done
     assert cli.json("db", "check")["ok"]
     report = cli.json("submit", "--from-file", apps)
     assert report["created"] + report["existing"] == n and report["existing"] == done
-    assert _count(cli.url, "SELECT count(*) FROM application") == n
-    assert _count(cli.url, "SELECT count(DISTINCT external_id) FROM application") == n
+    assert count(cli.url, "SELECT count(*) FROM application") == n
+    assert count(cli.url, "SELECT count(DISTINCT external_id) FROM application") == n
     assert cli.json("db", "check")["ok"]
 
 
@@ -89,8 +64,8 @@ def test_kill_during_attach_then_rerun(loaded: Cli, tmp_path: Path) -> None:
         if proc.poll() is None:
             os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
-        docs = _count(loaded.url, f"SELECT count(*) FROM document WHERE application_id = {app_id}")
-        blobs = _count(loaded.url, "SELECT count(*) FROM document_blob")
+        docs = count(loaded.url, f"SELECT count(*) FROM document WHERE application_id = {app_id}")
+        blobs = count(loaded.url, "SELECT count(*) FROM document_blob")
         assert (docs, blobs) in ((0, 0), (1, 1))
         assert loaded.json("db", "check")["ok"]
     app = loaded.json("attach", app_id, big, "--kind", "ownership")
