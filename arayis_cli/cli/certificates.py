@@ -204,12 +204,7 @@ def keys_init(as_json: bool = JSON_OPT) -> None:
 
     with session_scope(state.db_url) as session:
         data, pending = keys.init(session, now=now())
-        try:
-            session.commit()
-        except BaseException:
-            keys.discard(pending)
-            raise
-    keys.install_file(pending)
+        keys.commit_and_install(session, pending)
     if as_json:
         emit_json(data)
     elif data["path"]:
@@ -232,12 +227,7 @@ def keys_rotate(as_json: bool = JSON_OPT) -> None:
 
     with session_scope(state.db_url) as session:
         data, pending = keys.rotate(session, now=now())
-        try:
-            session.commit()
-        except BaseException:
-            keys.discard(pending)
-            raise
-    keys.install_file(pending)
+        keys.commit_and_install(session, pending)
     if as_json:
         emit_json(data)
     else:

@@ -371,6 +371,17 @@ def discard(pending: Path | None) -> None:
         pending.unlink(missing_ok=True)
 
 
+def commit_and_install(session: Any, pending: Path | None) -> None:
+    """Commit the register row of a new key, then move its staged file into place; a failed
+    commit leaves no new file behind (``keys init`` and ``keys rotate``)."""
+    try:
+        session.commit()
+    except BaseException:
+        discard(pending)
+        raise
+    install_file(pending)
+
+
 def retire(
     session: Session,
     kid: str,
