@@ -15,7 +15,7 @@ from typing import Any
 import typer
 
 from arayis_cli.access import OWNER_ONLY, permitted, required
-from arayis_cli.cli.output import JSON_OPT, actor, command, console, emit_json, now, state
+from arayis_cli.cli.output import JSON_OPT, actor, command, console, current_run, emit_json, now
 from arayis_cli.cli.params import count_option, id_option
 from arayis_cli.i18n import N_, _
 
@@ -32,14 +32,14 @@ def authorize(command_path: str) -> None:
     A superuser or the database owner acts as admin; until ``arayis db roles`` has been
     run on the database every login may do everything (one-login deployments).
     """
-    if not required(command_path) or not _is_postgres(state.db_url):
+    if not required(command_path) or not _is_postgres(current_run().db_url):
         return
     from arayis_cli.db import get_engine
     from arayis_cli.errors import NotPermitted
     from arayis_cli.services.roles import login_access
 
     # A server that cannot be reached is exit 8, classified by the command wrapper.
-    with get_engine(state.db_url).connect() as conn:
+    with get_engine(current_run().db_url).connect() as conn:
         access = login_access(conn)
     if not access.installed or permitted(command_path, access.roles, owner=access.admin):
         return
@@ -66,7 +66,7 @@ def _guarded(path: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         authorize(path)
         if kwargs.get("show_pii"):
             actor()  # the name the audit will record is checked before anything is shown
-        with collecting(path, operator=actor, clock=now, url=state.db_url):
+        with collecting(path, operator=actor, clock=now, url=current_run().db_url):
             return fn(*args, **kwargs)
 
     run.arayis_command = path  # type: ignore[attr-defined]
@@ -106,7 +106,7 @@ def policy_set(
         raise InvalidInput(_("unknown policy; the one policy is four-eyes"))
     on = policy.parse_switch(value)
     who = actor()
-    with session_scope(state.db_url) as session:
+    with session_scope(current_run().db_url) as session:
         data = policy.set_four_eyes(session, on, now=now(), actor=who)
     _show_policy(data, as_json=as_json)
 
@@ -117,7 +117,7 @@ def policy_show(as_json: bool = JSON_OPT) -> None:
     from arayis_cli.db import session_scope
     from arayis_cli.services import policy
 
-    with session_scope(state.db_url, write=False) as session:
+    with session_scope(current_run().db_url, write=False) as session:
         data = policy.show(session)
     _show_policy(data, as_json=as_json)
 
@@ -156,7 +156,7 @@ def audit(
     if limit is not None and limit < 0:
         raise InvalidInput(_("--limit must not be negative"))
     day = parse_date(since, "--since") if since else None
-    with session_scope(state.db_url, write=False) as session:
+    with session_scope(current_run().db_url, write=False) as session:
         rows = [
             _audit_json(e)
             for e in entries(

@@ -10,13 +10,13 @@ from arayis_cli.cli.output import (
     JSON_OPT,
     bad,
     command,
+    current_run,
     emit_json,
     good,
     join,
     now,
     say,
     show,
-    state,
 )
 from arayis_cli.errors import ExitCode
 from arayis_cli.i18n import N_, _
@@ -32,8 +32,8 @@ def db_upgrade(as_json: bool = JSON_OPT) -> None:
     from arayis_cli.migrations import HEAD
     from arayis_cli.services.roles import ensure_grants
 
-    upgrade(state.db_url)
-    grants = ensure_grants(state.db_url)
+    upgrade(current_run().db_url)
+    grants = ensure_grants(current_run().db_url)
     if as_json:
         emit_json({"revision": HEAD, "grants": grants})
     else:
@@ -61,7 +61,7 @@ def db_check(
     from arayis_cli.services.dbcheck import check
 
     head = read_head(head_file) if head_file is not None else None
-    with session_scope(state.db_url, write=False) as session:
+    with session_scope(current_run().db_url, write=False) as session:
         report = check(session, now=now(), head=head)
     if as_json:
         emit_json(report.as_json())
@@ -94,7 +94,7 @@ def db_backup(
     the copy (db check). Never overwrites; for PostgreSQL use pg_dump."""
     from arayis_cli.services.backup import backup
 
-    result = backup(state.db_url, path, now=now())
+    result = backup(current_run().db_url, path, now=now())
     report = result.check
     if as_json:
         emit_json(result.as_json())
@@ -128,7 +128,7 @@ def db_roles(as_json: bool = JSON_OPT) -> None:
     from arayis_cli.db import session_scope
     from arayis_cli.services.roles import install
 
-    with session_scope(state.db_url) as session:
+    with session_scope(current_run().db_url) as session:
         result = install(session)
     if as_json:
         emit_json({**result, "installed": True})
@@ -151,7 +151,7 @@ def stats(as_json: bool = JSON_OPT) -> None:
     from arayis_cli.services.stats import stats as compute
     from arayis_cli.workflow import Status
 
-    with session_scope(state.db_url, write=False) as session:
+    with session_scope(current_run().db_url, write=False) as session:
         data = compute(session, today=baku_date(now()))
     if as_json:
         emit_json(data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from arayis_cli.cli.output import JSON_OPT, actor, command, emit_json, now, say, state
+from arayis_cli.cli.output import JSON_OPT, actor, command, current_run, emit_json, now, say
 from arayis_cli.i18n import N_, _
 
 api_key_app = typer.Typer(
@@ -29,7 +29,7 @@ def create(
     scopes = parse_scopes(scope)
     name = parse_name(name)
     who = actor()
-    with session_scope(state.db_url) as session:
+    with session_scope(current_run().db_url) as session:
         client, key = create_client(session, name, scopes, now=now(), actor=who)
     data = {"name": client.name, "key": key, "scopes": list(scopes)}
     if as_json:
@@ -52,7 +52,7 @@ def list_(as_json: bool = JSON_OPT) -> None:
     from arayis_cli.formats import iso_baku
     from arayis_cli.services.apikeys import clients
 
-    with session_scope(state.db_url, write=False) as session:
+    with session_scope(current_run().db_url, write=False) as session:
         rows = [
             {
                 "name": c.name,
@@ -95,7 +95,7 @@ def revoke(
     from arayis_cli.services.apikeys import revoke as revoke_client
 
     who = actor()
-    with session_scope(state.db_url) as session:
+    with session_scope(current_run().db_url) as session:
         client = revoke_client(session, name, now=now(), actor=who)
     if as_json:
         emit_json({"name": client.name, "revoked_at": iso_baku(client.revoked_at)})

@@ -29,7 +29,7 @@ from arayis_cli.cli import (
     serve,
     staff,
 )
-from arayis_cli.cli.output import emit_text, json_text, state
+from arayis_cli.cli.output import emit_text, json_text
 from arayis_cli.config import ENV_DB, ENV_OPERATOR, LANGUAGES
 from arayis_cli.errors import ExitCode
 from arayis_cli.i18n import N_, label, set_language
@@ -84,6 +84,7 @@ def _lang(value: str | None) -> str | None:
 
 @app.callback()
 def root(
+    ctx: typer.Context,
     db: str = typer.Option(
         None,
         "--db",
@@ -112,15 +113,17 @@ def root(
 ) -> None:
     from arayis_cli.config import default_database_url, default_operator
     from arayis_cli.errors import ArayisError
+    from arayis_cli.run import Run
 
-    state.db_explicit = bool(db)
     try:
-        state.db_url = db or default_database_url()
-        state.operator = (operator or "").strip() or default_operator()
+        db_url = db or default_database_url()
+        who = (operator or "").strip() or default_operator()
     except ArayisError:
         # A bad ARAYIS_* value: every command reads the settings first and reports it
         # there, as one line (or JSON with --json) and exit 2.
-        state.db_url, state.operator = db or "", (operator or "").strip()
+        db_url, who = db or "", (operator or "").strip()
+    # The one context of this invocation, for every command under it (as hatch's Application).
+    ctx.obj = Run(db_url=db_url, db_explicit=bool(db), operator=who)
 
 
 intake.register(app)

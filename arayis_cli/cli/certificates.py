@@ -12,6 +12,7 @@ from arayis_cli.cli.output import (
     actor,
     bad,
     command,
+    current_run,
     emit_json,
     emit_text,
     good,
@@ -19,7 +20,6 @@ from arayis_cli.cli.output import (
     now,
     say,
     show,
-    state,
 )
 from arayis_cli.errors import ExitCode
 from arayis_cli.i18n import N_, _
@@ -78,7 +78,7 @@ def verify(
     else:
         from arayis_cli.db import session_scope
 
-        with session_scope(state.db_url, write=False) as session:
+        with session_scope(current_run().db_url, write=False) as session:
             verdict = verification.verify(session, evidence, now=at)
         if evidence.kind == "number" and verdict.reason == verification.NOT_IN_REGISTER:
             # A typed number that was never issued is an unknown certificate (exit 4).
@@ -106,7 +106,7 @@ def _record(check: Check | None) -> None:
     from arayis_cli.services.verification import record_checks
 
     try:
-        with session_scope(state.db_url) as session:
+        with session_scope(current_run().db_url) as session:
             record_checks(session, [check])
     except SQLAlchemyError:
         # A read-only replica or login: the person still gets the answer they asked for.
@@ -155,7 +155,7 @@ def revoke(
     from arayis_cli.services.verification import revoke as revoke_certificate
 
     who = actor()
-    with session_scope(state.db_url) as session:
+    with session_scope(current_run().db_url) as session:
         cert = revoke_certificate(session, number, reason=reason, now=now(), actor=who)
         data = certificate_json(cert)
     if as_json:
@@ -179,7 +179,7 @@ def keys_export(
     from arayis_cli.db import session_scope
     from arayis_cli.services.keys import export
 
-    with session_scope(state.db_url) as session:
+    with session_scope(current_run().db_url) as session:
         keys = export(session, all_keys=all_keys, now=now())
     if as_json:
         emit_json(keys)
@@ -202,7 +202,7 @@ def keys_init(as_json: bool = JSON_OPT) -> None:
     from arayis_cli.db import session_scope
     from arayis_cli.services import keys
 
-    with session_scope(state.db_url) as session:
+    with session_scope(current_run().db_url) as session:
         data, pending = keys.init(session, now=now())
         keys.commit_and_install(session, pending)
     if as_json:
@@ -225,7 +225,7 @@ def keys_rotate(as_json: bool = JSON_OPT) -> None:
     from arayis_cli.db import session_scope
     from arayis_cli.services import keys
 
-    with session_scope(state.db_url) as session:
+    with session_scope(current_run().db_url) as session:
         data, pending = keys.rotate(session, now=now())
         keys.commit_and_install(session, pending)
     if as_json:
@@ -262,7 +262,7 @@ def keys_retire(
 
     when = parse_datetime(since, "--since") if since is not None else None
     who = actor()
-    with session_scope(state.db_url) as session:
+    with session_scope(current_run().db_url) as session:
         data = keys.retire(session, kid, now=now(), actor=who, compromised=compromised, since=when)
     if as_json:
         emit_json(data)

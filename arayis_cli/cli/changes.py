@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from arayis_cli.cli.output import JSON_OPT, command, emit_json, state
+from arayis_cli.cli.output import JSON_OPT, command, current_run, emit_json
 from arayis_cli.cli.params import count_option
 from arayis_cli.i18n import N_, _
 
@@ -33,7 +33,7 @@ def changes(
         )
     if not 0 <= limit <= MAX_LIMIT:
         raise InvalidInput(_("--limit must be from 0 to {MAX_LIMIT}").format(MAX_LIMIT=MAX_LIMIT))
-    with session_scope(state.db_url, write=False) as session:
+    with session_scope(current_run().db_url, write=False) as session:
         # --limit 0, like list --limit 0: nothing listed, the cursor stays where it was.
         found, next_cursor = feed(session, after=after, limit=limit) if limit else ([], after)
     entries = [

@@ -19,6 +19,7 @@ from arayis_cli.cli.output import (
     actor,
     bad,
     command,
+    current_run,
     emit_json,
     emit_json_line,
     good,
@@ -28,7 +29,6 @@ from arayis_cli.cli.output import (
     report_error,
     say,
     show,
-    state,
     warning,
 )
 from arayis_cli.cli.params import app_id_argument, count_option
@@ -100,7 +100,7 @@ def review(
         # One transaction per claim, answer included: a claiming worker pays no extra round.
         # ``tell`` writes the answer before the commit: a reader that went away (``| head
         # -1``) rolls the claim back, so nothing is claimed that was not printed.
-        with session_scope(state.db_url) as session:
+        with session_scope(current_run().db_url) as session:
             if app_id is None:
                 app, check = decisions.review_next(session, now=now(), actor=who)
             else:
@@ -155,7 +155,7 @@ def reject(
     who = actor()
 
     def one(app_id: int) -> dict[str, Any]:
-        with session_scope(state.db_url) as session:
+        with session_scope(current_run().db_url) as session:
             decisions.reject(session, app_id, reason=reason, now=now(), actor=who)
         return application_data(app_id, show_pii=show_pii)
 
@@ -197,7 +197,7 @@ def approve(
     who = actor()
 
     def one(app_id: int) -> dict[str, Any]:
-        with session_scope(state.db_url) as session:
+        with session_scope(current_run().db_url) as session:
             debt = decisions.approve(session, app_id, override=override, now=now(), actor=who)[1]
         return application_data(app_id, show_pii=show_pii, extra={"debt": money_json(debt)})
 
@@ -283,7 +283,7 @@ def print_(
 
     where = output_target(out, default_folder=Path.cwd())
     if copy:
-        issued, target = copy_to_file(state.db_url, app_id, target=where)
+        issued, target = copy_to_file(current_run().db_url, app_id, target=where)
         data = {**_printed(issued, target), "copy": True}
         if as_json:
             emit_json(data)
@@ -301,7 +301,7 @@ def print_(
         return
     _settle(where.folder, as_json=as_json)
     issued, target = print_to_file(
-        state.db_url,
+        current_run().db_url,
         app_id,
         target=where,
         now=now(),
@@ -346,7 +346,7 @@ def _settle(folder: Path, *, as_json: bool) -> None:
     """Finish what a killed print left in ``folder`` (see services.printfiles)."""
     from arayis_cli.services.printing import settle_folder
 
-    for settled in settle_folder(state.db_url, folder):
+    for settled in settle_folder(current_run().db_url, folder):
         if as_json:
             continue  # stdout carries the certificates only; the restored file is in place
         if settled.restored_to is not None:
@@ -380,7 +380,7 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
     target = output_folder(folder)  # unwritable: exit 2 before anything is issued
     who = actor()
     _settle(folder, as_json=as_json)  # what a killed run left behind, once per batch
-    with session_scope(state.db_url, write=False) as session:
+    with session_scope(current_run().db_url, write=False) as session:
         candidates = ready_for_print(session, now=now())
     codes = {app_id: code for app_id, code, _debt in candidates}
     ids = list(codes)
@@ -390,7 +390,7 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
     with render_pool(len(ids)) as render:
         for start in range(0, len(ids), GROUP):
             group = print_group(
-                state.db_url,
+                current_run().db_url,
                 ids[start : start + GROUP],
                 target=target,
                 now=now(),

@@ -13,12 +13,12 @@ from arayis_cli.cli.output import (
     actor,
     command,
     console,
+    current_run,
     emit_json,
     good,
     join,
     now,
     say,
-    state,
 )
 from arayis_cli.cli.params import app_id_argument, count_option
 from arayis_cli.errors import ExitCode
@@ -80,7 +80,7 @@ def submit(
         submitted_at=submitted_at,
     )
     who = actor()
-    with session_scope(state.db_url) as session:
+    with session_scope(current_run().db_url) as session:
         app, created = submit_one(session, sub, now=at, actor=who)
     if not as_json:
         if created:
@@ -111,7 +111,7 @@ def _report_cut_short(exc: Exception, report: Any, *, as_json: bool) -> None:
     """The database failed mid-batch (exit 8): still say which rows were committed."""
     from arayis_cli.unavailable import classify
 
-    if classify(exc, db_url=state.db_url) is None:
+    if classify(exc, db_url=current_run().db_url) is None:
         return
     if as_json:
         emit_json({**report.as_json(), "interrupted": True})
@@ -143,7 +143,7 @@ def _submit_file(path: Path, *, as_json: bool) -> None:
     who = actor()
     report = BatchReport()
     try:
-        with session_scope(state.db_url) as session:
+        with session_scope(current_run().db_url) as session:
             submit_file(session, path, now=now(), actor=who, progress=progress_cb, report=report)
     except Exception as exc:
         _report_cut_short(exc, report, as_json=as_json)
@@ -204,7 +204,7 @@ def attach(
     uploads = [(k, read_upload(path, limit=limit)) for k, path in wanted]
     who = actor()
     added = 0
-    with session_scope(state.db_url) as session:
+    with session_scope(current_run().db_url) as session:
         for k in dict.fromkeys(k for k, _upload in uploads):
             added += attach_docs(
                 session,
@@ -348,7 +348,7 @@ def show(
     if as_subscriber:
         _show_as_subscriber(app_id, as_json=as_json)
         return
-    with session_scope(state.db_url, write=False) as session:
+    with session_scope(current_run().db_url, write=False) as session:
         d = detail(session, app_id)
         data = application_json(d.app, d.documents, today=baku_date(now()), show_pii=show_pii)
         data["owner_name"] = d.abonent.owner_name if d.abonent else None
@@ -372,7 +372,7 @@ def _show_as_subscriber(app_id: int, *, as_json: bool) -> None:
     from arayis_cli.present import subscriber_json
     from arayis_cli.services.support import subscriber_view
 
-    with session_scope(state.db_url, write=False) as session:
+    with session_scope(current_run().db_url, write=False) as session:
         data = subscriber_json(subscriber_view(session, app_id))
     if as_json:
         emit_json(data)

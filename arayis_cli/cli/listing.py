@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
-from arayis_cli.cli.output import emit_csv, emit_json_array, state
+from arayis_cli.cli.output import current_run, emit_csv, emit_json_array
 from arayis_cli.i18n import _
 from arayis_cli.present import APPLICATION_FIELDS
 
@@ -33,7 +33,7 @@ def write_list(flt: Any, *, fmt: str, show_pii: bool, people_limit: bool = False
     today = baku_date(now())
     day = today.isoformat()
     shown = total = 0
-    with session_scope(state.db_url, write=False) as session:
+    with session_scope(current_run().db_url, write=False) as session:
         batches = iter_application_rows(session, flt, columns=APPLICATION_ROW, today=today)
         if fmt == "csv":
             emit_csv((*LIST_COLUMNS, "documents"), _csv_rows(batches, day, show_pii=show_pii))

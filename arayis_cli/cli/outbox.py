@@ -12,13 +12,13 @@ from arayis_cli.cli.output import (
     actor,
     bad,
     command,
+    current_run,
     emit_json,
     good,
     join,
     muted,
     say,
     show,
-    state,
 )
 from arayis_cli.cli.params import app_id_argument, count_option, id_option
 from arayis_cli.i18n import N_, _, ngettext
@@ -42,7 +42,7 @@ def outbox_list(
     from arayis_cli.present import outbox_json
     from arayis_cli.services.outbox import messages
 
-    with session_scope(state.db_url, write=False) as session:
+    with session_scope(current_run().db_url, write=False) as session:
         found = messages(
             session, pending=pending, failed=failed, application_id=app_id, limit=limit
         )
@@ -91,7 +91,7 @@ def outbox_send(
     if limit <= 0:
         raise InvalidInput(_("--limit must be a positive whole number"))
     if dry_run:
-        with session_scope(state.db_url, write=False) as session:
+        with session_scope(current_run().db_url, write=False) as session:
             rows = [
                 outbox_json(m, show_pii=show_pii)
                 for m in outbox.preview(session, now=now(), limit=limit, force=force)
@@ -114,8 +114,13 @@ def outbox_send(
             )
         return
     worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    url = current_run().db_url
     report = outbox.deliver(
-        lambda: session_scope(state.db_url), clock=now, worker=worker, limit=limit, force=force
+        lambda: session_scope(url),
+        clock=now,
+        worker=worker,
+        limit=limit,
+        force=force,
     )
     if as_json:
         emit_json(report.as_json())
@@ -185,7 +190,7 @@ def outbox_retry(
     address = parse_email(to) if to is not None else None
     why = clean_text(reason, N_("reason"), required=False) or None
     who = actor()
-    with session_scope(state.db_url) as session:
+    with session_scope(current_run().db_url) as session:
         msg = retry(session, msg_id, to=address, reason=why, now=now(), actor=who)
         shown = outbox_json(msg, show_pii=show_pii)
     if as_json:
@@ -212,7 +217,7 @@ def outbox_show(
 
     # The sender is not stored with the message: it is the one `outbox send` uses.
     sender = settings().mail_from
-    with session_scope(state.db_url, write=False) as session:
+    with session_scope(current_run().db_url, write=False) as session:
         data = outbox_message_json(
             outbox_message(session, msg_id), show_pii=show_pii, sender=sender
         )

@@ -22,6 +22,7 @@ from arayis_cli.clock import now as now  # commands read the clock from here too
 from arayis_cli.config import settings
 from arayis_cli.errors import ArayisError, ExitCode
 from arayis_cli.i18n import N_, _
+from arayis_cli.run import Run
 
 if TYPE_CHECKING:
     from rich.console import Console
@@ -30,17 +31,15 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass
-class State:
-    """Global options, set by the root callback for each invocation."""
+def current_run() -> Run:
+    """This invocation's :class:`~arayis_cli.run.Run`, which the root callback put on the
+    Click context (``ctx.obj``); an empty one outside any invocation."""
+    # Typer carries its own copy of Click: its context stack is the one commands run in.
+    from typer._click.globals import get_current_context
 
-    db_url: str = ""
-    db_explicit: bool = False
-    operator: str = ""
-
-
-state = State()
-_consoles: dict[bool, Console] = {}
+    ctx = get_current_context(silent=True)
+    found = ctx.find_object(Run) if ctx is not None else None
+    return found if found is not None else Run()
 
 
 # -- People: one Console, markup off ------------------------------------------------------
@@ -50,31 +49,9 @@ _consoles: dict[bool, Console] = {}
 
 
 def console(*, stderr: bool = False) -> Console:
-    """The Rich console: colours only on a terminal; stdout for data, stderr for messages."""
-    stream = sys.stderr if stderr else sys.stdout
-    cached = _consoles.get(stderr)
-    if cached is None or cached.file is not stream:
-        cached = _console_class()(
-            file=stream, markup=False, emoji=False, highlight=False, soft_wrap=False
-        )
-        _consoles[stderr] = cached
-    return cached
-
-
-@functools.cache
-def _console_class() -> type[Console]:
-    from rich.console import Console
-
-    class QuietPipeConsole(Console):
-        def on_broken_pipe(self) -> None:
-            # Rich's documented hook; its default exits 1. A closed stdout goes to
-            # ``_stdout()``, which ends the command quietly with exit 0; messages for a
-            # closed stderr are dropped (nobody is there to read them).
-            self.quiet = True
-            if self.file is sys.stdout:
-                raise BrokenPipeError
-
-    return QuietPipeConsole
+    """This run's Rich console: colours only on a terminal; stdout for data, stderr for
+    messages."""
+    return current_run().console(stderr=stderr)
 
 
 def styled(text: str, style: str) -> Text:
@@ -301,7 +278,7 @@ def _fail(exc: Exception, *, as_json: bool) -> NoReturn:
     """An exception no service turned into a refusal: the environment (exit 8) or a bug."""
     from arayis_cli.unavailable import classify
 
-    err = classify(exc, db_url=state.db_url)  # environment failures: exit 8
+    err = classify(exc, db_url=current_run().db_url)  # environment failures: exit 8
     if err is None:
         if _debug():
             raise exc
@@ -398,7 +375,7 @@ def _login_name() -> str:
     try:
         from sqlalchemy.engine import make_url
 
-        name = make_url(state.db_url).username
+        name = make_url(current_run().db_url).username
     except Exception:
         name = None
     return name or getpass.getuser()
@@ -412,4 +389,4 @@ def actor() -> str:
     """The operator recorded in history (validated like any other text input)."""
     from arayis_cli.validation import clean_text
 
-    return clean_text(state.operator, N_("operator"), limit=100)
+    return clean_text(current_run().operator, N_("operator"), limit=100)

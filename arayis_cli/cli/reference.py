@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from arayis_cli.cli.output import JSON_OPT, PII_OPT, command, emit_json, now, show, state
+from arayis_cli.cli.output import JSON_OPT, PII_OPT, command, current_run, emit_json, now, show
 from arayis_cli.errors import ExitCode
 from arayis_cli.i18n import N_, _
 
@@ -33,7 +33,7 @@ def abonent_add(
     from arayis_cli.db import session_scope
     from arayis_cli.services.abonents import add_abonent
 
-    with session_scope(state.db_url) as session:
+    with session_scope(current_run().db_url) as session:
         abonent = add_abonent(
             session,
             now=now(),
@@ -56,7 +56,7 @@ def abonent_import(
     from arayis_cli.db import session_scope
     from arayis_cli.services.abonents import import_abonents
 
-    with session_scope(state.db_url) as session:
+    with session_scope(current_run().db_url) as session:
         report = import_abonents(session, file, now=now())
     _report(report.as_json(), as_json=as_json, subject=_("Abonents"))
 
@@ -81,7 +81,7 @@ def _show(code: str, *, as_json: bool, show_pii: bool) -> None:
     from arayis_cli.present import abonent_json
     from arayis_cli.services.abonents import abonent_summary
 
-    with session_scope(state.db_url, write=False) as session:
+    with session_scope(current_run().db_url, write=False) as session:
         summary = abonent_summary(session, code, now=now())
     data = abonent_json(summary["abonent"], show_pii=show_pii)
     data["balance"] = money_json(summary["balance"])
@@ -129,7 +129,7 @@ def ledger_import(
     from arayis_cli.db import session_scope
     from arayis_cli.services.abonents import import_ledger
 
-    with session_scope(state.db_url) as session:
+    with session_scope(current_run().db_url) as session:
         report = import_ledger(session, file, now=now())
     _report(report.as_json(), as_json=as_json, subject=_("Ledger entries"))
 
@@ -159,7 +159,7 @@ def pay(
     from arayis_cli.services.abonents import pay as record_payment
     from arayis_cli.services.common import debt_of
 
-    with session_scope(state.db_url) as session:
+    with session_scope(current_run().db_url) as session:
         result = record_payment(
             session, code=code, amount=amount, reference=reference, paid_at=paid_at, now=now()
         )

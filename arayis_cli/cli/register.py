@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from arayis_cli.cli.output import JSON_OPT, command, emit_json, emit_text, now, state
+from arayis_cli.cli.output import JSON_OPT, command, current_run, emit_json, emit_text, now
 from arayis_cli.i18n import N_, _
 
 register_app = typer.Typer(help=N_("The register's hash chain."), no_args_is_help=True)
@@ -17,7 +17,7 @@ def register_head(as_json: bool = JSON_OPT) -> None:
     from arayis_cli.db import session_scope
     from arayis_cli.services.chainhead import signed_head
 
-    with session_scope(state.db_url, write=False) as session:
+    with session_scope(current_run().db_url, write=False) as session:
         head = signed_head(session, now=now())
     if as_json:
         emit_json(head)

@@ -15,13 +15,13 @@ from rich.table import Table
 from arayis_cli.cli.output import (
     bad,
     console,
+    current_run,
     emit_json,
     good,
     join,
     muted,
     now,
     show,
-    state,
     warning,
 )
 from arayis_cli.i18n import N_, _, gettext
@@ -702,7 +702,7 @@ def application_data(
     from arayis_cli.db import session_scope
     from arayis_cli.services.common import get_application
 
-    with session_scope(state.db_url, write=False) as session:
+    with session_scope(current_run().db_url, write=False) as session:
         app = get_application(session, app_id)
         return application_payload(session, app, show_pii=show_pii, extra=extra)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from arayis_cli.cli.output import JSON_OPT, command, say, state
+from arayis_cli.cli.output import JSON_OPT, command, current_run, say
 from arayis_cli.i18n import N_, _
 
 
@@ -37,10 +37,10 @@ def serve(
     from arayis_cli.web.guard import parse_proxies
 
     parse_proxies(tuple(trusted_proxy))  # a typo is exit 2 now, not a silent open door
-    ensure_schema(state.db_url)  # an unreachable register is a clear error before listening
+    ensure_schema(current_run().db_url)  # an unreachable register is a clear error before listening
     current = settings()
     config = ServeConfig(
-        db_url=state.db_url,
+        db_url=current_run().db_url,
         verify_base=current.verify_url_base,
         organisation=current.organisation,
         rate_per_minute=rate_limit,

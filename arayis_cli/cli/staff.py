@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from arayis_cli.cli.output import JSON_OPT, actor, command, emit_json, now, say, show, state
+from arayis_cli.cli.output import JSON_OPT, actor, command, current_run, emit_json, now, say, show
 from arayis_cli.i18n import N_, _
 
 staff_app = typer.Typer(
@@ -23,7 +23,7 @@ def staff_add(
     from arayis_cli.db import session_scope
     from arayis_cli.services import staff
 
-    with session_scope(state.db_url) as session:
+    with session_scope(current_run().db_url) as session:
         data = staff.staff_json(
             staff.add(session, login, name=name, title=title, now=now(), actor=actor())
         )
@@ -39,7 +39,7 @@ def staff_list(as_json: bool = JSON_OPT) -> None:
     from arayis_cli.db import session_scope
     from arayis_cli.services import staff
 
-    with session_scope(state.db_url, write=False) as session:
+    with session_scope(current_run().db_url, write=False) as session:
         rows = [staff.staff_json(row) for row in staff.listing(session)]
     if as_json:
         emit_json(rows)
@@ -66,7 +66,7 @@ def staff_remove(
     from arayis_cli.db import session_scope
     from arayis_cli.services import staff
 
-    with session_scope(state.db_url) as session:
+    with session_scope(current_run().db_url) as session:
         data = staff.staff_json(staff.remove(session, login))
     if as_json:
         emit_json(data)

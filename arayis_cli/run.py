@@ -1,0 +1,69 @@
+"""One invocation's context: what a command needs to know about the run it is part of.
+
+The root callback (``cli/app.py`` ``root()``) builds one :class:`Run` per invocation from
+the global options and the settings, and puts it on the Click context (``ctx.obj``), as
+pypa/hatch carries its ``Application``. Commands read it with
+:func:`arayis_cli.cli.output.current_run` (Click's ``pass_obj`` without the decorator);
+nothing about one invocation is left in a module global for the next one (an in-process
+test, the demo) to inherit.
+
+Code that runs outside a command (the web worker, a test helper) builds its own.
+
+Cheap to import: the standard library only; engines and consoles are made when first used.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+
+@dataclass(frozen=True)
+class Run:
+    """The global options of one invocation, resolved once."""
+
+    #: ``--db`` or ``ARAYIS_DATABASE_URL`` or the SQLite file in the data directory; empty
+    #: when a bad ``ARAYIS_*`` value left it unknown (the command then refuses: exit 2).
+    db_url: str = ""
+    #: Whether ``--db`` was given on the command line.
+    db_explicit: bool = False
+    #: ``--operator`` or ``ARAYIS_OPERATOR`` or the OS user, as typed (checked by ``actor()``).
+    operator: str = ""
+    #: The Rich consoles of this run (stdout, stderr), made when first written to.
+    consoles: dict[bool, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def console(self, *, stderr: bool = False) -> Console:
+        """The Rich console: colours only on a terminal; stdout for data, stderr for
+        messages; markup off (nothing a person typed is read as markup)."""
+        import sys
+
+        stream = sys.stderr if stderr else sys.stdout
+        cached = self.consoles.get(stderr)
+        if cached is None or cached.file is not stream:
+            cached = _console_class()(
+                file=stream, markup=False, emoji=False, highlight=False, soft_wrap=False
+            )
+            self.consoles[stderr] = cached
+        return cached
+
+
+@functools.cache
+def _console_class() -> type[Console]:
+    from rich.console import Console
+
+    class QuietPipeConsole(Console):
+        def on_broken_pipe(self) -> None:
+            # Rich's documented hook; its default exits 1. A closed stdout goes to the
+            # command's stdout guard, which ends the command quietly with exit 0; messages
+            # for a closed stderr are dropped (nobody is there to read them).
+            import sys
+
+            self.quiet = True
+            if self.file is sys.stdout:
+                raise BrokenPipeError
+
+    return QuietPipeConsole
