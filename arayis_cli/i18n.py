@@ -12,6 +12,9 @@ Usage, everywhere in the package::
 
 Translation happens when the message is made (at raise time in services), in the language
 in force then: ``--lang`` for this invocation if given, else ``ARAYIS_LANG``, else ``az``.
+The language of one invocation (or one web request) lives in a context variable set by
+:func:`speaking` around it, never in a module global: the next invocation in the same
+process (an in-process test, the demo) starts from the setting again.
 Strings that must exist before the language is known (labels of codes in module-level
 tables) are marked with :func:`N_` and translated where they are shown (:func:`label`).
 
@@ -38,26 +41,18 @@ DEFAULT_LANGUAGE = "az"
 LANGUAGES = ("az", "en")
 ENV_LANG = "ARAYIS_LANG"
 
-#: Set by ``--lang`` for one invocation; None: ``ARAYIS_LANG`` decides.
-_override: str | None = None
+#: The catalogues, loaded once per process (immutable: harmless to share).
 _loaded: dict[str, _gettext.NullTranslations] = {}
-#: The language of one web request (``Accept-Language``), in its own context.
-_request_language: ContextVar[str | None] = ContextVar("arayis_request_language", default=None)
-
-
-def set_language(lang: str | None) -> None:
-    """``--lang`` for this invocation (None: back to ``ARAYIS_LANG`` / the default)."""
-    global _override
-    _override = lang.lower() if lang else None
+#: The language of one invocation (``--lang``) or one web request (``Accept-Language``);
+#: None: ``ARAYIS_LANG`` decides.
+_language: ContextVar[str | None] = ContextVar("arayis_language", default=None)
 
 
 def language() -> str:
     """The language messages are made in now: ``az`` or ``en``."""
-    asked = _request_language.get()
+    asked = _language.get()
     if asked is not None:
         return asked
-    if _override is not None:
-        return _override
     return language_setting()
 
 
@@ -73,14 +68,15 @@ def language_setting() -> str:
 
 
 @contextmanager
-def speaking(lang: str) -> Iterator[None]:
-    """Messages made inside the block are in ``lang`` (one web request's language; other
-    requests served at the same time by other threads keep theirs)."""
-    token = _request_language.set(lang)
+def speaking(lang: str | None) -> Iterator[None]:
+    """Messages made inside the block are in ``lang`` (None: ``ARAYIS_LANG`` decides): one
+    invocation's ``--lang``, or one web request's language (other requests served at the
+    same time by other threads keep theirs). Afterwards the language is what it was."""
+    token = _language.set(lang.lower() if lang else None)
     try:
         yield
     finally:
-        _request_language.reset(token)
+        _language.reset(token)
 
 
 def translations(lang: str | None = None) -> _gettext.NullTranslations:

@@ -33,6 +33,9 @@ class Run:
     db_explicit: bool = False
     #: ``--operator`` or ``ARAYIS_OPERATOR`` or the OS user, as typed (checked by ``actor()``).
     operator: str = ""
+    #: The language of its messages (``--lang``, ``ARAYIS_LANG``, ``az``); in force while
+    #: it runs through :func:`arayis_cli.i18n.speaking`.
+    lang: str = "az"
     #: The Rich consoles of this run (stdout, stderr), made when first written to.
     consoles: dict[bool, Any] = field(default_factory=dict, compare=False, repr=False)
 

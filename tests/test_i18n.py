@@ -167,21 +167,19 @@ def test_catalogue_comparison_ignores_the_tool_and_sees_a_message() -> None:
 def test_plural_forms_and_languages() -> None:
     from arayis_cli import i18n
 
-    i18n.set_language("az")
-    try:
+    with i18n.speaking("az"):
         assert i18n.ngettext("Stored {n} document.", "Stored {n} documents.", 3).format(n=3) == (
             "3 sənəd saxlanıldı."
         )
         assert i18n.ngettext("Stored {n} document.", "Stored {n} documents.", 1).format(n=1) == (
             "1 sənəd saxlanıldı."
         )
-        i18n.set_language("en")
+    with i18n.speaking("en"):
         assert i18n.ngettext("Stored {n} document.", "Stored {n} documents.", 3) == (
             "Stored {n} documents."
         )
         assert i18n.az("payment") == "ödəniş"
-    finally:
-        i18n.set_language(None)
+    assert i18n.language() == i18n.language_setting()  # nothing was left set
 
 
 # -- the CLI in Azerbaijani and in English -------------------------------------------------

@@ -32,23 +32,21 @@ from arayis_cli.cli import (
 from arayis_cli.cli.output import emit_text, json_text
 from arayis_cli.config import ENV_DB, ENV_OPERATOR, LANGUAGES
 from arayis_cli.errors import ExitCode
-from arayis_cli.i18n import N_, label, set_language
+from arayis_cli.i18n import N_, label, speaking
 
 clickwords.install()
 
 
 class _RootGroup(typer.core.TyperGroup):
-    """Every invocation starts in its own language: ``arayis --help`` ends while the
-    arguments are parsed, before the ``--lang`` callback runs, so an earlier ``--lang en``
-    in the same process (CliRunner, the demo) would otherwise still be in force."""
+    """Every invocation speaks its own language, from its first word to its last: help and
+    usage errors are written while the arguments are parsed, before any callback runs, so
+    ``--lang`` is read from the arguments here and is in force (a context variable, see
+    :func:`arayis_cli.i18n.speaking`) only while this invocation runs."""
 
-    def make_context(
-        self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any
-    ) -> Any:
-        if parent is None:
-            args = lang_first(list(args))
-            set_language(_lang_in_argv(args))
-        return super().make_context(info_name, args, parent=parent, **extra)
+    def main(self, args: Any = None, *rest: Any, **extra: Any) -> Any:
+        args = lang_first(list(sys.argv[1:] if args is None else args))
+        with speaking(_lang_in_argv(args)):
+            return super().main(args, *rest, **extra)
 
 
 app = typer.Typer(
@@ -73,12 +71,12 @@ def _version(value: bool) -> None:
 
 
 def _lang(value: str | None) -> str | None:
-    """Eager, so that ``--lang en --help`` already speaks English."""
+    """Checks the value; :class:`_RootGroup` has put it in force already (eager, so that a
+    bad value is refused before anything else)."""
     if value is not None and value.lower() not in LANGUAGES:
         raise typer.BadParameter(
             label(N_("use one of {languages}")).format(languages=", ".join(LANGUAGES))
         )
-    set_language(value)
     return value
 
 
@@ -113,6 +111,7 @@ def root(
 ) -> None:
     from arayis_cli.config import default_database_url, default_operator
     from arayis_cli.errors import ArayisError
+    from arayis_cli.i18n import language
     from arayis_cli.run import Run
 
     try:
@@ -123,7 +122,7 @@ def root(
         # there, as one line (or JSON with --json) and exit 2.
         db_url, who = db or "", (operator or "").strip()
     # The one context of this invocation, for every command under it (as hatch's Application).
-    ctx.obj = Run(db_url=db_url, db_explicit=bool(db), operator=who)
+    ctx.obj = Run(db_url=db_url, db_explicit=bool(db), operator=who, lang=language())
 
 
 intake.register(app)
@@ -168,7 +167,11 @@ def run(args: list[str]) -> int:
 
 def _run(args: list[str]) -> int:
     args = lang_first(args)
-    set_language(_lang_in_argv(args))  # usage errors come before the callback
+    with speaking(_lang_in_argv(args)):  # usage errors are reported here, after main()
+        return _invoke(args)
+
+
+def _invoke(args: list[str]) -> int:
     try:
         code = app(args=args, standalone_mode=False)
     except typer.TyperException as exc:  # usage errors: bad option, missing argument …
