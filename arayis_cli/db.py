@@ -23,8 +23,6 @@ if TYPE_CHECKING:
     from sqlmodel import Session
 
 _write_mode: ContextVar[bool] = ContextVar("arayis_write_mode", default=False)
-_engines: dict[str, Engine] = {}
-_migrated: set[str] = set()
 
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
@@ -67,10 +65,68 @@ def _in_data_dir(path: Path) -> bool:
     return path.resolve().is_relative_to(data_dir().expanduser().resolve())
 
 
-def get_engine(url: str) -> Engine:
-    engine = _engines.get(url)
-    if engine is not None:
+class Engines:
+    """The engines one run uses, one per database URL, and the URLs whose schema it has
+    checked. A command's :class:`~arayis_cli.run.Run` owns one and disposes of it when the
+    invocation ends; the web service owns one per worker process. Nothing is shared between
+    two runs in one process (an in-process test, the demo)."""
+
+    def __init__(self) -> None:
+        self._engines: dict[str, Engine] = {}
+        self._migrated: set[str] = set()
+
+    def get(self, url: str) -> Engine:
+        """The engine of ``url``, made on first use."""
+        engine = self._engines.get(url)
+        if engine is None:
+            engine = self._engines[url] = _new_engine(url)
         return engine
+
+    def ensure_schema(self, url: str) -> None:
+        """:func:`ensure_schema` once per URL for this run."""
+        if url not in self._migrated:
+            _check_schema(self.get(url), url)
+            self._migrated.add(url)
+
+    @contextmanager
+    def session(self, url: str, *, write: bool = True) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on any exception."""
+        from sqlmodel import Session
+
+        self.ensure_schema(url)
+        token = _write_mode.set(write)
+        try:
+            with Session(self.get(url), expire_on_commit=False) as session:
+                try:
+                    yield session
+                    session.commit()
+                except BaseException:
+                    session.rollback()
+                    raise
+        finally:
+            _write_mode.reset(token)
+
+    def upgrade(self, url: str, revision: str = "head") -> None:
+        """Run alembic migrations (serialised between processes)."""
+        _upgrade(self.get(url), url, revision)
+        self._migrated.discard(url)
+
+    def forget(self, url: str) -> None:
+        """Close and drop one engine (a database this run is done with, e.g. a backup)."""
+        engine = self._engines.pop(url, None)
+        if engine is not None:
+            engine.dispose()
+        self._migrated.discard(url)
+
+    def dispose(self) -> None:
+        """Close every engine (the end of the run)."""
+        for engine in self._engines.values():
+            engine.dispose()
+        self._engines.clear()
+        self._migrated.clear()
+
+
+def _new_engine(url: str) -> Engine:
     from sqlalchemy import event
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -123,11 +179,10 @@ def get_engine(url: str) -> Engine:
             ) from None
     else:
         raise InvalidInput(_("database URL must be sqlite:/// or postgresql+psycopg://"))
-    _engines[url] = engine
     return engine
 
 
-def ensure_schema(url: str) -> None:
+def _check_schema(engine: Engine, url: str) -> None:
     """Make sure the database is at the schema this arayis knows (exit 8 if not).
 
     A fresh (empty) database and the embedded SQLite store migrate themselves. A shared
@@ -135,14 +190,10 @@ def ensure_schema(url: str) -> None:
     operators' older tools still use it, so migrating it is a deliberate act. A database
     ahead of this arayis (a revision it does not know) is refused everywhere.
     """
-    if url in _migrated:
-        return
     from arayis_cli.migrations import HEAD
 
-    engine = get_engine(url)
-    current, empty = _current_revision(url)
+    current, empty = _current_revision(engine, url)
     if current == HEAD:
-        _migrated.add(url)
         return
     if current is not None and current not in known_revisions():
         raise _ahead(url, current)
@@ -165,17 +216,16 @@ def ensure_schema(url: str) -> None:
                 "run `arayis db upgrade` (once, when no older arayis still uses it)"
             ),
         )
-    upgrade(url)
-    _migrated.add(url)
+    _upgrade(engine, url, "head")
 
 
-def _current_revision(url: str) -> tuple[str | None, bool]:
+def _current_revision(engine: Engine, url: str) -> tuple[str | None, bool]:
     """(revision recorded in alembic_version or None, whether the database has no tables)."""
     from sqlalchemy import inspect, text
     from sqlalchemy.exc import DBAPIError
 
     try:
-        with get_engine(url).connect() as conn:
+        with engine.connect() as conn:
             try:  # the common case in one query: a database at some revision
                 return conn.execute(text("SELECT version_num FROM alembic_version")).scalar(), False
             except DBAPIError as exc:
@@ -228,13 +278,11 @@ def _unavailable(exc: Exception, url: str) -> Exception:
     return classify(exc, db_url=url) or exc
 
 
-def upgrade(url: str, revision: str = "head") -> None:
-    """Run alembic migrations (serialised between processes)."""
+def _upgrade(engine: Engine, url: str, revision: str) -> None:
     from alembic import command
     from alembic.config import Config
     from sqlalchemy import text
 
-    engine = get_engine(url)
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     token = _write_mode.set(True)
@@ -268,36 +316,43 @@ def _revision_in(conn: Any) -> str | None:
     return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-@contextmanager
-def session_scope(url: str, *, write: bool = True) -> Iterator[Session]:
-    """One transaction: committed when the block ends, rolled back on any exception."""
-    from sqlmodel import Session
+# -- Code outside a command's run ------------------------------------------------------------
+# A command uses its run's engines (``current_run().session()``); the web worker its
+# service's. These functions serve code that has no run: tests and their helpers, alembic's
+# own command line. Each call works on engines of its own unless ``engines`` is given.
 
-    ensure_schema(url)
-    token = _write_mode.set(write)
-    try:
-        with Session(get_engine(url), expire_on_commit=False) as session:
-            try:
-                yield session
-                session.commit()
-            except BaseException:
-                session.rollback()
-                raise
-    finally:
-        _write_mode.reset(token)
+#: The engines of code outside any run (tests, scripts); :func:`dispose_all` closes them.
+_outside = Engines()
+
+
+def get_engine(url: str, engines: Engines | None = None) -> Engine:
+    return (engines or _outside).get(url)
+
+
+def ensure_schema(url: str, engines: Engines | None = None) -> None:
+    """Make sure the database is at the schema this arayis knows (exit 8 if not)."""
+    (engines or _outside).ensure_schema(url)
+
+
+def upgrade(url: str, revision: str = "head", engines: Engines | None = None) -> None:
+    """Run alembic migrations (serialised between processes)."""
+    (engines or _outside).upgrade(url, revision)
+
+
+@contextmanager
+def session_scope(
+    url: str, *, write: bool = True, engines: Engines | None = None
+) -> Iterator[Session]:
+    """One transaction: committed when the block ends, rolled back on any exception."""
+    with (engines or _outside).session(url, write=write) as session:
+        yield session
 
 
 def dispose_all() -> None:
-    """Close every engine (tests, and processes that switch databases)."""
-    for engine in _engines.values():
-        engine.dispose()
-    _engines.clear()
-    _migrated.clear()
+    """Close the engines of code outside a run (tests that stand for a new process)."""
+    _outside.dispose()
 
 
-def forget(url: str) -> None:
+def forget(url: str, engines: Engines | None = None) -> None:
     """Close and drop one engine (a database this process is done with, e.g. a backup)."""
-    engine = _engines.pop(url, None)
-    if engine is not None:
-        engine.dispose()
-    _migrated.discard(url)
+    (engines or _outside).forget(url)

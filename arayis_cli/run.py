@@ -18,8 +18,13 @@ import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from arayis_cli.db import Engines
+
 if TYPE_CHECKING:
+    from contextlib import AbstractContextManager
+
     from rich.console import Console
+    from sqlmodel import Session
 
 
 @dataclass(frozen=True)
@@ -36,8 +41,15 @@ class Run:
     #: The language of its messages (``--lang``, ``ARAYIS_LANG``, ``az``); in force while
     #: it runs through :func:`arayis_cli.i18n.speaking`.
     lang: str = "az"
+    #: The database engines of this run, closed when the invocation ends.
+    engines: Engines = field(default_factory=Engines, compare=False, repr=False)
     #: The Rich consoles of this run (stdout, stderr), made when first written to.
     consoles: dict[bool, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def session(self, *, write: bool = True) -> AbstractContextManager[Session]:
+        """One transaction on this run's database: committed when the block ends, rolled
+        back on any exception (``write=False``: a read, no write lock taken on SQLite)."""
+        return self.engines.session(self.db_url, write=write)
 
     def console(self, *, stderr: bool = False) -> Console:
         """The Rich console: colours only on a terminal; stdout for data, stderr for

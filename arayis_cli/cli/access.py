@@ -32,14 +32,14 @@ def authorize(command_path: str) -> None:
     A superuser or the database owner acts as admin; until ``arayis db roles`` has been
     run on the database every login may do everything (one-login deployments).
     """
-    if not required(command_path) or not _is_postgres(current_run().db_url):
+    run = current_run()
+    if not required(command_path) or not _is_postgres(run.db_url):
         return
-    from arayis_cli.db import get_engine
     from arayis_cli.errors import NotPermitted
     from arayis_cli.services.roles import login_access
 
     # A server that cannot be reached is exit 8, classified by the command wrapper.
-    with get_engine(current_run().db_url).connect() as conn:
+    with run.engines.get(run.db_url).connect() as conn:
         access = login_access(conn)
     if not access.installed or permitted(command_path, access.roles, owner=access.admin):
         return
@@ -66,7 +66,9 @@ def _guarded(path: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         authorize(path)
         if kwargs.get("show_pii"):
             actor()  # the name the audit will record is checked before anything is shown
-        with collecting(path, operator=actor, clock=now, url=current_run().db_url):
+        run = current_run()
+        postgres = _is_postgres(run.db_url)
+        with collecting(path, operator=actor, clock=now, sessions=run.session, postgres=postgres):
             return fn(*args, **kwargs)
 
     run.arayis_command = path  # type: ignore[attr-defined]
@@ -98,7 +100,6 @@ def policy_set(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Switch a policy (admin): four-eyes on forbids the reviewer to approve or reject."""
-    from arayis_cli.db import session_scope
     from arayis_cli.errors import InvalidInput
     from arayis_cli.services import policy
 
@@ -106,7 +107,7 @@ def policy_set(
         raise InvalidInput(_("unknown policy; the one policy is four-eyes"))
     on = policy.parse_switch(value)
     who = actor()
-    with session_scope(current_run().db_url) as session:
+    with current_run().session() as session:
         data = policy.set_four_eyes(session, on, now=now(), actor=who)
     _show_policy(data, as_json=as_json)
 
@@ -114,10 +115,9 @@ def policy_set(
 @command
 def policy_show(as_json: bool = JSON_OPT) -> None:
     """Show the policy in force (four eyes), who set it and when."""
-    from arayis_cli.db import session_scope
     from arayis_cli.services import policy
 
-    with session_scope(current_run().db_url, write=False) as session:
+    with current_run().session(write=False) as session:
         data = policy.show(session)
     _show_policy(data, as_json=as_json)
 
@@ -146,7 +146,6 @@ def audit(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Who saw unmasked personal data (--show-pii), and policy changes; oldest first."""
-    from arayis_cli.db import session_scope
     from arayis_cli.errors import InvalidInput
     from arayis_cli.services.audit import entries
     from arayis_cli.validation import parse_date
@@ -156,7 +155,7 @@ def audit(
     if limit is not None and limit < 0:
         raise InvalidInput(_("--limit must not be negative"))
     day = parse_date(since, "--since") if since else None
-    with session_scope(current_run().db_url, write=False) as session:
+    with current_run().session(write=False) as session:
         rows = [
             _audit_json(e)
             for e in entries(

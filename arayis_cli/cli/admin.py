@@ -28,12 +28,15 @@ db_app = typer.Typer(help=N_("Database maintenance."), no_args_is_help=True)
 def db_upgrade(as_json: bool = JSON_OPT) -> None:
     """Migrate the database to the current schema (any database, SQLite or PostgreSQL);
     on PostgreSQL with roles set up, their grants are applied again (new tables too)."""
-    from arayis_cli.db import upgrade
     from arayis_cli.migrations import HEAD
     from arayis_cli.services.roles import ensure_grants
 
-    upgrade(current_run().db_url)
-    grants = ensure_grants(current_run().db_url)
+    run = current_run()
+    run.engines.upgrade(run.db_url)
+    grants = False
+    if run.db_url.startswith(("postgresql", "postgres:")):
+        with run.session() as session:
+            grants = ensure_grants(session)
     if as_json:
         emit_json({"revision": HEAD, "grants": grants})
     else:
@@ -56,12 +59,11 @@ def db_check(
 ) -> None:
     """Verify the store: integrity, every document's SHA-256, history and outbox in step,
     and the hash chain over every kept record. Exit 6 with a report when anything is wrong."""
-    from arayis_cli.db import session_scope
     from arayis_cli.services.chainhead import read_head
     from arayis_cli.services.dbcheck import check
 
     head = read_head(head_file) if head_file is not None else None
-    with session_scope(current_run().db_url, write=False) as session:
+    with current_run().session(write=False) as session:
         report = check(session, now=now(), head=head)
     if as_json:
         emit_json(report.as_json())
@@ -94,7 +96,8 @@ def db_backup(
     the copy (db check). Never overwrites; for PostgreSQL use pg_dump."""
     from arayis_cli.services.backup import backup
 
-    result = backup(current_run().db_url, path, now=now())
+    run = current_run()
+    result = backup(run.db_url, path, now=now(), engines=run.engines)
     report = result.check
     if as_json:
         emit_json(result.as_json())
@@ -125,10 +128,9 @@ def db_backup(
 def db_roles(as_json: bool = JSON_OPT) -> None:
     """Create the group roles arayis_support, _clerk, _approver, _billing, _admin and their
     grants and checks in this PostgreSQL database (idempotent; run again after db upgrade)."""
-    from arayis_cli.db import session_scope
     from arayis_cli.services.roles import install
 
-    with session_scope(current_run().db_url) as session:
+    with current_run().session() as session:
         result = install(session)
     if as_json:
         emit_json({**result, "installed": True})
@@ -146,12 +148,11 @@ def stats(as_json: bool = JSON_OPT) -> None:
     """Counts by status, overdue, processing-time figures (working days)."""
     from rich.table import Table
 
-    from arayis_cli.db import session_scope
     from arayis_cli.services.common import baku_date
     from arayis_cli.services.stats import stats as compute
     from arayis_cli.workflow import Status
 
-    with session_scope(current_run().db_url, write=False) as session:
+    with current_run().session(write=False) as session:
         data = compute(session, today=baku_date(now()))
     if as_json:
         emit_json(data)

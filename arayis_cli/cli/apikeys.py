@@ -22,14 +22,13 @@ def create(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Create a client and print its key once (only a hash of it is kept)."""
-    from arayis_cli.db import session_scope
     from arayis_cli.services.apikeys import create as create_client
     from arayis_cli.services.apikeys import parse_name, parse_scopes
 
     scopes = parse_scopes(scope)
     name = parse_name(name)
     who = actor()
-    with session_scope(current_run().db_url) as session:
+    with current_run().session() as session:
         client, key = create_client(session, name, scopes, now=now(), actor=who)
     data = {"name": client.name, "key": key, "scopes": list(scopes)}
     if as_json:
@@ -48,11 +47,10 @@ def create(
 @command
 def list_(as_json: bool = JSON_OPT) -> None:
     """Every API client, its scopes, and whether it is revoked (never the keys)."""
-    from arayis_cli.db import session_scope
     from arayis_cli.formats import iso_baku
     from arayis_cli.services.apikeys import clients
 
-    with session_scope(current_run().db_url, write=False) as session:
+    with current_run().session(write=False) as session:
         rows = [
             {
                 "name": c.name,
@@ -90,12 +88,11 @@ def revoke(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Revoke a client's key: its calls are refused (401) from now on."""
-    from arayis_cli.db import session_scope
     from arayis_cli.formats import iso_baku
     from arayis_cli.services.apikeys import revoke as revoke_client
 
     who = actor()
-    with session_scope(current_run().db_url) as session:
+    with current_run().session() as session:
         client = revoke_client(session, name, now=now(), actor=who)
     if as_json:
         emit_json({"name": client.name, "revoked_at": iso_baku(client.revoked_at)})

@@ -122,7 +122,8 @@ def root(
         # there, as one line (or JSON with --json) and exit 2.
         db_url, who = db or "", (operator or "").strip()
     # The one context of this invocation, for every command under it (as hatch's Application).
-    ctx.obj = Run(db_url=db_url, db_explicit=bool(db), operator=who, lang=language())
+    run = ctx.obj = Run(db_url=db_url, db_explicit=bool(db), operator=who, lang=language())
+    ctx.call_on_close(run.engines.dispose)  # nothing of this run outlives it
 
 
 intake.register(app)

@@ -76,9 +76,7 @@ def verify(
             ) from None
         verdict = verification.verify_offline(evidence, key_text, now=at)
     else:
-        from arayis_cli.db import session_scope
-
-        with session_scope(current_run().db_url, write=False) as session:
+        with current_run().session(write=False) as session:
             verdict = verification.verify(session, evidence, now=at)
         if evidence.kind == "number" and verdict.reason == verification.NOT_IN_REGISTER:
             # A typed number that was never issued is an unknown certificate (exit 4).
@@ -102,11 +100,10 @@ def _record(check: Check | None) -> None:
         return
     from sqlalchemy.exc import SQLAlchemyError
 
-    from arayis_cli.db import session_scope
     from arayis_cli.services.verification import record_checks
 
     try:
-        with session_scope(current_run().db_url) as session:
+        with current_run().session() as session:
             record_checks(session, [check])
     except SQLAlchemyError:
         # A read-only replica or login: the person still gets the answer they asked for.
@@ -150,12 +147,11 @@ def revoke(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Withdraw a certificate; verification will say it is revoked."""
-    from arayis_cli.db import session_scope
     from arayis_cli.present import certificate_json
     from arayis_cli.services.verification import revoke as revoke_certificate
 
     who = actor()
-    with session_scope(current_run().db_url) as session:
+    with current_run().session() as session:
         cert = revoke_certificate(session, number, reason=reason, now=now(), actor=who)
         data = certificate_json(cert)
     if as_json:
@@ -176,10 +172,9 @@ def keys_export(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Print the public key(s) verifiers need (PEM); never creates a key."""
-    from arayis_cli.db import session_scope
     from arayis_cli.services.keys import export
 
-    with session_scope(current_run().db_url) as session:
+    with current_run().session() as session:
         keys = export(session, all_keys=all_keys, now=now())
     if as_json:
         emit_json(keys)
@@ -199,10 +194,9 @@ def keys_export(
 @command
 def keys_init(as_json: bool = JSON_OPT) -> None:
     """Make the office signing key where ARAYIS_SIGNING_KEY points (admin; once)."""
-    from arayis_cli.db import session_scope
     from arayis_cli.services import keys
 
-    with session_scope(current_run().db_url) as session:
+    with current_run().session() as session:
         data, pending = keys.init(session, now=now())
         keys.commit_and_install(session, pending)
     if as_json:
@@ -222,10 +216,9 @@ def keys_init(as_json: bool = JSON_OPT) -> None:
 def keys_rotate(as_json: bool = JSON_OPT) -> None:
     """Start signing with a new key, for every login; certificates signed before keep
     verifying."""
-    from arayis_cli.db import session_scope
     from arayis_cli.services import keys
 
-    with session_scope(current_run().db_url) as session:
+    with current_run().session() as session:
         data, pending = keys.rotate(session, now=now())
         keys.commit_and_install(session, pending)
     if as_json:
@@ -256,13 +249,12 @@ def keys_retire(
 ) -> None:
     """Stop a signing key; with --compromised, verify answers 'key compromised' for what it
     signed after --since."""
-    from arayis_cli.db import session_scope
     from arayis_cli.services import keys
     from arayis_cli.validation import parse_datetime
 
     when = parse_datetime(since, "--since") if since is not None else None
     who = actor()
-    with session_scope(current_run().db_url) as session:
+    with current_run().session() as session:
         data = keys.retire(session, kid, now=now(), actor=who, compromised=compromised, since=when)
     if as_json:
         emit_json(data)

@@ -22,7 +22,6 @@ def changes(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Status changes in commit order, for the portal; continue from next_cursor."""
-    from arayis_cli.db import session_scope
     from arayis_cli.errors import InvalidInput
     from arayis_cli.present import change_json
     from arayis_cli.services.changes import MAX_LIMIT, feed
@@ -33,7 +32,7 @@ def changes(
         )
     if not 0 <= limit <= MAX_LIMIT:
         raise InvalidInput(_("--limit must be from 0 to {MAX_LIMIT}").format(MAX_LIMIT=MAX_LIMIT))
-    with session_scope(current_run().db_url, write=False) as session:
+    with current_run().session(write=False) as session:
         # --limit 0, like list --limit 0: nothing listed, the cursor stays where it was.
         found, next_cursor = feed(session, after=after, limit=limit) if limit else ([], after)
     entries = [

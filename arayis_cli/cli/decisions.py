@@ -83,7 +83,6 @@ def review(
 ) -> None:
     """Take an application into work (Yeni → İcrada olan) and show the checklist."""
     from arayis_cli.cli.render import application_payload, show_application
-    from arayis_cli.db import session_scope
     from arayis_cli.errors import InvalidInput, NotFound
     from arayis_cli.services import decisions
 
@@ -100,7 +99,7 @@ def review(
         # One transaction per claim, answer included: a claiming worker pays no extra round.
         # ``tell`` writes the answer before the commit: a reader that went away (``| head
         # -1``) rolls the claim back, so nothing is claimed that was not printed.
-        with session_scope(current_run().db_url) as session:
+        with current_run().session() as session:
             if app_id is None:
                 app, check = decisions.review_next(session, now=now(), actor=who)
             else:
@@ -147,7 +146,6 @@ def reject(
 ) -> None:
     """Refuse the application (Ləğv olunmuş) and queue the email with the reason."""
     from arayis_cli.cli.render import application_data, show_application
-    from arayis_cli.db import session_scope
     from arayis_cli.services import decisions
     from arayis_cli.validation import clean_text
 
@@ -155,7 +153,7 @@ def reject(
     who = actor()
 
     def one(app_id: int) -> dict[str, Any]:
-        with session_scope(current_run().db_url) as session:
+        with current_run().session() as session:
             decisions.reject(session, app_id, reason=reason, now=now(), actor=who)
         return application_data(app_id, show_pii=show_pii)
 
@@ -190,14 +188,13 @@ def approve(
     from decimal import Decimal
 
     from arayis_cli.cli.render import application_data, show_application
-    from arayis_cli.db import session_scope
     from arayis_cli.money import money_human, money_json
     from arayis_cli.services import decisions
 
     who = actor()
 
     def one(app_id: int) -> dict[str, Any]:
-        with session_scope(current_run().db_url) as session:
+        with current_run().session() as session:
             debt = decisions.approve(session, app_id, override=override, now=now(), actor=who)[1]
         return application_data(app_id, show_pii=show_pii, extra={"debt": money_json(debt)})
 
@@ -283,7 +280,7 @@ def print_(
 
     where = output_target(out, default_folder=Path.cwd())
     if copy:
-        issued, target = copy_to_file(current_run().db_url, app_id, target=where)
+        issued, target = copy_to_file(current_run().session, app_id, target=where)
         data = {**_printed(issued, target), "copy": True}
         if as_json:
             emit_json(data)
@@ -301,7 +298,7 @@ def print_(
         return
     _settle(where.folder, as_json=as_json)
     issued, target = print_to_file(
-        current_run().db_url,
+        current_run().session,
         app_id,
         target=where,
         now=now(),
@@ -346,7 +343,7 @@ def _settle(folder: Path, *, as_json: bool) -> None:
     """Finish what a killed print left in ``folder`` (see services.printfiles)."""
     from arayis_cli.services.printing import settle_folder
 
-    for settled in settle_folder(current_run().db_url, folder):
+    for settled in settle_folder(current_run().session, folder):
         if as_json:
             continue  # stdout carries the certificates only; the restored file is in place
         if settled.restored_to is not None:
@@ -371,7 +368,6 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
     the exit code is that of the first refusal (docs/json.md: batch modes)."""
     from decimal import Decimal
 
-    from arayis_cli.db import session_scope
     from arayis_cli.errors import AlreadyIssued, DebtOutstanding
     from arayis_cli.money import money_human
     from arayis_cli.services.printfiles import output_folder
@@ -380,7 +376,7 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
     target = output_folder(folder)  # unwritable: exit 2 before anything is issued
     who = actor()
     _settle(folder, as_json=as_json)  # what a killed run left behind, once per batch
-    with session_scope(current_run().db_url, write=False) as session:
+    with current_run().session(write=False) as session:
         candidates = ready_for_print(session, now=now())
     codes = {app_id: code for app_id, code, _debt in candidates}
     ids = list(codes)
@@ -390,7 +386,7 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
     with render_pool(len(ids)) as render:
         for start in range(0, len(ids), GROUP):
             group = print_group(
-                current_run().db_url,
+                current_run().session,
                 ids[start : start + GROUP],
                 target=target,
                 now=now(),

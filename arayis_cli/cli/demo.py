@@ -22,6 +22,7 @@ from arayis_cli.cli.output import (
     actor,
     bad,
     command,
+    current_run,
     emit_json,
     good,
     join,
@@ -107,7 +108,7 @@ class Story:
     def session(self, write: bool = True) -> Any:
         from arayis_cli.db import session_scope
 
-        return session_scope(self.url, write=write)
+        return session_scope(self.url, write=write, engines=current_run().engines)
 
     def show(self, app_id: int, **extra: Any) -> None:
         from arayis_cli.cli.render import print_application
@@ -302,7 +303,7 @@ class Story:
         try:
             where = output_target(None, default_folder=Path.cwd())
             issued, target = print_to_file(
-                self.url, app_id, target=where, now=now(), actor=self.who
+                self.session, app_id, target=where, now=now(), actor=self.who
             )
         except DebtOutstanding as exc:
             show(join(warning(_("Print → warning:")), f" {exc.message}"))

@@ -64,7 +64,6 @@ def submit(
         raise InvalidInput(
             _("missing {missing} (or use --from-file)").format(missing=", ".join(missing))
         )
-    from arayis_cli.db import session_scope
     from arayis_cli.services.applications import submit as submit_one
     from arayis_cli.services.applications import validate_submission
 
@@ -80,7 +79,7 @@ def submit(
         submitted_at=submitted_at,
     )
     who = actor()
-    with session_scope(current_run().db_url) as session:
+    with current_run().session() as session:
         app, created = submit_one(session, sub, now=at, actor=who)
     if not as_json:
         if created:
@@ -124,7 +123,6 @@ def _report_cut_short(exc: Exception, report: Any, *, as_json: bool) -> None:
 def _submit_file(path: Path, *, as_json: bool) -> None:
     import sys
 
-    from arayis_cli.db import session_scope
     from arayis_cli.services.applications import BatchReport, submit_file
     from arayis_cli.services.csvfiles import count_rows
 
@@ -143,7 +141,7 @@ def _submit_file(path: Path, *, as_json: bool) -> None:
     who = actor()
     report = BatchReport()
     try:
-        with session_scope(current_run().db_url) as session:
+        with current_run().session() as session:
             submit_file(session, path, now=now(), actor=who, progress=progress_cb, report=report)
     except Exception as exc:
         _report_cut_short(exc, report, as_json=as_json)
@@ -182,7 +180,6 @@ def attach(
 ) -> None:
     """Store document copies for an open application (all files or none)."""
     from arayis_cli.config import settings
-    from arayis_cli.db import session_scope
     from arayis_cli.errors import InvalidInput
     from arayis_cli.services.documents import attach as attach_docs
     from arayis_cli.services.documents import read_upload
@@ -204,7 +201,7 @@ def attach(
     uploads = [(k, read_upload(path, limit=limit)) for k, path in wanted]
     who = actor()
     added = 0
-    with session_scope(current_run().db_url) as session:
+    with current_run().session() as session:
         for k in dict.fromkeys(k for k, _upload in uploads):
             added += attach_docs(
                 session,
@@ -330,7 +327,6 @@ def show(
 ) -> None:
     """One application in full: documents, history, emails, certificates, why printing is
     blocked."""
-    from arayis_cli.db import session_scope
     from arayis_cli.present import (
         api_call_json,
         application_json,
@@ -348,7 +344,7 @@ def show(
     if as_subscriber:
         _show_as_subscriber(app_id, as_json=as_json)
         return
-    with session_scope(current_run().db_url, write=False) as session:
+    with current_run().session(write=False) as session:
         d = detail(session, app_id)
         data = application_json(d.app, d.documents, today=baku_date(now()), show_pii=show_pii)
         data["owner_name"] = d.abonent.owner_name if d.abonent else None
@@ -368,11 +364,10 @@ def show(
 
 
 def _show_as_subscriber(app_id: int, *, as_json: bool) -> None:
-    from arayis_cli.db import session_scope
     from arayis_cli.present import subscriber_json
     from arayis_cli.services.support import subscriber_view
 
-    with session_scope(current_run().db_url, write=False) as session:
+    with current_run().session(write=False) as session:
         data = subscriber_json(subscriber_view(session, app_id))
     if as_json:
         emit_json(data)

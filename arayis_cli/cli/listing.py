@@ -25,7 +25,6 @@ def write_list(flt: Any, *, fmt: str, show_pii: bool, people_limit: bool = False
     :data:`LIST_COLUMNS` of those fields (``test_list_streams_what_show_shows``).
     """
     from arayis_cli.cli.output import now
-    from arayis_cli.db import session_scope
     from arayis_cli.present import APPLICATION_ROW, application_fields, application_record
     from arayis_cli.services.common import baku_date
     from arayis_cli.services.queries import iter_application_rows
@@ -33,7 +32,7 @@ def write_list(flt: Any, *, fmt: str, show_pii: bool, people_limit: bool = False
     today = baku_date(now())
     day = today.isoformat()
     shown = total = 0
-    with session_scope(current_run().db_url, write=False) as session:
+    with current_run().session(write=False) as session:
         batches = iter_application_rows(session, flt, columns=APPLICATION_ROW, today=today)
         if fmt == "csv":
             emit_csv((*LIST_COLUMNS, "documents"), _csv_rows(batches, day, show_pii=show_pii))

@@ -38,11 +38,10 @@ def outbox_list(
     show_pii: bool = PII_OPT,
 ) -> None:
     """Show queued emails, oldest first."""
-    from arayis_cli.db import session_scope
     from arayis_cli.present import outbox_json
     from arayis_cli.services.outbox import messages
 
-    with session_scope(current_run().db_url, write=False) as session:
+    with current_run().session(write=False) as session:
         found = messages(
             session, pending=pending, failed=failed, application_id=app_id, limit=limit
         )
@@ -83,7 +82,6 @@ def outbox_send(
     import uuid
 
     from arayis_cli.cli.output import now
-    from arayis_cli.db import session_scope
     from arayis_cli.errors import InvalidInput
     from arayis_cli.present import outbox_json
     from arayis_cli.services import outbox
@@ -91,7 +89,7 @@ def outbox_send(
     if limit <= 0:
         raise InvalidInput(_("--limit must be a positive whole number"))
     if dry_run:
-        with session_scope(current_run().db_url, write=False) as session:
+        with current_run().session(write=False) as session:
             rows = [
                 outbox_json(m, show_pii=show_pii)
                 for m in outbox.preview(session, now=now(), limit=limit, force=force)
@@ -114,9 +112,8 @@ def outbox_send(
             )
         return
     worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
-    url = current_run().db_url
     report = outbox.deliver(
-        lambda: session_scope(url),
+        current_run().session,
         clock=now,
         worker=worker,
         limit=limit,
@@ -182,7 +179,6 @@ def outbox_retry(
     """Put a failed (or stranded 'sending') email back in the queue, optionally to a
     corrected address; recorded in the application's history."""
     from arayis_cli.cli.output import now
-    from arayis_cli.db import session_scope
     from arayis_cli.present import outbox_json
     from arayis_cli.services.outbox import retry
     from arayis_cli.validation import clean_text, parse_email
@@ -190,7 +186,7 @@ def outbox_retry(
     address = parse_email(to) if to is not None else None
     why = clean_text(reason, N_("reason"), required=False) or None
     who = actor()
-    with session_scope(current_run().db_url) as session:
+    with current_run().session() as session:
         msg = retry(session, msg_id, to=address, reason=why, now=now(), actor=who)
         shown = outbox_json(msg, show_pii=show_pii)
     if as_json:
@@ -211,13 +207,12 @@ def outbox_show(
 ) -> None:
     """One email in full: headers, body, delivery state, attempts and the last error."""
     from arayis_cli.config import settings
-    from arayis_cli.db import session_scope
     from arayis_cli.present import outbox_message_json
     from arayis_cli.services.support import outbox_message
 
     # The sender is not stored with the message: it is the one `outbox send` uses.
     sender = settings().mail_from
-    with session_scope(current_run().db_url, write=False) as session:
+    with current_run().session(write=False) as session:
         data = outbox_message_json(
             outbox_message(session, msg_id), show_pii=show_pii, sender=sender
         )

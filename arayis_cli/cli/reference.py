@@ -30,10 +30,9 @@ def abonent_add(
     show_pii: bool = PII_OPT,
 ) -> None:
     """Add one subscriber."""
-    from arayis_cli.db import session_scope
     from arayis_cli.services.abonents import add_abonent
 
-    with session_scope(current_run().db_url) as session:
+    with current_run().session() as session:
         abonent = add_abonent(
             session,
             now=now(),
@@ -53,10 +52,9 @@ def abonent_import(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Import subscribers from CSV; the same file again changes nothing."""
-    from arayis_cli.db import session_scope
     from arayis_cli.services.abonents import import_abonents
 
-    with session_scope(current_run().db_url) as session:
+    with current_run().session() as session:
         report = import_abonents(session, file, now=now())
     _report(report.as_json(), as_json=as_json, subject=_("Abonents"))
 
@@ -75,13 +73,12 @@ def _show(code: str, *, as_json: bool, show_pii: bool) -> None:
     from rich.table import Table
 
     from arayis_cli.cli.render import LEDGER_KINDS, code_label, debt_text
-    from arayis_cli.db import session_scope
     from arayis_cli.formats import fmt_date
     from arayis_cli.money import money_human, money_json
     from arayis_cli.present import abonent_json
     from arayis_cli.services.abonents import abonent_summary
 
-    with session_scope(current_run().db_url, write=False) as session:
+    with current_run().session(write=False) as session:
         summary = abonent_summary(session, code, now=now())
     data = abonent_json(summary["abonent"], show_pii=show_pii)
     data["balance"] = money_json(summary["balance"])
@@ -126,10 +123,9 @@ def ledger_import(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Load charges, payments and adjustments; a reference already loaded is skipped."""
-    from arayis_cli.db import session_scope
     from arayis_cli.services.abonents import import_ledger
 
-    with session_scope(current_run().db_url) as session:
+    with current_run().session() as session:
         report = import_ledger(session, file, now=now())
     _report(report.as_json(), as_json=as_json, subject=_("Ledger entries"))
 
@@ -154,12 +150,11 @@ def pay(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Record a payment (ödəniş) on the abonent's ledger."""
-    from arayis_cli.db import session_scope
     from arayis_cli.money import from_qepik, money_human, money_json
     from arayis_cli.services.abonents import pay as record_payment
     from arayis_cli.services.common import debt_of
 
-    with session_scope(current_run().db_url) as session:
+    with current_run().session() as session:
         result = record_payment(
             session, code=code, amount=amount, reference=reference, paid_at=paid_at, now=now()
         )

@@ -14,10 +14,9 @@ register_app = typer.Typer(help=N_("The register's hash chain."), no_args_is_hel
 def register_head(as_json: bool = JSON_OPT) -> None:
     """Print the chain's head signed with the signing key; keep it outside the store
     (a daily cron job) so that `db check --head FILE` can prove nothing was rewritten."""
-    from arayis_cli.db import session_scope
     from arayis_cli.services.chainhead import signed_head
 
-    with session_scope(current_run().db_url, write=False) as session:
+    with current_run().session(write=False) as session:
         head = signed_head(session, now=now())
     if as_json:
         emit_json(head)

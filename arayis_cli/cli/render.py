@@ -699,10 +699,9 @@ def application_data(
     app_id: int, *, show_pii: bool, extra: dict[str, Any] | None = None
 ) -> dict[str, Any]:
     """The application object of docs/json.md (read in its own transaction), plus ``extra``."""
-    from arayis_cli.db import session_scope
     from arayis_cli.services.common import get_application
 
-    with session_scope(current_run().db_url, write=False) as session:
+    with current_run().session(write=False) as session:
         app = get_application(session, app_id)
         return application_payload(session, app, show_pii=show_pii, extra=extra)
 

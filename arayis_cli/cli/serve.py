@@ -32,15 +32,15 @@ def serve(
 ) -> None:
     """Run the verification service behind the QR code and the portal API (/api/v1)."""
     from arayis_cli.config import settings
-    from arayis_cli.db import ensure_schema
     from arayis_cli.web.config import ServeConfig
     from arayis_cli.web.guard import parse_proxies
 
     parse_proxies(tuple(trusted_proxy))  # a typo is exit 2 now, not a silent open door
-    ensure_schema(current_run().db_url)  # an unreachable register is a clear error before listening
+    run = current_run()
+    run.engines.ensure_schema(run.db_url)  # an unreachable register: a clear error, not listening
     current = settings()
     config = ServeConfig(
-        db_url=current_run().db_url,
+        db_url=run.db_url,
         verify_base=current.verify_url_base,
         organisation=current.organisation,
         rate_per_minute=rate_limit,

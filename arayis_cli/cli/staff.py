@@ -20,10 +20,9 @@ def staff_add(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Register (or correct) the name printed on the certificates this login issues."""
-    from arayis_cli.db import session_scope
     from arayis_cli.services import staff
 
-    with session_scope(current_run().db_url) as session:
+    with current_run().session() as session:
         data = staff.staff_json(
             staff.add(session, login, name=name, title=title, now=now(), actor=actor())
         )
@@ -36,10 +35,9 @@ def staff_add(
 @command
 def staff_list(as_json: bool = JSON_OPT) -> None:
     """The staff register."""
-    from arayis_cli.db import session_scope
     from arayis_cli.services import staff
 
-    with session_scope(current_run().db_url, write=False) as session:
+    with current_run().session(write=False) as session:
         rows = [staff.staff_json(row) for row in staff.listing(session)]
     if as_json:
         emit_json(rows)
@@ -63,10 +61,9 @@ def staff_remove(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Remove a login from the staff register (its certificates keep the name they bear)."""
-    from arayis_cli.db import session_scope
     from arayis_cli.services import staff
 
-    with session_scope(current_run().db_url) as session:
+    with current_run().session() as session:
         data = staff.staff_json(staff.remove(session, login))
     if as_json:
         emit_json(data)

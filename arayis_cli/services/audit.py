@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -53,10 +53,17 @@ def note_pii(*, application_id: int | None = None, abonent_code: str | None = No
 
 @contextmanager
 def collecting(
-    command: str, *, operator: Callable[[], str], clock: Callable[[], datetime], url: str
+    command: str,
+    *,
+    operator: Callable[[], str],
+    clock: Callable[[], datetime],
+    sessions: Callable[[], AbstractContextManager[Any]],
+    postgres: bool,
 ) -> Iterator[Reads]:
-    """Audit every unmasked read made while the block runs (one command)."""
-    if url.startswith("postgres"):
+    """Audit every unmasked read made while the block runs (one command). On PostgreSQL
+    the reads are written in the reading transaction; elsewhere in one more transaction
+    from ``sessions`` (the run's session factory) at the end."""
+    if postgres:
         _listen()  # SQLite writes at the end only: no SQLAlchemy import for plain commands
     reads = Reads(command=command, operator=operator, clock=clock)
     token = _reads.set(reads)
@@ -65,9 +72,7 @@ def collecting(
     finally:
         _reads.reset(token)
         if reads.pending:
-            from arayis_cli.db import session_scope
-
-            with session_scope(url) as session:
+            with sessions() as session:
                 _write(session, reads)
 
 

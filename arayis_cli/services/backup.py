@@ -18,10 +18,13 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arayis_cli.errors import InvalidInput, NotFound
 from arayis_cli.i18n import _
+
+if TYPE_CHECKING:
+    from arayis_cli.db import Engines
 
 
 @dataclass
@@ -60,12 +63,11 @@ def source_file(db_url: str) -> Path:
     return path
 
 
-def backup(db_url: str, target: Path, *, now: datetime) -> BackupResult:
-    """Copy the store to ``target`` (which must not exist) and ``db check`` the copy."""
-    from arayis_cli.db import ensure_schema
-
+def backup(db_url: str, target: Path, *, now: datetime, engines: Engines) -> BackupResult:
+    """Copy the store to ``target`` (which must not exist) and ``db check`` the copy, with
+    the caller's ``engines`` (the run's: the copy's engine is closed before it returns)."""
     source = source_file(db_url)
-    ensure_schema(db_url)  # the copy is of a store at this arayis's schema, untouched later
+    engines.ensure_schema(db_url)  # the copy is of a store at this arayis's schema, untouched later
     target = target.expanduser()
     if target.exists() or target.is_symlink():
         raise InvalidInput(
@@ -84,7 +86,7 @@ def backup(db_url: str, target: Path, *, now: datetime) -> BackupResult:
         _unavailable_or_invalid(exc, f"cannot write in {folder}")
     try:
         _copy(source, partial)
-        report = _check(partial, now=now)
+        report = _check(partial, now=now, engines=engines)
         _finish(partial)
         try:
             os.link(partial, target)  # fails if the name was taken meanwhile: never overwrite
@@ -114,16 +116,15 @@ def _copy(source: Path, dest: Path) -> None:
         src.close()
 
 
-def _check(copy: Path, *, now: datetime) -> Any:
-    from arayis_cli.db import forget, session_scope
+def _check(copy: Path, *, now: datetime, engines: Engines) -> Any:
     from arayis_cli.services.dbcheck import check
 
     url = f"sqlite:///{copy}"
     try:
-        with session_scope(url, write=False) as session:
+        with engines.session(url, write=False) as session:
             return check(session, now=now)
     finally:
-        forget(url)
+        engines.forget(url)
 
 
 def _finish(copy: Path) -> None:

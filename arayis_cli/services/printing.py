@@ -58,6 +58,7 @@ from arayis_cli.workflow import PRINT, PRINTABLE, Status, require
 
 if TYPE_CHECKING:
     from arayis_cli.certificate.pdf import CertificateData
+    from arayis_cli.services import Sessions
 
 
 @dataclass
@@ -472,11 +473,9 @@ def copy_certificate(session: Session, app_id: int) -> Issued:
     return Issued(latest, pdf)
 
 
-def copy_to_file(url: str, app_id: int, *, target: OutputTarget) -> tuple[Issued, Path]:
+def copy_to_file(sessions: Sessions, app_id: int, *, target: OutputTarget) -> tuple[Issued, Path]:
     """``print --copy``: the registered bytes of the current certificate into a file."""
-    from arayis_cli.db import session_scope
-
-    with session_scope(url, write=False) as session:
+    with sessions(write=False) as session:
         issued = copy_certificate(session, app_id)
         session.expunge(issued.certificate)
     with staged(target) as staging:
@@ -485,13 +484,11 @@ def copy_to_file(url: str, app_id: int, *, target: OutputTarget) -> tuple[Issued
         return issued, _publish(staging, target, issued.certificate.number)
 
 
-def settle_folder(url: str, folder: Path) -> list[Settled]:
+def settle_folder(sessions: Sessions, folder: Path) -> list[Settled]:
     """Restore or delete what killed prints left in ``folder`` (see :mod:`printfiles`)."""
-    from arayis_cli.db import session_scope
-
     if not has_staging(folder):
         return []  # the usual case: no database round for a clean folder
-    with session_scope(url, write=False) as session:
+    with sessions(write=False) as session:
 
         def registered(number: str) -> str | None:
             return session.execute(
@@ -502,7 +499,7 @@ def settle_folder(url: str, folder: Path) -> list[Settled]:
 
 
 def print_to_file(
-    url: str,
+    sessions: Sessions,
     app_id: int,
     *,
     target: OutputTarget,
@@ -525,19 +522,17 @@ def print_to_file(
     restores under ``<number>.pdf``. No certificate is in the register without its bytes
     on disk, and no signed PDF is left where it could pass for an issued certificate.
     """
-    from arayis_cli.db import session_scope
-
     renew_reason = clean_reason(renew_reason)
     if settle:
-        settle_folder(url, target.folder)
+        settle_folder(sessions, target.folder)
     with staged(target) as staging:
-        with session_scope(url) as session:
+        with sessions() as session:
             ok = check_printable(
                 session, app_id, now=now, actor=actor, renew=renew_reason is not None
             )
             replacing = ok.previous.number if ok.previous is not None else None
             number = allocate_number(session, baku_date(now).year)
-        with session_scope(url) as session:
+        with sessions() as session:
             issued = issue_certificate(
                 session,
                 app_id,
@@ -711,7 +706,7 @@ def _sample() -> CertificateData:
 
 
 def print_group(
-    url: str,
+    sessions: Sessions,
     app_ids: Sequence[int],
     *,
     target: OutputTarget,
@@ -733,14 +728,12 @@ def print_group(
     A kill at any step leaves what a kill of single prints would: numbers spent (gaps),
     staging files the next print deletes (not registered) or restores (registered).
     """
-    from arayis_cli.db import session_scope
-
     outcomes: dict[int, BatchOutcome] = {}
     year = baku_date(now).year
     with ExitStack() as stack:
         staging = {app_id: stack.enter_context(staged(target)) for app_id in app_ids}
         numbers: dict[int, str] = {}
-        with session_scope(url) as session:
+        with sessions() as session:
             for app_id in app_ids:
                 try:
                     check_printable(session, app_id, now=now, actor=actor)
@@ -751,7 +744,7 @@ def print_group(
         pending = [app_id for app_id in app_ids if app_id in numbers]
         issued: list[Issued] = []
         if pending:
-            with session_scope(url) as session:
+            with sessions() as session:
                 prepared = _prepare_all(
                     session, pending, numbers, outcomes, now=now, actor=actor, render=render
                 )

@@ -519,18 +519,13 @@ def _create_role(session: Any, name: str) -> bool:
         ) from None
 
 
-def ensure_grants(url: str) -> bool:
+def ensure_grants(session: Any) -> bool:
     """After ``db upgrade``: re-apply the grants when ``db roles`` was run on this database
     (new tables get theirs); True when they were applied. Nothing to do on SQLite or before
     ``db roles``: roles are the cluster's, whether they were set up is this database's."""
-    from arayis_cli.db import session_scope
-
-    if not url.startswith(("postgresql", "postgres:")):
+    if not installed(session):
         return False
-    with session_scope(url) as session:
-        if not installed(session):
-            return False
-        install(session)
+    install(session)
     return True
 
 

@@ -586,16 +586,19 @@ def test_batch_group_rechecks_after_a_charge_between_numbering_and_register(
 
     from datetime import datetime
 
+    from arayis_cli.db import Engines
     from arayis_cli.validation import BAKU
 
+    engines = Engines()
     outcomes = print_group(
-        loaded.url,
+        lambda write=True: engines.session(loaded.url, write=write),
         [first, second],
         target=output_folder(tmp_path),
         now=datetime(2026, 11, 25, 10, tzinfo=BAKU),
         actor="leyla",
         render=render,
     )
+    engines.dispose()
     assert charged == [first]
     assert outcomes[0].issued is not None and outcomes[0].path is not None
     assert outcomes[0].issued.certificate.number == "AR-2026-000001-5"
