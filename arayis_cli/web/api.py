@@ -43,6 +43,7 @@ from arayis_cli.web.problems import (
 )
 
 if TYPE_CHECKING:
+    from arayis_cli.db import Engines
     from arayis_cli.services.apikeys import Client
     from arayis_cli.web.config import ServeConfig
     from arayis_cli.web.recorder import Recorder
@@ -55,9 +56,10 @@ CURSOR_MAX = 2**63 - 1
 class Api:
     """The API's state in one worker: configuration, key cache, buckets, call recorder."""
 
-    def __init__(self, config: ServeConfig, recorder: Recorder) -> None:
+    def __init__(self, config: ServeConfig, recorder: Recorder, engines: Engines) -> None:
         self.config = config
         self.url = config.db_url
+        self.engines = engines
         self.recorder = recorder
         self.buckets = TokenBuckets(rate=config.api_rate_per_minute / 60.0, burst=config.api_burst)
         # Failed authentications per address: guessing keys is slowed down too.
@@ -65,8 +67,11 @@ class Api:
         self._keys: dict[str, tuple[Client | None, float]] = {}
         self._lock = threading.Lock()
 
+    def session(self, *, write: bool = True) -> Any:
+        """One transaction on the register, through the worker's engines."""
+        return self.engines.session(self.url, write=write)
+
     def lookup(self, key: str) -> Client | None:
-        from arayis_cli.db import session_scope
         from arayis_cli.services.apikeys import authenticate, key_hash
 
         digest = key_hash(key)
@@ -75,7 +80,7 @@ class Api:
             hit = self._keys.get(digest)
         if hit is not None and hit[1] > now:
             return hit[0]
-        with session_scope(self.url, write=False) as session:
+        with self.session(write=False) as session:
             client = authenticate(session, key)
         with self._lock:
             if len(self._keys) > 10_000:
@@ -137,8 +142,8 @@ def actor_of(client: Client) -> str:
     return f"api:{client.name}"
 
 
-def create_api(config: ServeConfig, recorder: Recorder) -> Any:
-    api_state = Api(config, recorder)
+def create_api(config: ServeConfig, recorder: Recorder, engines: Engines) -> Any:
+    api_state = Api(config, recorder, engines)
     api = FastAPI(
         title="arayis portal API",
         version="1",
@@ -199,10 +204,9 @@ def create_api(config: ServeConfig, recorder: Recorder) -> Any:
         return problem(request, ApiProblem(500, "internal", message(request, "internal")))
 
     def view(app_id: int) -> dict[str, Any]:
-        from arayis_cli.db import session_scope
         from arayis_cli.services.portal import subscriber_document
 
-        with session_scope(config.db_url, write=False) as session:
+        with api_state.session(write=False) as session:
             return subscriber_document(session, app_id)
 
     @api.post(
@@ -218,7 +222,6 @@ def create_api(config: ServeConfig, recorder: Recorder) -> Any:
         request: Request,
         client: Client = Depends(api_state.needs("submit")),
     ) -> Response:
-        from arayis_cli.db import session_scope
         from arayis_cli.services.applications import submit as submit_one
         from arayis_cli.services.applications import validate_submission
 
@@ -235,7 +238,7 @@ def create_api(config: ServeConfig, recorder: Recorder) -> Any:
                 external_id=body.external_id,
             )
             try:
-                with session_scope(config.db_url) as session:
+                with api_state.session() as session:
                     app, created = submit_one(session, sub, now=at, actor=actor_of(client))
             except NotFound as exc:  # the abonent: a field of the body, not this URL
                 return domain_problem(request, exc, status=422)
@@ -289,10 +292,9 @@ def create_api(config: ServeConfig, recorder: Recorder) -> Any:
                 pairs.append((kind_value, item))
 
         def attempt() -> dict[str, Any]:
-            from arayis_cli.db import session_scope
             from arayis_cli.services.portal import attach_pairs
 
-            with session_scope(config.db_url) as session:
+            with api_state.session() as session:
                 return attach_pairs(
                     session,
                     app_id,
@@ -341,11 +343,10 @@ def create_api(config: ServeConfig, recorder: Recorder) -> Any:
         external_id: str = Query(min_length=1, max_length=100),
         client: Client = Depends(api_state.needs("status")),
     ) -> Response:
-        from arayis_cli.db import session_scope
         from arayis_cli.services.portal import by_external_id
 
         with speaking(language_of(request)):
-            with session_scope(config.db_url, write=False) as session:
+            with api_state.session(write=False) as session:
                 app_id = by_external_id(session, external_id)
             request.state.application_id = app_id
             return JSONResponse(view(app_id))
@@ -362,11 +363,10 @@ def create_api(config: ServeConfig, recorder: Recorder) -> Any:
         limit: int = Query(default=100, ge=1, le=10_000),
         client: Client = Depends(api_state.needs("status")),
     ) -> Response:
-        from arayis_cli.db import session_scope
         from arayis_cli.present import change_json
         from arayis_cli.services.changes import feed
 
-        with session_scope(config.db_url, write=False) as session:
+        with api_state.session(write=False) as session:
             found, next_cursor = feed(session, after=after, limit=limit)
         entries = [
             change_json(c.cursor, c.application_id, c.external_id, c.status, c.at) for c in found

@@ -47,21 +47,33 @@ class Service:
     def __init__(self, config: ServeConfig) -> None:
         self.config = config
         self.domain = urlsplit(config.verify_base).hostname or config.verify_base
-        self.recorder = Recorder(config.db_url, interval=config.record_interval)
+        from arayis_cli.db import Engines
         from arayis_cli.services.apikeys import record_calls
 
-        self.calls = Recorder(
-            config.db_url, interval=config.record_interval, write=record_calls, what="API call log"
+        # This worker's engines (a worker is a process, or the test's thread): its own run.
+        self.engines = Engines()
+        self.recorder = Recorder(
+            config.db_url, interval=config.record_interval, engines=self.engines
         )
+        self.calls = Recorder(
+            config.db_url,
+            interval=config.record_interval,
+            write=record_calls,
+            what="API call log",
+            engines=self.engines,
+        )
+
+    def session(self, *, write: bool = True) -> Any:
+        """One transaction on the register, through this worker's engines."""
+        return self.engines.session(self.config.db_url, write=write)
 
     def check(self, evidence: Evidence) -> Verdict:
         """The same verdict as ``arayis verify`` (one implementation), then logged."""
         from arayis_cli.clock import now
-        from arayis_cli.db import session_scope
         from arayis_cli.services.verification import check_of, verify
 
         at = now()
-        with session_scope(self.config.db_url, write=False) as session:
+        with self.session(write=False) as session:
             verdict = verify(session, evidence, now=at)
         self.recorder.add(check_of(verdict, evidence, at=at, channel="web"))
         return verdict
@@ -175,12 +187,10 @@ class Service:
         return self.answer(request, verdict)
 
     async def healthz(self, request: Request) -> Response:
-        from arayis_cli.db import session_scope
-
         def ping() -> None:
             from sqlalchemy import text
 
-            with session_scope(self.config.db_url, write=False) as session:
+            with self.session(write=False) as session:
                 session.execute(text("SELECT 1"))
 
         try:
@@ -216,6 +226,7 @@ def create_app(config: ServeConfig) -> Any:
         finally:
             await run_in_threadpool(service.recorder.stop)
             await run_in_threadpool(service.calls.stop)
+            service.engines.dispose()
 
     async def method_not_allowed(request: Request, exc: Exception) -> Response:
         return PlainTextResponse("Method Not Allowed", status_code=405)
@@ -227,7 +238,7 @@ def create_app(config: ServeConfig) -> Any:
             Route("/verify", service.submit, methods=["POST"]),
             Route("/healthz", service.healthz, methods=["GET"]),
             Route("/static/verify.css", service.style, methods=["GET"]),
-            Mount(API_PREFIX, app=create_api(config, service.calls)),
+            Mount(API_PREFIX, app=create_api(config, service.calls, service.engines)),
         ],
         exception_handlers={
             404: service.not_found,

@@ -12,7 +12,10 @@ import logging
 import queue
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from arayis_cli.db import Engines
 
 log = logging.getLogger("arayis.serve")
 MAX_QUEUED = 100_000  # past this (database gone for a long time) the oldest are dropped
@@ -27,9 +30,14 @@ class Recorder:
         interval: float,
         write: Callable[[Any, list[Any]], None] | None = None,
         what: str = "verification log",
+        engines: Engines | None = None,
     ) -> None:
-        """``write(session, records)`` adds a batch (default: verifications)."""
+        """``write(session, records)`` adds a batch (default: verifications), through
+        ``engines`` (the service's; engines of its own when not given)."""
+        from arayis_cli.db import Engines
+
         self.db_url = db_url
+        self.engines = engines if engines is not None else Engines()
         self.interval = interval
         self.write = write
         self.what = what
@@ -59,7 +67,6 @@ class Recorder:
     def flush(self) -> None:
         from sqlalchemy.exc import SQLAlchemyError
 
-        from arayis_cli.db import session_scope
         from arayis_cli.errors import ArayisError
         from arayis_cli.services.verification import record_checks
 
@@ -75,7 +82,7 @@ class Recorder:
         while self._pending:
             batch = self._pending[:BATCH]
             try:
-                with session_scope(self.db_url) as session:
+                with self.engines.session(self.db_url) as session:
                     write(session, batch)
             except (SQLAlchemyError, ArayisError) as exc:
                 # Kept for the next round: the database may be back by then.
