@@ -366,3 +366,70 @@ def test_the_citation_check_sees_a_citation() -> None:
         assert not OUTSIDE.search(line), line
     assert _cited_files("see docs/json.md: verify") == ["docs/json.md"]
     assert _cited_files("https://www.postgresql.org/docs/current/errcodes.html") == []
+
+
+#: Services that commit themselves, each with the reason it cannot be the caller's. Every
+#: other service works in the session it is given, or takes a session factory (the rule in
+#: ``arayis_cli/services/__init__.py``).
+OWN_TRANSACTIONS = {
+    ("services/keys.py", "_token_new_current"): (
+        "a key generated in the PKCS#11 token is destroyed again if its register row does "
+        "not commit: the commit and the clean-up are one step"
+    ),
+    ("services/keys.py", "commit_and_install"): (
+        "the staged key file is moved into place only after its register row committed, "
+        "and discarded when the commit fails"
+    ),
+    ("services/printing.py", "check_printable"): (
+        "a refused print's evidence (the debt seen) must survive the refusal; to become "
+        "the caller's (issue #23, step 4)"
+    ),
+    ("services/applications.py", "_submit_chunk"): (
+        "a bulk import commits chunk by chunk; to take a commit callable from the caller "
+        "(issue #23, step 4)"
+    ),
+    ("services/portal.py", "press_print"): (
+        "the portal's Çap et opens its transactions from a URL; to take the worker's "
+        "session factory (issue #23, step 4)"
+    ),
+}
+
+
+def _own_transactions(tree: ast.AST, where: str) -> list[tuple[str, str]]:
+    """(file, function) of every ``….commit()`` and ``session_scope(…)`` call in ``tree``."""
+    found: list[tuple[str, str]] = []
+
+    def visit(node: ast.AST, function: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            inner = function
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef) and not function:
+                inner = child.name
+            if isinstance(child, ast.Call):
+                func = child.func
+                name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+                if (isinstance(func, ast.Attribute) and name == "commit") or (
+                    name == "session_scope"
+                ):
+                    found.append((where, inner or "<module>"))
+            visit(child, inner)
+
+    visit(tree, "")
+    return found
+
+
+def test_services_leave_the_transaction_to_the_caller() -> None:
+    """The caller owns the transaction: no service commits or opens a session, but for the
+    few listed above with their reason (a listed one that no longer does it fails too, so
+    the list only shrinks)."""
+    found: set[tuple[str, str]] = set()
+    for path in sorted((PACKAGE / "services").rglob("*.py")):
+        where = path.relative_to(PACKAGE).as_posix()
+        found.update(_own_transactions(ast.parse(path.read_text(encoding="utf-8")), where))
+    assert sorted(found - set(OWN_TRANSACTIONS)) == []
+    assert sorted(set(OWN_TRANSACTIONS) - found) == []
+
+
+def test_the_transaction_check_sees_a_commit() -> None:
+    code = "def f(s):\n    s.commit()\n\ndef g(url):\n    with session_scope(url):\n        pass\n"
+    assert _own_transactions(ast.parse(code), "x.py") == [("x.py", "f"), ("x.py", "g")]
+    assert _own_transactions(ast.parse('"""s.commit() in a docstring"""'), "x.py") == []
