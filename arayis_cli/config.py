@@ -266,12 +266,15 @@ def data_dir() -> Path:
     return settings().data_dir()
 
 
-def default_database_url() -> str:
-    return settings().database_url or f"sqlite:///{data_dir() / 'arayis.db'}"
+def default_database_url(current: Settings | None = None) -> str:
+    """``ARAYIS_DATABASE_URL``, or the SQLite file in the data directory."""
+    current = current or settings()
+    return current.database_url or f"sqlite:///{current.data_dir() / 'arayis.db'}"
 
 
-def default_operator() -> str:
-    configured = settings().operator
+def default_operator(current: Settings | None = None) -> str:
+    """``ARAYIS_OPERATOR``, or the OS user name."""
+    configured = (current or settings()).operator
     if configured:
         return configured
     import getpass

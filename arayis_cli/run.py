@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from arayis_cli.config import Settings
 from arayis_cli.db import Engines
 
 if TYPE_CHECKING:
@@ -41,10 +43,20 @@ class Run:
     #: The language of its messages (``--lang``, ``ARAYIS_LANG``, ``az``); in force while
     #: it runs through :func:`arayis_cli.i18n.speaking`.
     lang: str = "az"
+    #: Every ``ARAYIS_*`` setting, read and checked once when the run began (the defaults
+    #: when a value was bad: then :attr:`refusal` holds why, and every command refuses).
+    settings: Settings = field(default_factory=Settings)
+    #: A bad ``ARAYIS_*`` value (exit 2 naming the variable), or None.
+    refusal: Exception | None = None
     #: The database engines of this run, closed when the invocation ends.
     engines: Engines = field(default_factory=Engines, compare=False, repr=False)
     #: The Rich consoles of this run (stdout, stderr), made when first written to.
     consoles: dict[bool, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def now(self) -> datetime:
+        """This run's clock: the current time (aware, UTC); ``ARAYIS_NOW`` freezes it."""
+        frozen = self.settings.now
+        return frozen.astimezone(UTC) if frozen is not None else datetime.now(UTC)
 
     def session(self, *, write: bool = True) -> AbstractContextManager[Session]:
         """One transaction on this run's database: committed when the block ends, rolled

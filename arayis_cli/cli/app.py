@@ -109,20 +109,29 @@ def root(
         False, "--version", callback=_version, is_eager=True, help=N_("Show the version and exit.")
     ),
 ) -> None:
-    from arayis_cli.config import default_database_url, default_operator
+    from arayis_cli.config import Settings, default_database_url, default_operator
     from arayis_cli.errors import ArayisError
     from arayis_cli.i18n import language
     from arayis_cli.run import Run
 
+    who = (operator or "").strip()
     try:
-        db_url = db or default_database_url()
-        who = (operator or "").strip() or default_operator()
-    except ArayisError:
-        # A bad ARAYIS_* value: every command reads the settings first and reports it
-        # there, as one line (or JSON with --json) and exit 2.
-        db_url, who = db or "", (operator or "").strip()
-    # The one context of this invocation, for every command under it (as hatch's Application).
-    run = ctx.obj = Run(db_url=db_url, db_explicit=bool(db), operator=who, lang=language())
+        current = Settings.from_env()  # once per invocation: commands read the run's
+        db_url, who = db or default_database_url(current), who or default_operator(current)
+        refusal = None
+    except ArayisError as exc:
+        # A bad ARAYIS_* value: every command refuses it first (the command wrapper raises
+        # run.refusal), as one line (or JSON with --json) and exit 2.
+        current, db_url, refusal = Settings(), db or "", exc
+    # The one context of this invocation, for every command under it (hatch's Application).
+    run = ctx.obj = Run(
+        db_url=db_url,
+        db_explicit=bool(db),
+        operator=who,
+        lang=language(),
+        settings=current,
+        refusal=refusal,
+    )
     ctx.call_on_close(run.engines.dispose)  # nothing of this run outlives it
 
 

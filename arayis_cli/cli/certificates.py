@@ -55,14 +55,13 @@ def verify(
     A typed number needs --abonent CODE as well: a number alone is no proof."""
     from dataclasses import replace
 
-    from arayis_cli.config import settings
     from arayis_cli.errors import InvalidInput, NotFound
     from arayis_cli.services import verification
     from arayis_cli.validation import parse_abonent_code
 
     evidence = verification.read_evidence(what)
     if abonent is not None:
-        low, high = settings().abonent_code_lengths
+        low, high = current_run().settings.abonent_code_lengths
         evidence = replace(evidence, abonent=parse_abonent_code(abonent, min_len=low, max_len=high))
     at = now()
     if offline:

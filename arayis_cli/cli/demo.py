@@ -191,7 +191,6 @@ class Story:
         return clean, owing, other
 
     def submit(self, abonent: Any, kinds: tuple[str, ...]) -> int:
-        from arayis_cli.config import settings
         from arayis_cli.services.applications import submit, validate_submission
         from arayis_cli.services.documents import attach, read_upload
 
@@ -212,7 +211,8 @@ class Story:
             app_id = app.id or 0
             for kind in kinds:
                 upload = read_upload(
-                    self.samples / "documents" / files[kind], limit=settings().max_document_bytes
+                    self.samples / "documents" / files[kind],
+                    limit=current_run().settings.max_document_bytes,
                 )
                 attach(s, app_id=app_id, uploads=[upload], kind=kind, now=now(), actor=self.who)
         show(

@@ -179,7 +179,6 @@ def attach(
     show_pii: bool = PII_OPT,
 ) -> None:
     """Store document copies for an open application (all files or none)."""
-    from arayis_cli.config import settings
     from arayis_cli.errors import InvalidInput
     from arayis_cli.services.documents import attach as attach_docs
     from arayis_cli.services.documents import read_upload
@@ -197,7 +196,7 @@ def attach(
             raise InvalidInput(
                 _("{path}: give its kind as KIND=PATH or with --kind").format(path=arg)
             )
-    limit = settings().max_document_bytes
+    limit = current_run().settings.max_document_bytes
     uploads = [(k, read_upload(path, limit=limit)) for k, path in wanted]
     who = actor()
     added = 0
@@ -276,10 +275,9 @@ def list_(
         raise InvalidInput(_("--limit and --offset must not be negative"))
     if all_ and limit is not None:
         raise InvalidInput(_("--all and --limit cannot be combined"))
-    from arayis_cli.config import settings
     from arayis_cli.services.queries import ListFilter
 
-    low, high = settings().abonent_code_lengths
+    low, high = current_run().settings.abonent_code_lengths
 
     people_limit = fmt == "table" and limit is None and not all_
     flt = ListFilter(

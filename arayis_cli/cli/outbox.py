@@ -206,12 +206,11 @@ def outbox_show(
     show_pii: bool = PII_OPT,
 ) -> None:
     """One email in full: headers, body, delivery state, attempts and the last error."""
-    from arayis_cli.config import settings
     from arayis_cli.present import outbox_message_json
     from arayis_cli.services.support import outbox_message
 
     # The sender is not stored with the message: it is the one `outbox send` uses.
-    sender = settings().mail_from
+    sender = current_run().settings.mail_from
     with current_run().session(write=False) as session:
         data = outbox_message_json(
             outbox_message(session, msg_id), show_pii=show_pii, sender=sender

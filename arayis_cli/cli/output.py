@@ -18,13 +18,13 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import typer
 
-from arayis_cli.clock import now as now  # commands read the clock from here too
-from arayis_cli.config import settings
 from arayis_cli.errors import ArayisError, ExitCode
 from arayis_cli.i18n import N_, _
 from arayis_cli.run import Run
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from rich.console import Console
     from rich.text import Text
 
@@ -34,12 +34,26 @@ F = TypeVar("F", bound=Callable[..., Any])
 def current_run() -> Run:
     """This invocation's :class:`~arayis_cli.run.Run`, which the root callback put on the
     Click context (``ctx.obj``); an empty one outside any invocation."""
+    found = _found_run()
+    return found if found is not None else Run()
+
+
+def _found_run() -> Run | None:
     # Typer carries its own copy of Click: its context stack is the one commands run in.
     from typer._click.globals import get_current_context
 
     ctx = get_current_context(silent=True)
-    found = ctx.find_object(Run) if ctx is not None else None
-    return found if found is not None else Run()
+    return ctx.find_object(Run) if ctx is not None else None
+
+
+def now() -> datetime:
+    """The run's clock (``ARAYIS_NOW`` freezes it); the process's outside any run."""
+    found = _found_run()
+    if found is None:
+        from arayis_cli.clock import now as process_now
+
+        return process_now()
+    return found.now()
 
 
 # -- People: one Console, markup off ------------------------------------------------------
@@ -250,7 +264,9 @@ def command(fn: F) -> F:
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         as_json = bool(kwargs.get("as_json")) or kwargs.get("fmt") == "json"
         try:
-            settings()  # a bad ARAYIS_* value refuses every command alike
+            refusal = current_run().refusal  # a bad ARAYIS_* value refuses every command alike
+            if refusal is not None:
+                raise refusal
             result = fn(*args, **kwargs)
             with _stdout():  # what Rich or Python still buffer, while the reader is there
                 sys.stdout.flush()
@@ -288,10 +304,7 @@ def _fail(exc: Exception, *, as_json: bool) -> NoReturn:
 
 
 def _debug() -> bool:
-    try:
-        return settings().debug
-    except ArayisError:  # a bad ARAYIS_* value is reported by the command, not here
-        return False
+    return current_run().settings.debug
 
 
 def _internal(exc: Exception) -> ArayisError:

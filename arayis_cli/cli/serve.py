@@ -31,14 +31,13 @@ def serve(
     as_json: bool = JSON_OPT,
 ) -> None:
     """Run the verification service behind the QR code and the portal API (/api/v1)."""
-    from arayis_cli.config import settings
     from arayis_cli.web.config import ServeConfig
     from arayis_cli.web.guard import parse_proxies
 
     parse_proxies(tuple(trusted_proxy))  # a typo is exit 2 now, not a silent open door
     run = current_run()
     run.engines.ensure_schema(run.db_url)  # an unreachable register: a clear error, not listening
-    current = settings()
+    current = run.settings
     config = ServeConfig(
         db_url=run.db_url,
         verify_base=current.verify_url_base,

@@ -303,7 +303,7 @@ def test_print_again_returns_the_same_bytes(api: TestClient, loaded: Cli) -> Non
 
 
 def test_concurrent_presses_issue_one_certificate(loaded: Cli) -> None:
-    from arayis_cli.cli.output import now
+    from arayis_cli.clock import now
     from arayis_cli.services.portal import press_print
 
     app_id = int(app_in(loaded, "completed"))
