@@ -56,12 +56,13 @@ def pg_template() -> Iterator[str | None]:
     if not PG_URL:
         yield None
         return
-    from arayis_cli import db
+    from arayis_cli.db import Engines
 
     name = f"arayis_tpl_{_worker()}_{uuid.uuid4().hex[:8]}"
     _pg_execute(f'CREATE DATABASE "{name}"')
-    db.upgrade(database_url(name))
-    db.dispose_all()
+    engines = Engines()
+    engines.upgrade(database_url(name))
+    engines.dispose()  # a template takes no connections
     yield name
     _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
@@ -75,14 +76,12 @@ def _isolated_env(folder: Path) -> Iterator[None]:
 
 
 def _load_sample(url: str, folder: Path) -> None:
-    """The sample abonents and ledger, imported through the CLI as a test would."""
-    from arayis_cli import db
-
+    """The sample abonents and ledger, imported through the CLI as a test would (each
+    invocation closes its own engines)."""
     with _isolated_env(folder), pytest.MonkeyPatch.context() as mp:
         cli = Cli(url, mp)
         cli("abonent", "import", SAMPLE / "abonents.csv")
         cli("ledger", "import", SAMPLE / "ledger.csv")
-    db.dispose_all()
 
 
 class _LoadedTemplates:
@@ -171,18 +170,19 @@ def pg_office_key(pg_template: str | None, tmp_path_factory: pytest.TempPathFact
 
     from sqlmodel import Session
 
-    from arayis_cli import db
     from arayis_cli.certificate.signing import new_key, write_key_file
+    from arayis_cli.db import Engines
     from arayis_cli.services.keys import register
 
     path = tmp_path_factory.mktemp("office") / "signing-key.pem"
     signer = new_key()
     write_key_file(path, signer).rename(path)
     assert pg_template is not None
-    with Session(db.get_engine(database_url(pg_template))) as session:
+    engines = Engines()
+    with Session(engines.get(database_url(pg_template))) as session:
         register(session, signer, now=datetime(2026, 1, 1, tzinfo=UTC), current=True)
         session.commit()
-    db.dispose_all()
+    engines.dispose()  # a template takes no connections
     return path
 
 
@@ -198,8 +198,6 @@ def db_url(
     """A database of its own for each test: an SQLite file, or a PostgreSQL database cloned
     from a template (with the sample data when the test uses ``loaded``). A test marked
     ``refusal`` (it changes nothing) shares one PostgreSQL database with the others."""
-    from arayis_cli import db
-
     wants_sample = "loaded" in request.fixturenames
     if request.param == "sqlite":
         path = tmp_path / "test.db"
@@ -209,7 +207,6 @@ def db_url(
             _PRELOADED.add(url)
         yield url
         _PRELOADED.discard(url)
-        db.dispose_all()
         return
     if not PG_URL or pg_template is None:
         pytest.skip("ARAYIS_TEST_POSTGRES_URL not set")
@@ -223,7 +220,6 @@ def db_url(
         if wants_sample:
             _PRELOADED.add(url)
         yield url
-        db.dispose_all()
         shared_databases.check(wants_sample)
         return
     name = _clone(loaded_templates.pg_database() if wants_sample else pg_template)
@@ -232,7 +228,6 @@ def db_url(
         _PRELOADED.add(url)
     yield url
     _PRELOADED.discard(url)
-    db.dispose_all()
     _pg_execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -252,10 +247,14 @@ def _isolate(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 @pytest.fixture(autouse=True)
-def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No test can touch a real user database or the real clock."""
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """No test can touch a real user database or the real clock. A CLI invocation closes
+    its own engines; what the test's own code opened outside any run is closed after it."""
+    from arayis_cli import db
+
     _isolate(monkeypatch, tmp_path)
-    return tmp_path
+    yield tmp_path
+    db.dispose_all()
 
 
 @pytest.fixture
