@@ -32,6 +32,7 @@ def _abonents(url: str, now: datetime) -> list[str]:
         for code in codes:
             add_abonent(
                 session,
+                code_lengths=(6, 12),
                 now=now,
                 code=code,
                 group="I",

@@ -104,6 +104,7 @@ class Story:
         self.url = url
         self.samples = samples
         self.who = actor()
+        self.lengths = current_run().settings.abonent_code_lengths
 
     def session(self, write: bool = True) -> Any:
         from arayis_cli.db import session_scope
@@ -130,11 +131,15 @@ class Story:
         rule("1. Abonentlər və hesablar yüklənir")
         with self.session() as s:
             print_import_report(
-                abonents.import_abonents(s, self.samples / "abonents.csv", now=now()).as_json()
+                abonents.import_abonents(
+                    s, self.samples / "abonents.csv", now=now(), code_lengths=self.lengths
+                ).as_json()
             )
         with self.session() as s:
             print_import_report(
-                abonents.import_ledger(s, self.samples / "ledger.csv", now=now()).as_json()
+                abonents.import_ledger(
+                    s, self.samples / "ledger.csv", now=now(), code_lengths=self.lengths
+                ).as_json()
             )
 
         rule("2. Portaldan gələn müraciətlər (submit --from-file)")
@@ -272,6 +277,7 @@ class Story:
                 reference=f"DEMO-{uuid.uuid4().hex[:10].upper()}",
                 paid_at=None,
                 now=now(),
+                code_lengths=self.lengths,
             )
         show(
             f"Ödəniş qeydə alındı: {abonent.code}, {money_human(debt)} "

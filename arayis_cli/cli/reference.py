@@ -19,6 +19,11 @@ ledger_app = typer.Typer(
 )
 
 
+def _lengths() -> tuple[int, int]:
+    """The abonent code lengths this run's settings allow (min, max digits)."""
+    return current_run().settings.abonent_code_lengths
+
+
 @command
 def abonent_add(
     code: str = typer.Argument(..., help=N_("Abonent code (digits).")),
@@ -36,6 +41,7 @@ def abonent_add(
         abonent = add_abonent(
             session,
             now=now(),
+            code_lengths=_lengths(),
             code=code,
             group=group,
             owner_name=owner_name,
@@ -55,7 +61,7 @@ def abonent_import(
     from arayis_cli.services.abonents import import_abonents
 
     with current_run().session() as session:
-        report = import_abonents(session, file, now=now())
+        report = import_abonents(session, file, now=now(), code_lengths=_lengths())
     _report(report.as_json(), as_json=as_json, subject=_("Abonents"))
 
 
@@ -79,7 +85,7 @@ def _show(code: str, *, as_json: bool, show_pii: bool) -> None:
     from arayis_cli.services.abonents import abonent_summary
 
     with current_run().session(write=False) as session:
-        summary = abonent_summary(session, code, now=now())
+        summary = abonent_summary(session, code, now=now(), code_lengths=_lengths())
     data = abonent_json(summary["abonent"], show_pii=show_pii)
     data["balance"] = money_json(summary["balance"])
     data["debt"] = money_json(summary["debt"])
@@ -126,7 +132,7 @@ def ledger_import(
     from arayis_cli.services.abonents import import_ledger
 
     with current_run().session() as session:
-        report = import_ledger(session, file, now=now())
+        report = import_ledger(session, file, now=now(), code_lengths=_lengths())
     _report(report.as_json(), as_json=as_json, subject=_("Ledger entries"))
 
 
@@ -156,7 +162,13 @@ def pay(
 
     with current_run().session() as session:
         result = record_payment(
-            session, code=code, amount=amount, reference=reference, paid_at=paid_at, now=now()
+            session,
+            code=code,
+            amount=amount,
+            reference=reference,
+            paid_at=paid_at,
+            now=now(),
+            code_lengths=_lengths(),
         )
     entry = result.entry
     data = {

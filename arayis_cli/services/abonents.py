@@ -13,7 +13,6 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from arayis_cli.config import settings
 from arayis_cli.errors import Conflict, InvalidInput
 from arayis_cli.i18n import N_, _
 from arayis_cli.models import Abonent, LedgerEntry
@@ -55,11 +54,12 @@ def validate_abonent(
     owner_name: str,
     owner_fin: str,
     address: str,
-    code_lengths: tuple[int, int] | None = None,
+    code_lengths: tuple[int, int],
 ) -> dict[str, str]:
+    """The abonent's fields checked; ``code_lengths`` (min, max digits) from the settings."""
     from arayis_cli.certificate.printable import ensure_printable
 
-    min_len, max_len = code_lengths or settings().abonent_code_lengths
+    min_len, max_len = code_lengths
     values = {
         "code": parse_abonent_code(code, min_len=min_len, max_len=max_len),
         "group": parse_group(group),
@@ -73,8 +73,10 @@ def validate_abonent(
     return values
 
 
-def add_abonent(session: Session, *, now: datetime, **fields: str) -> Abonent:
-    values = validate_abonent(**fields)
+def add_abonent(
+    session: Session, *, now: datetime, code_lengths: tuple[int, int], **fields: str
+) -> Abonent:
+    values = validate_abonent(**fields, code_lengths=code_lengths)
     if session.get(Abonent, values["code"]) is not None:
         raise Conflict(_("abonent {code} already exists").format(code=values["code"]))
     abonent = Abonent(**values, created_at=now)
@@ -83,11 +85,13 @@ def add_abonent(session: Session, *, now: datetime, **fields: str) -> Abonent:
     return abonent
 
 
-def import_abonents(session: Session, path: Path, *, now: datetime) -> ImportReport:
+def import_abonents(
+    session: Session, path: Path, *, now: datetime, code_lengths: tuple[int, int]
+) -> ImportReport:
     """Create new abonents, update changed ones; importing the same file again changes nothing."""
     report = ImportReport()
     rows = list(read_csv(path, required=("code", "group", "owner_name", "owner_fin", "address")))
-    lengths = settings().abonent_code_lengths
+    lengths = code_lengths
     for number, row in rows:
         if "__error__" in row:
             report.failed.append(bad_row(number, row))
@@ -158,11 +162,13 @@ def _same_entry(entry: LedgerEntry, row: LedgerRow) -> bool:
     )
 
 
-def import_ledger(session: Session, path: Path, *, now: datetime) -> ImportReport:
+def import_ledger(
+    session: Session, path: Path, *, now: datetime, code_lengths: tuple[int, int]
+) -> ImportReport:
     """Load billing data; the reference makes every row idempotent."""
     report = ImportReport()
     parsed: list[tuple[int, LedgerRow]] = []
-    today, lengths = baku_date(now), settings().abonent_code_lengths
+    today, lengths = baku_date(now), code_lengths
     for number, row in read_csv(
         path, required=("abonent_code", "date", "kind", "amount", "reference")
     ):
@@ -243,9 +249,10 @@ def pay(
     reference: str | None,
     paid_at: str | None,
     now: datetime,
+    code_lengths: tuple[int, int],
 ) -> PaymentResult:
     """Record a payment (ödəniş); the same reference again is recognised, not doubled."""
-    code = parse_abonent_code(code, **_code_lengths())
+    code = parse_abonent_code(code, min_len=code_lengths[0], max_len=code_lengths[1])
     value = parse_amount(amount)
     if value == 0:
         raise InvalidInput(_("payment amount must be positive"))
@@ -270,9 +277,10 @@ def pay(
 
 
 def abonent_summary(
-    session: Session, code: str, *, now: datetime, recent: int = 10
+    session: Session, code: str, *, now: datetime, code_lengths: tuple[int, int], recent: int = 10
 ) -> dict[str, Any]:
-    abonent = get_abonent(session, parse_abonent_code(code, **_code_lengths()))
+    low, high = code_lengths
+    abonent = get_abonent(session, parse_abonent_code(code, min_len=low, max_len=high))
     bal = balance(session, abonent.code, as_of=now)
     entries = (
         session.execute(
@@ -317,9 +325,3 @@ def free_abonents(session: Session, *, as_of: datetime) -> Iterator[tuple[Abonen
     ).scalars():
         if ab.code not in busy:
             yield ab, balance(session, ab.code, as_of=as_of)
-
-
-def _code_lengths() -> dict[str, int]:
-    """The abonent code lengths the settings allow, as ``parse_abonent_code`` takes them."""
-    low, high = settings().abonent_code_lengths
-    return {"min_len": low, "max_len": high}

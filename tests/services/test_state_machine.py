@@ -57,6 +57,7 @@ class Workflow(RuleBasedStateMachine):
             for code, fin in zip(CODES, FINS, strict=True):
                 abonents.add_abonent(
                     s,
+                    code_lengths=(6, 12),
                     now=self.clock,
                     code=code,
                     group="I",
@@ -170,6 +171,7 @@ class Workflow(RuleBasedStateMachine):
                 reference=None,
                 paid_at=None,
                 now=self.tick(),
+                code_lengths=(6, 12),
             )
         self.ledger[CODES[who]] -= amount
 
