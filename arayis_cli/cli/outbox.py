@@ -112,11 +112,14 @@ def outbox_send(
             )
         return
     worker = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+    run = current_run()
     report = outbox.deliver(
-        current_run().session,
+        run.session,
         clock=now,
         worker=worker,
         limit=limit,
+        smtp_url=run.settings.smtp_url,
+        mail_from=run.settings.mail_from,
         force=force,
     )
     if as_json:

@@ -33,13 +33,10 @@ class SmtpSettings:
     sender: str
 
     @classmethod
-    def from_env(cls) -> SmtpSettings:
-        """Parsed from the ``ARAYIS_SMTP_URL`` / ``ARAYIS_MAIL_FROM`` settings."""
-        from arayis_cli.config import settings
-
-        current = settings()
-        url = current.smtp_url or ""
-        sender = current.mail_from or ""
+    def parse(cls, smtp_url: str | None, mail_from: str | None) -> SmtpSettings:
+        """Parsed from the ``ARAYIS_SMTP_URL`` / ``ARAYIS_MAIL_FROM`` settings' values."""
+        url = smtp_url or ""
+        sender = mail_from or ""
         if not url:
             raise InvalidInput(
                 _("ARAYIS_SMTP_URL is not set (e.g. smtp+starttls://mail.example:587)")

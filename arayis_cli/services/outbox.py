@@ -185,9 +185,12 @@ def deliver(
     clock: Callable[[], datetime],
     worker: str,
     limit: int,
+    smtp_url: str | None,
+    mail_from: str | None,
     force: bool = False,
 ) -> SendReport:
-    """Claim due messages and send them over SMTP, recording each result as it comes."""
+    """Claim due messages and send them over SMTP (``smtp_url``, ``mail_from``: the
+    settings' values), recording each result as it comes."""
     from arayis_cli.services.mailer import (
         ConnectionFailure,
         PermanentFailure,
@@ -198,7 +201,7 @@ def deliver(
         new_message_id,
     )
 
-    settings = SmtpSettings.from_env()
+    settings = SmtpSettings.parse(smtp_url, mail_from)
     report = SendReport()
 
     def finish(msg: OutboxMessage, outcome: str, error: str | None) -> None:
