@@ -319,10 +319,13 @@ def _revision_in(conn: Any) -> str | None:
 # -- Code outside a command's run ------------------------------------------------------------
 # A command uses its run's engines (``current_run().session()``); the web worker its
 # service's. These functions serve code that has no run: tests and their helpers, alembic's
-# own command line. Each call works on engines of its own unless ``engines`` is given.
+# own command line; they share :data:`outside` unless ``engines`` is given.
 
 #: The engines of code outside any run (tests, scripts); :func:`dispose_all` closes them.
-_outside = Engines()
+#: A process that runs many commands in-process (the tests' ``Cli``) may hand them to each
+#: invocation (``app(..., obj=db.outside)``) so that the runs reuse one pool.
+outside = Engines()
+_outside = outside
 
 
 def get_engine(url: str, engines: Engines | None = None) -> Engine:

@@ -76,12 +76,14 @@ def _isolated_env(folder: Path) -> Iterator[None]:
 
 
 def _load_sample(url: str, folder: Path) -> None:
-    """The sample abonents and ledger, imported through the CLI as a test would (each
-    invocation closes its own engines)."""
+    """The sample abonents and ledger, imported through the CLI as a test would."""
+    from arayis_cli import db
+
     with _isolated_env(folder), pytest.MonkeyPatch.context() as mp:
         cli = Cli(url, mp)
         cli("abonent", "import", SAMPLE / "abonents.csv")
         cli("ledger", "import", SAMPLE / "ledger.csv")
+    db.outside.forget(url)  # a template takes no connections
 
 
 class _LoadedTemplates:

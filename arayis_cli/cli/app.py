@@ -110,6 +110,7 @@ def root(
     ),
 ) -> None:
     from arayis_cli.config import Settings, default_database_url, default_operator
+    from arayis_cli.db import Engines
     from arayis_cli.errors import ArayisError
     from arayis_cli.i18n import language
     from arayis_cli.run import Run
@@ -123,6 +124,9 @@ def root(
         # A bad ARAYIS_* value: every command refuses it first (the command wrapper raises
         # run.refusal), as one line (or JSON with --json) and exit 2.
         current, db_url, refusal = Settings(), db or "", exc
+    # Engines handed in by a process that runs many invocations (``obj=``, the tests' Cli)
+    # are that process's to close; otherwise the run makes its own and closes them.
+    given = ctx.obj if isinstance(ctx.obj, Engines) else None
     # The one context of this invocation, for every command under it (hatch's Application).
     run = ctx.obj = Run(
         db_url=db_url,
@@ -131,8 +135,10 @@ def root(
         lang=language(),
         settings=current,
         refusal=refusal,
+        engines=given or Engines(),
     )
-    ctx.call_on_close(run.engines.dispose)  # nothing of this run outlives it
+    if given is None:
+        ctx.call_on_close(run.engines.dispose)  # nothing of this run outlives it
 
 
 intake.register(app)

@@ -9,6 +9,7 @@ demo runs from any folder after a plain ``pip install``.
 
 from __future__ import annotations
 
+import contextlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -32,6 +33,7 @@ from arayis_cli.cli.output import (
     show,
     warning,
 )
+from arayis_cli.db import Engines
 from arayis_cli.i18n import N_, _
 
 SAMPLE_NAMES = ("abonents.csv", "ledger.csv", "applications.csv", "documents")
@@ -87,11 +89,10 @@ def demo(
                 )
             )
         story = Story(f"sqlite:///{path}", samples)
-        with sandbox_keys(home / "keys"):
+        with sandbox_keys(home / "keys"), contextlib.closing(story):
             if not as_json:
                 story.run()
                 return
-            import contextlib
             import io
 
             with contextlib.redirect_stdout(io.StringIO()):  # the story is told for people
@@ -103,13 +104,16 @@ class Story:
     def __init__(self, url: str, samples: Path) -> None:
         self.url = url
         self.samples = samples
+        self.engines = Engines()  # the sandbox database is the demo's own
         self.who = actor()
         self.lengths = current_run().settings.abonent_code_lengths
 
     def session(self, write: bool = True) -> Any:
-        from arayis_cli.db import session_scope
+        return self.engines.session(self.url, write=write)
 
-        return session_scope(self.url, write=write, engines=current_run().engines)
+    def close(self) -> None:
+        """The sandbox database's engine, closed when the demo ends."""
+        self.engines.dispose()
 
     def show(self, app_id: int, **extra: Any) -> None:
         from arayis_cli.cli.render import print_application

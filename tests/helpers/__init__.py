@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from arayis_cli import db
 from arayis_cli.cli.app import app
 from tests.helpers.database import snapshot
 
@@ -66,7 +67,11 @@ class Cli:
         self.runner = CliRunner()
 
     def __call__(self, *args: str, code: int = 0, env: dict[str, str] | None = None) -> Any:
-        result = self.runner.invoke(app, ["--db", self.url, *map(str, args)], env=env)
+        # The invocations of one test share the engines of code outside a run (one pool,
+        # as before); the conftest's autouse teardown closes them.
+        result = self.runner.invoke(
+            app, ["--db", self.url, *map(str, args)], env=env, obj=db.outside
+        )
         assert result.exit_code == code, (
             f"arayis {' '.join(map(str, args))} exited {result.exit_code}, expected {code}\n"
             f"stdout: {result.stdout}\nstderr: {result.stderr}\n{result.exception!r}"
