@@ -49,6 +49,7 @@ def serve(
         api_burst=api_burst,
         # Four uploads of the largest document in one request, and the multipart framing.
         api_max_body_bytes=4 * current.max_document_bytes + 64 * 1024,
+        max_document_bytes=current.max_document_bytes,
     )
     from arayis_cli.web.server import run
 

@@ -261,7 +261,6 @@ def create_api(config: ServeConfig, recorder: Recorder, engines: Engines) -> Any
         idempotency_key: str | None = Header(default=None, max_length=100),
         client: Client = Depends(api_state.needs("submit")),
     ) -> Response:
-        from arayis_cli.config import settings
         from arayis_cli.services.documents import upload_of
         from arayis_cli.services.portal import MAX_UPLOAD_FILES
 
@@ -273,7 +272,7 @@ def create_api(config: ServeConfig, recorder: Recorder, engines: Engines) -> Any
                 message(request, "pairs", kinds=len(kind), files=len(file), most=MAX_UPLOAD_FILES),
             )
         key = idempotency_key.strip() if idempotency_key is not None else None
-        limit = settings().max_document_bytes
+        limit = config.max_document_bytes
         digest = hashlib.sha256()
         pairs = []
         with speaking(lang):

@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 # uvicorn starts each worker by importing the app factory in a fresh (spawned) process: the
 # options of ``arayis serve`` reach it through this one variable.
 from arayis_cli.config import (
+    DEFAULT_MAX_DOCUMENT_BYTES,
     DEFAULT_ORGANISATION,
     DEFAULT_VERIFY_URL,
     ENV_SERVE_CONFIG,  # noqa: F401 - where the workers read it
@@ -38,6 +39,8 @@ class ServeConfig:
     api_rate_per_minute: int = 6000
     api_burst: int = 200
     api_max_body_bytes: int = 4 * 10 * 1024 * 1024 + 64 * 1024
+    # The largest document copy an upload may carry (``ARAYIS_MAX_DOCUMENT_BYTES``).
+    max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
     key_cache_seconds: float = 5.0
 
     def to_json(self) -> str:
