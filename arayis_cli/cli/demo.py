@@ -149,7 +149,7 @@ class Story:
         rule("2. Portaldan gələn müraciətlər (submit --from-file)")
         with self.session() as s:
             report = applications.submit_file(
-                s, self.samples / "applications.csv", now=now(), actor=self.who
+                s, self.samples / "applications.csv", now=now(), actor=self.who, commit=s.commit
             )
         print_import_report(report.as_json())
 

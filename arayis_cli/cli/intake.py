@@ -142,7 +142,15 @@ def _submit_file(path: Path, *, as_json: bool) -> None:
     report = BatchReport()
     try:
         with current_run().session() as session:
-            submit_file(session, path, now=now(), actor=who, progress=progress_cb, report=report)
+            submit_file(
+                session,
+                path,
+                now=now(),
+                actor=who,
+                commit=session.commit,  # chunk by chunk: a crash loses only the one in flight
+                progress=progress_cb,
+                report=report,
+            )
     except Exception as exc:
         _report_cut_short(exc, report, as_json=as_json)
         raise

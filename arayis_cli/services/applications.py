@@ -276,14 +276,17 @@ def submit_file(
     *,
     now: datetime,
     actor: str,
+    commit: Callable[[], None],
     progress: Callable[[int], None] | None = None,
     report: BatchReport | None = None,
 ) -> BatchReport:
-    """Batch import. Valid rows are committed in chunks; bad rows are reported by number.
+    """Batch import. Valid rows are made durable in chunks; bad rows are reported by number.
 
     Re-running the same file creates nothing twice (external id, one open application
-    per abonent). This function commits: a crash loses at most the chunk in flight.
-    Pass ``report`` to keep what was committed when the database fails mid-batch.
+    per abonent). The caller owns the transaction and says how a chunk is made durable:
+    ``commit`` is called after each chunk (and each row of a chunk retried alone), so that
+    with ``session.commit`` a crash loses at most the chunk in flight. Pass ``report`` to
+    keep what was committed when the database fails mid-batch.
     """
     report = report if report is not None else BatchReport()
     chunk: list[tuple[int, dict[str, Any]]] = []
@@ -294,12 +297,12 @@ def submit_file(
     for item in rows:
         chunk.append(item)
         if len(chunk) >= BATCH_SIZE:
-            _submit_chunk(session, chunk, report, now=now, actor=actor)
+            _submit_chunk(session, chunk, report, now=now, actor=actor, commit=commit)
             if progress:
                 progress(len(chunk))
             chunk = []
     if chunk:
-        _submit_chunk(session, chunk, report, now=now, actor=actor)
+        _submit_chunk(session, chunk, report, now=now, actor=actor, commit=commit)
         if progress:
             progress(len(chunk))
     return report
@@ -312,6 +315,7 @@ def _submit_chunk(
     *,
     now: datetime,
     actor: str,
+    commit: Callable[[], None],
 ) -> None:
     valid: list[tuple[int, Submission]] = []
     lengths = settings().abonent_code_lengths
@@ -382,12 +386,12 @@ def _submit_chunk(
             known_ext[sub.external_id] = sub.abonent_code
         to_insert.append((number, sub))
     if not to_insert:
-        session.commit()
+        commit()
         return
     try:
         with session.begin_nested():
             _insert(session, [s for _, s in to_insert], now=now, actor=actor)
-        session.commit()
+        commit()
         report.created += len(to_insert)
     except IntegrityError:
         # A concurrent writer took an external id or opened an application meanwhile:
@@ -396,7 +400,7 @@ def _submit_chunk(
         for number, sub in to_insert:
             try:
                 created = submit(session, sub, now=now, actor=actor)[1]
-                session.commit()
+                commit()
             except (NotFound, InvalidInput, Conflict) as exc:
                 session.rollback()
                 report.failed.append(refused_row(number, exc))
