@@ -285,10 +285,6 @@ def default_operator(current: Settings | None = None) -> str:
         return "operator"
 
 
-def abonent_code_lengths() -> tuple[int, int]:
-    return settings().abonent_code_lengths
-
-
 # -- internal hand-over, not a setting -----------------------------------------------------
 
 ENV_SERVE_CONFIG = "ARAYIS_SERVE_CONFIG"

@@ -321,7 +321,12 @@ now = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 for cycle in range(cycles):
     for code, fin in pairs:
         sub = validate_submission(
-            abonent=code, fin=fin, phone="0501234567", email="a@example.az", now=now
+            abonent=code,
+            fin=fin,
+            phone="0501234567",
+            email="a@example.az",
+            now=now,
+            code_lengths=(6, 12),
         )
         with session_scope(url) as s:
             app_id = submit(s, sub, now=now, actor=name)[0].id

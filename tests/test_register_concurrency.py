@@ -51,7 +51,12 @@ def _ready_applications(url: str, codes: list[str], now: datetime) -> list[int]:
 
     subs = [
         validate_submission(
-            now=now, abonent=code, fin=OWNER_FIN, phone="0501234567", email="a@example.az"
+            now=now,
+            abonent=code,
+            fin=OWNER_FIN,
+            phone="0501234567",
+            email="a@example.az",
+            code_lengths=(6, 12),
         )
         for code in codes
     ]

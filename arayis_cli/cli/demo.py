@@ -149,7 +149,12 @@ class Story:
         rule("2. Portaldan gələn müraciətlər (submit --from-file)")
         with self.session() as s:
             report = applications.submit_file(
-                s, self.samples / "applications.csv", now=now(), actor=self.who, commit=s.commit
+                s,
+                self.samples / "applications.csv",
+                now=now(),
+                actor=self.who,
+                commit=s.commit,
+                code_lengths=self.lengths,
             )
         print_import_report(report.as_json())
 
@@ -209,6 +214,7 @@ class Story:
         }
         sub = validate_submission(
             now=now(),
+            code_lengths=self.lengths,
             abonent=abonent.code,
             fin=abonent.owner_fin,
             phone="+994 50 123 45 67",

@@ -70,6 +70,7 @@ def submit(
     at = now()
     sub = validate_submission(
         now=at,
+        code_lengths=current_run().settings.abonent_code_lengths,
         abonent=abonent,
         fin=fin,
         phone=phone,
@@ -148,6 +149,7 @@ def _submit_file(path: Path, *, as_json: bool) -> None:
                 now=now(),
                 actor=who,
                 commit=session.commit,  # chunk by chunk: a crash loses only the one in flight
+                code_lengths=current_run().settings.abonent_code_lengths,
                 progress=progress_cb,
                 report=report,
             )

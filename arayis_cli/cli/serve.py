@@ -50,6 +50,8 @@ def serve(
         # Four uploads of the largest document in one request, and the multipart framing.
         api_max_body_bytes=4 * current.max_document_bytes + 64 * 1024,
         max_document_bytes=current.max_document_bytes,
+        code_min=current.abonent_code_min,
+        code_max=current.abonent_code_max,
     )
     from arayis_cli.web.server import run
 

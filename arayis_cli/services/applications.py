@@ -77,13 +77,11 @@ def validate_submission(
     channel: str | None = None,
     external_id: str | None = None,
     submitted_at: str | datetime | None = None,
-    code_lengths: tuple[int, int] | None = None,
+    code_lengths: tuple[int, int],
 ) -> Submission:
-    """Check one application's fields; ``submitted_at`` may not lie after ``now``.
-
-    ``code_lengths`` saves a batch from reading the settings once per row.
-    """
-    min_len, max_len = code_lengths or settings().abonent_code_lengths
+    """Check one application's fields; ``submitted_at`` may not lie after ``now``;
+    ``code_lengths``: the settings' abonent code lengths (min, max digits)."""
+    min_len, max_len = code_lengths
     return Submission(
         abonent_code=parse_abonent_code(abonent, min_len=min_len, max_len=max_len),
         fin=parse_fin(fin),
@@ -277,6 +275,7 @@ def submit_file(
     now: datetime,
     actor: str,
     commit: Callable[[], None],
+    code_lengths: tuple[int, int],
     progress: Callable[[int], None] | None = None,
     report: BatchReport | None = None,
 ) -> BatchReport:
@@ -297,12 +296,16 @@ def submit_file(
     for item in rows:
         chunk.append(item)
         if len(chunk) >= BATCH_SIZE:
-            _submit_chunk(session, chunk, report, now=now, actor=actor, commit=commit)
+            _submit_chunk(
+                session, chunk, report, now=now, actor=actor, commit=commit, lengths=code_lengths
+            )
             if progress:
                 progress(len(chunk))
             chunk = []
     if chunk:
-        _submit_chunk(session, chunk, report, now=now, actor=actor, commit=commit)
+        _submit_chunk(
+            session, chunk, report, now=now, actor=actor, commit=commit, lengths=code_lengths
+        )
         if progress:
             progress(len(chunk))
     return report
@@ -316,9 +319,9 @@ def _submit_chunk(
     now: datetime,
     actor: str,
     commit: Callable[[], None],
+    lengths: tuple[int, int],
 ) -> None:
     valid: list[tuple[int, Submission]] = []
-    lengths = settings().abonent_code_lengths
     for number, row in chunk:
         if "__error__" in row:
             report.failed.append(bad_row(number, row))

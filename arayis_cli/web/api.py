@@ -230,6 +230,7 @@ def create_api(config: ServeConfig, recorder: Recorder, engines: Engines) -> Any
             channel = client.name if client.name in ("egov", "azersu") else "egov"
             sub = validate_submission(
                 now=at,
+                code_lengths=config.code_lengths,
                 abonent=body.abonent_code,
                 fin=body.fin,
                 phone=body.phone,

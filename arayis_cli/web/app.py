@@ -169,9 +169,7 @@ class Service:
             abonent: str | None = None
             if typed_code:
                 try:
-                    from arayis_cli.config import abonent_code_lengths
-
-                    low, high = abonent_code_lengths()
+                    low, high = self.config.code_lengths
                     abonent = parse_abonent_code(typed_code[:40], min_len=low, max_len=high)
                 except InvalidInput:
                     return self.refuse(request, 400, "bad_abonent", form=True)

@@ -41,6 +41,14 @@ class ServeConfig:
     api_max_body_bytes: int = 4 * 10 * 1024 * 1024 + 64 * 1024
     # The largest document copy an upload may carry (``ARAYIS_MAX_DOCUMENT_BYTES``).
     max_document_bytes: int = DEFAULT_MAX_DOCUMENT_BYTES
+    # The abonent code lengths (``ARAYIS_ABONENT_CODE_MIN`` / ``_MAX``).
+    code_min: int = 6
+    code_max: int = 12
+
+    @property
+    def code_lengths(self) -> tuple[int, int]:
+        return self.code_min, self.code_max
+
     key_cache_seconds: float = 5.0
 
     def to_json(self) -> str:

@@ -73,9 +73,6 @@ def _clone(template: str) -> str:
 
 
 def _drop(name: str) -> None:
-    from arayis_cli import db
-
-    db.dispose_all()
     _psql(_admin_url(), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
@@ -83,9 +80,8 @@ def _drop(name: str) -> None:
 def prepared(
     pg_template: str, pg_office_key: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[dict[str, str]]:
-    """A database with roles installed and an application in every state, as a template."""
-    from arayis_cli import db
-
+    """A database with roles installed and an application in every state, as a template
+    (each invocation below closes its own engines: nothing holds a connection to it)."""
     name = _clone(pg_template)
     url = _db_url(name)
     home = tmp_path_factory.mktemp("acc")
@@ -138,7 +134,6 @@ def prepared(
                 f'DO $$ BEGIN GRANT "{role.value}" TO "{login}"; '
                 "EXCEPTION WHEN unique_violation THEN NULL; END $$",
             )
-    db.dispose_all()
     yield {"template": name, "cert": cert, "kid": kid}
     _drop(name)
 

@@ -83,6 +83,7 @@ class Workflow(RuleBasedStateMachine):
     def submit(self, who: int, own_fin: bool) -> None:
         sub = applications.validate_submission(
             now=self.clock,
+            code_lengths=(6, 12),
             abonent=CODES[who],
             fin=FINS[who] if own_fin else "ZZZZZZ9",
             phone="0501234567",
