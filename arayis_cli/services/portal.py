@@ -7,9 +7,13 @@ Find by the portal's own id, the subscriber's view, document uploads with an
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from weakref import WeakValueDictionary
 
 from sqlalchemy import select
 from sqlmodel import Session
@@ -156,53 +160,103 @@ def press_print(url: str, app_id: int, *, now: datetime, actor: str) -> Pressed:
     The debt is checked at this moment on every press (a debt is recorded as a refused
     print and raised as :class:`DebtOutstanding`). Then the application's current
     certificate is handed out again — the very bytes the register kept, as ``print
-    --copy`` does — or, when it has none, a new certificate is issued (a revoked one is
-    refused: only the office renews it). The application's row is locked first, so
-    concurrent presses are served one after the other and only the first issues; the
-    register's one-current-certificate index is the last line behind that. On PostgreSQL
-    the number is taken in a short transaction of its own, so the counter's lock is not
-    held while the PDF is rendered (a failure after that leaves a gap in the numbers, as
-    an interrupted ``print`` does).
+    --copy`` does — or, when it has none, a new one is issued (a revoked one is refused:
+    only the office renews it).
+
+    A new certificate is issued as ``print`` into a file does it, so that no lock is held
+    while its PDF is drawn (on SQLite the write lock is the whole database's):
+
+    1. under the application's lock: check (debt, register, key), take the number, sign;
+       committed (the number is spent from here on: a failure later leaves a gap);
+    2. draw the PDF, holding no lock;
+    3. under the lock again: check again and register it with its bytes. If what the
+       certificate shows changed in between (a payment, the responsible person's name) it is
+       drawn again; if another press of the same application registered first, that
+       certificate is handed out instead, and this number stays a gap.
+
+    Presses of one application in this process wait for each other, so a double click
+    spends one number; across processes the check in step 3 (and the register's
+    one-current-certificate index behind it) keeps it to one certificate.
 
     This is the one place the web API prints through.
     """
+    from arayis_cli.certificate.pdf import render
     from arayis_cli.db import session_scope
-    from arayis_cli.services.common import baku_date, get_application, record_event
+    from arayis_cli.errors import AlreadyIssued
     from arayis_cli.services.printing import (
-        allocate_number,
-        check_printable,
-        copy_certificate,
         issue_certificate,
-        latest_certificate,
+        prepare_certificate,
+        register_certificate,
+        sign_checked,
+        take_number,
     )
 
-    with session_scope(url) as session:
-        get_application(session, app_id, for_update=True)
-        latest = latest_certificate(session, app_id)
-        if latest is not None and latest.revoked_at is None and latest.superseded_at is None:
-            # The register's check passes with the current certificate in place (as for a
-            # renewal); the debt is checked, and a refusal recorded, all the same.
-            check_printable(session, app_id, now=now, actor=actor, renew=True)
-            copy = copy_certificate(session, app_id)
-            record_event(
-                session,
-                application_id=app_id,
-                at=now,
-                actor=actor,
-                action="print",
-                detail={
-                    "certificate_number": copy.certificate.number,
-                    "copy": True,
-                    "debt": "0.00",
-                },
-            )
-            return Pressed(copy.certificate, copy.pdf, fresh=False)
-        check_printable(session, app_id, now=now, actor=actor)
-        year = baku_date(now).year
-        if session.get_bind().dialect.name == "postgresql":
-            with session_scope(url) as numbering:
-                number = allocate_number(numbering, year)
-        else:  # SQLite: this transaction already holds the only write lock
-            number = allocate_number(session, year)
-        issued = issue_certificate(session, app_id, number=number, now=now, actor=actor)
-        return Pressed(issued.certificate, issued.pdf, fresh=True)
+    with _one_press_at_a_time(app_id):
+        with session_scope(url) as session:
+            current = _current(session, app_id)
+            if current is not None:
+                return _hand_out(session, app_id, now=now, actor=actor)
+            ok, number = take_number(session, app_id, now=now, actor=actor, renew_reason=None)
+            signed = sign_checked(ok, number=number, now=now, actor=actor)
+        pdf = render(signed.data)
+        with session_scope(url) as session:
+            try:
+                again = prepare_certificate(session, app_id, number=number, now=now, actor=actor)
+            except AlreadyIssued:  # another process's press registered one first
+                return _hand_out(session, app_id, now=now, actor=actor)
+            if again.data != signed.data:  # something it shows changed: draw it again
+                issued = issue_certificate(session, again)
+            else:
+                issued = register_certificate(session, again, pdf)
+            return Pressed(issued.certificate, issued.pdf, fresh=True)
+
+
+def _current(session: Session, app_id: int) -> Certificate | None:
+    """The application's current certificate, its row locked first (unknown: NotFound)."""
+    from arayis_cli.services.common import get_application
+    from arayis_cli.services.printing import latest_certificate
+
+    get_application(session, app_id, for_update=True)
+    latest = latest_certificate(session, app_id)
+    if latest is not None and latest.revoked_at is None and latest.superseded_at is None:
+        return latest
+    return None
+
+
+def _hand_out(session: Session, app_id: int, *, now: datetime, actor: str) -> Pressed:
+    """The current certificate again, after a fresh debt check (recorded as a print)."""
+    from arayis_cli.services.common import record_event
+    from arayis_cli.services.printing import check_printable, registered_copy
+
+    # The register's check passes with the current certificate in place (as for a
+    # renewal); the debt is checked, and a refusal recorded, all the same.
+    ok = check_printable(session, app_id, now=now, actor=actor, renew=True)
+    if ok.previous is None:  # never: with renew=True the check names the latest one
+        raise Conflict(
+            _("application {app_id} has no current certificate to copy").format(app_id=app_id)
+        )
+    copy = registered_copy(session, ok.previous)
+    record_event(
+        session,
+        application_id=app_id,
+        at=now,
+        actor=actor,
+        action="print",
+        detail={"certificate_number": copy.certificate.number, "copy": True, "debt": "0.00"},
+    )
+    return Pressed(copy.certificate, copy.pdf, fresh=False)
+
+
+_presses: WeakValueDictionary[int, Any] = WeakValueDictionary()
+_presses_guard = threading.Lock()
+
+
+@contextmanager
+def _one_press_at_a_time(app_id: int) -> Iterator[None]:
+    """Presses of one application in this process, one after the other (others run on)."""
+    with _presses_guard:
+        lock = _presses.get(app_id)
+        if lock is None:
+            lock = _presses[app_id] = threading.Lock()
+    with lock:
+        yield
