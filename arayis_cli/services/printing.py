@@ -664,7 +664,7 @@ def render_pool(jobs: int) -> Iterator[Renderer]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    render(_sample())  # fonts parsed and the subset compiled once, before the fork
+    warm_renderer()  # before the fork: the workers inherit it
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
@@ -676,6 +676,15 @@ def render_pool(jobs: int) -> Iterator[Renderer]:
         yield lambda page: pool.submit(render, page).result
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def warm_renderer() -> None:
+    """Draw a sample certificate once, thrown away: the fonts parsed, their usual subset
+    compiled and compressed, the QR encoder imported — what every later certificate of this
+    process reuses (a web worker does it when it starts, not on a subscriber's press)."""
+    from arayis_cli.certificate.pdf import render
+
+    render(_sample())
 
 
 def _worker_start(parent: int) -> None:

@@ -204,6 +204,23 @@ class Service:
         return self.refuse(request, 413, "too_large")
 
 
+def warm_in_background() -> None:
+    """Prepare this worker's certificate drawing (fonts, subset) while it starts serving:
+    the first subscriber's "Çap et" must not pay for it. Best effort: a failure here shows
+    again, properly reported, when a certificate is drawn."""
+    import threading
+
+    def warm() -> None:
+        from arayis_cli.services.printing import warm_renderer
+
+        try:
+            warm_renderer()
+        except Exception:  # best effort: the press reports it properly
+            return
+
+    threading.Thread(target=warm, name="arayis-warm", daemon=True).start()
+
+
 def create_app(config: ServeConfig) -> Any:
     service = Service(config)
 
@@ -211,6 +228,7 @@ def create_app(config: ServeConfig) -> Any:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         service.recorder.start()
         service.calls.start()
+        warm_in_background()
         try:
             yield
         finally:
