@@ -171,8 +171,8 @@ def press_print(url: str, app_id: int, *, now: datetime, actor: str) -> Pressed:
     2. draw the PDF, holding no lock;
     3. under the lock again: check again and register it with its bytes. If what the
        certificate shows changed in between (a payment, the responsible person's name) it is
-       drawn again; if another press of the same application registered first, that
-       certificate is handed out instead, and this number stays a gap.
+       drawn again; if another process's press of the same application registered one
+       first, that certificate is handed out instead, and this number stays a gap.
 
     Presses of one application in this process wait for each other, so a double click
     spends one number; across processes the check in step 3 (and the register's
@@ -182,63 +182,42 @@ def press_print(url: str, app_id: int, *, now: datetime, actor: str) -> Pressed:
     """
     from arayis_cli.certificate.pdf import render
     from arayis_cli.db import session_scope
-    from arayis_cli.errors import AlreadyIssued
+    from arayis_cli.services.common import baku_date
     from arayis_cli.services.printing import (
-        issue_certificate,
-        prepare_certificate,
+        allocate_number,
+        check_printable,
         register_certificate,
         sign_checked,
-        take_number,
     )
 
     with _one_press_at_a_time(app_id):
         with _writer_turn(url), session_scope(url) as session:
-            current = _current(session, app_id)
-            if current is not None:
-                return _hand_out(session, app_id, now=now, actor=actor)
-            ok, number = take_number(session, app_id, now=now, actor=actor, renew_reason=None)
+            ok = check_printable(session, app_id, now=now, actor=actor, renew=None)
+            if ok.previous is not None:
+                return _hand_out(session, ok.previous, now=now, actor=actor)
+            number = allocate_number(session, baku_date(now).year)
             signed = sign_checked(ok, number=number, now=now, actor=actor)
         pdf = render(signed.data)
         with _writer_turn(url), session_scope(url) as session:
-            try:
-                again = prepare_certificate(session, app_id, number=number, now=now, actor=actor)
-            except AlreadyIssued:  # another process's press registered one first
-                return _hand_out(session, app_id, now=now, actor=actor)
+            ok = check_printable(session, app_id, now=now, actor=actor, renew=None)
+            if ok.previous is not None:  # another process's press registered one first
+                return _hand_out(session, ok.previous, now=now, actor=actor)
+            again = sign_checked(ok, number=number, now=now, actor=actor)
             if again.data != signed.data:  # something it shows changed: draw it again
-                issued = issue_certificate(session, again)
-            else:
-                issued = register_certificate(session, again, pdf)
+                pdf = render(again.data)
+            issued = register_certificate(session, again, pdf)
             return Pressed(issued.certificate, issued.pdf, fresh=True)
 
 
-def _current(session: Session, app_id: int) -> Certificate | None:
-    """The application's current certificate, its row locked first (unknown: NotFound)."""
-    from arayis_cli.services.common import get_application
-    from arayis_cli.services.printing import latest_certificate
-
-    get_application(session, app_id, for_update=True)
-    latest = latest_certificate(session, app_id)
-    if latest is not None and latest.revoked_at is None and latest.superseded_at is None:
-        return latest
-    return None
-
-
-def _hand_out(session: Session, app_id: int, *, now: datetime, actor: str) -> Pressed:
-    """The current certificate again, after a fresh debt check (recorded as a print)."""
+def _hand_out(session: Session, current: Certificate, *, now: datetime, actor: str) -> Pressed:
+    """The current certificate again (its debt checked: none), recorded as a print of a copy."""
     from arayis_cli.services.common import record_event
-    from arayis_cli.services.printing import check_printable, registered_copy
+    from arayis_cli.services.printing import registered_copy
 
-    # The register's check passes with the current certificate in place (as for a
-    # renewal); the debt is checked, and a refusal recorded, all the same.
-    ok = check_printable(session, app_id, now=now, actor=actor, renew=True)
-    if ok.previous is None:  # never: with renew=True the check names the latest one
-        raise Conflict(
-            _("application {app_id} has no current certificate to copy").format(app_id=app_id)
-        )
-    copy = registered_copy(session, ok.previous)
+    copy = registered_copy(session, current)
     record_event(
         session,
-        application_id=app_id,
+        application_id=current.application_id,
         at=now,
         actor=actor,
         action="print",

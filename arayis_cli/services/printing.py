@@ -132,7 +132,7 @@ def latest_certificate(session: Session, app_id: int) -> Certificate | None:
 
 
 def check_register(
-    session: Session, app_id: int, *, renew: bool, replacing: str | None = None
+    session: Session, app_id: int, *, renew: bool | None, replacing: str | None = None
 ) -> Certificate | None:
     """One current certificate per application, checked under the application's lock.
 
@@ -141,8 +141,14 @@ def check_register(
     certificate was revoked (a revocation sticks until a renewal). With ``renew``: there must
     be a certificate to replace, and, when ``replacing`` is given, still the same one (a
     concurrent renewal changed it first: exit 5). Returns the certificate replaced.
+    ``renew=None`` is the portal's "Çap et": the current certificate is returned (to be
+    handed out again), none yet is None (to be issued), a revoked one is refused.
     """
     latest = latest_certificate(session, app_id)
+    if renew is None:
+        if latest is None or (latest.revoked_at is None and latest.superseded_at is None):
+            return latest
+        renew = False  # revoked: refused as below
     if not renew:
         if latest is None:
             return None
@@ -185,10 +191,11 @@ def check_printable(
     *,
     now: datetime,
     actor: str,
-    renew: bool = False,
+    renew: bool | None = False,
     replacing: str | None = None,
 ) -> Printable:
-    """Çap et is allowed now: completed, no current certificate (or ``renew``), abonent
+    """Çap et is allowed now: completed, no current certificate (or ``renew``; or, with
+    ``renew=None``, the current one in ``previous``: see :func:`check_register`), abonent
     still in group I, no debt at this moment.
 
     The application and then the abonent are locked (PostgreSQL ``FOR UPDATE``) before the
