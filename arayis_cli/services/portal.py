@@ -176,8 +176,7 @@ def press_print(url: str, app_id: int, *, now: datetime, actor: str) -> Pressed:
 
     At most :data:`PRESSES_AT_ONCE` presses run at once in a process (the others wait, first
     come first served). Presses of one application in this process wait for each other, so a
-    double click
-    spends one number; across processes the check in step 3 (and the register's
+    double click spends one number; across processes the check in step 3 (and the register's
     one-current-certificate index behind it) keeps it to one certificate.
 
     This is the one place the web API prints through.
