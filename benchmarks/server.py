@@ -34,15 +34,31 @@ def serve(env: dict[str, str], port: int, workers: int, *options: str) -> subpro
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return proc
+                pass
         except OSError:
             if proc.poll() is not None:
                 break
             time.sleep(0.2)
+            continue
+        # One worker answers first; the others may still be starting (each listens on a
+        # socket of its own): a burst now would all go to the first.
+        while listening(port) < workers and time.monotonic() < deadline:
+            time.sleep(0.1)
+        return proc
     proc.kill()
     raise SystemExit(
         f"arayis serve did not start: {proc.stderr.read().decode() if proc.stderr else ''}"
     )
+
+
+def listening(port: int) -> int:
+    """How many sockets listen on the loopback TCP ``port`` (from /proc/net/tcp)."""
+    found = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if int(fields[1].split(":")[1], 16) == port and fields[3] == "0A":  # LISTEN
+            found += 1
+    return found
 
 
 def tree_cpu(pid: int) -> float:

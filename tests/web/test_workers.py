@@ -47,10 +47,10 @@ def workers(loaded: Cli) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
     )
     try:
         deadline = time.monotonic() + 60
-        while not _healthy(port):
+        while not _healthy(port) or _listening(port) < 2:
             if proc.poll() is not None or time.monotonic() > deadline:
                 out = proc.stdout.read().decode() if proc.stdout else ""
-                pytest.fail(f"arayis serve did not start: {out}")
+                pytest.fail(f"arayis serve did not start two listening workers: {out}")
             time.sleep(0.1)
         yield port, proc
     finally:
@@ -60,6 +60,12 @@ def workers(loaded: Cli) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+def _listening(port: int) -> int:
+    """Sockets listening on the loopback TCP ``port``: one per worker that is up."""
+    rows = [line.split() for line in Path("/proc/net/tcp").read_text().splitlines()[1:]]
+    return sum(int(f[1].split(":")[1], 16) == port and f[3] == "0A" for f in rows)
 
 
 def _holders(port: int) -> Counter[int]:
@@ -124,7 +130,7 @@ def test_a_killed_worker_is_replaced_and_listens_beside_the_other(
     os.kill(victim, signal.SIGKILL)
     deadline = time.monotonic() + 30
     while True:
-        held = _spread(port)
+        held = _spread(port) if _listening(port) == 2 else Counter()
         if len(held) == 2 and victim not in held and min(held.values()) >= 5:
             break
         assert time.monotonic() < deadline, f"no replacement listening: {held}"
