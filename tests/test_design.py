@@ -384,10 +384,6 @@ OWN_TRANSACTIONS = {
         "a refused print's evidence (the debt seen) must survive the refusal; to become "
         "the caller's (issue #23, step 4)"
     ),
-    ("services/portal.py", "press_print"): (
-        "the portal's Çap et opens its transactions from a URL; to take the worker's "
-        "session factory (issue #23, step 4)"
-    ),
 }
 
 

@@ -394,7 +394,13 @@ def create_api(config: ServeConfig, recorder: Recorder, engines: Engines) -> Any
 
         request.state.application_id = app_id
         with speaking(language_of(request)):
-            pressed = press_print(config.db_url, app_id, now=now_(), actor=actor_of(client))
+            pressed = press_print(
+                api_state.session,
+                app_id,
+                now=now_(),
+                actor=actor_of(client),
+                one_writer=config.db_url.startswith("sqlite"),
+            )
         number = pressed.certificate.number
         return Response(
             pressed.pdf,

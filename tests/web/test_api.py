@@ -304,6 +304,7 @@ def test_print_again_returns_the_same_bytes(api: TestClient, loaded: Cli) -> Non
 
 def test_concurrent_presses_issue_one_certificate(loaded: Cli) -> None:
     from arayis_cli.clock import now
+    from arayis_cli.db import session_scope
     from arayis_cli.services.portal import press_print
 
     app_id = int(app_in(loaded, "completed"))
@@ -314,7 +315,14 @@ def test_concurrent_presses_issue_one_certificate(loaded: Cli) -> None:
     def press() -> None:
         start.wait()
         try:
-            results.append(press_print(loaded.url, app_id, now=now(), actor="api:egov"))
+            pressed = press_print(
+                lambda *, write=True: session_scope(loaded.url, write=write),
+                app_id,
+                now=now(),
+                actor="api:egov",
+                one_writer=loaded.url.startswith("sqlite"),
+            )
+            results.append(pressed)
         except BaseException as exc:
             errors.append(exc)
 
