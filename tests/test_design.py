@@ -381,8 +381,8 @@ OWN_TRANSACTIONS = {
         "and discarded when the commit fails"
     ),
     ("services/printing.py", "check_printable"): (
-        "a refused print's evidence (the debt seen) must survive the refusal; to become "
-        "the caller's (issue #23, step 4)"
+        "a refused print's evidence (the debt seen) must survive the refusal; still to "
+        "become the caller's (docs/developing.md, what is left of issue #23's plan)"
     ),
 }
 
