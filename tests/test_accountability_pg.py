@@ -66,6 +66,8 @@ INVOCATIONS: dict[str, list[str]] = {
     "abonent show": ["abonent", "show", CODE],
     "submit": submit_args(code=CODE_DEBT, fin=DEBT_FIN),
     "attach": ["attach", NEW, str(DOCS / "sexsiyyet_vesiqesi.jpg"), "--kind", "id-card"],
+    "detach": ["detach", "3", "--reason", "Oxunmur"],  # WORKING's id-card
+    "relabel": ["relabel", "3", "other", "--reason", "Səhv növ"],
     "review": ["review", NEW],
     "reject": ["reject", NEW, "--reason", "Sənədlər oxunmur"],
     "approve": ["approve", WORKING],
@@ -104,6 +106,7 @@ NOT_IN_MATRIX = {"serve", "db backup", "keys init"}  # the office key exists alr
 #: Commands that change the database when allowed: each such run gets a fresh copy.
 WRITES = {
     *("submit", "attach", "review", "reject", "approve", "print", "abonent add", "pay"),
+    *("detach", "relabel"),
     *("revoke", "keys export", "keys rotate", "policy set", "db roles", "outbox retry"),
     "keys retire",
     *("api-key create", "api-key revoke"),
@@ -195,6 +198,12 @@ FORBIDDEN = {
     "policy": "UPDATE policy SET value = 'off'",
     "ledger": "DELETE FROM ledger_entry",
     "owner_fin": "UPDATE abonent SET owner_fin = '5ZT8KPA' WHERE code = '0019698455'",
+    # DONE's documents are what it was decided on; a document's bytes never change.
+    "detach_decided": (
+        "UPDATE document SET detached_at = now(), detached_by = 'x', detach_reason = 'x'"
+        " WHERE id = 1"
+    ),
+    "document_size": "UPDATE document SET size = size + 1 WHERE id = 3",
 }
 #: The logins the server lets through (everything else must be refused).
 SQL_ALLOWED: dict[str, set[str]] = {
@@ -206,6 +215,8 @@ SQL_ALLOWED: dict[str, set[str]] = {
     "certificate": {"t_admin"},  # an approver only for a completed application
     "ledger": {"t_admin"},
     "owner_fin": {"t_billing", "t_admin"},
+    "detach_decided": {"t_admin"},
+    "document_size": {"t_admin"},
 }
 SQL_CASES = [(what, login) for what in FORBIDDEN for login in LOGINS]
 
@@ -283,6 +294,31 @@ def test_four_eyes_between_logins(fresh: str, monkeypatch: pytest.MonkeyPatch) -
     assert snapshot(fresh) == before
     # Another login decides it; and a name typed with --operator changes nothing.
     Cli(_as(fresh, "t_admin"), monkeypatch)("reject", NEW, "--reason", "Sənəd oxunmur")
+
+
+def test_four_eyes_counts_document_changes_between_logins(
+    fresh: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner reviewed WORKING; an approver who then swaps a document may not decide it,
+    in the tool and in the database (a status set from psql)."""
+    import psycopg
+
+    owner = Cli(fresh, monkeypatch)
+    approver = Cli(_as(fresh, "t_approver"), monkeypatch)
+    owner("policy", "set", "four-eyes", "on")
+    approver("detach", "4", "--reason", "Köhnə çıxarış")
+    approver("attach", WORKING, DOCS / "bildiris_faktura.png", "--kind", "ownership")
+    before = snapshot(fresh)
+    refused = approver.json("approve", WORKING, code=7)
+    assert "changed its documents" in refused["message"]
+    with psycopg.connect(_plain(_as(fresh, "t_approver"))) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="four eyes"):
+            conn.execute(f"UPDATE application SET status = 'completed' WHERE id = {WORKING}")
+        conn.rollback()
+    assert snapshot(fresh) == before
+    assert Cli(_as(fresh, "t_admin"), monkeypatch).json("approve", WORKING)["status"] == (
+        "completed"
+    )
 
 
 def test_pii_reads_audited_and_append_only(fresh: str, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -155,6 +155,10 @@ def _real_outputs(cli, tmp_path) -> dict[str, list[object]]:  # type: ignore[no-
 
     cli("attach", app_id, DOCS / "sexsiyyet_vesiqesi.jpg", "--kind", "id-card")
     cli("attach", app_id, DOCS / "mulkiyyet_cixarisi.pdf", "--kind", "ownership")
+    extra = cli.json("attach", app_id, DOCS / "bildiris_faktura.png", "--kind", "other")
+    doc = str(extra["documents"][-1]["id"])
+    out["relabel"] = [cli.json("relabel", doc, "power-of-attorney", "--reason", "Səhv növ")]
+    out["detach"] = [cli.json("detach", doc, "--reason", "Başqa abonentin sənədidir")]
     out["review"] = [cli.json("review", app_id)]
     out["approve"] = [cli.json("approve", app_id)]
     pdf = tmp_path / "c.pdf"

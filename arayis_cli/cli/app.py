@@ -20,6 +20,7 @@ from arayis_cli.cli import (
     certificates,
     clickwords,
     decisions,
+    documents,
     intake,
     outbox,
     reference,
@@ -122,6 +123,7 @@ def root(
 
 
 intake.register(app)
+documents.register(app)
 decisions.register(app)
 certificates.register(app)
 reference.register(app)

@@ -116,6 +116,8 @@ def _detail_value(action: str, key: str, value: Any) -> str:
         return code_label(OUTBOX_STATES, value)
     if key == "sha256":
         return f"{value[:12]}…"
+    if key == "was" and action == "relabel":
+        return code_label(DOCUMENT_KINDS, value)
     if key in ("four_eyes", "was"):
         return code_label(ON_OFF, value)
     if key == "claimed":
@@ -288,6 +290,8 @@ CHANNELS = {"egov": N_("e-gov portal"), "azersu": N_("Azərsu portal"), "office"
 ACTIONS = {
     "submit": N_("registered"),
     "attach": N_("documents attached"),
+    "detach": N_("document detached"),
+    "relabel": N_("document kind corrected"),
     "review": N_("taken into work"),
     "approve": N_("completed"),
     "reject": N_("rejected"),

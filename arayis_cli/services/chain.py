@@ -42,8 +42,9 @@ GONE = "-"
 #: lock first, so that no two transactions take the two in opposite orders (a deadlock).
 SEAL_LOCK = 4242000021
 
-# table → (key column, protected columns). Copied (frozen) by migration 0014: a change
-# here needs a migration that re-creates the database functions and re-chains.
+# table → (key column, protected columns). Copied (frozen) by migration 0014 and, with the
+# document's detach columns, by 0015: a change here needs a migration that re-creates the
+# database's digest function and gives every row of the table a link in the new form.
 CHAINED: dict[str, tuple[str, tuple[str, ...]]] = {
     "abonent": ("code", ("code", "group", "owner_name", "owner_fin", "address")),
     "ledger_entry": (
@@ -74,7 +75,18 @@ CHAINED: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "document": (
         "id",
-        ("id", "application_id", "kind", "filename", "media_type", "size", "sha256"),
+        (
+            "id",
+            "application_id",
+            "kind",
+            "filename",
+            "media_type",
+            "size",
+            "sha256",
+            "detached_at",
+            "detached_by",
+            "detach_reason",
+        ),
     ),
     "event": (
         "id",
@@ -147,6 +159,7 @@ PG_TIMESTAMPS = {
     "changed_at",
     "created_at",
     "attached_at",
+    "detached_at",
 }
 
 

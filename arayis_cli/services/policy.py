@@ -1,6 +1,7 @@
 """Policy an administrator sets in the database (not in a variable a clerk could change).
 
-``four_eyes``: the actor who took an application into work may not approve or reject it.
+``four_eyes``: the actor who took an application into work, or changed its documents after
+that (attach, detach, relabel), may not approve or reject it.
 Every change is written to the append-only audit log (kind ``policy``).
 """
 
@@ -68,20 +69,40 @@ def set_four_eyes(session: Session, on: bool, *, now: datetime, actor: str) -> d
     return show(session)
 
 
+#: History actions that change the documents an application is decided on.
+DOCUMENT_CHANGES = ("attach", "detach", "relabel")
+
+
 def check_four_eyes(session: Session, app: Application, *, actor: str, action: str) -> None:
-    """Refuse (exit 7) when four eyes is on and this actor reviewed the application."""
+    """Refuse (exit 7) when four eyes is on and this actor prepared the decision: took the
+    application into work, or changed its documents after that (attached, detached or
+    relabelled one): otherwise one person could change the file the reviewer saw and
+    decide on it alone. Changes before the review are what the reviewer looked at."""
     if not four_eyes(session):
         return
     who = current_actor(session, actor)
-    reviewers = set(
-        session.execute(
-            select(Event.actor).where(Event.application_id == app.id, Event.action == "review")
-        ).scalars()
-    )
-    if who in reviewers:
+    rows = session.execute(
+        select(Event.id, Event.action, Event.actor)
+        .where(Event.application_id == app.id, Event.action.in_(("review", *DOCUMENT_CHANGES)))  # type: ignore[attr-defined]
+        .order_by(Event.id)
+    ).all()
+    reviewed_from = min((i for i, act, _who in rows if act == "review"), default=None)
+    if who in {w for _i, act, w in rows if act == "review"}:
         raise NotPermitted(
             _(
                 "application {app_id}: four-eyes policy is on and {who} reviewed it; another "
                 "person must {action}"
+            ).format(app_id=app.id, who=who, action=action_verb(action))
+        )
+    changed = {
+        w
+        for i, act, w in rows
+        if act in DOCUMENT_CHANGES and reviewed_from is not None and i > reviewed_from
+    }
+    if who in changed:
+        raise NotPermitted(
+            _(
+                "application {app_id}: four-eyes policy is on and {who} changed its documents "
+                "after the review; another person must {action}"
             ).format(app_id=app.id, who=who, action=action_verb(action))
         )

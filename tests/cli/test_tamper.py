@@ -235,6 +235,14 @@ EDITS = [
     E("document-deleted", "DELETE FROM document WHERE id = 1", "document 1", "deleted"),
     E("document-bytes", "UPDATE document_blob SET size = size + 1", "SHA-256"),
     E(
+        "silent-detach",
+        f"UPDATE document SET detached_at = {WHEN}, detached_by = 'x', detach_reason = 'x' "
+        "WHERE id = 1",
+        "document 1",
+        "changed",
+    ),
+    E("silent-relabel", "UPDATE document SET kind = 'other' WHERE id = 1", "document 1", "changed"),
+    E(
         "email-recipient",
         "UPDATE outbox_message SET to_addr = 'x@evil.example' WHERE id = 1",
         "email 1",
