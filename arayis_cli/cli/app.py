@@ -28,7 +28,7 @@ from arayis_cli.cli import (
     staff,
     support,
 )
-from arayis_cli.cli.output import emit_text, json_text, state
+from arayis_cli.cli.output import emit_text, for_terminal, json_text, state
 from arayis_cli.config import ENV_DB, ENV_OPERATOR, LANGUAGES
 from arayis_cli.errors import ExitCode
 from arayis_cli.i18n import N_, label, set_language
@@ -178,7 +178,7 @@ def _run(args: list[str]) -> int:
         elif hasattr(exc, "show"):
             exc.show()
         else:
-            sys.stderr.write(f"arayis: {exc}\n")
+            sys.stderr.write(for_terminal(f"arayis: {exc}") + "\n")
         return int(exit_code)
     except typer.Abort:  # Click turns Ctrl-C outside a command (while parsing) into Abort
         sys.stderr.write(label(N_("Aborted!")) + "\n")
