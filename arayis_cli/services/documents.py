@@ -192,6 +192,8 @@ def attach(
 
 def attached_kinds(session: Session, app_id: int) -> dict[str, tuple[int, str]]:
     """SHA-256 → (document id, kind) of the documents attached now (not detached)."""
+    if not 1 <= app_id <= STORED_ID_MAX:  # beyond the column: no such application
+        return {}
     return {
         sha: (doc_id, kind)
         for doc_id, sha, kind in session.execute(
