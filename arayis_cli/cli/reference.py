@@ -151,6 +151,14 @@ def pay(
     amount: str = typer.Argument(..., help=N_("Amount in AZN, e.g. 12.50.")),
     reference: str = typer.Option(None, "--reference", help=N_("Payment reference (idempotent).")),
     paid_at: str = typer.Option(None, "--paid-at", help=N_("Payment date (default: today).")),
+    again: bool = typer.Option(
+        False,
+        "--again",
+        help=N_(
+            "Without --reference, a payment of the same amount on the same day for the same "
+            "abonent is refused as a repeat; --again books it as another payment."
+        ),
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Record a payment (ödəniş) on the abonent's ledger."""
@@ -161,7 +169,13 @@ def pay(
 
     with session_scope(state.db_url) as session:
         result = record_payment(
-            session, code=code, amount=amount, reference=reference, paid_at=paid_at, now=now()
+            session,
+            code=code,
+            amount=amount,
+            reference=reference,
+            paid_at=paid_at,
+            now=now(),
+            again=again,
         )
     entry = result.entry
     data = {
