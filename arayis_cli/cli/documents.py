@@ -66,7 +66,7 @@ def relabel(
     kind: str = typer.Argument(
         ...,
         help=N_("The right kind: id-card, ownership, power-of-attorney or other."),
-        metavar=N_("KIND"),
+        metavar="KIND",
     ),
     reason: str = typer.Option(..., "--reason", help=REASON_HELP),
     as_json: bool = JSON_OPT,

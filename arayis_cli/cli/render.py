@@ -133,6 +133,14 @@ def _detail_value(action: str, key: str, value: Any) -> str:
 def _detail_text(detail: dict[str, Any], action: str = "") -> str:
     """History details as labelled phrases, one per line (``Borc: 12,50 AZN``)."""
     lines = []
+    if action == "relabel" and "was" in detail:  # one line: the kind before → after
+        detail = dict(detail)
+        if "document" in detail:
+            name = code_label(DETAIL_LABELS, "document")
+            lines.append(f"{name}: {_detail_value(action, 'document', detail.pop('document'))}")
+        was = _detail_value(action, "was", detail.pop("was"))
+        now_kind = _detail_value(action, "kind", detail.pop("kind", None))
+        lines.append(f"{code_label(DETAIL_LABELS, 'kind')}: {was} → {now_kind}")
     for key, value in detail.items():
         name = code_label(DETAIL_LABELS, key)
         lines.append(f"{name}: {_detail_value(action, key, value)}")

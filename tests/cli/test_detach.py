@@ -97,7 +97,9 @@ def test_relabel_files_a_document_under_the_right_kind(loaded: Cli) -> None:
         "reason": "Səhv növ seçilmişdi",
     }
     az = loaded("--lang", "az", "show", app_id, env={"COLUMNS": "120"}).stdout
-    assert "Əvvəl: mülkiyyət sənədi" in az and "sənədin növü düzəldildi" in az
+    assert "Növ: mülkiyyət sənədi → şəxsiyyət vəsiqəsi" in az and "sənədin növü düzəldildi" in az
+    en = loaded("show", app_id, env={"COLUMNS": "120"}).stdout
+    assert "Kind: ownership document → identity card" in en
     assert loaded.json("db", "check")["ok"] is True
 
 
