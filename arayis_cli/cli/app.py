@@ -18,15 +18,17 @@ from arayis_cli.cli import (
     admin,
     apikeys,
     certificates,
+    changes,
     clickwords,
     decisions,
+    demo,
     documents,
     intake,
     outbox,
     reference,
     register,
+    serve,
     staff,
-    support,
 )
 from arayis_cli.cli.output import emit_text, for_terminal, json_text, state
 from arayis_cli.config import ENV_DB, ENV_OPERATOR, LANGUAGES
@@ -126,10 +128,12 @@ intake.register(app)
 documents.register(app)
 decisions.register(app)
 certificates.register(app)
+serve.register(app)
 reference.register(app)
 outbox.register(app)
 admin.register(app)
-support.register(app)
+demo.register(app)
+changes.register(app)
 access.register(app)
 apikeys.register(app)
 register.register(app)

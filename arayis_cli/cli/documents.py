@@ -35,7 +35,7 @@ def detach(
     """Detach a document attached by mistake, while the application is open: it no longer
     counts for the checklist; its copy stays in the store and the history says who, when
     and why."""
-    from arayis_cli.cli.intake import application_payload, show_application
+    from arayis_cli.cli.render import application_payload, show_application
     from arayis_cli.db import session_scope
     from arayis_cli.formats import iso_baku
     from arayis_cli.services.documents import detach as detach_document
@@ -74,7 +74,7 @@ def relabel(
 ) -> None:
     """File a document under the right kind, while the application is open (the history
     keeps the kind before)."""
-    from arayis_cli.cli.intake import application_payload, show_application
+    from arayis_cli.cli.render import application_payload, show_application
     from arayis_cli.db import session_scope
     from arayis_cli.services.documents import relabel as relabel_document
 
