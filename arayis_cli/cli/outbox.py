@@ -189,11 +189,7 @@ def outbox_retry(
     if as_json:
         emit_json(shown)
     else:
-        say(
-            _("Email №{id} is queued again (pending) → {to}.").format(
-                id=shown["id"], to=shown["to"]
-            )
-        )
+        say(_("Email №{id} is queued again → {to}.").format(id=shown["id"], to=shown["to"]))
 
 
 @command
