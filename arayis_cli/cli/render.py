@@ -352,6 +352,8 @@ def print_detail(data: dict[str, Any]) -> None:
     rows = []
     for ev in data["history"]:
         what = code_label(ACTIONS, ev["action"])
+        if ev["action"] == "attach" and "document" in (ev["detail"] or {}):
+            what = _("document attached again")  # the same bytes, once detached
         if ev["to_status"]:
             change = (
                 f"{Status(ev['from_status']).label} → " if ev["from_status"] else ""

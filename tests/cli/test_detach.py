@@ -44,6 +44,11 @@ def test_detached_document_no_longer_counts(loaded: Cli) -> None:
     assert {d["id"] for d in back["documents"]} == {ownership, _doc_ids(loaded, app_id)["id-card"]}
     assert loaded.json("approve", app_id)["status"] == "completed"
     assert loaded.json("db", "check")["ok"] is True
+    again = loaded.json("show", app_id)["history"]
+    assert [e["action"] for e in again][-4:] == ["detach", "review", "attach", "approve"]
+    assert again[-2]["detail"]["document"] == ownership
+    shown = loaded("--lang", "az", "show", app_id, env={"COLUMNS": "120"}).stdout
+    assert "sənəd yenidən əlavə olundu" in shown
 
 
 def test_history_says_who_detached_what_when_and_why(loaded: Cli) -> None:
