@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -281,3 +282,77 @@ def relabel(
     )
     session.flush()
     return doc, app
+
+
+def check_history(session: Session, problem: Callable[[str], None]) -> None:
+    """``db check``: each document is as its history leaves it — detached exactly when its
+    last attach/detach was a detach, and of the kind its last attach or relabel gave it. A
+    detach or relabel made by hand (even one the hash chain linked, as PostgreSQL's triggers
+    do for any write) has no history row and is a finding."""
+    import json
+
+    from arayis_cli.models import Event
+
+    expected: dict[tuple[int, str], tuple[str, bool]] = {}  # (app, sha256) → (kind, detached)
+    by_id: dict[int, tuple[int, str]] = {}
+    for doc_id, app_id, sha in session.execute(
+        select(Document.id, Document.application_id, Document.sha256)
+    ):
+        by_id[doc_id] = (app_id, sha)
+    for app_id, action, detail in session.execute(
+        select(Event.application_id, Event.action, Event.detail)
+        .where(Event.action.in_(("attach", "detach", "relabel")))  # type: ignore[attr-defined]
+        .order_by(Event.id)
+    ):
+        try:
+            facts = json.loads(detail) if detail else {}
+        except ValueError:
+            continue  # a damaged history row is the chain's finding
+        if not isinstance(facts, dict):
+            continue
+        doc = by_id.get(facts["document"]) if isinstance(facts.get("document"), int) else None
+        key = (app_id, str(facts.get("sha256"))) if action == "attach" else doc
+        if key is None:
+            continue
+        kind, detached = expected.get(key, ("", False))
+        if action == "attach":
+            expected[key] = (str(facts.get("kind")), False)
+        elif action == "detach":
+            expected[key] = (kind, True)
+        else:
+            expected[key] = (str(facts.get("kind")), detached)
+    for doc_id, app_id, sha, kind, detached_at in session.execute(
+        select(
+            Document.id,
+            Document.application_id,
+            Document.sha256,
+            Document.kind,
+            Document.detached_at,
+        ).order_by(Document.id)
+    ):
+        want = expected.get((app_id, sha))
+        if want is None:
+            continue  # attached before the history named the bytes: nothing to compare
+        if want[1] != (detached_at is not None):
+            problem(
+                _(
+                    "application {app_id}: document {doc_id} is {state} but its history says "
+                    "otherwise (changed outside arayis)"
+                ).format(
+                    app_id=app_id,
+                    doc_id=doc_id,
+                    state=_("detached") if detached_at is not None else _("attached"),
+                )
+            )
+        elif want[0] != kind:
+            problem(
+                _(
+                    "application {app_id}: document {doc_id} is filed as {kind}, its history "
+                    "says {expected} (changed outside arayis)"
+                ).format(
+                    app_id=app_id,
+                    doc_id=doc_id,
+                    kind=gettext(DOCUMENT_KIND_LABELS.get(kind, kind)),
+                    expected=gettext(DOCUMENT_KIND_LABELS.get(want[0], want[0])),
+                )
+            )

@@ -210,3 +210,32 @@ def test_subscriber_view_and_portal_count_only_attached_documents(loaded: Cli) -
     with session_scope(loaded.url, write=False) as session:
         shown = documents_document(session, int(app_id), 0)
     assert [d["kind"] for d in shown["documents"]] == ["ownership"]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE document SET detached_at = '2026-11-25 06:00:00+00:00', detached_by = 'x',"
+        " detach_reason = 'x' WHERE id = {doc}",
+        "UPDATE document SET kind = 'other' WHERE id = {doc}",
+    ],
+    ids=["detach", "relabel"],
+)
+def test_db_check_finds_a_change_made_by_hand_with_the_triggers_on(loaded: Cli, sql: str) -> None:
+    """Even a write the hash chain linked (PostgreSQL's triggers link any write, a hand edit
+    by the owner in psql too) is a finding: the history has no detach or relabel for it."""
+    from sqlalchemy import text
+
+    from arayis_cli import db
+
+    app_id = new_app(loaded)
+    doc = _doc_ids(loaded, app_id)["ownership"]
+    loaded("relabel", _doc_ids(loaded, app_id)["id-card"], "other", "--reason", "x")
+    assert loaded.json("db", "check")["ok"] is True
+    engine = db.get_engine(loaded.url)  # the tool's engine: on SQLite it links the change too
+    with engine.begin() as conn:
+        conn.execute(text(sql.format(doc=doc)))
+    db.dispose_all()
+    report = loaded.json("db", "check", code=6)
+    found = [p for p in report["problems"] if f"document {doc}" in p]
+    assert found and all("history" in p for p in found), report  # the chain agrees with it
