@@ -10,7 +10,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -45,13 +45,28 @@ def healthy(base: str, *, timeout: float = 1) -> bool:
 def served(
     db_url: str, *args: str, verify_here: bool = False, timeout: float = 60
 ) -> Iterator[str]:
+    """``arayis serve [args]`` on ``db_url`` as a process, on a free port of 127.0.0.1:
+    its base address (``http://127.0.0.1:PORT``); see :func:`server_process`."""
+    with server_process(db_url, *args, verify_here=verify_here, timeout=timeout) as (base, _):
+        yield base
+
+
+@contextmanager
+def server_process(
+    db_url: str,
+    *args: str,
+    verify_here: bool = False,
+    ready: Callable[[int], bool] | None = None,
+    timeout: float = 60,
+) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """``arayis serve [args]`` on ``db_url`` as a process, on a free port of 127.0.0.1.
 
-    Yields the base address (``http://127.0.0.1:PORT``) once ``/healthz`` answers; the
-    process inherits this process's environment (set ``ARAYIS_*`` before entering), with
-    ``ARAYIS_VERIFY_URL`` set to its own ``/verify/`` when ``verify_here``. At the
-    end it is terminated, and killed if it has not stopped within 15 s. Its output goes to
-    a file (a pipe nobody reads would block a chatty server), shown if it fails to start.
+    Yields the base address (``http://127.0.0.1:PORT``) and the process once ``/healthz``
+    answers (and ``ready(port)`` holds, when given); the process inherits this process's
+    environment (set ``ARAYIS_*`` before entering), with ``ARAYIS_VERIFY_URL`` set to its
+    own ``/verify/`` when ``verify_here``. At the end it is terminated, and killed if it
+    has not stopped within 20 s. Its output goes to a file (a pipe nobody reads would block
+    a chatty server), shown if it fails to start.
     """
     env = {**os.environ, "ARAYIS_DATABASE_URL": db_url}
     with tempfile.TemporaryFile() as log:
@@ -68,12 +83,12 @@ def served(
             )
             try:
                 deadline = time.monotonic() + timeout
-                while not healthy(base):
+                while not (healthy(base) and (ready is None or ready(port))):
                     if proc.poll() is not None or time.monotonic() > deadline:
                         break
                     time.sleep(0.05)
                 else:
-                    yield base
+                    yield base, proc
                     return
                 log.seek(0)
                 output = log.read().decode(errors="replace")
@@ -88,7 +103,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     if proc.poll() is None:
         proc.terminate()
         try:
-            proc.wait(timeout=15)
+            proc.wait(timeout=20)
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
