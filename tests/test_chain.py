@@ -71,8 +71,7 @@ def test_concurrent_writers_never_fork_the_chain(loaded: Cli, tmp_path: Path) ->
         "    except SystemExit as exc:\n"
         "        assert not exc.code, exc.code\n"
     )
-    # The row exists first: two first-ever `policy set` at once clash on its key (exit 1
-    # on PostgreSQL; reported to the lead, outside the chain's scope).
+    # The row exists first (two first-ever changes at once: tests/test_concurrency.py).
     loaded("policy", "set", "four-eyes", "off")
     before = len(_links(loaded.url))
     procs = [
