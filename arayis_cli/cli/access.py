@@ -1,4 +1,4 @@
-"""Accountability: the guard every command passes, and db roles, policy, audit.
+"""Accountability: the guard every command passes, and policy, audit.
 
 :func:`guard_all` wraps every registered command once, at start-up: before the command
 touches anything it checks the login's roles against :data:`arayis_cli.access.COMMANDS`
@@ -15,7 +15,7 @@ from typing import Any
 import typer
 
 from arayis_cli.access import OWNER_ONLY, permitted, required
-from arayis_cli.cli.output import JSON_OPT, actor, command, console, emit_json, now, say, state
+from arayis_cli.cli.output import JSON_OPT, actor, command, console, emit_json, now, state
 from arayis_cli.cli.params import count_option, id_option
 from arayis_cli.i18n import N_, _
 
@@ -89,26 +89,6 @@ def guard_all(app: typer.Typer, prefix: str = "") -> None:
     for group in app.registered_groups:
         if group.typer_instance is not None:
             guard_all(group.typer_instance, prefix=f"{prefix}{group.name} ")
-
-
-@command
-def db_roles(as_json: bool = JSON_OPT) -> None:
-    """Create the group roles arayis_support, _clerk, _approver, _billing, _admin and their
-    grants and checks in this PostgreSQL database (idempotent; run again after db upgrade)."""
-    from arayis_cli.db import session_scope
-    from arayis_cli.services.roles import install
-
-    with session_scope(state.db_url) as session:
-        result = install(session)
-    if as_json:
-        emit_json({**result, "installed": True})
-    else:
-        say(
-            _(
-                "Roles set up: {roles}. Grant them to personal logins: "
-                "GRANT arayis_clerk TO <login>;"
-            ).format(roles=", ".join(result["roles"]))
-        )
 
 
 @command
@@ -248,9 +228,6 @@ def _audit_table(rows: list[dict[str, Any]]) -> None:
 
 
 def register(app: typer.Typer) -> None:
-    from arayis_cli.cli.admin import db_app
-
-    db_app.command("roles")(db_roles)
     policy_app.command("set")(policy_set)
     policy_app.command("show")(policy_show)
     app.add_typer(policy_app, name="policy")

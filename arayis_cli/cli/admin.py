@@ -1,4 +1,4 @@
-"""db upgrade, stats, demo."""
+"""db upgrade, check, backup, roles; stats."""
 
 from __future__ import annotations
 
@@ -122,6 +122,26 @@ def db_backup(
 
 
 @command
+def db_roles(as_json: bool = JSON_OPT) -> None:
+    """Create the group roles arayis_support, _clerk, _approver, _billing, _admin and their
+    grants and checks in this PostgreSQL database (idempotent; run again after db upgrade)."""
+    from arayis_cli.db import session_scope
+    from arayis_cli.services.roles import install
+
+    with session_scope(state.db_url) as session:
+        result = install(session)
+    if as_json:
+        emit_json({**result, "installed": True})
+    else:
+        say(
+            _(
+                "Roles set up: {roles}. Grant them to personal logins: "
+                "GRANT arayis_clerk TO <login>;"
+            ).format(roles=", ".join(result["roles"]))
+        )
+
+
+@command
 def stats(as_json: bool = JSON_OPT) -> None:
     """Counts by status, overdue, processing-time figures (working days)."""
     from rich.table import Table
@@ -160,11 +180,9 @@ def register(app: typer.Typer) -> None:
     db_app.command("upgrade")(db_upgrade)
     db_app.command("check")(db_check)
     db_app.command("backup")(db_backup)
+    db_app.command("roles")(db_roles)
     app.add_typer(db_app, name="db")
     app.command("stats")(stats)
-    from arayis_cli.cli import demo
-
-    app.command("demo")(demo.demo)
 
 
 #: What ``db check`` counted, as people name it (JSON keeps the table names).

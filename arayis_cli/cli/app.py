@@ -18,14 +18,16 @@ from arayis_cli.cli import (
     admin,
     apikeys,
     certificates,
+    changes,
     clickwords,
     decisions,
+    demo,
     intake,
     outbox,
     reference,
     register,
+    serve,
     staff,
-    support,
 )
 from arayis_cli.cli.output import emit_text, json_text, state
 from arayis_cli.config import ENV_DB, ENV_OPERATOR, LANGUAGES
@@ -124,10 +126,12 @@ def root(
 intake.register(app)
 decisions.register(app)
 certificates.register(app)
+serve.register(app)
 reference.register(app)
 outbox.register(app)
 admin.register(app)
-support.register(app)
+demo.register(app)
+changes.register(app)
 access.register(app)
 apikeys.register(app)
 register.register(app)

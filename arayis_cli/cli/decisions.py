@@ -13,7 +13,6 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from arayis_cli.cli.intake import application_data, application_payload, show_application
 from arayis_cli.cli.output import (
     JSON_OPT,
     PII_OPT,
@@ -83,6 +82,7 @@ def review(
     show_pii: bool = PII_OPT,
 ) -> None:
     """Take an application into work (Yeni → İcrada olan) and show the checklist."""
+    from arayis_cli.cli.render import application_payload, show_application
     from arayis_cli.db import session_scope
     from arayis_cli.errors import InvalidInput, NotFound
     from arayis_cli.services import decisions
@@ -146,6 +146,7 @@ def reject(
     show_pii: bool = PII_OPT,
 ) -> None:
     """Refuse the application (Ləğv olunmuş) and queue the email with the reason."""
+    from arayis_cli.cli.render import application_data, show_application
     from arayis_cli.db import session_scope
     from arayis_cli.services import decisions
     from arayis_cli.validation import clean_text
@@ -188,6 +189,7 @@ def approve(
     """Complete the application (İcra olunmuş), check the debt and queue the email."""
     from decimal import Decimal
 
+    from arayis_cli.cli.render import application_data, show_application
     from arayis_cli.db import session_scope
     from arayis_cli.money import money_human, money_json
     from arayis_cli.services import decisions

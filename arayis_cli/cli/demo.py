@@ -334,3 +334,7 @@ class Story:
         for i, (code, count) in enumerate(figures["by_status"].items()):
             parts += [", " if i else "", status_text(code), f" {count}"]
         show(table, join(*parts))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)

@@ -101,6 +101,8 @@ def submit(
                     app_id=app.id, app_external_id=app.external_id
                 )
             )
+    from arayis_cli.cli.render import application_data, show_application
+
     data = application_data(app.id or 0, show_pii=show_pii, extra={"created": created})
     show_application(data, as_json=as_json)
 
@@ -157,44 +159,6 @@ def _submit_file(path: Path, *, as_json: bool) -> None:
         print_import_report(report.as_json(), subject=_("Applications"))
     if report.failed:
         raise typer.Exit(int(ExitCode.INVALID_INPUT))
-
-
-def application_data(
-    app_id: int, *, show_pii: bool, extra: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The application object of docs/json.md (read in its own transaction), plus ``extra``."""
-    from arayis_cli.db import session_scope
-    from arayis_cli.services.common import get_application
-
-    with session_scope(state.db_url, write=False) as session:
-        app = get_application(session, app_id)
-        return application_payload(session, app, show_pii=show_pii, extra=extra)
-
-
-def application_payload(
-    session: Any, app: Any, *, show_pii: bool, extra: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    """The application object, read in the caller's transaction."""
-    from arayis_cli.present import application_json
-    from arayis_cli.services.common import baku_date
-    from arayis_cli.services.queries import documents_of
-
-    docs = documents_of(session, [app.id]).get(app.id, [])
-    data = application_json(app, docs, today=baku_date(now()), show_pii=show_pii)
-    return {**data, **(extra or {})}
-
-
-def show_application(data: dict[str, Any], *, as_json: bool) -> None:
-    if as_json:
-        emit_json(data)
-    else:
-        from arayis_cli.cli.render import print_application
-
-        print_application(data)
-
-
-def _show_application(app_id: int, *, as_json: bool, show_pii: bool) -> None:
-    show_application(application_data(app_id, show_pii=show_pii), as_json=as_json)
 
 
 @command
@@ -258,7 +222,9 @@ def attach(
                 "{n} was already attached.", "{n} were already attached.", same
             ).format(n=same)
         say(stored)
-    _show_application(app_id, as_json=as_json, show_pii=show_pii)
+    from arayis_cli.cli.render import application_data, show_application
+
+    show_application(application_data(app_id, show_pii=show_pii), as_json=as_json)
 
 
 #: Rows a person sees by default (a table); --all, --limit, JSON and CSV are unlimited.

@@ -12,7 +12,18 @@ from typing import TYPE_CHECKING, Any
 
 from rich.table import Table
 
-from arayis_cli.cli.output import bad, console, good, join, muted, show, warning
+from arayis_cli.cli.output import (
+    bad,
+    console,
+    emit_json,
+    good,
+    join,
+    muted,
+    now,
+    show,
+    state,
+    warning,
+)
 from arayis_cli.i18n import N_, _, gettext
 from arayis_cli.validation import DOCUMENT_KIND_LABELS
 from arayis_cli.workflow import CHECKLIST, Status
@@ -679,3 +690,38 @@ def print_changes(entries: list[dict[str, Any]], next_cursor: int) -> None:
     else:
         out.print(Text(_("No new changes."), style="dim"))
     out.print(Text(_("Next cursor (--after): {cursor}").format(cursor=next_cursor)))
+
+
+# The application object: read, then shown (submit, attach, show, review, reject, approve).
+
+
+def application_data(
+    app_id: int, *, show_pii: bool, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The application object of docs/json.md (read in its own transaction), plus ``extra``."""
+    from arayis_cli.db import session_scope
+    from arayis_cli.services.common import get_application
+
+    with session_scope(state.db_url, write=False) as session:
+        app = get_application(session, app_id)
+        return application_payload(session, app, show_pii=show_pii, extra=extra)
+
+
+def application_payload(
+    session: Any, app: Any, *, show_pii: bool, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The application object, read in the caller's transaction."""
+    from arayis_cli.present import application_json
+    from arayis_cli.services.common import baku_date
+    from arayis_cli.services.queries import documents_of
+
+    docs = documents_of(session, [app.id]).get(app.id, [])
+    data = application_json(app, docs, today=baku_date(now()), show_pii=show_pii)
+    return {**data, **(extra or {})}
+
+
+def show_application(data: dict[str, Any], *, as_json: bool) -> None:
+    if as_json:
+        emit_json(data)
+    else:
+        print_application(data)
