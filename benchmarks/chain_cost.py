@@ -59,11 +59,30 @@ def python_of(src: Path) -> str:
     return str(own) if src != REPO and own.exists() else sys.executable
 
 
+def imported_from(src: Path) -> str:
+    """Where the runs for ``src`` import arayis_cli from (checked before measuring)."""
+    probe = "import arayis_cli; print(arayis_cli.__file__)"
+    return subprocess.run(
+        [python_of(src), "-c", probe],
+        env={**os.environ, "PYTHONPATH": str(src)},
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=src,
+    ).stdout.strip()
+
+
 def arayis(src: Path, *args: str, env: dict[str, str]) -> str:
+    # Run in ``src``: ``python -c`` puts the current directory first on sys.path, before
+    # PYTHONPATH, so from the repository's root every run would import the working tree.
     run_env = {**env, "PYTHONPATH": str(src)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
-        [python_of(src), "-c", ENTRY, *args], env=run_env, check=True, capture_output=True
+        [python_of(src), "-c", ENTRY, *args],
+        env=run_env,
+        check=True,
+        capture_output=True,
+        cwd=src,
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     CPU[0] += (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -162,7 +181,10 @@ def main() -> None:
         root = Path(tmp)
         base = args.before.resolve() if args.before else export(args.base_rev, root / "base")
         sources = {"before": base, "after": REPO}
-        print(f"before: {base} ({python_of(base)}); after: {REPO} ({python_of(REPO)})")
+        for label, src in sources.items():
+            code = imported_from(src)
+            assert Path(code).is_relative_to(src), (label, src, code)
+            print(f"{label}: {src} ({python_of(src)}), runs {code}")
         cases = {
             "submit --from-file (rows/s)": lambda s, w, e: intake(s, w, args.intake, e),
             "review/approve (ms per command)": lambda s, w, e: decisions(s, w, args.decisions, e),
