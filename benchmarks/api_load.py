@@ -24,23 +24,21 @@ import json
 import os
 import platform
 import shutil
-import socket
 import sqlite3
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
 
-from verify_load import tree_cpu  # this folder: CPU seconds of a process tree
+from server import free_port, serve, tree_cpu  # this folder
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample_data"
 MAX_REQUESTS = 200_000
 FIN_LETTERS = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+#: The benchmark measures the server, not its per-client rate limit.
+API_UNLIMITED = ("--api-rate-limit", "100000000", "--api-burst", "100000000")
 
 
 def build_register(work: Path, subscribers: int) -> tuple[dict[str, str], str, str, list[int]]:
@@ -90,36 +88,6 @@ def build_register(work: Path, subscribers: int) -> tuple[dict[str, str], str, s
 
     arayis_db.dispose_all()
     return env, url, str(key), ids
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def serve(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [
-            *(sys.executable, "-m", "arayis_cli", "serve", "--port", str(port)),
-            *("--workers", str(workers), "--api-rate-limit", "100000000"),
-            *("--api-burst", "100000000"),
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(
-        f"arayis serve did not start: {proc.stderr.read().decode() if proc.stderr else ''}"
-    )
 
 
 async def exchange(
@@ -223,7 +191,7 @@ def main() -> None:
             f"{args.workers} worker(s)"
         )
         port = free_port()
-        proc = serve(env, port, args.workers)
+        proc = serve(env, port, args.workers, *API_UNLIMITED)
         try:
             asyncio.run(get_load(port, key, ids, clients, 1.0))  # warm-up
             print(f"load average before GETs: {os.getloadavg()[0]:.2f}")

@@ -23,16 +23,16 @@ import asyncio
 import os
 import platform
 import shutil
-import socket
 import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from datetime import UTC, datetime
 from pathlib import Path
+
+from server import free_port, serve, tree_cpu  # this folder
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE = REPO / "sample_data"
@@ -117,12 +117,6 @@ def floor(env: dict[str, str], url: str, token: str, n: int) -> float:
     return n / (time.perf_counter() - start)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def client(
     port: int, request: bytes, until: float, latencies: list[float], errors: list[int]
 ) -> None:
@@ -158,63 +152,6 @@ async def drive(
     return latencies, errors, time.perf_counter() - start
 
 
-def serve(env: dict[str, str], port: int, workers: int) -> subprocess.Popen[bytes]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "arayis_cli",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--rate-limit",
-            "100000000",
-            "--burst",
-            "100000000",
-        ],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.2)
-    proc.kill()
-    raise SystemExit(
-        f"arayis serve did not start: {proc.stderr.read().decode() if proc.stderr else ''}"
-    )
-
-
-def tree_cpu(pid: int) -> float:
-    """CPU seconds used so far by a process and all its descendants (from /proc)."""
-    parents: dict[int, int] = {}
-    times: dict[int, float] = {}
-    tick = os.sysconf("SC_CLK_TCK")
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        parents[int(entry.name)] = int(fields[1])
-        times[int(entry.name)] = (int(fields[11]) + int(fields[12])) / tick
-    family, frontier = {pid}, [pid]
-    while frontier:
-        parent = frontier.pop()
-        for child, ppid in parents.items():
-            if ppid == parent and child not in family:
-                family.add(child)
-                frontier.append(child)
-    return sum(times.get(p, 0.0) for p in family)
-
-
 def logged(db: str) -> int:
     with sqlite3.connect(db) as con:
         return con.execute("SELECT count(*) FROM certificate_verification").fetchone()[0]
@@ -246,7 +183,7 @@ def main() -> None:
         for workers in [int(w) for w in args.workers.split(",")]:
             port = free_port()
             before = logged(db)
-            proc = serve(env, port, workers)
+            proc = serve(env, port, workers, "--rate-limit", "100000000", "--burst", "100000000")
             try:
                 warmed = len(asyncio.run(drive(port, f"/verify/{token}", clients, 1.0))[0])
                 server_cpu = tree_cpu(proc.pid)

@@ -17,6 +17,10 @@ version and the names, tests/unit/test_pdf_fontcache.py the behaviour):
    ``fpdf.output`` (fontTools.subset): ``Subsetter(options)``, ``.populate(glyphs=...)``,
    ``.subset(font.ttfont)``; then it reads ``font.ttfont.getGlyphID(name)``,
    ``"CFF " in font.ttfont`` and ``font.ttfont.save(stream)``, and calls ``font.close()``.
+3. Streams are compressed by ``zlib.compress(contents, level=...)`` through the module
+   global ``zlib`` of ``fpdf.syntax``. While a document is written that global is a
+   namespace that remembers the compressed form of large streams (the font program and
+   its glyph map, the same in nearly every certificate): the same bytes as zlib's, once.
 
 How. A document's copy of a parsed font gets, instead of the shared fontTools object, a
 :class:`_SubsetSource` of its own; while that document is written, ``fpdf.output.ftsubset``
@@ -25,8 +29,9 @@ is swapped for a namespace whose ``Subsetter`` compiles a :class:`_SubsetSource`
 before). The parsed font shared between documents is never given to fontTools, so a later
 document with other glyphs ("Ä", "ß", Cyrillic) cannot find it already cut down.
 
-The swap is process-wide for the duration of one ``output()``: arayis renders in one thread
-per process (batch printing uses worker processes, not threads).
+The swap is process-wide while any ``output()`` runs: the first document being written
+installs it and the last restores fpdf2's own (a web worker's threads write several at
+once; batch printing uses worker processes).
 
 If fpdf2 does not look as expected, :func:`supported` is false and every document goes
 through the public API (slower, same PDF); the tests fail loudly so that the pin and this
@@ -37,6 +42,7 @@ from __future__ import annotations
 
 import copy
 import io
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -62,6 +68,7 @@ def supported() -> bool:
     try:
         import fpdf
         import fpdf.output
+        import fpdf.syntax
         from fpdf.fonts import SubsetMap, TTFFont
     except ImportError:  # pragma: no cover - fpdf2 is a dependency
         return False
@@ -71,6 +78,7 @@ def supported() -> bool:
         and hasattr(fpdf.output, "ftsubset")
         and set(FONT_STATE) <= set(TTFFont.__slots__)
         and callable(getattr(SubsetMap, "get_all_glyph_names", None))
+        and callable(getattr(getattr(fpdf.syntax, "zlib", None), "compress", None))
     )
 
 
@@ -153,6 +161,8 @@ def _changed(what: str) -> RuntimeError:
 
 
 _SUBSETS: OrderedDict[tuple[Path, frozenset[str], str], _Program] = OrderedDict()
+#: Guards the caches of this module (a web worker renders in several threads).
+_cache_lock = threading.Lock()
 #: Cache hits and misses since the process started (read by the tests and benchmarks).
 counts = {"hits": 0, "misses": 0}
 
@@ -160,12 +170,13 @@ counts = {"hits": 0, "misses": 0}
 def _compile(path: Path, glyphs: frozenset[str], options: Any) -> _Program:
     """The subset of ``path`` holding ``glyphs``, compiled from a fresh ``TTFont`` once."""
     key = (path, glyphs, repr(sorted(vars(options).items())))
-    program = _SUBSETS.get(key)
-    if program is not None:
-        counts["hits"] += 1
-        _SUBSETS.move_to_end(key)
-        return program
-    counts["misses"] += 1
+    with _cache_lock:
+        program = _SUBSETS.get(key)
+        if program is not None:
+            counts["hits"] += 1
+            _SUBSETS.move_to_end(key)
+            return program
+        counts["misses"] += 1
     from fontTools import subset as ftsubset
     from fontTools.ttLib import TTFont
 
@@ -176,9 +187,10 @@ def _compile(path: Path, glyphs: frozenset[str], options: Any) -> _Program:
     out = io.BytesIO()
     fresh.save(out)
     program = _Program(out.getvalue(), {n: i for i, n in enumerate(fresh.getGlyphOrder())})
-    _SUBSETS[key] = program
-    while len(_SUBSETS) > SUBSETS_KEPT:
-        _SUBSETS.popitem(last=False)
+    with _cache_lock:
+        _SUBSETS[key] = program
+        while len(_SUBSETS) > SUBSETS_KEPT:
+            _SUBSETS.popitem(last=False)
     return program
 
 
@@ -235,19 +247,65 @@ def _common_glyphs(path: Path, common: str) -> frozenset[str]:
     return _parsed(path).glyph_names(common)
 
 
+#: Streams at least this long have their compressed form remembered (font programs and
+#: glyph maps: tens of kilobytes; a certificate's page is smaller).
+COMPRESSED_MIN = 16 * 1024
+#: Compressed streams kept per process.
+COMPRESSED_KEPT = 16
+_COMPRESSED: OrderedDict[tuple[bytes, int], bytes] = OrderedDict()
+
+
+def _compress(data: bytes, level: int = -1) -> bytes:
+    """``zlib.compress``, remembered for large streams (the same output, computed once)."""
+    import zlib
+
+    if len(data) < COMPRESSED_MIN:
+        return zlib.compress(data, level=level)
+    key = (bytes(data), level)
+    with _cache_lock:
+        done = _COMPRESSED.get(key)
+        if done is not None:
+            _COMPRESSED.move_to_end(key)
+            return done
+    done = zlib.compress(data, level=level)
+    with _cache_lock:
+        _COMPRESSED[key] = done
+        while len(_COMPRESSED) > COMPRESSED_KEPT:
+            _COMPRESSED.popitem(last=False)
+    return done
+
+
+#: Documents being written now (threads of a web worker write several at once): the
+#: swapped globals are installed by the first and restored by the last.
+_writing = 0
+_writing_lock = threading.Lock()
+_originals: dict[str, Any] = {}
+
+
 @contextmanager
 def _cached_subsets() -> Iterator[None]:
+    global _writing
     import fpdf.output as fpdf_output
+    import fpdf.syntax as fpdf_syntax
     from fontTools import subset as ftsubset
 
-    original = fpdf_output.ftsubset
-    fpdf_output.ftsubset = SimpleNamespace(  # type: ignore[assignment]
-        Options=ftsubset.Options, Subsetter=_Subsetter
-    )
+    with _writing_lock:
+        if _writing == 0:
+            _originals["ftsubset"] = fpdf_output.ftsubset
+            _originals["zlib"] = fpdf_syntax.zlib
+            fpdf_output.ftsubset = SimpleNamespace(  # type: ignore[assignment]
+                Options=ftsubset.Options, Subsetter=_Subsetter
+            )
+            fpdf_syntax.zlib = SimpleNamespace(compress=_compress)  # type: ignore[assignment]
+        _writing += 1
     try:
         yield
     finally:
-        fpdf_output.ftsubset = original
+        with _writing_lock:
+            _writing -= 1
+            if _writing == 0:
+                fpdf_output.ftsubset = _originals["ftsubset"]
+                fpdf_syntax.zlib = _originals["zlib"]
 
 
 def output(pdf: Any) -> bytes:

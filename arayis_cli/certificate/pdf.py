@@ -438,6 +438,17 @@ def _draw_qr(pdf: Any, content: str, *, x: float, y: float, size: float) -> None
     module = size / (len(qr.matrix) + 2 * border)
     left, top = x + border * module, y + border * module
     pdf.set_fill_color(0, 0, 0)
-    fill = RenderStyle.F
-    for col, row, w, h in qr_rectangles(qr.matrix):
-        pdf.rect(left + col * module, top + row * module, w * module, h * module, style=fill)
+    rects = qr_rectangles(qr.matrix)
+    if not fontcache.supported():  # an fpdf2 this module does not know: its public API
+        fill = RenderStyle.F
+        for col, row, w, h in rects:
+            pdf.rect(left + col * module, top + row * module, w * module, h * module, style=fill)
+        return
+    # The very lines fpdf2's rect(style="F") writes, one per rectangle, added in one go:
+    # several hundred rect() calls cost more than the rest of the page's text.
+    k, page_h, n = pdf.k, pdf.h, len(qr.matrix) + 1
+    xs = [f"{(left + i * module) * k:.2f}" for i in range(n)]
+    ys = [f"{(page_h - (top + i * module)) * k:.2f}" for i in range(n)]
+    ws = [f"{i * module * k:.2f}" for i in range(n)]
+    hs = [f"{-(i * module) * k:.2f}" for i in range(n)]
+    pdf._out("\n".join(f"{xs[c]} {ys[r]} {ws[w]} {hs[h]} re f" for c, r, w, h in rects))

@@ -101,8 +101,12 @@ def signer_for_print(session: Session, *, now: datetime) -> Signer:
         signer = current_signer()
         if signer is None:  # created on first use: never None on the terminal
             raise RuntimeError("the terminal's signing key was not created")
-        _refuse_retired(session, signer.kid)
         row = current_row(session)
+        if row is not None and row.kid == signer.kid:
+            # The usual case, in one statement: registered, current, perhaps retired.
+            _refuse_retired_row(row)
+            return signer
+        _refuse_retired(session, signer.kid)
         if row is not None and configured is not None and row.kid != signer.kid:
             _stale(configured, signer.kid, row.kid)  # a configured file must hold the current key
         register(session, signer, now=now, current=row is None or None)  # the first: current
@@ -187,11 +191,16 @@ def _interrupted(path: Path, kid: str) -> None:
 
 def _refuse_retired(session: Session, kid: str) -> None:
     row = session.get(SigningKey, kid)
-    if row is not None and row.retired_at is not None:
+    if row is not None:
+        _refuse_retired_row(row)
+
+
+def _refuse_retired_row(row: SigningKey) -> None:
+    if row.retired_at is not None:
         raise Unavailable(
             _(
                 "signing key {kid} was retired: an administrator must run `arayis keys rotate`"
-            ).format(kid=kid)
+            ).format(kid=row.kid)
         )
 
 

@@ -58,6 +58,8 @@ from arayis_cli.workflow import PRINT, PRINTABLE, Status, require
 
 if TYPE_CHECKING:
     from arayis_cli.certificate.pdf import CertificateData
+    from arayis_cli.certificate.signing import Signer
+    from arayis_cli.services.staff import Responsible
 
 
 @dataclass
@@ -99,9 +101,15 @@ def allocate_number(session: Session, year: int) -> str:
 
 @dataclass(frozen=True)
 class Printable:
+    """What the check under lock found: the certificate may be printed now, with these."""
+
     app: Application
     abonent: Abonent
     balance: Decimal
+    #: The key that signs it (checked before a number is taken).
+    signer: Signer
+    #: Who is named on it (the staff register's name and title, or blank).
+    who: Responsible
     #: With ``renew``: the certificate the new one replaces (current, or the revoked one).
     previous: Certificate | None = None
 
@@ -124,7 +132,7 @@ def latest_certificate(session: Session, app_id: int) -> Certificate | None:
 
 
 def check_register(
-    session: Session, app_id: int, *, renew: bool, replacing: str | None = None
+    session: Session, app_id: int, *, renew: bool | None, replacing: str | None = None
 ) -> Certificate | None:
     """One current certificate per application, checked under the application's lock.
 
@@ -133,8 +141,14 @@ def check_register(
     certificate was revoked (a revocation sticks until a renewal). With ``renew``: there must
     be a certificate to replace, and, when ``replacing`` is given, still the same one (a
     concurrent renewal changed it first: exit 5). Returns the certificate replaced.
+    ``renew=None`` is the portal's "Çap et": the current certificate is returned (to be
+    handed out again), none yet is None (to be issued), a revoked one is refused.
     """
     latest = latest_certificate(session, app_id)
+    if renew is None:
+        if latest is None or (latest.revoked_at is None and latest.superseded_at is None):
+            return latest
+        renew = False  # revoked: refused as below
     if not renew:
         if latest is None:
             return None
@@ -177,10 +191,11 @@ def check_printable(
     *,
     now: datetime,
     actor: str,
-    renew: bool = False,
+    renew: bool | None = False,
     replacing: str | None = None,
 ) -> Printable:
-    """Çap et is allowed now: completed, no current certificate (or ``renew``), abonent
+    """Çap et is allowed now: completed, no current certificate (or ``renew``; or, with
+    ``renew=None``, the current one in ``previous``: see :func:`check_register`), abonent
     still in group I, no debt at this moment.
 
     The application and then the abonent are locked (PostgreSQL ``FOR UPDATE``) before the
@@ -233,8 +248,8 @@ def check_printable(
     # The office key must be at hand before a number is taken (exit 8 otherwise).
     from arayis_cli.services.keys import signer_for_print
 
-    signer_for_print(session, now=now)
-    return Printable(app, abonent, bal, previous)
+    signer = signer_for_print(session, now=now)
+    return Printable(app, abonent, bal, signer, who, previous)
 
 
 @dataclass(frozen=True)
@@ -267,10 +282,6 @@ def prepare_certificate(
 ) -> Prepared:
     """Check again (the locks are then held to the commit) and sign certificate ``number``;
     what the PDF shows is in ``data``, rendered by the caller (or a worker process)."""
-    from arayis_cli.certificate.pdf import CertificateData
-    from arayis_cli.certificate.signing import in_demo
-    from arayis_cli.services.staff import responsible
-
     ok = check_printable(
         session,
         app_id,
@@ -279,22 +290,33 @@ def prepare_certificate(
         renew=renew_reason is not None,
         replacing=replacing,
     )
-    app, abonent, bal = ok.app, ok.abonent, ok.balance
+    return sign_checked(ok, number=number, now=now, actor=actor, renew_reason=renew_reason)
+
+
+def sign_checked(
+    ok: Printable, *, number: str, now: datetime, actor: str, renew_reason: str | None = None
+) -> Prepared:
+    """Sign certificate ``number`` for what :func:`check_printable` just found (in this
+    transaction, its locks held): the token, and the data the PDF shows."""
+    from arayis_cli.certificate.pdf import CertificateData
+    from arayis_cli.certificate.signing import in_demo
+
+    app, abonent, bal, who = ok.app, ok.abonent, ok.balance, ok.who
     s = settings()
     valid_until = baku_date(now) + timedelta(days=s.certificate_validity_days)
-    from arayis_cli.services.keys import signer_for_print
-
-    signer = signer_for_print(session, now=now)
-    who = responsible(session, actor)
     token = sign_token(
-        signer, number=number, issued_at=now, valid_until=valid_until, abonent_code=abonent.code
+        ok.signer,
+        number=number,
+        issued_at=now,
+        valid_until=valid_until,
+        abonent_code=abonent.code,
     )
     data = CertificateData(
         organisation=s.organisation,
         number=number,
         issued_at=now,
         valid_until=valid_until,
-        application_id=app_id,
+        application_id=app.id,
         submitted_at=app.submitted_at,
         abonent_code=abonent.code,
         group=abonent.group,
@@ -310,14 +332,14 @@ def prepare_certificate(
         demo=in_demo(),
     )
     return Prepared(
-        app_id,
+        app.id,
         number,
         now,
         actor,
         bal,
         valid_until,
         token,
-        signer.kid,
+        ok.signer.kid,
         data,
         previous=ok.previous,
         reason=renew_reason,
@@ -378,30 +400,26 @@ def register_certificate(session: Session, prepared: Prepared, pdf: bytes) -> Is
     return Issued(cert, pdf)
 
 
-def issue_certificate(
-    session: Session,
-    app_id: int,
-    *,
-    number: str,
-    now: datetime,
-    actor: str,
-    renew_reason: str | None = None,
-    replacing: str | None = None,
-) -> Issued:
-    """Check again (locks held to the commit), sign, render and register certificate
-    ``number``; the caller commits after the PDF is safely on disk."""
+def issue_certificate(session: Session, prepared: Prepared) -> Issued:
+    """Render and register a prepared certificate; the caller commits after the PDF is
+    safely on disk."""
     from arayis_cli.certificate.pdf import render
 
-    prepared = prepare_certificate(
-        session,
-        app_id,
-        number=number,
-        now=now,
-        actor=actor,
-        renew_reason=renew_reason,
-        replacing=replacing,
-    )
     return register_certificate(session, prepared, render(prepared.data))
+
+
+def take_number(
+    session: Session, app_id: int, *, now: datetime, actor: str, renew_reason: str | None
+) -> tuple[Printable, str]:
+    """Check that ``app_id`` may be printed now (locks held to the commit) and allocate its
+    certificate number: what the check found, and the number."""
+    ok = check_printable(session, app_id, now=now, actor=actor, renew=renew_reason is not None)
+    return ok, allocate_number(session, baku_date(now).year)
+
+
+def replaced_number(ok: Printable) -> str | None:
+    """The number of the certificate a renewal replaces (checked again at its register)."""
+    return ok.previous.number if ok.previous is not None else None
 
 
 def clean_reason(reason: str | None) -> str | None:
@@ -432,17 +450,10 @@ def print_certificate(
     the new one. A debt refuses with :class:`DebtOutstanding` (its evidence committed).
     """
     renew_reason = clean_reason(renew_reason)
-    ok = check_printable(session, app_id, now=now, actor=actor, renew=renew_reason is not None)
-    number = allocate_number(session, baku_date(now).year)
-    return issue_certificate(
-        session,
-        app_id,
-        number=number,
-        now=now,
-        actor=actor,
-        renew_reason=renew_reason,
-        replacing=ok.previous.number if ok.previous is not None else None,
-    )
+    ok, number = take_number(session, app_id, now=now, actor=actor, renew_reason=renew_reason)
+    # One transaction: the check's locks are still held, so it need not be made again.
+    signed = sign_checked(ok, number=number, now=now, actor=actor, renew_reason=renew_reason)
+    return issue_certificate(session, signed)
 
 
 def copy_certificate(session: Session, app_id: int) -> Issued:
@@ -459,6 +470,12 @@ def copy_certificate(session: Session, app_id: int) -> Issued:
         raise Conflict(
             _("application {app_id} has no current certificate to copy").format(app_id=app_id)
         )
+    return registered_copy(session, latest)
+
+
+def registered_copy(session: Session, latest: Certificate) -> Issued:
+    """The bytes the register kept for certificate ``latest`` (checked against its hash)."""
+    app_id = latest.application_id
     pdf = session.execute(
         select(CertificatePdf.content).where(CertificatePdf.certificate_id == latest.id)
     ).scalar_one_or_none()
@@ -532,21 +549,20 @@ def print_to_file(
         settle_folder(url, target.folder)
     with staged(target) as staging:
         with session_scope(url) as session:
-            ok = check_printable(
-                session, app_id, now=now, actor=actor, renew=renew_reason is not None
+            ok, number = take_number(
+                session, app_id, now=now, actor=actor, renew_reason=renew_reason
             )
-            replacing = ok.previous.number if ok.previous is not None else None
-            number = allocate_number(session, baku_date(now).year)
         with session_scope(url) as session:
-            issued = issue_certificate(
+            prepared = prepare_certificate(
                 session,
                 app_id,
                 number=number,
                 now=now,
                 actor=actor,
                 renew_reason=renew_reason,
-                replacing=replacing,
+                replacing=replaced_number(ok),
             )
+            issued = issue_certificate(session, prepared)
             _stage(staging, issued.pdf, target)
         staging.committed = True
         return issued, _publish(staging, target, number)
@@ -655,7 +671,7 @@ def render_pool(jobs: int) -> Iterator[Renderer]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    render(_sample())  # fonts parsed and the subset compiled once, before the fork
+    warm_renderer()  # before the fork: the workers inherit it
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
@@ -667,6 +683,15 @@ def render_pool(jobs: int) -> Iterator[Renderer]:
         yield lambda page: pool.submit(render, page).result
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def warm_renderer() -> None:
+    """Draw a sample certificate once, thrown away: the fonts parsed, their usual subset
+    compiled and compressed, the QR encoder imported — what every later certificate of this
+    process reuses (a web worker does it when it starts, not on a subscriber's press)."""
+    from arayis_cli.certificate.pdf import render
+
+    render(_sample())
 
 
 def _worker_start(parent: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
@@ -204,6 +205,24 @@ class Service:
         return self.refuse(request, 413, "too_large")
 
 
+def warm_in_background() -> threading.Thread:
+    """Prepare this worker's certificate drawing (fonts, subset) while it starts serving:
+    the first subscriber's "Çap et" must not pay for it. Best effort: a failure here shows
+    again, properly reported, when a certificate is drawn."""
+
+    def warm() -> None:
+        from arayis_cli.services.printing import warm_renderer
+
+        try:
+            warm_renderer()
+        except Exception:  # best effort: the press reports it properly
+            return
+
+    thread = threading.Thread(target=warm, name="arayis-warm", daemon=True)
+    thread.start()
+    return thread
+
+
 def create_app(config: ServeConfig) -> Any:
     service = Service(config)
 
@@ -211,9 +230,11 @@ def create_app(config: ServeConfig) -> Any:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         service.recorder.start()
         service.calls.start()
+        warming = warm_in_background()
         try:
             yield
         finally:
+            await run_in_threadpool(warming.join, 30)  # never left drawing after a stop
             await run_in_threadpool(service.recorder.stop)
             await run_in_threadpool(service.calls.stop)
 

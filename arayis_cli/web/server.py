@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from contextlib import suppress
+from typing import Any
 
 from arayis_cli.web.config import ServeConfig
 
@@ -57,15 +59,58 @@ def run(
     from arayis_cli.config import hand_to_workers
 
     hand_to_workers(config.to_json())
-    if workers > 1:
-        target: object = "arayis_cli.web.app:app_from_environment"
-        extra: dict[str, object] = {"factory": True, "workers": workers}
-    else:
-        from arayis_cli.web.app import create_app
-
-        target, extra = create_app(config), {}
     try:
-        uvicorn.run(target, **common, **extra)  # type: ignore[arg-type]
+        if workers > 1:
+            _run_workers(common, host=host, port=port, workers=workers)
+        else:
+            from arayis_cli.web.app import create_app
+
+            uvicorn.run(create_app(config), **common)  # type: ignore[arg-type]
     except SystemExit as exc:  # uvicorn exits 1 or 3 when it cannot start or serve
         if exc.code not in (0, None):
             raise Unavailable("the verification service stopped (see the message above)") from None
+
+
+def _run_workers(common: dict[str, Any], *, host: str, port: int, workers: int) -> None:
+    """uvicorn's worker supervisor, each worker listening on a socket of its own.
+
+    ``uvicorn.run(workers=N)`` binds one socket that every worker accepts from, and the
+    first worker woken accepts everything pending: 50 connections opened at once landed
+    48/2 or 50/0, and since a keep-alive connection stays with the worker that accepted
+    it, a portal's connection pool was served by one process, one core. Here each worker
+    (and each one the supervisor restarts) binds its own ``SO_REUSEPORT`` socket, and the
+    kernel spreads new connections over them evenly.
+    """
+    from uvicorn import Config
+    from uvicorn.supervisors import Multiprocess
+
+    config = Config(
+        "arayis_cli.web.app:app_from_environment", factory=True, workers=workers, **common
+    )
+    with suppress(KeyboardInterrupt):
+        Multiprocess(config, sockets=[WorkerSocket(host, port)]).run()  # type: ignore[list-item]
+
+
+class WorkerSocket:
+    """Stands in for the listening socket handed to each worker process: unpickled in the
+    worker, it becomes a socket of that worker's own, bound with ``SO_REUSEPORT``."""
+
+    def __init__(self, host: str, port: int) -> None:
+        self.host = host
+        self.port = port
+
+    def __reduce__(self) -> tuple[Any, tuple[str, int]]:
+        return (reuse_port_socket, (self.host, self.port))
+
+
+def reuse_port_socket(host: str, port: int) -> Any:
+    """A TCP socket bound to ``host:port`` beside the other workers' (``SO_REUSEPORT``)."""
+    import socket
+
+    family, kind, proto, _name, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(address)
+    sock.set_inheritable(True)
+    return sock

@@ -93,3 +93,54 @@ def test_distinct_glyph_sets_are_kept_up_to_a_bound(monkeypatch) -> None:
         text = text_of(render(replace(BASE, owner_name=f"Əli {letter}")))
         assert f"Əli {letter}" in text
     assert len(fontcache._SUBSETS) <= 2
+
+
+def test_threads_rendering_at_once_get_the_same_pdf_and_fpdf2_back_as_it_was() -> None:
+    """A web worker renders in several threads at once: each document is the one a lone
+    render gives, and when the last is written fpdf2's own subsetter and zlib are back."""
+    import sys
+    import threading
+    import zlib
+
+    import fpdf.output
+    import fpdf.syntax
+    from fontTools import subset as ftsubset
+
+    pages = [replace(BASE, number=f"AR-2026-{n:06d}-0", owner_name=f"Əli {n}") for n in range(8)]
+    alone = [render(page) for page in pages]
+    got: dict[int, list[bytes]] = {n: [] for n in range(len(pages))}
+    errors: list[BaseException] = []
+    start = threading.Barrier(len(pages))
+
+    def worker(n: int) -> None:
+        start.wait()
+        try:
+            for _ in range(4):
+                got[n].append(render(pages[n]))
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(len(pages))]
+    switch = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # threads take turns often, as under a web server's load
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(switch)
+    assert not errors, errors
+    assert all(set(got[n]) == {alone[n]} for n in got)
+    assert fpdf.output.ftsubset is ftsubset
+    assert fpdf.syntax.zlib is zlib
+
+
+def test_large_streams_are_compressed_once_to_the_same_bytes() -> None:
+    import zlib
+
+    data = bytes(range(256)) * 200  # 51 KB: over the size remembered
+    assert fontcache._compress(data, -1) == zlib.compress(data, level=-1)
+    assert fontcache._compress(data, -1) is fontcache._compress(bytearray(data), -1)
+    small = b"x" * 100
+    assert fontcache._compress(small, 9) == zlib.compress(small, level=9)

@@ -1,0 +1,92 @@
+""" "Çap et" (services.portal.press_print) draws the PDF holding no lock, between the check
+that takes the number and the check that registers it: what may happen in between."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from arayis_cli.errors import DebtOutstanding
+from tests.helpers import CODE, Cli, app_in
+from tests.helpers.pdf import text_of
+
+
+def _while_drawing(monkeypatch: pytest.MonkeyPatch, meanwhile: Callable[[], None]) -> list[int]:
+    """Run ``meanwhile`` (another operator's command) as the first PDF is being drawn."""
+    import arayis_cli.certificate.pdf as pdf_module
+
+    real = pdf_module.render
+    drawn: list[int] = []
+
+    def render(data: Any) -> bytes:
+        drawn.append(data.application_id)
+        if len(drawn) == 1:
+            meanwhile()
+        return real(data)
+
+    monkeypatch.setattr(pdf_module, "render", render)
+    return drawn
+
+
+def _press(cli: Cli, app_id: str, actor: str = "api:egov") -> Any:
+    from arayis_cli.cli.output import now
+    from arayis_cli.services.portal import press_print
+
+    return press_print(cli.url, int(app_id), now=now(), actor=actor)
+
+
+def test_a_charge_while_the_pdf_is_drawn_refuses_the_press(
+    loaded: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app_id = app_in(loaded, "completed")
+    bill = tmp_path / "bill.csv"
+    bill.write_text(
+        f"abonent_code,date,kind,amount,reference\n{CODE},2026-11-25,charge,9.15,BF-X\n",
+        encoding="utf-8",
+    )
+    drawn = _while_drawing(monkeypatch, lambda: loaded("ledger", "import", str(bill)))
+    with pytest.raises(DebtOutstanding):
+        _press(loaded, app_id)
+    assert drawn == [int(app_id)]
+    shown = loaded.json("show", app_id)
+    assert shown["certificates"] == []
+    assert shown["history"][-1]["action"] == "print_refused"
+    assert shown["history"][-1]["detail"]["debt"] == "9.15"
+    loaded("pay", CODE, "9.15")
+    again = _press(loaded, app_id)
+    assert again.fresh and again.certificate.number == "AR-2026-000002-8"  # 1 is a gap
+    assert loaded.json("db", "check")["ok"]
+
+
+def test_a_name_registered_while_it_is_drawn_is_on_the_certificate(
+    loaded: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app_id = app_in(loaded, "completed")
+    drawn = _while_drawing(
+        monkeypatch, lambda: loaded("staff", "add", "leyla", "--name", "Leyla Əliyeva")
+    )
+    pressed = _press(loaded, app_id, actor="leyla")
+    assert drawn == [int(app_id), int(app_id)]  # drawn again with what it must show
+    assert pressed.fresh and "Leyla Əliyeva" in text_of(pressed.pdf)
+    assert _press(loaded, app_id, actor="leyla").pdf == pressed.pdf  # what was registered
+    assert loaded.json("verify", pressed.certificate.number, "--abonent", CODE)["valid"]
+
+
+def test_a_certificate_registered_meanwhile_is_handed_out(
+    loaded: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process printed the application while this press drew its PDF: its
+    certificate is the one handed out, and this press's number stays a gap."""
+    app_id = app_in(loaded, "completed")
+    out = tmp_path / "office.pdf"
+    drawn = _while_drawing(monkeypatch, lambda: loaded("print", app_id, "--out", str(out)))
+    pressed = _press(loaded, app_id)
+    assert drawn == [int(app_id), int(app_id)]  # this press's, then the office's
+    assert not pressed.fresh and pressed.pdf == out.read_bytes()
+    shown = loaded.json("show", app_id)
+    assert [c["certificate_number"] for c in shown["certificates"]] == ["AR-2026-000002-8"]
+    assert [a["printed"] for a in shown["print_attempts"]] == [True, True]
+    assert loaded.json("db", "check")["ok"]
