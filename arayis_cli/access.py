@@ -59,6 +59,8 @@ COMMANDS: dict[str, tuple[Role, ...]] = {
     "abonent show": (Role.SUPPORT, Role.BILLING),
     "submit": (Role.CLERK,),
     "attach": (Role.CLERK,),
+    "detach": (Role.CLERK,),
+    "relabel": (Role.CLERK,),
     "review": (Role.CLERK,),
     "reject": (Role.CLERK,),
     "outbox retry": (Role.CLERK,),

@@ -138,6 +138,12 @@ class Document(SQLModel, table=True):
     sha256: str = Field(foreign_key="document_blob.sha256", max_length=64)
     attached_at: datetime = Field(sa_type=AwareDateTime)
     attached_by: str = Field(max_length=100)
+    #: A detached document (soft: the row and its bytes stay for the record) no longer
+    #: counts for the checklist or the subscriber's view; who, when and why are kept here
+    #: and in the history.
+    detached_at: datetime | None = Field(default=None, sa_type=AwareDateTime)
+    detached_by: str | None = Field(default=None, max_length=100)
+    detach_reason: str | None = Field(default=None, max_length=500)
 
 
 def _same_as_actor(context: Any) -> str | None:

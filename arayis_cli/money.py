@@ -11,7 +11,8 @@ from arayis_cli.i18n import _
 QEPIK = Decimal("0.01")
 #: Money typed or read (docs/input.md): ASCII digits, optionally one separator ("." or ",")
 #: and one or two digits.
-#: Nothing else: no exponent, underscore, sign, currency, space or thousands separator.
+#: Nothing else: no exponent, underscore, sign, currency, space (not even around it: " 7"
+#: is refused, never trimmed), tab, line break or thousands separator.
 AMOUNT_RE = re.compile(r"[0-9]+(?:[.,][0-9]{1,2})?", re.ASCII)
 #: Twelve digits before the separator: far above any bill, far below the column's range
 #: (and within Decimal's default 28 digits of precision).
@@ -30,7 +31,17 @@ def parse_amount(text: str | Decimal | int, *, allow_negative: bool = False) -> 
                 _("not an amount with at most two decimals: {text!r}").format(text=str(text)[:40])
             )
     else:
-        raw = str(text).strip()
+        raw = str(text)
+        if raw.strip() != raw and raw.strip():
+            # " 23.80", a tab or a line break around it: the grammar allows nothing but the
+            # digits, so the same input always gets the same answer (never trimmed here and
+            # not there).
+            raise InvalidInput(
+                _(
+                    "amount {raw!r} has spaces, tabs or line breaks around it; give the digits "
+                    "alone, e.g. 12.50"
+                ).format(raw=raw[:40])
+            )
         negative = allow_negative and raw.startswith("-")
         digits = raw[1:] if negative else raw
         if not AMOUNT_RE.fullmatch(digits):

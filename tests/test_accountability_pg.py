@@ -27,10 +27,10 @@ from tests.helpers import (
     PG_URL,
     SAMPLE,
     Cli,
-    snapshot,
     submit_args,
 )
 from tests.helpers.access import registered
+from tests.helpers.database import Digest
 from tests.helpers.database import database_url as _db_url
 from tests.helpers.logins import (  # noqa: F401  (fixtures)
     DONE,
@@ -66,6 +66,8 @@ INVOCATIONS: dict[str, list[str]] = {
     "abonent show": ["abonent", "show", CODE],
     "submit": submit_args(code=CODE_DEBT, fin=DEBT_FIN),
     "attach": ["attach", NEW, str(DOCS / "sexsiyyet_vesiqesi.jpg"), "--kind", "id-card"],
+    "detach": ["detach", "3", "--reason", "Oxunmur"],  # WORKING's id-card
+    "relabel": ["relabel", "3", "other", "--reason", "Səhv növ"],
     "review": ["review", NEW],
     "reject": ["reject", NEW, "--reason", "Sənədlər oxunmur"],
     "approve": ["approve", WORKING],
@@ -104,6 +106,7 @@ NOT_IN_MATRIX = {"serve", "db backup", "keys init"}  # the office key exists alr
 #: Commands that change the database when allowed: each such run gets a fresh copy.
 WRITES = {
     *("submit", "attach", "review", "reject", "approve", "print", "abonent add", "pay"),
+    *("detach", "relabel"),
     *("revoke", "keys export", "keys rotate", "policy set", "db roles", "outbox retry"),
     "keys retire",
     *("api-key create", "api-key revoke"),
@@ -149,10 +152,11 @@ def test_role_matrix(
     if allowed:
         cli(*args, "--json")
         return
-    before, files = snapshot(url), sorted(tmp_path.rglob("*"))
+    digest = Digest(url)  # every row of every table, one query
+    before, files = digest(), sorted(tmp_path.rglob("*"))
     refused = cli.json(*args, code=7)
     assert refused["error"] == "not_permitted" and login in refused["message"]
-    assert snapshot(url) == before
+    assert digest() == before
     assert sorted(tmp_path.rglob("*")) == files
 
 
@@ -195,6 +199,12 @@ FORBIDDEN = {
     "policy": "UPDATE policy SET value = 'off'",
     "ledger": "DELETE FROM ledger_entry",
     "owner_fin": "UPDATE abonent SET owner_fin = '5ZT8KPA' WHERE code = '0019698455'",
+    # DONE's documents are what it was decided on; a document's bytes never change.
+    "detach_decided": (
+        "UPDATE document SET detached_at = now(), detached_by = 'x', detach_reason = 'x'"
+        " WHERE id = 1"
+    ),
+    "document_size": "UPDATE document SET size = size + 1 WHERE id = 3",
 }
 #: The logins the server lets through (everything else must be refused).
 SQL_ALLOWED: dict[str, set[str]] = {
@@ -206,6 +216,8 @@ SQL_ALLOWED: dict[str, set[str]] = {
     "certificate": {"t_admin"},  # an approver only for a completed application
     "ledger": {"t_admin"},
     "owner_fin": {"t_billing", "t_admin"},
+    "detach_decided": {"t_admin"},
+    "document_size": {"t_admin"},
 }
 SQL_CASES = [(what, login) for what in FORBIDDEN for login in LOGINS]
 
@@ -277,12 +289,39 @@ def test_four_eyes_between_logins(fresh: str, monkeypatch: pytest.MonkeyPatch) -
     # The owner reviewed WORKING: the approver may decide it.
     assert approver.json("approve", WORKING)["status"] == "completed"
     approver("review", NEW)
-    before = snapshot(fresh)
+    digest = Digest(fresh)
+    before = digest()
     assert "four-eyes" in approver.json("approve", NEW, "--override", "x", code=7)["message"]
     approver("reject", NEW, "--reason", "x", code=7)
-    assert snapshot(fresh) == before
+    assert digest() == before
     # Another login decides it; and a name typed with --operator changes nothing.
     Cli(_as(fresh, "t_admin"), monkeypatch)("reject", NEW, "--reason", "Sənəd oxunmur")
+
+
+def test_four_eyes_counts_document_changes_between_logins(
+    fresh: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner reviewed WORKING; an approver who then swaps a document may not decide it,
+    in the tool and in the database (a status set from psql)."""
+    import psycopg
+
+    owner = Cli(fresh, monkeypatch)
+    approver = Cli(_as(fresh, "t_approver"), monkeypatch)
+    owner("policy", "set", "four-eyes", "on")
+    approver("detach", "4", "--reason", "Köhnə çıxarış")
+    approver("attach", WORKING, DOCS / "bildiris_faktura.png", "--kind", "ownership")
+    digest = Digest(fresh)
+    before = digest()
+    refused = approver.json("approve", WORKING, code=7)
+    assert "changed its documents" in refused["message"]
+    with psycopg.connect(_plain(_as(fresh, "t_approver"))) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege, match="four eyes"):
+            conn.execute(f"UPDATE application SET status = 'completed' WHERE id = {WORKING}")
+        conn.rollback()
+    assert digest() == before
+    assert Cli(_as(fresh, "t_admin"), monkeypatch).json("approve", WORKING)["status"] == (
+        "completed"
+    )
 
 
 def test_pii_reads_audited_and_append_only(fresh: str, monkeypatch: pytest.MonkeyPatch) -> None:

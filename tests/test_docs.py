@@ -138,7 +138,7 @@ def test_the_shape_comparison_sees_a_changed_shape() -> None:
     assert _shape_differences([], [1]) == []
 
 
-def _real_outputs(cli, tmp_path) -> dict[str, list[object]]:  # type: ignore[no-untyped-def]
+def _real_outputs(cli, tmp_path, smtp) -> dict[str, list[object]]:  # type: ignore[no-untyped-def]
     """The documented commands run on the sample data, by example name."""
     import json
 
@@ -155,6 +155,10 @@ def _real_outputs(cli, tmp_path) -> dict[str, list[object]]:  # type: ignore[no-
 
     cli("attach", app_id, DOCS / "sexsiyyet_vesiqesi.jpg", "--kind", "id-card")
     cli("attach", app_id, DOCS / "mulkiyyet_cixarisi.pdf", "--kind", "ownership")
+    extra = cli.json("attach", app_id, DOCS / "bildiris_faktura.png", "--kind", "other")
+    doc = str(extra["documents"][-1]["id"])
+    out["relabel"] = [cli.json("relabel", doc, "power-of-attorney", "--reason", "Səhv növ")]
+    out["detach"] = [cli.json("detach", doc, "--reason", "Başqa abonentin sənədidir")]
     out["review"] = [cli.json("review", app_id)]
     out["approve"] = [cli.json("approve", app_id)]
     pdf = tmp_path / "c.pdf"
@@ -168,6 +172,8 @@ def _real_outputs(cli, tmp_path) -> dict[str, list[object]]:  # type: ignore[no-
     out["stats"] = [cli.json("stats")]
     out["changes"] = [cli.json("changes", "--after", "0")]
     out["audit"] = [cli.json("audit")]
+    smtp.handler.plan = ["550 5.1.1 No such mailbox"]
+    out["outbox-send"] = [cli.json("outbox", "send")]
     indebted = app_in(cli, "completed", code=CODE_DEBT, fin=DEBT_FIN)
     out["error-debt"] = [cli.json("print", indebted, code=3)]
     out["error"] = [cli.json("show", "999", code=4)]
@@ -180,11 +186,11 @@ def _real_outputs(cli, tmp_path) -> dict[str, list[object]]:  # type: ignore[no-
     return out
 
 
-def test_json_examples_match_real_output(loaded, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_json_examples_match_real_output(loaded, tmp_path, smtp) -> None:  # type: ignore[no-untyped-def]
     """Every example in docs/json.md has the keys and value types of the real output, and
     every documented command has its example."""
     examples = _examples()
-    real = _real_outputs(loaded, tmp_path)
+    real = _real_outputs(loaded, tmp_path, smtp)
     assert sorted(examples) == sorted(real)
     found = []
     for name, documents in examples.items():

@@ -11,7 +11,16 @@ import sys
 import pytest
 
 from arayis_cli.services.emails import KINDS, TEMPLATES, render
-from tests.helpers import CODE_DEBT, DEBT_FIN, SAMPLE, Cli, new_app, submit_args
+from tests.helpers import (
+    CODE_CREDIT,
+    CODE_DEBT,
+    CREDIT_FIN,
+    DEBT_FIN,
+    SAMPLE,
+    Cli,
+    new_app,
+    submit_args,
+)
 from tests.helpers.email import Server
 
 VALUES = {
@@ -121,7 +130,8 @@ def test_4xx_then_success(loaded: Cli, smtp: Server) -> None:
     smtp.handler.plan = ["451 4.3.0 Mailbox busy, try later"]
     loaded(*submit_args())
     first = loaded.json("outbox", "send")
-    assert first["retry"] == 1 and "451" in first["messages"][0]["error"]
+    assert first["retry"] == 1 and first["messages"][0]["error"] == "smtp_deferred"
+    assert first["messages"][0]["detail"].startswith("451")
     again = loaded.json("outbox", "send", "--force")
     assert again["sent"] == 1
     [msg] = loaded.json("outbox", "list")
@@ -139,6 +149,48 @@ def test_5xx_fails_for_good(loaded: Cli, smtp: Server) -> None:
     assert loaded.json("outbox", "send", "--force")["sent"] == 0
     assert loaded.json("outbox", "list", "--pending") == []
     assert smtp.messages == []
+
+
+def test_send_errors_are_stable_codes_with_a_message_and_the_reply(
+    loaded: Cli, smtp: Server
+) -> None:
+    """messages[]: ``error`` a code that never changes with the language, ``message`` the
+    sentence in the operator's language, ``detail`` the server's reply for support."""
+    smtp.handler.plan = ["451 4.3.0 Mailbox busy, try later", "550 5.1.1 No such mailbox"]
+    loaded(*submit_args())
+    loaded(*submit_args(code=CODE_CREDIT, fin=CREDIT_FIN))
+    report = loaded.json("outbox", "send")
+    deferred, rejected = report["messages"]
+    assert (deferred["status"], deferred["error"]) == ("pending", "smtp_deferred")
+    assert deferred["detail"] == "451 4.3.0 Mailbox busy, try later"
+    assert deferred["message"] == "the mail server asked to try later (451); it will be retried"
+    assert (rejected["status"], rejected["error"]) == ("failed", "smtp_rejected")
+    assert rejected["detail"] == "550 5.1.1 No such mailbox"
+    assert (
+        "(550)" in rejected["message"]
+        and f"outbox retry {rejected['id']} --to" in (rejected["message"])
+    )
+    # Azerbaijani: the same codes and replies, the sentence translated.
+    smtp.handler.plan = ["452 4.2.2 Mailbox full"]
+    az = loaded.json("--lang", "az", "outbox", "send", "--force")["messages"][0]
+    assert (az["error"], az["detail"]) == ("smtp_deferred", "452 4.2.2 Mailbox full")
+    assert "poçt serveri" in az["message"] and "(452)" in az["message"]
+    assert "try later" not in az["message"]
+    # For people: the sentence, not the server's English.
+    smtp.handler.plan = ["451 4.3.0 Mailbox busy, try later"]
+    people = loaded("--lang", "az", "outbox", "send", "--force", env={"COLUMNS": "200"}).stdout
+    assert "Mailbox busy" not in people and "poçt serveri" in people
+    sent = loaded.json("outbox", "send", "--force")["messages"][0]
+    assert (sent["error"], sent["message"], sent["detail"]) == (None, None, None)
+
+
+def test_unreachable_server_code(loaded: Cli, smtp: Server) -> None:
+    smtp.stop()
+    loaded(*submit_args())
+    result = loaded("outbox", "send", "--json", code=8)
+    [msg] = json.loads(result.stdout)["messages"]
+    assert msg["error"] == "smtp_unreachable" and "refused" in msg["message"]
+    assert "Errno" not in msg["message"] and msg["detail"]
 
 
 def test_dry_run_sends_nothing(loaded: Cli, smtp: Server, unchanged) -> None:
@@ -304,3 +356,21 @@ def test_force_tries_each_message_once_per_run(loaded: Cli, smtp: Server) -> Non
     assert (report["sent"], report["retry"], len(report["messages"])) == (0, 1, 1)
     [msg] = loaded.json("outbox", "list")
     assert msg["attempts"] == 1 and msg["status"] == "pending"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_templates_fill_as_string_template_does(kind: str) -> None:
+    """The emails are filled from templates split once per process: the text is exactly
+    what ``string.Template.substitute`` gives, dollar signs in values included."""
+    from arayis_cli.services.emails import _fill
+
+    values = {
+        "app_id": 17,
+        "abonent_code": "$abonent_code",
+        "organisation": "${organisation} $$",
+        **{k: f"{v} $x ${{y}}" for k, v in VALUES[kind].items()},
+    }
+    for template in (*TEMPLATES[kind], "$$ ${app_id}$app_id $$app_id"):
+        assert _fill(template, values) == string.Template(template).substitute(values)
+    with pytest.raises(ValueError):
+        _fill("a $ b", values)

@@ -6,6 +6,7 @@ Only typer is imported here; each command imports what it needs when it runs, so
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import Any
 
@@ -22,6 +23,7 @@ from arayis_cli.cli import (
     clickwords,
     decisions,
     demo,
+    documents,
     intake,
     outbox,
     reference,
@@ -29,7 +31,7 @@ from arayis_cli.cli import (
     serve,
     staff,
 )
-from arayis_cli.cli.output import emit_text, json_text
+from arayis_cli.cli.output import emit_text, for_terminal, json_text
 from arayis_cli.config import ENV_DB, ENV_OPERATOR, LANGUAGES
 from arayis_cli.errors import ExitCode
 from arayis_cli.i18n import N_, label, speaking
@@ -142,6 +144,7 @@ def root(
 
 
 intake.register(app)
+documents.register(app)
 decisions.register(app)
 certificates.register(app)
 serve.register(app)
@@ -156,6 +159,17 @@ register.register(app)
 staff.register(app)
 # Last: every command registered above passes the role check and the PII audit.
 access.guard_all(app)
+
+
+@functools.cache
+def command() -> Any:
+    """The Click command tree of :data:`app`, built on first use and kept: typer's
+    ``app()`` builds it anew from the registered functions on every call (~30 ms), which a
+    process running several commands in-process (the test suite: thousands) pays each time.
+    Nothing in it changes between invocations (help is worded when it is shown)."""
+    import typer.main
+
+    return typer.main.get_command(app)
 
 
 def main() -> None:
@@ -189,7 +203,7 @@ def _run(args: list[str]) -> int:
 
 def _invoke(args: list[str]) -> int:
     try:
-        code = app(args=args, standalone_mode=False)
+        code = command()(args=args, standalone_mode=False)
     except typer.TyperException as exc:  # usage errors: bad option, missing argument …
         exit_code = getattr(exc, "exit_code", int(ExitCode.INVALID_INPUT))
         if "--json" in args:
@@ -202,7 +216,7 @@ def _invoke(args: list[str]) -> int:
         elif hasattr(exc, "show"):
             exc.show()
         else:
-            sys.stderr.write(f"arayis: {exc}\n")
+            sys.stderr.write(for_terminal(f"arayis: {exc}") + "\n")
         return int(exit_code)
     except typer.Abort:  # Click turns Ctrl-C outside a command (while parsing) into Abort
         sys.stderr.write(label(N_("Aborted!")) + "\n")

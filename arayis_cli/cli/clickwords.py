@@ -167,7 +167,10 @@ def _show(self: click_exc.UsageError, file: IO[Any] | None = None) -> None:
             )
         color = self.ctx.color
         echo(f"{self.ctx.get_usage()}\n{hint}", file=file, color=color)
-    echo(_("Error: {message}").format(message=usage_message(self)), file=file, color=color)
+    from arayis_cli.cli.output import for_terminal
+
+    error = _("Error: {message}").format(message=usage_message(self))
+    echo(for_terminal(error, indent="  "), file=file, color=color)
 
 
 def _wrap_write_usage(original: Callable[..., None]) -> Callable[..., None]:

@@ -229,7 +229,12 @@ def approve(
 def print_(
     app_id: int = app_id_argument(None),
     out: Path = typer.Option(
-        None, "--out", help=N_("Where to write the PDF (default: ./<certificate number>.pdf).")
+        None,
+        "--out",
+        help=N_(
+            "Where to write the PDF (default: ./<certificate number>.pdf; a copy: "
+            "./<certificate number>-copy.pdf)."
+        ),
     ),
     all_ready: bool = typer.Option(
         False, "--all-ready", help=N_("Every completed application without a current certificate.")
@@ -249,6 +254,11 @@ def print_(
         ),
     ),
     reason: str = typer.Option(None, "--reason", help=N_("With --renew: why (recorded).")),
+    force: bool = typer.Option(
+        False,
+        "--force",
+        help=N_("Replace a file already at the path (without it, an existing file is refused)."),
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Çap et: re-check the debt now; no debt writes the certificate PDF, debt refuses (exit 3).
@@ -278,7 +288,10 @@ def print_(
     from arayis_cli.services.printfiles import output_target
     from arayis_cli.services.printing import copy_to_file, print_to_file
 
-    where = output_target(out, default_folder=Path.cwd())
+    # A copy's default name is its own (<number>-copy.pdf): never the original's file.
+    where = output_target(
+        out, default_folder=Path.cwd(), suffix="-copy" if copy else "", replace=force
+    )
     if copy:
         issued, target = copy_to_file(current_run().session, app_id, target=where)
         data = {**_printed(issued, target), "copy": True}

@@ -1,4 +1,6 @@
-"""demo: the whole story on sample data, told for people, in a sandbox of its own.
+"""demo: the whole story on sample data, told for people (in the operator's language; the
+emails, the certificates and what the portal shows the subscriber stay Azerbaijani), in a
+sandbox of its own.
 
 The demo always works in its own SQLite database and with its own signing key under
 ``<data dir>/demo/``: whatever ``--db``, ``ARAYIS_DATABASE_URL`` or
@@ -35,6 +37,7 @@ from arayis_cli.cli.output import (
 )
 from arayis_cli.db import Engines
 from arayis_cli.i18n import N_, _
+from arayis_cli.workflow import Status
 
 SAMPLE_NAMES = ("abonents.csv", "ledger.csv", "applications.csv", "documents")
 
@@ -132,7 +135,7 @@ class Story:
         from arayis_cli.cli.render import print_import_report
         from arayis_cli.services import abonents, applications
 
-        rule("1. Abonentlər və hesablar yüklənir")
+        rule(_("1. Abonents and their accounts are loaded"))
         with self.session() as s:
             print_import_report(
                 abonents.import_abonents(
@@ -146,7 +149,7 @@ class Story:
                 ).as_json()
             )
 
-        rule("2. Portaldan gələn müraciətlər (submit --from-file)")
+        rule(_("2. Applications from the portal (submit --from-file)"))
         with self.session() as s:
             report = applications.submit_file(
                 s,
@@ -163,7 +166,7 @@ class Story:
         self.no_debt(clean)
         self.with_debt(owing)
 
-        rule("7. Məktublar və statistika")
+        rule(_("7. Emails and statistics"))
         self.summary()
 
     def outcome(self) -> dict[str, Any]:
@@ -230,11 +233,15 @@ class Story:
                     limit=current_run().settings.max_document_bytes,
                 )
                 attach(s, app_id=app_id, uploads=[upload], kind=kind, now=now(), actor=self.who)
+        from arayis_cli.services.support import PORTAL_NEW
+
+        # The subscriber's own words on the portal stay Azerbaijani, as they see them.
         show(
             join(
-                f"Müraciət №{app_id} ({abonent.code}): ",
-                good("Əməliyyat uğurla yerinə yetirildi."),
-                " Müraciətinizin nəticəsi 3 iş günü ərzində email ünvanınıza göndəriləcək.",
+                _(
+                    "Application №{app_id} ({code}) registered; the portal tells the subscriber: "
+                ).format(app_id=app_id, code=abonent.code),
+                good(PORTAL_NEW),
             )
         )
         return app_id
@@ -249,7 +256,7 @@ class Story:
     def refusal(self, abonent: Any) -> None:
         from arayis_cli.services import decisions
 
-        rule("3. Sənədlərdə uyğunsuzluq: imtina (Ləğv olunmuş)")
+        rule(_("3. Documents do not match: refused (Ləğv olunmuş)"))
         app_id = self.submit(abonent, ("id-card",))
         self.review(app_id)
         with self.session() as s:
@@ -260,10 +267,16 @@ class Story:
                 now=now(),
                 actor=self.who,
             )
-        show(join(f"Müraciət №{app_id}: ", bad("Ləğv olunmuş"), "; səbəb abonentə göndərilir."))
+        show(
+            join(
+                _("Application №{app_id}: ").format(app_id=app_id),
+                bad(Status.REJECTED.label),
+                _("; the reason is emailed to the subscriber."),
+            )
+        )
 
     def no_debt(self, abonent: Any) -> None:
-        rule("4. Borc yoxdur: icra olunur və arayış çap edilir")
+        rule(_("4. No debt: completed, and the certificate is printed"))
         app_id = self.submit(abonent, ("id-card", "ownership"))
         self.review(app_id)
         self.approve(app_id)
@@ -273,12 +286,12 @@ class Story:
         from arayis_cli.money import money_human
         from arayis_cli.services.abonents import pay
 
-        rule("5. Borc var: icra olunur, çap zamanı xəbərdarlıq")
+        rule(_("5. A debt: completed, and a warning at print"))
         app_id = self.submit(abonent, ("id-card", "ownership"))
         self.review(app_id)
         debt = self.approve(app_id)
         self.print(app_id)
-        rule("6. Borc ödənilir və arayış yenidən çap edilir")
+        rule(_("6. The debt is paid, and the certificate is printed again"))
         with self.session() as s:
             result = pay(
                 s,
@@ -290,8 +303,9 @@ class Story:
                 code_lengths=self.lengths,
             )
         show(
-            f"Ödəniş qeydə alındı: {abonent.code}, {money_human(debt)} "
-            f"(qalıq balans {money_human(result.balance)})."
+            _("Payment recorded: {code}, {amount} (balance now {balance}).").format(
+                code=abonent.code, amount=money_human(debt), balance=money_human(result.balance)
+            )
         )
         self.print(app_id)
 
@@ -301,12 +315,18 @@ class Story:
 
         with self.session() as s:
             debt = decisions.approve(s, app_id, override=None, now=now(), actor=self.who)[1]
-        mail = "borcu ödəmək barədə" if debt > 0 else "arayışın hazır olması barədə"
+        mail = (
+            _("; debt {debt}; an email asking the subscriber to pay it first is queued.")
+            if debt > 0
+            else _(
+                "; debt {debt}; an email telling the subscriber the certificate is ready is queued."
+            )
+        )
         show(
             join(
-                f"Müraciət №{app_id}: ",
-                good("İcra olunmuş"),
-                f"; borc {money_human(debt)}; abonentə {mail} məktub növbəyə qoyuldu.",
+                _("Application №{app_id}: ").format(app_id=app_id),
+                good(Status.COMPLETED.label),
+                mail.format(debt=money_human(debt)),
             )
         )
         return debt
@@ -327,7 +347,7 @@ class Story:
         show(
             join(
                 good(_("Print → certificate {number}").format(number=issued.certificate.number)),
-                f" yazıldı: {target}",
+                " " + _("written: {target}").format(target=target),
             )
         )
 
@@ -342,12 +362,12 @@ class Story:
         with self.session(write=False) as s:
             kinds = counts_by_kind(s)
             figures = stats(s, today=baku_date(now()))
-        table = Table(title="Növbədəki məktublar", title_justify="left")
-        table.add_column("Növ")
-        table.add_column("Say", justify="right")
+        table = Table(title=_("Emails in the queue"), title_justify="left")
+        table.add_column(_("Kind"))
+        table.add_column(_("Count"), justify="right")
         for kind, count in sorted(kinds.items()):
             table.add_row(code_label(EMAIL_KINDS, kind), str(count))
-        parts: list[Any] = ["Statuslar: "]
+        parts: list[Any] = [_("Statuses: ")]
         for i, (code, count) in enumerate(figures["by_status"].items()):
             parts += [", " if i else "", status_text(code), f" {count}"]
         show(table, join(*parts))

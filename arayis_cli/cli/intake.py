@@ -22,7 +22,7 @@ from arayis_cli.cli.output import (
 )
 from arayis_cli.cli.params import app_id_argument, count_option
 from arayis_cli.errors import ExitCode
-from arayis_cli.i18n import N_, _, ngettext
+from arayis_cli.i18n import N_, _, gettext, ngettext
 
 
 @command
@@ -191,8 +191,8 @@ def attach(
     """Store document copies for an open application (all files or none)."""
     from arayis_cli.errors import InvalidInput
     from arayis_cli.services.documents import attach as attach_docs
-    from arayis_cli.services.documents import read_upload
-    from arayis_cli.validation import DOCUMENT_KINDS, parse_document_kind
+    from arayis_cli.services.documents import attached_kinds, read_upload
+    from arayis_cli.validation import DOCUMENT_KIND_LABELS, DOCUMENT_KINDS, parse_document_kind
 
     default = parse_document_kind(kind) if kind is not None else None
     wanted: list[tuple[str, Path]] = []
@@ -211,6 +211,7 @@ def attach(
     who = actor()
     added = 0
     with current_run().session() as session:
+        before = attached_kinds(session, app_id)
         for k in dict.fromkeys(k for k, _upload in uploads):
             added += attach_docs(
                 session,
@@ -228,6 +229,21 @@ def attach(
                 "{n} was already attached.", "{n} were already attached.", same
             ).format(n=same)
         say(stored)
+        for k, upload in uploads:
+            doc_id, filed_as = before.get(upload.sha256, (0, k))
+            if filed_as != k:  # the same bytes are there under another kind
+                say(
+                    _(
+                        "{name} is attached already as document №{doc_id} ({kind}); to file it "
+                        "as {wanted}: arayis relabel {doc_id} {wanted_code} --reason …"
+                    ).format(
+                        name=upload.filename,
+                        doc_id=doc_id,
+                        kind=gettext(DOCUMENT_KIND_LABELS.get(filed_as, filed_as)),
+                        wanted=gettext(DOCUMENT_KIND_LABELS.get(k, k)),
+                        wanted_code=k,
+                    )
+                )
     from arayis_cli.cli.render import application_data, show_application
 
     show_application(application_data(app_id, show_pii=show_pii), as_json=as_json)

@@ -160,11 +160,9 @@ def _show_send_report(report: Any) -> None:
                 str(m["application_id"]),
                 code_label(EMAIL_KINDS, m["kind"]),
                 code_label(OUTBOX_STATES, m["status"]),
-                # The server could not be reached: why, in the operator's words (the stored
-                # error keeps the socket library's text for support staff).
-                report.unreachable[1]
-                if report.unreachable is not None and m["status"] == "pending"
-                else m["error"] or "",
+                # The error in the operator's words; the server's own reply is kept with
+                # the message for support staff (outbox show, --json "detail").
+                m["message"] or "",
             )
         show(table)
 
@@ -195,11 +193,7 @@ def outbox_retry(
     if as_json:
         emit_json(shown)
     else:
-        say(
-            _("Email №{id} is queued again (pending) → {to}.").format(
-                id=shown["id"], to=shown["to"]
-            )
-        )
+        say(_("Email №{id} is queued again → {to}.").format(id=shown["id"], to=shown["to"]))
 
 
 @command

@@ -254,7 +254,50 @@ def report_error(exc: ArayisError, *, as_json: bool, app_id: int | None = None) 
         return
     text = exc.message.replace("\n", " ")
     where = f"№{app_id}: " if app_id is not None else ""
-    sys.stderr.write(f"arayis: {where}{text}\n")
+    sys.stderr.write(for_terminal(f"arayis: {where}{text}") + "\n")
+
+
+#: Continuation lines of a wrapped message start under its text, after ``arayis: ``.
+INDENT = " " * len("arayis: ")
+
+
+def for_terminal(line: str, *, indent: str = INDENT) -> str:
+    """One message line as a terminal shows it: wrapped at word boundaries to the width of
+    the terminal stderr is (``COLUMNS`` first), continuation lines indented, so that the
+    terminal never breaks a word; a word longer than a whole line is the only thing cut.
+    Redirected or piped (scripts, logs), the message stays one line."""
+    width = stderr_columns()
+    if width is None or len(line) <= width:
+        return line
+    import textwrap
+
+    return "\n".join(
+        textwrap.wrap(
+            line,
+            width=width,
+            subsequent_indent=indent if len(indent) < width // 2 else "",
+            break_on_hyphens=False,
+        )
+    )
+
+
+def stderr_columns() -> int | None:
+    """The width of the terminal stderr writes to, or None when stderr is not a terminal."""
+    try:
+        if not sys.stderr.isatty():
+            return None
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+    import shutil
+
+    columns = shutil.get_terminal_size((0, 0)).columns  # COLUMNS, else stdout's terminal
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(fd).columns
+        except OSError:
+            return None
+    return columns if columns >= 20 else None
 
 
 def command(fn: F) -> F:

@@ -153,6 +153,14 @@ def pay(
     amount: str = typer.Argument(..., help=N_("Amount in AZN, e.g. 12.50.")),
     reference: str = typer.Option(None, "--reference", help=N_("Payment reference (idempotent).")),
     paid_at: str = typer.Option(None, "--paid-at", help=N_("Payment date (default: today).")),
+    again: bool = typer.Option(
+        False,
+        "--again",
+        help=N_(
+            "Without --reference, a payment of the same amount on the same day for the same "
+            "abonent is refused as a repeat; --again books it as another payment."
+        ),
+    ),
     as_json: bool = JSON_OPT,
 ) -> None:
     """Record a payment (ödəniş) on the abonent's ledger."""
@@ -169,6 +177,7 @@ def pay(
             paid_at=paid_at,
             now=now(),
             code_lengths=_lengths(),
+            again=again,
         )
     entry = result.entry
     data = {

@@ -127,6 +127,8 @@ def _detail_value(action: str, key: str, value: Any) -> str:
         return code_label(OUTBOX_STATES, value)
     if key == "sha256":
         return f"{value[:12]}…"
+    if key == "was" and action == "relabel":
+        return code_label(DOCUMENT_KINDS, value)
     if key in ("four_eyes", "was"):
         return code_label(ON_OFF, value)
     if key == "claimed":
@@ -142,6 +144,14 @@ def _detail_value(action: str, key: str, value: Any) -> str:
 def _detail_text(detail: dict[str, Any], action: str = "") -> str:
     """History details as labelled phrases, one per line (``Borc: 12,50 AZN``)."""
     lines = []
+    if action == "relabel" and "was" in detail:  # one line: the kind before → after
+        detail = dict(detail)
+        if "document" in detail:
+            name = code_label(DETAIL_LABELS, "document")
+            lines.append(f"{name}: {_detail_value(action, 'document', detail.pop('document'))}")
+        was = _detail_value(action, "was", detail.pop("was"))
+        now_kind = _detail_value(action, "kind", detail.pop("kind", None))
+        lines.append(f"{code_label(DETAIL_LABELS, 'kind')}: {was} → {now_kind}")
     for key, value in detail.items():
         name = code_label(DETAIL_LABELS, key)
         lines.append(f"{name}: {_detail_value(action, key, value)}")
@@ -299,6 +309,8 @@ CHANNELS = {"egov": N_("e-gov portal"), "azersu": N_("Azərsu portal"), "office"
 ACTIONS = {
     "submit": N_("registered"),
     "attach": N_("documents attached"),
+    "detach": N_("document detached"),
+    "relabel": N_("document kind corrected"),
     "review": N_("taken into work"),
     "approve": N_("completed"),
     "reject": N_("rejected"),
@@ -340,6 +352,8 @@ def print_detail(data: dict[str, Any]) -> None:
     rows = []
     for ev in data["history"]:
         what = code_label(ACTIONS, ev["action"])
+        if ev["action"] == "attach" and "document" in (ev["detail"] or {}):
+            what = _("document attached again")  # the same bytes, once detached
         if ev["to_status"]:
             change = (
                 f"{Status(ev['from_status']).label} → " if ev["from_status"] else ""

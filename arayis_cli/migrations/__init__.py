@@ -1,3 +1,3 @@
 """Alembic migrations. ``HEAD`` is the newest revision; a test keeps it in step."""
 
-HEAD = "0014_chain"
+HEAD = "0015_detach"

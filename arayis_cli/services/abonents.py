@@ -16,7 +16,7 @@ from sqlmodel import Session
 from arayis_cli.errors import Conflict, InvalidInput
 from arayis_cli.i18n import N_, _
 from arayis_cli.models import Abonent, LedgerEntry
-from arayis_cli.money import from_qepik, parse_amount, to_qepik
+from arayis_cli.money import from_qepik, money_human, parse_amount, to_qepik
 from arayis_cli.services.common import baku_date, balance, debt_of, get_abonent, lock_abonent
 from arayis_cli.services.csvfiles import bad_row, read_csv, refused_row, row_failure
 from arayis_cli.validation import (
@@ -250,17 +250,53 @@ def pay(
     paid_at: str | None,
     now: datetime,
     code_lengths: tuple[int, int],
+    again: bool = False,
 ) -> PaymentResult:
-    """Record a payment (ödəniş); the same reference again is recognised, not doubled."""
+    """Record a payment (ödəniş); the same reference again is recognised, not doubled.
+
+    Without a reference nothing names the payment, so a rerun of the same command (a
+    script run twice, Enter pressed twice) would book it twice: a payment of the same
+    amount on the same day for the same abonent is refused as a likely repeat
+    (:class:`Conflict`, naming the entry already there) unless ``again`` says it is a
+    second payment."""
     code = parse_abonent_code(code, min_len=code_lengths[0], max_len=code_lengths[1])
     value = parse_amount(amount)
     if value == 0:
         raise InvalidInput(_("payment amount must be positive"))
-    ref = parse_external_id(reference) or f"PAY-{uuid.uuid4().hex[:16].upper()}"
+    given = parse_external_id(reference)
+    ref = given or f"PAY-{uuid.uuid4().hex[:16].upper()}"
     today = baku_date(now)
     day = parse_past_date(paid_at, "paid-at", today=today) if paid_at else today
-    lock_abonent(session, code, shared=True)  # a print's debt check waits for this payment
+    # A print's debt check waits for this payment; the repeat check below needs two payments
+    # without a reference to take turns (FOR UPDATE), or both could find nothing.
+    lock_abonent(session, code, shared=given is not None or again)
     row = LedgerRow(code, day, "payment", to_qepik(value), ref)
+    if given is None and not again:
+        same = session.execute(
+            select(LedgerEntry)
+            .where(
+                LedgerEntry.abonent_code == code,
+                LedgerEntry.kind == "payment",
+                LedgerEntry.amount_qepik == row.amount_qepik,
+                LedgerEntry.entry_date == day,
+            )
+            .order_by(LedgerEntry.id.desc())
+            .limit(1)
+        ).scalar_one_or_none()
+        if same is not None:
+            raise Conflict(
+                _(
+                    "a payment of {amount} dated {date} is already on abonent {code}'s ledger "
+                    "({reference}); nothing was booked. If this is another payment, run it "
+                    "again with --again, or give its receipt number as --reference"
+                ).format(
+                    amount=money_human(value),
+                    date=day.strftime("%d.%m.%Y"),
+                    code=code,
+                    reference=same.reference,
+                ),
+                reference=same.reference,
+            )
     entry = session.execute(
         select(LedgerEntry).where(LedgerEntry.reference == ref).with_for_update()
     ).scalar_one_or_none()

@@ -115,6 +115,9 @@ def _check_store(
             )
 
     report.checked["document_blobs"] = check_documents(session, problem)
+    from arayis_cli.services.documents import check_history
+
+    check_history(session, problem)  # detached and relabelled only through the tool
 
     # History and outbox in step with each application's status.
     apps = 0

@@ -182,7 +182,12 @@ def checklist(session: Session, app: Application, *, now: datetime) -> Checklist
     """The reviewer's checklist; the debt is for information and does not block approval."""
     abonent = session.get(Abonent, app.abonent_code)
     kinds = set(
-        session.execute(select(Document.kind).where(Document.application_id == app.id)).scalars()
+        session.execute(
+            select(Document.kind).where(
+                Document.application_id == app.id,
+                Document.detached_at.is_(None),  # type: ignore[union-attr]
+            )
+        ).scalars()
     )
     bal = balance(session, app.abonent_code, as_of=now)
     return Checklist(

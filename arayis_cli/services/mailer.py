@@ -18,7 +18,7 @@ from types import TracebackType
 from urllib.parse import unquote, urlsplit
 
 from arayis_cli.errors import InvalidInput
-from arayis_cli.i18n import _
+from arayis_cli.i18n import N_, _
 
 TIMEOUT = 30
 
@@ -97,22 +97,54 @@ def new_message_id(sender: str) -> str:
 
 
 class TemporaryFailure(Exception):
-    """Worth retrying later: connection trouble or a 4xx reply."""
+    """Worth retrying later: connection trouble or a 4xx reply.
+
+    ``str(exc)`` is the server's reply as it came (kept with the message, for support);
+    ``code`` is the stable word a script branches on (``outbox send --json``)."""
+
+    code = "smtp_deferred"
 
 
 class PermanentFailure(Exception):
     """Will not succeed by retrying: a 5xx reply for this message."""
 
+    def __init__(self, detail: str, code: str = "smtp_rejected") -> None:
+        super().__init__(detail)
+        self.code = code
+
 
 class ConnectionFailure(TemporaryFailure):
     """The server cannot be reached or refused us: stop the batch, retry later.
 
-    ``str(exc)`` is the technical detail kept with the message (for support); ``why`` says
-    the same to a person, in their language."""
+    ``why`` says the same as the detail to a person, in their language."""
+
+    code = "smtp_unreachable"
 
     def __init__(self, detail: str, why: str = "") -> None:
         super().__init__(detail)
         self.why = why or detail
+
+
+#: The stable codes of a message's sending error, and what each says to a person (msgids;
+#: ``{reply}`` is the server's three-digit reply code, ``{why}`` why it was unreachable).
+SEND_ERRORS = {
+    "smtp_rejected": N_(
+        "the mail server refused it for good ({reply}); check the address: "
+        "arayis outbox retry {id} --to EMAIL"
+    ),
+    "smtp_unsupported": N_(
+        "the mail server cannot take this address (it needs SMTPUTF8); "
+        "arayis outbox retry {id} --to EMAIL"
+    ),
+    "smtp_deferred": N_("the mail server asked to try later ({reply}); it will be retried"),
+    "smtp_unreachable": N_("the mail server cannot be reached: {why}; it will be retried"),
+}
+
+
+def reply_code(detail: str) -> str:
+    """The server's three-digit reply code at the start of ``detail``, or "—"."""
+    head = detail[:3]
+    return head if len(head) == 3 and head.isdigit() else "—"
 
 
 def why_unreachable(exc: BaseException) -> str:
@@ -217,6 +249,6 @@ class SmtpSender:
         except smtplib.SMTPNotSupportedError as exc:
             # e.g. an address that needs SMTPUTF8 and a server without it: retrying the
             # same message to the same server cannot help (outbox retry --to can).
-            raise PermanentFailure(_describe(exc)) from None
+            raise PermanentFailure(_describe(exc), "smtp_unsupported") from None
         except smtplib.SMTPException as exc:
             raise TemporaryFailure(_describe(exc)) from None

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import or_, select, update
 from sqlmodel import Session
 
-from arayis_cli.i18n import _
+from arayis_cli.i18n import _, gettext
 from arayis_cli.models import OutboxMessage
 
 MAX_ATTEMPTS = 12
@@ -152,20 +152,39 @@ class SendReport:
     #: The SMTP server could not be reached: "host:port" and why (operator's language).
     unreachable: tuple[str, str] | None = None
 
-    def add(self, msg: OutboxMessage, status: str, error: str | None) -> None:
+    def add(
+        self,
+        msg: OutboxMessage,
+        status: str,
+        detail: str | None,
+        *,
+        code: str | None = None,
+        why: str = "",
+    ) -> None:
+        """One message's outcome: ``code`` is the stable word of its error (None when
+        sent), ``detail`` the server's reply as it came (for support staff)."""
+        from arayis_cli.services.mailer import SEND_ERRORS, reply_code
+
         if status == "sent":
             self.sent += 1
         elif status == "failed":
             self.failed += 1
         else:
             self.retry += 1
+        message = None
+        if code is not None:
+            message = gettext(SEND_ERRORS[code]).format(
+                reply=reply_code(detail or ""), why=why, id=msg.id
+            )
         self.messages.append(
             {
                 "id": msg.id,
                 "application_id": msg.application_id,
                 "kind": msg.kind,
                 "status": status,
-                "error": error,
+                "error": code,
+                "message": message,
+                "detail": detail,
             }
         )
 
@@ -204,12 +223,19 @@ def deliver(
     settings = SmtpSettings.parse(smtp_url, mail_from)
     report = SendReport()
 
-    def finish(msg: OutboxMessage, outcome: str, error: str | None) -> None:
+    def finish(msg: OutboxMessage, outcome: str, failure: Exception | None = None) -> None:
+        error = str(failure) if failure is not None else None
         with open_session() as session:
             status = record(
                 session, msg.id or 0, worker=worker, now=clock(), outcome=outcome, error=error
             )
-        report.add(msg, status, error)
+        report.add(
+            msg,
+            status,
+            error,
+            code=getattr(failure, "code", None) if failure is not None else None,
+            why=getattr(failure, "why", ""),
+        )
 
     retried: list[int] = []  # back to pending in this run: not again in this run
     smtp: SmtpSender | None = None
@@ -240,18 +266,18 @@ def deliver(
                     smtp = stack.enter_context(SmtpSender(settings))
                 smtp.send(email)
             except PermanentFailure as exc:
-                finish(msg, "permanent", str(exc))
+                finish(msg, "permanent", exc)
             except ConnectionFailure as exc:
                 # The server cannot be reached: this message waits for a retry, and the
                 # rest of the batch is left untouched (still pending, not attempted).
-                finish(msg, "temporary", str(exc))
+                finish(msg, "temporary", exc)
                 report.unreachable = (f"{settings.host}:{settings.port}", exc.why)
                 break
             except TemporaryFailure as exc:
-                finish(msg, "temporary", str(exc))
+                finish(msg, "temporary", exc)
                 retried.append(msg.id or 0)
             else:
-                finish(msg, "sent", None)
+                finish(msg, "sent")
     return report
 
 

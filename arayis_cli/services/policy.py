@@ -1,6 +1,7 @@
 """Policy an administrator sets in the database (not in a variable a clerk could change).
 
-``four_eyes``: the actor who took an application into work may not approve or reject it.
+``four_eyes``: the actor who took an application into work, or changed its documents after
+that (attach, detach, relabel), may not approve or reject it.
 Every change is written to the append-only audit log (kind ``policy``).
 """
 
@@ -17,6 +18,7 @@ from arayis_cli.formats import iso_baku
 from arayis_cli.i18n import _
 from arayis_cli.models import Application, Event, Policy
 from arayis_cli.services.audit import current_actor, record
+from arayis_cli.services.common import insert_ignore
 from arayis_cli.workflow import action_verb
 
 FOUR_EYES = "four_eyes"
@@ -47,15 +49,21 @@ def show(session: Session) -> dict[str, Any]:
 def set_four_eyes(session: Session, on: bool, *, now: datetime, actor: str) -> dict[str, Any]:
     """Switch four eyes on or off; the change (even to the same value) is audited."""
     who = current_actor(session, actor)
-    row = session.execute(
-        select(Policy).where(Policy.key == FOUR_EYES).with_for_update()
-    ).scalar_one_or_none()
-    before = row is not None and row.value == "on"
-    value = "on" if on else "off"
+    locked = select(Policy).where(Policy.key == FOUR_EYES).with_for_update()
+    row = session.execute(locked).scalar_one_or_none()
     if row is None:
-        session.add(Policy(key=FOUR_EYES, value=value, changed_at=now, changed_by=who))
-    else:
-        row.value, row.changed_at, row.changed_by = value, now, who
+        # The first change ever: the row ("off", as no row means) is made if missing — a
+        # second first change at once waits on its key for the first one's commit instead
+        # of clashing with it — and then locked and changed like any other.
+        insert_ignore(
+            session,
+            Policy,
+            {"key": FOUR_EYES, "value": "off", "changed_at": now, "changed_by": who},
+        )
+        row = session.execute(locked).scalar_one()
+    before = row.value == "on"
+    value = "on" if on else "off"
+    row.value, row.changed_at, row.changed_by = value, now, who
     record(
         session,
         kind="policy",
@@ -68,20 +76,40 @@ def set_four_eyes(session: Session, on: bool, *, now: datetime, actor: str) -> d
     return show(session)
 
 
+#: History actions that change the documents an application is decided on.
+DOCUMENT_CHANGES = ("attach", "detach", "relabel")
+
+
 def check_four_eyes(session: Session, app: Application, *, actor: str, action: str) -> None:
-    """Refuse (exit 7) when four eyes is on and this actor reviewed the application."""
+    """Refuse (exit 7) when four eyes is on and this actor prepared the decision: took the
+    application into work, or changed its documents after that (attached, detached or
+    relabelled one): otherwise one person could change the file the reviewer saw and
+    decide on it alone. Changes before the review are what the reviewer looked at."""
     if not four_eyes(session):
         return
     who = current_actor(session, actor)
-    reviewers = set(
-        session.execute(
-            select(Event.actor).where(Event.application_id == app.id, Event.action == "review")
-        ).scalars()
-    )
-    if who in reviewers:
+    rows = session.execute(
+        select(Event.id, Event.action, Event.actor)
+        .where(Event.application_id == app.id, Event.action.in_(("review", *DOCUMENT_CHANGES)))  # type: ignore[attr-defined]
+        .order_by(Event.id)
+    ).all()
+    reviewed_from = min((i for i, act, _who in rows if act == "review"), default=None)
+    if who in {w for _i, act, w in rows if act == "review"}:
         raise NotPermitted(
             _(
                 "application {app_id}: four-eyes policy is on and {who} reviewed it; another "
                 "person must {action}"
+            ).format(app_id=app.id, who=who, action=action_verb(action))
+        )
+    changed = {
+        w
+        for i, act, w in rows
+        if act in DOCUMENT_CHANGES and reviewed_from is not None and i > reviewed_from
+    }
+    if who in changed:
+        raise NotPermitted(
+            _(
+                "application {app_id}: four-eyes policy is on and {who} changed its documents "
+                "after the review; another person must {action}"
             ).format(app_id=app.id, who=who, action=action_verb(action))
         )

@@ -49,18 +49,40 @@ class OutputTarget:
 
     folder: Path
     name: str | None = None
+    #: Appended to the certificate number in a default file name (``-copy`` for a copy).
+    suffix: str = ""
+    #: ``--force``: a file already at the path is replaced; otherwise it is never touched.
+    replace: bool = False
 
     def path_for(self, number: str) -> Path:
-        return self.folder / (self.name or f"{number}.pdf")
+        return self.folder / (self.name or f"{number}{self.suffix}.pdf")
+
+    def refuse_existing(self, number: str) -> None:
+        """Exit 2 when the file would replace one that is there (without ``--force``)."""
+        path = self.path_for(number)
+        if not self.replace and os.path.lexists(path):
+            raise already_there(path)
 
 
-def output_target(out: Path | None, *, default_folder: Path) -> OutputTarget:
-    """``--out``: a folder (the file is named after the certificate) or a file path."""
+def already_there(path: Path) -> InvalidInput:
+    return InvalidInput(
+        _(
+            "{path} is there already and is left as it is; write elsewhere with --out PATH, "
+            "or replace it with --force"
+        ).format(path=path)
+    )
+
+
+def output_target(
+    out: Path | None, *, default_folder: Path, suffix: str = "", replace: bool = False
+) -> OutputTarget:
+    """``--out``: a folder (the file is named after the certificate) or a file path; an
+    existing file is refused unless ``replace`` (``--force``)."""
     if out is None:
-        return OutputTarget(default_folder)
+        return OutputTarget(default_folder, suffix=suffix, replace=replace)
     kind = _kind(out)
     if kind == "dir":
-        return OutputTarget(out)
+        return OutputTarget(out, suffix=suffix, replace=replace)
     folder = out.parent
     if _kind(folder) != "dir":
         raise InvalidInput(_("folder does not exist: {folder}").format(folder=folder))
@@ -68,6 +90,8 @@ def output_target(out: Path | None, *, default_folder: Path) -> OutputTarget:
         raise InvalidInput(
             _("not a regular file, cannot write the certificate there: {out}").format(out=out)
         )
+    if kind == "file" and not replace:
+        raise already_there(out)
     name_max = _limit(folder, "PC_NAME_MAX", DEFAULT_NAME_MAX)
     if len(os.fsencode(out.name)) > name_max:
         raise InvalidInput(
@@ -82,7 +106,7 @@ def output_target(out: Path | None, *, default_folder: Path) -> OutputTarget:
                 path_max=path_max, out=out
             )
         )
-    return OutputTarget(folder, out.name)
+    return OutputTarget(folder, out.name, suffix=suffix, replace=replace)
 
 
 def output_folder(folder: Path) -> OutputTarget:
@@ -141,9 +165,23 @@ class StagedFile:
             view = view[os.write(self.fd, view) :]
         os.fsync(self.fd)
 
-    def publish(self, target: Path) -> Path:
-        """Move into place once the register has committed; keep it for recovery if not."""
-        os.replace(self.path, target)
+    def publish(self, target: Path, *, replace: bool = True) -> Path:
+        """Move into place once the register has committed; keep it for recovery if not.
+        ``replace=False``: a file that appeared at ``target`` meanwhile is never replaced
+        (:class:`FileExistsError`): the new name is linked, which fails if it exists."""
+        if replace:
+            os.replace(self.path, target)
+            return target
+        try:
+            os.link(self.path, target)
+        except FileExistsError:
+            raise
+        except OSError:  # a file system without hard links: check, then rename
+            if os.path.lexists(target):
+                raise FileExistsError(target) from None
+            os.replace(self.path, target)
+            return target
+        os.unlink(self.path)
         return target
 
 

@@ -48,6 +48,7 @@ from arayis_cli.services.common import (
 from arayis_cli.services.printfiles import (
     OutputTarget,
     Settled,
+    already_there,
     has_staging,
     settle_orphans,
     staged,
@@ -495,10 +496,19 @@ def copy_to_file(sessions: Sessions, app_id: int, *, target: OutputTarget) -> tu
     with sessions(write=False) as session:
         issued = copy_certificate(session, app_id)
         session.expunge(issued.certificate)
+    number = issued.certificate.number
+    target.refuse_existing(number)  # a copy never lands on a file silently (the original)
     with staged(target) as staging:
         _stage(staging, issued.pdf, target)
+        final = target.path_for(number)
+        try:
+            path = staging.publish(final, replace=target.replace)
+        except FileExistsError:  # appeared meanwhile: nothing was registered, nothing kept
+            raise already_there(final) from None
+        except OSError as exc:
+            raise unwritable(target.folder, exc) from None
         staging.committed = True
-        return issued, _publish(staging, target, issued.certificate.number)
+        return issued, path
 
 
 def settle_folder(sessions: Sessions, folder: Path) -> list[Settled]:

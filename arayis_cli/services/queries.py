@@ -153,7 +153,8 @@ def iter_application_rows(
 
 
 def document_rows(session: Session, app_ids: list[int]) -> dict[int, list[Any]]:
-    """The documents' metadata (no bytes) of these applications, oldest first."""
+    """The documents' metadata (no bytes) of these applications, oldest first (those
+    attached now: a detached one is only in the history)."""
     out: dict[int, list[Any]] = {}
     if app_ids:
         for row in session.connection().execute(_DOCUMENT_ROWS, {"ids": app_ids}):
@@ -169,7 +170,7 @@ def _document_rows_query() -> Any:
         select(
             doc.application_id, doc.id, doc.kind, doc.filename, doc.media_type, doc.size, doc.sha256
         )
-        .where(doc.application_id.in_(bindparam("ids", expanding=True)))
+        .where(doc.application_id.in_(bindparam("ids", expanding=True)), doc.detached_at.is_(None))
         .order_by(doc.id)
     )
 
@@ -183,7 +184,9 @@ def documents_of(session: Session, app_ids: list[int]) -> dict[int, list[Documen
     if not app_ids:
         return out
     for doc in session.execute(
-        select(Document).where(Document.application_id.in_(app_ids)).order_by(Document.id)
+        select(Document)
+        .where(Document.application_id.in_(app_ids), Document.detached_at.is_(None))  # type: ignore[union-attr]
+        .order_by(Document.id)
     ).scalars():
         out.setdefault(doc.application_id, []).append(doc)
     return out

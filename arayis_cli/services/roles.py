@@ -32,11 +32,20 @@ DECISION_COLUMNS = (
     "status, version, operator, rejection_reason, override_reason, decided_at,"
     " decision_working_days, decided_late"
 )
+#: A document's columns that change after it is stored: detach (who, when, why), relabel
+#: (its kind) and attaching the same bytes again after a detach (kind, file name, who and
+#: when). Its application, bytes, size and type never change.
+DOCUMENT_COLUMNS = (
+    "kind, filename, attached_at, attached_by, detached_at, detached_by, detach_reason"
+)
 #: An email's delivery state: what sending it changes. Recipient, subject and body are fixed
 #: once queued (the recipient only ever becomes the application's corrected contact email).
 DELIVERY_COLUMNS = (
     "status, attempts, last_error, next_attempt_at, sent_at, message_id, claimed_at, claimed_by"
 )
+
+#: An abonent's columns an import may change (``group`` is an SQL keyword: quoted).
+ABONENT_COLUMNS = '"group", owner_name, owner_fin, address'
 
 #: Privileges of each role on top of what it inherits: one entry per role, one line per
 #: table, "*" for every table of the schema. UPDATE is granted on named columns only: a
@@ -58,7 +67,7 @@ GRANTS: dict[Role, dict[str, str]] = {
         "outbox_message": (
             "INSERT, UPDATE (to_addr, status, next_attempt_at, claimed_at, claimed_by)"
         ),
-        "document": "INSERT",
+        "document": f"INSERT, UPDATE ({DOCUMENT_COLUMNS})",
         "document_blob": "INSERT",
     },
     Role.APPROVER: {
@@ -71,8 +80,13 @@ GRANTS: dict[Role, dict[str, str]] = {
         "outbox_message": f"UPDATE ({DELIVERY_COLUMNS})",
     },
     Role.BILLING: {
-        "abonent": "SELECT, INSERT, UPDATE",
-        "ledger_entry": "SELECT, INSERT, UPDATE",
+        # An import updates an abonent's group, owner and address (never its code); a
+        # payment locks the row (SELECT … FOR SHARE) against a print's debt check.
+        "abonent": f"SELECT, INSERT, UPDATE ({ABONENT_COLUMNS})",
+        # A ledger entry is never changed (a correction is an adjustment entry): the column
+        # grant only lets a payment lock an entry by its reference (SELECT … FOR UPDATE);
+        # arayis_guard_ledger refuses the change itself to all but admin.
+        "ledger_entry": "SELECT, INSERT, UPDATE (reference)",
         "alembic_version": "SELECT",
         "policy": "SELECT",
         "audit_log": "INSERT",
@@ -104,7 +118,8 @@ GRANTS: dict[Role, dict[str, str]] = {
         # SELECT where an INSERT returns the new row's id.
         "event": "SELECT, INSERT",
         "outbox_message": "SELECT, INSERT",
-        "document": "SELECT, INSERT",
+        # UPDATE: the same bytes uploaded again after a clerk detached them come back.
+        "document": f"SELECT, INSERT, UPDATE ({DOCUMENT_COLUMNS})",
         "document_blob": "INSERT",
         # The feed is read (GET /changes), never written: the database writes it, and the
         # history of status changes. Certificate numbers only go up (arayis_guard_counter).
@@ -217,10 +232,16 @@ BEGIN
     END IF;
     IF NEW.status IN ('completed', 'rejected')
         AND EXISTS (SELECT 1 FROM policy WHERE key = 'four_eyes' AND value = 'on')
-        AND EXISTS (SELECT 1 FROM event WHERE application_id = OLD.id
-                    AND action = 'review' AND actor = session_user) THEN
+        AND EXISTS (SELECT 1 FROM event e WHERE e.application_id = OLD.id
+                    AND e.actor = session_user
+                    AND (e.action = 'review'
+                         OR (e.action IN ('attach', 'detach', 'relabel')
+                             AND e.id > (SELECT min(r.id) FROM event r
+                                         WHERE r.application_id = OLD.id
+                                           AND r.action = 'review')))) THEN
         PERFORM arayis_refuse('four eyes: ' || session_user || ' reviewed application '
-                              || OLD.id || ', another person must decide it');
+                              || OLD.id || ' or changed its documents after the review, '
+                              || 'another person must decide it');
     END IF;
     RETURN NEW;
 END
@@ -348,6 +369,22 @@ BEGIN
 END
 $$;
 
+-- Documents are attached, detached or relabelled only while their application is open.
+CREATE OR REPLACE FUNCTION arayis_guard_document() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF arayis_acts_as_admin() THEN
+        RETURN NEW;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM application
+                   WHERE id = NEW.application_id AND status IN ('new', 'in_progress')) THEN
+        PERFORM arayis_refuse('changing the documents of application ' || NEW.application_id
+                              || ' once it is decided');
+    END IF;
+    RETURN NEW;
+END
+$$;
+
 CREATE OR REPLACE FUNCTION arayis_guard_abonent() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
@@ -359,6 +396,20 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION arayis_guard_ledger() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF arayis_acts_as_admin() THEN
+        RETURN NEW;
+    END IF;
+    PERFORM arayis_refuse('changing ledger entry ' || OLD.id);
+    RETURN NULL;
+END
+$$;
+
+DROP TRIGGER IF EXISTS arayis_ledger_guard ON ledger_entry;
+CREATE TRIGGER arayis_ledger_guard BEFORE UPDATE ON ledger_entry
+    FOR EACH ROW EXECUTE FUNCTION arayis_guard_ledger();
 DROP TRIGGER IF EXISTS arayis_abonent_guard ON abonent;
 CREATE TRIGGER arayis_abonent_guard BEFORE UPDATE ON abonent
     FOR EACH ROW EXECUTE FUNCTION arayis_guard_abonent();
@@ -373,6 +424,9 @@ CREATE CONSTRAINT TRIGGER arayis_application_mailed AFTER UPDATE OF status ON ap
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW
     WHEN (NEW.status IN ('completed', 'rejected') AND OLD.status IS DISTINCT FROM NEW.status)
     EXECUTE FUNCTION arayis_guard_decision_mailed();
+DROP TRIGGER IF EXISTS arayis_document_guard ON document;
+CREATE TRIGGER arayis_document_guard BEFORE INSERT OR UPDATE ON document
+    FOR EACH ROW EXECUTE FUNCTION arayis_guard_document();
 DROP TRIGGER IF EXISTS arayis_event_guard ON event;
 CREATE TRIGGER arayis_event_guard BEFORE INSERT ON event
     FOR EACH ROW EXECUTE FUNCTION arayis_guard_event();

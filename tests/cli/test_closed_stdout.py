@@ -118,6 +118,8 @@ def invocations(day: dict[str, Any], tmp: Path) -> Iterator[tuple[list[str], boo
     yield ["abonent", "show", CODE], True
     yield [*submit_args(external_id="EGOV-PIPE-1")], False
     yield ["attach", open_app, str(DOCS / "sexsiyyet_vesiqesi.jpg"), "--kind", "id-card"], False
+    yield ["relabel", "6", "other", "--reason", "Sınaq"], False  # the open one's ownership
+    yield ["detach", "6", "--reason", "Sınaq"], False
     yield ["review", "--next", "--count", "2", "--json"], False
     yield ["review", "--next"], False
     yield ["reject", open_app, "--reason", "Sınaq"], False

@@ -59,7 +59,7 @@ def test_demo_default_database(tmp_path: Path, monkeypatch) -> None:
     engine.dispose()
     assert subjects and all(s.startswith("NÜMUNƏ — etibarsızdır: ") for s in subjects)
     out = " ".join(result.stdout.split())
-    assert "Ləğv olunmuş" in out and "xəbərdarlıq" in out and "23,80 AZN" in out
+    assert "Ləğv olunmuş" in out and "warning" in out and "23,80 AZN" in out
     # Run again: a fresh demo database each time.
     again = CliRunner().invoke(app, ["demo"])
     assert again.exit_code == 0, again.stdout + again.stderr
@@ -111,7 +111,7 @@ def test_demo_never_touches_the_configured_database_or_key(
     assert len(pdfs) == 2
     office_kid = _pdf_kid_of_key(key_file)
     assert all(_pdf_kid(pdf) != office_kid for pdf in pdfs)
-    assert "xəbərdarlıq" in result.stdout
+    assert "Print → warning" in result.stdout
     # A demo number is answered "demo" by the office's register: it never passes.
     verdict = json.loads(loaded("verify", pdfs[0].stem, "--json", code=6).stdout)
     assert verdict["reason"] == "demo"
@@ -170,3 +170,43 @@ def test_the_wheel_carries_the_sample_data(tmp_path: Path) -> None:
         "documents/mulkiyyet_cixarisi.pdf",
     ):
         assert f"arayis_cli/sample_data/{name}" in names
+
+
+#: The story's own lines in Azerbaijani: none may be left in an English demo.
+STORY_AZ = (
+    "Abonentlər və hesablar",
+    "Portaldan gələn müraciətlər",
+    "Sənədlərdə uyğunsuzluq",
+    "Borc yoxdur",
+    "Borc var",
+    "Borc ödənilir",
+    "Məktublar və statistika",
+    "Müraciət №",
+    "növbəyə qoyuldu",
+    "səbəb abonentə",
+    "Ödəniş qeydə alındı",
+    "yazıldı",
+    "Növbədəki məktublar",
+    "Statuslar",
+)
+
+
+@pytest.mark.parametrize("lang", ["en", "az"])
+def test_demo_story_follows_the_language(tmp_path: Path, monkeypatch, lang: str) -> None:
+    """--lang en tells the story in English (the subscriber's portal sentence and the status
+    labels stay Azerbaijani, as the subscriber sees them); the default is Azerbaijani."""
+    monkeypatch.delenv("ARAYIS_DATABASE_URL")
+    result = CliRunner().invoke(app, ["--lang", lang, "demo"], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.stdout + result.stderr
+    out = " ".join(result.stdout.split())
+    found = [line for line in STORY_AZ if line in out]
+    if lang == "en":
+        assert found == []
+        for heading in ("1. Abonents", "3. Documents do not match", "7. Emails and statistics"):
+            assert heading in out
+        assert "Payment recorded" in out and "Emails in the queue" in out
+    else:
+        assert found == list(STORY_AZ)
+        assert "Payment recorded" not in out and "written:" not in out
+    # Whatever the language: what the subscriber is told, and the status labels.
+    assert "Əməliyyat uğurla yerinə yetirildi." in out and "Ləğv olunmuş" in out

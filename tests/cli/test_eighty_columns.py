@@ -33,7 +33,11 @@ CODES = [
     "(on)",
 ]
 #: In Azerbaijani, the English words of the codes are raw too.
-CODES_AZ = [*CODES, "pending", "sending", "failed", "office", "ownership", "received", "valid"]
+CODES_AZ = [
+    *CODES,
+    *("pending", "sending", "failed", "office", "ownership", "received", "valid"),
+    *("detach", "relabel", "other"),
+]
 
 
 @pytest.fixture
@@ -47,6 +51,11 @@ def day(loaded: Cli, tmp_path: Path) -> Cli:
     loaded("revoke", printed["certificate_number"], "--reason", "Səhv çap olunub")
     short = new_app(loaded, code="0043569264", docs=False)
     loaded("attach", short, DOCS / "sexsiyyet_vesiqesi.jpg", "--kind", "id-card")
+    # A document filed under the wrong kind, corrected, then taken off.
+    wrong = loaded.json("attach", short, DOCS / "bildiris_faktura.png", "--kind", "other")
+    doc = str(wrong["documents"][-1]["id"])
+    loaded("relabel", doc, "power-of-attorney", "--reason", "Etibarnamədir, növ səhv seçilib")
+    loaded("detach", doc, "--reason", "Bu abonentə aid deyil, səhvən yüklənib")
     loaded("review", short)
     loaded("approve", short, "--override", "Sahibi şəxsən gəlib, sənəd ofisdədir")
     app_in(loaded, "rejected", code="0003383936")
@@ -109,8 +118,11 @@ def test_history_details_are_labelled_phrases(day: Cli) -> None:
     assert "yoxdur: mülkiyyət sənədi" in shown and "Növ: şəxsiyyət vəsiqəsi" in shown
     # 0043569264 paid 5,00 AZN more than it owed: the sign alone would puzzle a clerk.
     assert "Balans: -5,00 AZN (artıq ödəniş)" in shown
+    assert "sənəd ayrıldı" in shown and "Səbəb: Bu abonentə aid deyil" in shown
+    assert "Növ: digər sənəd → etibarnamə" in shown
     en = day("--lang", "en", "show", app, env={"COLUMNS": "200"}).stdout
     assert "Kind: identity card" in en and "missing: ownership document" in en
+    assert "document detached" in en and "Kind: other document → power of attorney" in en
 
 
 def test_json_keeps_the_codes(day: Cli) -> None:

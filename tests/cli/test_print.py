@@ -382,11 +382,12 @@ def test_print_all_ready_to_unwritable_folder_issues_nothing(
     assert list(tmp_path.rglob("*.pdf")) == []
 
 
-def test_print_over_an_existing_file_replaces_it(loaded: Cli, tmp_path: Path) -> None:
+def test_print_over_an_existing_file_replaces_it_with_force(loaded: Cli, tmp_path: Path) -> None:
     app_id = app_in(loaded, "completed")
     named = tmp_path / "arayis.pdf"
     named.write_bytes(b"old")
-    out = loaded.json("print", app_id, "--out", named)
+    loaded("print", app_id, "--out", named, code=2)  # never silently (test_print_paths.py)
+    out = loaded.json("print", app_id, "--out", named, "--force")
     assert (
         hashlib.sha256(named.read_bytes()).hexdigest()
         == (loaded.json("show", app_id)["certificates"][0]["sha256"])

@@ -51,6 +51,11 @@ REFUSED_AMOUNTS = [
     "Infinity",
     "",
     "1" * 13,  # absurdly large
+    " 23.80",  # whitespace around it: the grammar allows nothing else (never trimmed)
+    "23.80 ",
+    "\t23.80",
+    "23.80\n",
+    "\r\n23.80",
 ]
 
 
@@ -78,7 +83,7 @@ def test_pay_negative_amount_is_refused(loaded: Cli, unchanged) -> None:
 
 
 @pytest.mark.parametrize(
-    "amount,booked", [("13,80", "13.80"), ("13.8", "13.80"), ("5", "5.00"), (" 007.10 ", "7.10")]
+    "amount,booked", [("13,80", "13.80"), ("13.8", "13.80"), ("5", "5.00"), ("007.10", "7.10")]
 )
 def test_pay_accepts_the_grammar(loaded: Cli, amount: str, booked: str) -> None:
     assert loaded.json("pay", CODE_DEBT, amount)["amount"] == booked
@@ -111,6 +116,31 @@ def test_ledger_rows_outside_the_grammar(
     with unchanged():
         report = loaded.json("ledger", "import", f, code=2)
     assert report["created"] == 0 and [r["row"] for r in report["failed"]] == [1]
+
+
+@pytest.mark.refusal
+@pytest.mark.parametrize("amount", ['" 23.80"', '"23.80 "', '"\t23.80"', '"23.80\n"', " 23.80"])
+def test_ledger_amounts_with_whitespace_are_row_errors(
+    loaded: Cli, unchanged, tmp_path: Path, amount: str
+) -> None:
+    """A spaced amount is one row error with a code and a clear line, both languages."""
+    f = tmp_path / "l.csv"
+    good = f"{CODE},2026-11-02,charge,1.00,X-2\n"
+    f.write_text(LEDGER_HEADER + f"{CODE},2026-11-01,charge,{amount},X-1\n" + good, "utf-8")
+    report = loaded.json("ledger", "import", f, code=2)
+    assert report["created"] == 1
+    [row] = report["failed"]
+    assert (row["row"], row["error"]) == (1, "invalid_input")
+    assert "spaces, tabs or line breaks" in row["message"] and "\n" not in row["message"]
+    people = loaded("--lang", "az", "ledger", "import", f, code=2, env={"COLUMNS": "200"})
+    assert "boşluq" in people.stdout + people.stderr
+
+
+def test_pay_amount_with_whitespace_is_one_clear_line(loaded: Cli, unchanged) -> None:
+    with unchanged():
+        for lang in ("en", "az"):
+            err = loaded("--lang", lang, "pay", CODE_DEBT, "--", "23.80\n", code=2).stderr
+            assert len(err.strip().splitlines()) == 1 and "'23.80\\n'" in err
 
 
 def test_negative_adjustment_still_allowed(loaded: Cli, tmp_path: Path) -> None:

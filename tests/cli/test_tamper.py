@@ -1,6 +1,6 @@
-"""The tester's 43 hand edits: `db check` reports each one (exit 6, one line per finding),
-on SQLite and, where the edit applies, on PostgreSQL; a recomputed chain is caught against
-a kept signed head.
+"""The tester's 43 hand edits, and a detach and a relabel made by hand: `db check` reports
+each one (exit 6, one line per finding), on SQLite and, where the edit applies, on
+PostgreSQL; a recomputed chain is caught against a kept signed head.
 
 The store is built once per backend through the CLI and copied for each edit. On
 PostgreSQL the edits run as the superuser with ``session_replication_role = replica``, so
@@ -235,6 +235,14 @@ EDITS = [
     E("document-deleted", "DELETE FROM document WHERE id = 1", "document 1", "deleted"),
     E("document-bytes", "UPDATE document_blob SET size = size + 1", "SHA-256"),
     E(
+        "silent-detach",
+        f"UPDATE document SET detached_at = {WHEN}, detached_by = 'x', detach_reason = 'x' "
+        "WHERE id = 1",
+        "document 1",
+        "changed",
+    ),
+    E("silent-relabel", "UPDATE document SET kind = 'other' WHERE id = 1", "document 1", "changed"),
+    E(
         "email-recipient",
         "UPDATE outbox_message SET to_addr = 'x@evil.example' WHERE id = 1",
         "email 1",
@@ -327,8 +335,8 @@ def test_db_check_reports_every_hand_edit(store: tuple[Cli, dict[str, str]], dam
     assert "problem(s)" in people.stdout
 
 
-def test_there_are_43_edits() -> None:
-    assert len(EDITS) == 43 == len({p.id for p in EDITS})
+def test_there_are_45_edits() -> None:
+    assert len(EDITS) == 45 == len({p.id for p in EDITS})
 
 
 def test_verify_no_longer_says_valid_after_a_revocation_is_undone(

@@ -104,7 +104,6 @@ def test_abonent_code_keeps_leading_zeros() -> None:
         ("12,5", "12.50"),
         ("1200", "1200.00"),
         ("0.01", "0.01"),
-        (" 7 ", "7.00"),
         ("007,05", "7.05"),
         ("999999999999.99", "999999999999.99"),
     ],
@@ -140,6 +139,13 @@ def test_amounts(raw: str, expected: str) -> None:
         "0x1F",
         "",
         "1000000000000",
+        " 7 ",  # nothing around the digits either: never trimmed
+        " 23.80",
+        "23.80 ",
+        "\t23.80",
+        "23.80\n",
+        "\u00a023.80",
+        "   ",
     ],
 )
 def test_amount_refused(raw: str) -> None:
