@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date, datetime, timedelta
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from arayis_cli.errors import InvalidInput
@@ -47,39 +48,104 @@ def parse_fin(text: str) -> str:
 
 def parse_phone(text: str) -> str:
     """An Azerbaijani phone number in any usual form, returned in E.164."""
-    import phonenumbers
-
     raw = str(text).strip()
     if not raw or len(raw) > 32:
         raise InvalidInput(_("phone must be an Azerbaijani number, e.g. +994 50 123 45 67"))
-    digits = re.sub(r"[\s\-().]", "", raw)
+    digits = _PHONE_SEPARATORS.sub("", raw)
     if digits.startswith("994") and len(digits) == 12:
         digits = "+" + digits
+    verdict = phone_verdict(digits)
+    if verdict is None:
+        raise InvalidInput(_("phone must be an Azerbaijani number, e.g. +994 50 123 45 67"))
+    if not verdict:
+        raise InvalidInput(_("phone must be a valid Azerbaijani number, e.g. +994 50 123 45 67"))
+    return verdict
+
+
+_PHONE_SEPARATORS = re.compile(r"[\s\-().]")
+#: Already in E.164 form for Azerbaijan, with no leading zero in the national number: what
+#: the library's parse makes of it is known without parsing (country code 994, the nine
+#: digits as the national number), so only the library's validity check runs.
+_AZ_E164 = re.compile(r"\+994[1-9][0-9]{8}")
+#: How many distinct values a process remembers the verdict of (a batch file repeats its
+#: owners' phones and emails); bounded, so that memory stays flat for a file of any size.
+MEMO_SIZE = 8192
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def phone_verdict(digits: str) -> str | None:
+    """phonenumbers' verdict on ``digits`` (stripped of separators): the E.164 form of a
+    valid Azerbaijani number, "" for a number that is not a valid Azerbaijani one, None
+    for text the library cannot read as a number. Remembered per process."""
+    import phonenumbers
+
+    if _AZ_E164.fullmatch(digits):
+        number = phonenumbers.PhoneNumber(country_code=994, national_number=int(digits[4:]))
+        return digits if phonenumbers.is_valid_number(number) else ""
+    return phone_verdict_by_library(digits)
+
+
+def phone_verdict_by_library(digits: str) -> str | None:
+    """:func:`phone_verdict` the long way (parse, check, format): the reference that the
+    shortcut for E.164 input is tested against."""
+    import phonenumbers
+
     try:
         number = phonenumbers.parse(digits, "AZ")
     except phonenumbers.NumberParseException:
-        raise InvalidInput(
-            _("phone must be an Azerbaijani number, e.g. +994 50 123 45 67")
-        ) from None
+        return None
     if number.country_code != 994 or not phonenumbers.is_valid_number(number):
-        raise InvalidInput(_("phone must be a valid Azerbaijani number, e.g. +994 50 123 45 67"))
+        return ""
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def parse_email(text: str) -> str:
     """Email syntax check (no network), returned normalised."""
-    from email_validator import EmailNotValidError, validate_email
-
     raw = str(text).strip()
     if not raw or len(raw) > 254:
         raise InvalidInput(_("email address is not valid"))
+    normalised = email_verdict(raw)
+    if normalised is None:
+        raise InvalidInput(_("email address is not valid"))
+    return normalised
+
+
+#: Top-level domains common in subscribers' addresses. None is a special-use name (such
+#: as .test, .local, .invalid, which the library refuses) or all digits.
+_COMMON_TLDS = "az|com|net|org|ru|tr|ge|ua|kz|uz|by|de|uk|us|fr|it|info|edu|gov|io|co|me|biz"
+#: An address whose verdict and normal form are known without the library: a local part
+#: of at most 64 common characters (letters, digits, "_", "+", with single dots or hyphens
+#: between them), "@", then a lower-case domain of plain labels (letters and digits, single
+#: hyphens inside, at most 63 each) under a common TLD. Such an address is valid and
+#: already in normal form; everything else goes to the library.
+_PLAIN_EMAIL = re.compile(
+    r"(?=[^@]{1,64}@)[A-Za-z0-9_+]+(?:[.-][A-Za-z0-9_+]+)*"
+    r"@(?:(?=[a-z0-9-]{1,63}\.)[a-z0-9]+(?:-[a-z0-9]+)*\.)+"
+    rf"(?:{_COMMON_TLDS})"
+)
+
+
+@lru_cache(maxsize=MEMO_SIZE)
+def email_verdict(raw: str) -> str | None:
+    """The normal form of a valid address (``raw`` stripped), None for an invalid one.
+    Remembered per process."""
+    if len(raw) <= 254 and _PLAIN_EMAIL.fullmatch(raw):
+        return raw
+    return email_verdict_by_library(raw)
+
+
+def email_verdict_by_library(raw: str) -> str | None:
+    """:func:`email_verdict` by email-validator alone: the reference that the shortcut is
+    tested against."""
+    from email_validator import EmailNotValidError, validate_email
+
     try:
         # ASCII local parts only: an internationalised address needs SMTPUTF8, which mail
         # servers may not offer — it would be accepted here and then never delivered.
         result = validate_email(raw, check_deliverability=False, allow_smtputf8=False)
     except EmailNotValidError:
-        raise InvalidInput(_("email address is not valid")) from None
-    return result.normalized
+        return None
+    return str(result.normalized)
 
 
 def parse_abonent_code(text: str, *, min_len: int, max_len: int) -> str:
@@ -174,8 +240,11 @@ def parse_date(text: str | date, what: str = N_("date")) -> date:
 
 
 def parse_datetime(text: str | datetime, what: str = N_("time")) -> datetime:
-    """ISO 8601 date-time; without an offset it is Baku time. A bare date means midnight."""
-    what = gettext(what)  # a msgid (N_) from the caller, or an option name
+    """ISO 8601 date-time; without an offset it is Baku time. A bare date means midnight.
+
+    ``what`` (a msgid (N_) from the caller, or an option name) is translated only for a
+    refusal: a batch import parses a time per row.
+    """
     if isinstance(text, datetime):
         value = text
     else:
@@ -189,13 +258,13 @@ def parse_datetime(text: str | datetime, what: str = N_("time")) -> datetime:
                 raise InvalidInput(
                     _(
                         "{what} must be ISO 8601, e.g. 2026-03-18T14:00:00+04:00, got {raw!r}"
-                    ).format(what=what, raw=raw[:40])
+                    ).format(what=gettext(what), raw=raw[:40])
                 ) from None
             value = datetime(d.year, d.month, d.day)
     if value.tzinfo is None:
         value = value.replace(tzinfo=BAKU)
     if not (2000 <= value.year <= 2100):
-        raise InvalidInput(_("{what} is outside 2000–2100").format(what=what))
+        raise InvalidInput(_("{what} is outside 2000–2100").format(what=gettext(what)))
     return value.astimezone(BAKU)
 
 
@@ -222,18 +291,17 @@ def parse_past_datetime(text: str | datetime, what: str, *, now: datetime) -> da
     Up to :data:`CLOCK_SKEW` ahead of ``now`` is another clock running fast: it is taken
     as ``now``, so that no later decision can precede it.
     """
-    what = gettext(what)  # a msgid (N_) from the caller, or an option name
-    value = parse_datetime(text, what)
+    value = parse_datetime(text, what)  # ``what``: translated only for a refusal
     if value > now + CLOCK_SKEW:
         raise InvalidInput(
             _("{what} {value} is in the future").format(
-                what=what, value=value.astimezone(BAKU).strftime("%d.%m.%Y %H:%M")
+                what=gettext(what), value=value.astimezone(BAKU).strftime("%d.%m.%Y %H:%M")
             )
         )
     if value.date() < EARLIEST:
         raise InvalidInput(
             _("{what} {value} is before {EARLIEST}").format(
-                what=what, value=value.isoformat(), EARLIEST=EARLIEST.isoformat()
+                what=gettext(what), value=value.isoformat(), EARLIEST=EARLIEST.isoformat()
             )
         )
     return min(value, now.astimezone(BAKU))

@@ -2,13 +2,17 @@
 
     python benchmarks/chain_cost.py                  # "before" = the code of git rev main
     python benchmarks/chain_cost.py --base-rev 659d5f3 --intake 20000 --decisions 20
+    python benchmarks/chain_cost.py --before /tmp/before    # a checkout with its own venv
 
 "Before" runs the same commands with the code of ``--base-rev`` (exported with ``git
 archive`` into a temporary folder and put first on PYTHONPATH; the installed packages are
-the same), "after" the working tree. Each case runs alternately before/after, three rounds,
-and prints medians, so a busy moment on a shared machine slows both alike; each figure is
-given by wall time and by the CPU time of the arayis processes (which a shared machine's
-load hardly changes: it says what a free core would do). SQLite only.
+the same) or, with ``--before DIR``, with a checkout and its own ``DIR/.venv`` (made with
+``git worktree add DIR REV``, then ``python3 -m venv .venv && .venv/bin/pip install -e .``
+in it: the dependencies as that commit declared them); "after" the working tree. Each
+case runs alternately before/after, three rounds, and prints medians, so a busy moment
+on a shared machine slows both alike; each figure is given by wall time and by the CPU
+time of the arayis processes (which a shared machine's load hardly changes: it says what
+a free core would do). SQLite only.
 """
 
 from __future__ import annotations
@@ -48,11 +52,37 @@ def export(rev: str, dest: Path) -> Path:
 CPU = [0.0]  # CPU seconds (user + system) of every arayis process run so far
 
 
+def python_of(src: Path) -> str:
+    """The interpreter for the code in ``src``: its own virtual environment if it has one
+    (a checkout made for the comparison), else this one."""
+    own = src / ".venv" / "bin" / "python"
+    return str(own) if src != REPO and own.exists() else sys.executable
+
+
+def imported_from(src: Path) -> str:
+    """Where the runs for ``src`` import arayis_cli from (checked before measuring)."""
+    probe = "import arayis_cli; print(arayis_cli.__file__)"
+    return subprocess.run(
+        [python_of(src), "-c", probe],
+        env={**os.environ, "PYTHONPATH": str(src)},
+        check=True,
+        capture_output=True,
+        text=True,
+        cwd=src,
+    ).stdout.strip()
+
+
 def arayis(src: Path, *args: str, env: dict[str, str]) -> str:
+    # Run in ``src``: ``python -c`` puts the current directory first on sys.path, before
+    # PYTHONPATH, so from the repository's root every run would import the working tree.
     run_env = {**env, "PYTHONPATH": str(src)}
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     out = subprocess.run(
-        [sys.executable, "-c", ENTRY, *args], env=run_env, check=True, capture_output=True
+        [python_of(src), "-c", ENTRY, *args],
+        env=run_env,
+        check=True,
+        capture_output=True,
+        cwd=src,
     )
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     CPU[0] += (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
@@ -137,6 +167,9 @@ def printing(src: Path, work: Path, n: int, env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--base-rev", default="main")
+    parser.add_argument(
+        "--before", type=Path, help="a checkout of the base with its own .venv (not --base-rev)"
+    )
     parser.add_argument("--intake", type=int, default=20_000)
     parser.add_argument("--decisions", type=int, default=15)
     parser.add_argument("--print", type=int, default=300, dest="prints")
@@ -146,7 +179,12 @@ def main() -> None:
     print(f"load average {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}; {os.cpu_count()} cores")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        sources = {"before": export(args.base_rev, root / "base"), "after": REPO}
+        base = args.before.resolve() if args.before else export(args.base_rev, root / "base")
+        sources = {"before": base, "after": REPO}
+        for label, src in sources.items():
+            code = imported_from(src)
+            assert Path(code).is_relative_to(src), (label, src, code)
+            print(f"{label}: {src} ({python_of(src)}), runs {code}")
         cases = {
             "submit --from-file (rows/s)": lambda s, w, e: intake(s, w, args.intake, e),
             "review/approve (ms per command)": lambda s, w, e: decisions(s, w, args.decisions, e),

@@ -244,7 +244,7 @@ def case_intake(work: Path, n: int) -> None:
     # the owners' FINs in the file must match nothing in particular: intake does not check
     csv_path = work / "intake.csv"
     intake_file(csv_path, n)
-    elapsed, rss, out = timed(
+    elapsed, cpu, rss, out = timed_cpu(
         [ARAYIS, "--db", url, "submit", "--from-file", str(csv_path), "--json"]
     )
     result = json.loads(out)
@@ -252,7 +252,7 @@ def case_intake(work: Path, n: int) -> None:
     rate = n / elapsed
     report(
         f"bulk intake: submit --from-file, {n:,} rows",
-        f"{rate:,.0f} rows/s ({elapsed:.1f} s)",
+        f"{rate:,.0f} rows/s ({elapsed:.1f} s; {n / cpu:,.0f}/s of CPU time)",
         _verdict(rate >= 5000, "≥ 5,000 rows/s"),
     )
     report(f"peak RSS: submit --from-file, {n:,} rows", f"{rss / 1024:.0f} MiB")

@@ -71,8 +71,7 @@ def test_concurrent_writers_never_fork_the_chain(loaded: Cli, tmp_path: Path) ->
         "    except SystemExit as exc:\n"
         "        assert not exc.code, exc.code\n"
     )
-    # The row exists first: two first-ever `policy set` at once clash on its key (exit 1
-    # on PostgreSQL; reported to the lead, outside the chain's scope).
+    # The row exists first (two first-ever changes at once: tests/test_concurrency.py).
     loaded("policy", "set", "four-eyes", "off")
     before = len(_links(loaded.url))
     procs = [
@@ -129,3 +128,45 @@ def test_no_role_may_write_the_chain(loaded: Cli) -> None:
         after = conn.execute("SELECT max(position) FROM chain_link").fetchone()
     assert after[0] > before[0]
     assert loaded.json("db", "check")["ok"] is True
+
+
+def _edit(url: str, *statements: str) -> None:
+    """Statements run behind the tool's back (no trigger or foreign key in the way)."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+            else:
+                conn.exec_driver_sql("SET session_replication_role = replica")
+            for sql in statements:
+                conn.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
+def test_a_bulk_import_links_every_row_it_writes(loaded: Cli) -> None:
+    """`submit --from-file` seals a chunk at a time: each application, its history row,
+    email and feed row gets its own link, and an edit of any of them afterwards is found."""
+    from tests.helpers import SAMPLE
+
+    before = len(_links(loaded.url))
+    assert loaded.json("submit", "--from-file", SAMPLE / "applications.csv")["created"] == 20
+    links = _links(loaded.url)
+    assert [p for p, _t, _r in links] == list(range(1, len(links) + 1))
+    new = {(t, r) for _p, t, r in links[before:]}
+    for table in ("application", "event", "outbox_message", "status_change"):
+        assert sum(t == table for t, _r in new) == 20, table
+    assert loaded.json("db", "check")["ok"] is True
+    _edit(
+        loaded.url,
+        "UPDATE application SET email = 'x@evil.example' WHERE id = (SELECT max(id) FROM "
+        "application)",
+        "UPDATE outbox_message SET body = 'Ödəniş edin: evil.example' WHERE id = "
+        "(SELECT min(id) FROM outbox_message)",
+        "DELETE FROM status_change WHERE id = (SELECT max(id) FROM status_change)",
+    )
+    found = loaded("db", "check", code=6).stdout
+    assert "3 problem(s)" in found, found
+    for line in ("application ", "email ", "feed entry "):
+        assert f"- {line}" in found, found

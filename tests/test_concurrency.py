@@ -174,3 +174,62 @@ def test_concurrent_submits_one_open_application(loaded: Cli) -> None:
     codes = Counter(_finish(p)[0] for p in procs)
     assert codes == Counter({0: 1, 5: 3})
     assert len(loaded.json("list")) == 1
+
+
+def _waiting_on_locks(url: str) -> int:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.execute(
+                    text(
+                        "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                        " AND datname = current_database()"
+                    )
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def test_two_first_ever_policy_changes_both_succeed(loaded: Cli) -> None:
+    """Two `policy set` at once while no policy row exists yet: both succeed, one after the
+    other (never exit 1 on the row's key), and the audit log says so in order."""
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    holder = None
+    if loaded.url.startswith("postgresql"):
+        # An uncommitted policy row: both processes find no row to lock and wait on its
+        # key, so that both insert at the same moment once it is rolled back.
+        holder = create_engine(loaded.url).connect()
+        holder.execute(
+            text(
+                "INSERT INTO policy (key, value, changed_at, changed_by)"
+                " VALUES ('four_eyes', 'off', now(), 'holder')"
+            )
+        )
+    procs = [
+        _spawn(loaded.url, "policy", "set", "four-eyes", value, "--json", operator=f"admin-{i}")
+        for i, value in enumerate(("on", "off"))
+    ]
+    if holder is not None:
+        deadline = time.monotonic() + 60
+        while _waiting_on_locks(loaded.url) < 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert _waiting_on_locks(loaded.url) == 2
+        holder.rollback()
+        holder.close()
+        holder.engine.dispose()
+    results = [_finish(p) for p in procs]
+    assert [code for code, _out, _err in results] == [0, 0], results
+    changes = sorted(
+        (a for a in loaded.json("audit") if a["kind"] == "policy"), key=lambda a: a["id"]
+    )
+    assert [a["detail"]["was"] for a in changes] == ["off", changes[0]["detail"]["four_eyes"]]
+    final = loaded.json("policy", "show")
+    assert final["four_eyes"] is (changes[1]["detail"]["four_eyes"] == "on")
+    assert loaded.json("db", "check")["ok"] is True

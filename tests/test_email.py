@@ -304,3 +304,21 @@ def test_force_tries_each_message_once_per_run(loaded: Cli, smtp: Server) -> Non
     assert (report["sent"], report["retry"], len(report["messages"])) == (0, 1, 1)
     [msg] = loaded.json("outbox", "list")
     assert msg["attempts"] == 1 and msg["status"] == "pending"
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_templates_fill_as_string_template_does(kind: str) -> None:
+    """The emails are filled from templates split once per process: the text is exactly
+    what ``string.Template.substitute`` gives, dollar signs in values included."""
+    from arayis_cli.services.emails import _fill
+
+    values = {
+        "app_id": 17,
+        "abonent_code": "$abonent_code",
+        "organisation": "${organisation} $$",
+        **{k: f"{v} $x ${{y}}" for k, v in VALUES[kind].items()},
+    }
+    for template in (*TEMPLATES[kind], "$$ ${app_id}$app_id $$app_id"):
+        assert _fill(template, values) == string.Template(template).substitute(values)
+    with pytest.raises(ValueError):
+        _fill("a $ b", values)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import CODE_DEBT, DEBT_FIN, DOCS, PG_URL, Cli, submit_args
+from tests.helpers import CODE, CODE_DEBT, DEBT_FIN, DOCS, PG_URL, Cli, submit_args
 
 # The accountability tests' prepared database (roles installed, one login per role).
 from tests.helpers.logins import (  # noqa: F401  (fixtures)
@@ -103,11 +103,29 @@ ATTEMPTS: dict[str, tuple[str, set[str]]] = {
         " VALUES (now(), 'someone', 'policy', 'policy set', '{\"four_eyes\": \"off\"}')",
         {"t_admin"},
     ),
+    # The ledger: an entry is never changed (billing adds an adjustment instead).
+    "ledger_amount": (
+        "UPDATE ledger_entry SET amount_qepik = amount_qepik + 500 WHERE id = 1",
+        {"t_admin"},
+    ),
+    "ledger_reference": (
+        "UPDATE ledger_entry SET reference = reference || '-X' WHERE id = 1",
+        {"t_admin"},
+    ),
     # Whole tables locked: every other operator waits.
     **{
         f"lock_{table}": (f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE", {"t_admin"})
-        for table in ("application", "counter", "outbox_message", "status_change", "tally")
+        for table in (
+            "application",
+            "counter",
+            "outbox_message",
+            "status_change",
+            "tally",
+            "abonent",
+            "ledger_entry",
+        )
     },
+    "lock_share_ledger": ("LOCK TABLE ledger_entry IN SHARE MODE", {"t_admin"}),
     "lock_event": ("LOCK TABLE event IN ACCESS EXCLUSIVE MODE", set()),  # append-only for all
     "lock_share": ("LOCK TABLE application IN SHARE MODE", {"t_admin"}),
 }
@@ -257,3 +275,35 @@ def test_a_bounced_email_is_retried_to_a_corrected_address(
     clerk("outbox", "retry", "1", "--to", "duzgun@example.az", "--reason", "Ünvan düzəldildi")
     shown = clerk.json("outbox", "show", "1", "--show-pii")
     assert shown["to"] == "duzgun@example.az" and shown["status"] == "pending"
+
+
+def test_billing_imports_and_pays_through_its_column_grants(
+    fresh: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Billing's UPDATE is column-level (it can LOCK neither abonent nor ledger_entry, see
+    above), and everything billing does still works through its login: an abonent import
+    that adds one and changes another's owner, a ledger import, a payment and its rerun."""
+    billing = Cli(_as(fresh, "t_billing"), monkeypatch)
+    abonents = tmp_path / "abonents.csv"
+    abonents.write_text(
+        "code,group,owner_name,owner_fin,address\n"
+        f'{CODE},I,Süleymanov Zaur Ağa oğlu,6HV4DVC,"Bakı şəhəri, Xətai rayonu, mənzil 87"\n'
+        "0012345670,I,Yeni Abonent,AAAAAAA,Bakı şəhəri\n",
+        encoding="utf-8",
+    )
+    report = billing.json("abonent", "import", abonents)
+    assert (report["created"], report["updated"], report["failed"]) == (1, 1, [])
+    assert billing.json("abonent", "import", abonents)["existing"] == 2  # nothing twice
+    ledger = tmp_path / "ledger.csv"
+    ledger.write_text(
+        "abonent_code,date,kind,amount,reference\n"
+        "0012345670,2026-11-01,charge,9.40,BF-T-1\n"
+        f"{CODE},2026-01-01,charge,12.60,BF-202601-1001\n",  # already loaded
+        encoding="utf-8",
+    )
+    report = billing.json("ledger", "import", ledger)
+    assert (report["created"], report["existing"], report["failed"]) == (1, 1, [])
+    paid = billing.json("pay", "0012345670", "9.40", "--reference", "T-P-1")
+    assert (paid["created"], paid["debt"]) == (True, "0.00")
+    assert billing.json("pay", "0012345670", "9.40", "--reference", "T-P-1")["created"] is False
+    assert Cli(_as(fresh, "t_admin"), monkeypatch).json("db", "check")["ok"] is True

@@ -29,6 +29,7 @@ from arayis_cli.services.common import (
     database_writes_history,
     event_row,
     get_application,
+    insert_many,
     status_context,
 )
 from arayis_cli.services.csvfiles import (
@@ -145,7 +146,16 @@ def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: s
     events = []
     emails = []
     organisation = settings().organisation
+    today = baku_date(now)
+    # The email's dates as shown: a file's rows share a few registration times and due days.
+    shown_at: dict[datetime, str] = {}
+    shown_due: dict[date, str] = {}
     for app_id, row in zip(ids, rows, strict=True):
+        at, due = row["submitted_at"], row["due_on"]
+        if at not in shown_at:
+            shown_at[at] = fmt_datetime(at)
+        if due not in shown_due:
+            shown_due[due] = result_by(due, today)
         if not by_database:
             events.append(
                 event_row(
@@ -163,27 +173,32 @@ def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: s
                 to_addr=row["email"],
                 kind=RECEIVED_EMAIL,
                 now=now,
-                submitted_at=fmt_datetime(row["submitted_at"]),
-                result_by=result_by(row["due_on"], baku_date(now)),
+                submitted_at=shown_at[at],
+                result_by=shown_due[due],
                 organisation=organisation,
             )
         )
-    session.execute(insert(OutboxMessage.__table__), emails)
+    insert_many(session, OutboxMessage.__table__, emails)
     if not by_database:
-        session.execute(insert(Event.__table__), events)
+        insert_many(session, Event.__table__, events)
         changes.record(session, ((app_id, Status.NEW.value) for app_id in ids), at=now)
     return ids
 
 
 def _check_abonent(abonent: Abonent | None, code: str) -> None:
-    if abonent is None:
+    _check_group(None if abonent is None else abonent.group, code)
+
+
+def _check_group(group: str | None, code: str) -> None:
+    """Only an existing abonent of group I (residential) may apply."""
+    if group is None:
         raise NotFound(_("abonent {code} not found").format(code=code))
-    if abonent.group != "I":
+    if group != "I":
         raise InvalidInput(
             _(
                 "abonent {code} is in group {abonent_group}: this service is for group I "
                 "(residential) subscribers only"
-            ).format(code=code, abonent_group=abonent.group)
+            ).format(code=code, abonent_group=group)
         )
 
 
@@ -349,19 +364,24 @@ def _submit_chunk(
         else {}
     )
     codes = {s.abonent_code for _, s in valid}
-    abonents = {
-        a.code: a for a in session.execute(select(Abonent).where(Abonent.code.in_(codes))).scalars()
-    }
-    # abonent code → its open application's number (or the row of this file opening one)
-    open_codes: dict[str, int | str] = {
+    # code → group: plain rows, not ORM objects (a thousand of them per chunk)
+    groups: dict[str, str] = dict(
+        session.execute(select(Abonent.code, Abonent.group).where(Abonent.code.in_(codes))).all()
+    )
+    # abonent code → its open application's number. The status is checked here, not in
+    # the query: with both conditions SQLite walks the status index, through every open
+    # application of the store (a big import's own thousands), instead of these abonents'.
+    open_statuses = {s.value for s in OPEN_STATUSES}
+    open_codes: dict[str, int] = {
         code: app_id
-        for code, app_id in session.execute(
-            select(Application.abonent_code, Application.id).where(
-                Application.abonent_code.in_(codes),
-                Application.status.in_([s.value for s in OPEN_STATUSES]),
+        for code, app_id, status in session.execute(
+            select(Application.abonent_code, Application.id, Application.status).where(
+                Application.abonent_code.in_(codes)
             )
         )
+        if status in open_statuses
     }
+    opened_by_row: dict[str, int] = {}  # abonent code → the row of this file opening one
     to_insert: list[tuple[int, Submission]] = []
     for number, sub in valid:
         if sub.external_id and sub.external_id in known_ext:
@@ -371,13 +391,18 @@ def _submit_chunk(
                 report.failed.append(refused_row(number, _external_id_conflict(sub.external_id)))
             continue
         try:
-            _check_abonent(abonents.get(sub.abonent_code), sub.abonent_code)
+            _check_group(groups.get(sub.abonent_code), sub.abonent_code)
             if sub.abonent_code in open_codes:
                 raise _open_conflict(sub.abonent_code, open_codes[sub.abonent_code])
+            if sub.abonent_code in opened_by_row:
+                row_text = _("(row {number} of this file)")
+                raise _open_conflict(
+                    sub.abonent_code, row_text.format(number=opened_by_row[sub.abonent_code])
+                )
         except (NotFound, InvalidInput, Conflict) as exc:
             report.failed.append(refused_row(number, exc))
             continue
-        open_codes[sub.abonent_code] = _("(row {number} of this file)").format(number=number)
+        opened_by_row[sub.abonent_code] = number
         if sub.external_id:
             known_ext[sub.external_id] = sub.abonent_code
         to_insert.append((number, sub))

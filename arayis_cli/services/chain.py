@@ -230,29 +230,38 @@ def install_sqlite_triggers(dbapi_conn: Any, info: dict[str, Any]) -> None:
 
 
 def seal_sqlite(dbapi_conn: Any, info: dict[str, Any]) -> int:
-    """Link this transaction's noted rows onto the chain; called just before COMMIT."""
+    """Link this transaction's noted rows onto the chain; called just before COMMIT.
+
+    Once per transaction, however many rows it wrote (a bulk import seals a chunk of
+    thousands at once): one read of the notes, one read of the rows' material per table
+    (the ``IN`` list of noted keys, in bounded pieces), one multi-row insert of links.
+    """
     if not info.get(_INSTALLED):
         return 0
     cur = dbapi_conn.cursor()
     try:
-        noted = cur.execute(
-            f"SELECT tbl, rid FROM temp.{_PENDING} GROUP BY tbl, rid ORDER BY min(seq)"
-        ).fetchall()
+        # In the order first noted; a row written twice gets one link (its final state).
+        noted = list(
+            dict.fromkeys(cur.execute(f"SELECT tbl, rid FROM temp.{_PENDING} ORDER BY seq"))
+        )
         if not noted:
             return 0
         keys_by_table: dict[str, list[str]] = {}
         for table, rid in noted:
             keys_by_table.setdefault(table, []).append(rid)
         digests: dict[tuple[str, str], str] = {}
+        sha256 = hashlib.sha256
         for table, rids in keys_by_table.items():
             key = CHAINED[table][0]
             sql = canonical_sql(table, "sqlite")
-            for chunk in _chunks(rids, 500):
+            for chunk in _chunks(rids, _IN_LIST):
                 marks = ",".join("?" * len(chunk))
-                for rid, material in cur.execute(
-                    f"{sql} WHERE {_q(key)} IN ({marks})", chunk
-                ).fetchall():
-                    digests[(table, rid)] = digest_of(material)
+                for rid, material in cur.execute(f"{sql} WHERE {_q(key)} IN ({marks})", chunk):
+                    digests[(table, rid)] = (
+                        sha256(material.encode("utf-8", "surrogatepass")).hexdigest()
+                        if type(material) is str
+                        else digest_of(material)
+                    )
         try:
             top = cur.execute(
                 "SELECT position, hash FROM main.chain_link ORDER BY position DESC LIMIT 1"
@@ -265,16 +274,26 @@ def seal_sqlite(dbapi_conn: Any, info: dict[str, Any]) -> int:
         for table, rid in noted:
             digest = digests.get((table, rid), GONE)
             position += 1
-            prev = link_hash(prev, table, rid, digest)
+            # link_hash, inlined: this loop runs once per row written
+            prev = sha256(f"{prev}\n{table}\n{rid}\n{digest}".encode()).hexdigest()
             links.append((position, table, rid, digest, prev))
-        cur.executemany(
-            "INSERT INTO main.chain_link (position, tbl, rid, digest, hash) VALUES (?,?,?,?,?)",
-            links,
-        )
+        # Multi-row VALUES pages: executemany would run one statement per link.
+        for page in _chunks(links, _LINKS_PER_INSERT):
+            cur.execute(
+                "INSERT INTO main.chain_link (position, tbl, rid, digest, hash) VALUES "
+                + ",".join(["(?,?,?,?,?)"] * len(page)),
+                [value for link in page for value in link],
+            )
         cur.execute(f"DELETE FROM temp.{_PENDING}")
         return len(links)
     finally:
         cur.close()
+
+
+#: Keys per ``IN (…)`` list, and links per INSERT, when sealing (SQLite allows 32,766
+#: parameters per statement since 3.32, 999 before).
+_IN_LIST = 900
+_LINKS_PER_INSERT = 180
 
 
 def _uninstall(cur: Any, info: dict[str, Any]) -> None:
@@ -285,7 +304,7 @@ def _uninstall(cur: Any, info: dict[str, Any]) -> None:
     info.pop(_INSTALLED, None)
 
 
-def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]
 

@@ -37,7 +37,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import event, func, insert, select, text, update
+from sqlalchemy import event, func, select, text, update
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session
 
@@ -56,7 +56,9 @@ def record(session: Session, changes: Iterable[tuple[int, str]], *, at: datetime
     ]
     if not rows:
         return
-    session.execute(insert(StatusChange.__table__), rows)
+    from arayis_cli.services.common import insert_many
+
+    insert_many(session, StatusChange.__table__, rows)
     session.info[_UNPLACED] = True
 
 

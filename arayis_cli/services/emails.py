@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import string
 from datetime import date, datetime
+from functools import lru_cache
 from typing import Any
 
 from sqlmodel import Session
@@ -74,10 +75,39 @@ def render(kind: str, values: dict[str, Any]) -> tuple[str, str]:
     full = (
         values if "organisation" in values else {"organisation": settings().organisation, **values}
     )
-    return (
-        string.Template(subject).substitute(full),
-        string.Template(body).substitute(full),
-    )
+    return _fill(subject, full), _fill(body, full)
+
+
+def _fill(template: str, values: dict[str, Any]) -> str:
+    """``string.Template(template).substitute(values)``, with the template split once per
+    process (a bulk import renders a thousand emails a chunk)."""
+    literals, names = _split(template)
+    parts = [literals[0]]
+    for name, literal in zip(names, literals[1:], strict=True):
+        parts.append(str(values[name]))
+        parts.append(literal)
+    return "".join(parts)
+
+
+@lru_cache(maxsize=64)
+def _split(template: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """A template's literal text around its placeholders (one more literal than names)."""
+    literals, names = [], []
+    start, text = 0, []
+    for match in string.Template.pattern.finditer(template):
+        text.append(template[start : match.start()])
+        start = match.end()
+        if match.group("escaped") is not None:
+            text.append("$")
+        elif match.group("named") or match.group("braced"):
+            literals.append("".join(text))
+            names.append(match.group("named") or match.group("braced"))
+            text = []
+        else:
+            raise ValueError(f"invalid placeholder in template: {template[match.start() :][:20]!r}")
+    text.append(template[start:])
+    literals.append("".join(text))
+    return tuple(literals), tuple(names)
 
 
 def email_row(

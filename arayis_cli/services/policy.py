@@ -17,6 +17,7 @@ from arayis_cli.formats import iso_baku
 from arayis_cli.i18n import _
 from arayis_cli.models import Application, Event, Policy
 from arayis_cli.services.audit import current_actor, record
+from arayis_cli.services.common import insert_ignore
 from arayis_cli.workflow import action_verb
 
 FOUR_EYES = "four_eyes"
@@ -47,15 +48,21 @@ def show(session: Session) -> dict[str, Any]:
 def set_four_eyes(session: Session, on: bool, *, now: datetime, actor: str) -> dict[str, Any]:
     """Switch four eyes on or off; the change (even to the same value) is audited."""
     who = current_actor(session, actor)
-    row = session.execute(
-        select(Policy).where(Policy.key == FOUR_EYES).with_for_update()
-    ).scalar_one_or_none()
-    before = row is not None and row.value == "on"
-    value = "on" if on else "off"
+    locked = select(Policy).where(Policy.key == FOUR_EYES).with_for_update()
+    row = session.execute(locked).scalar_one_or_none()
     if row is None:
-        session.add(Policy(key=FOUR_EYES, value=value, changed_at=now, changed_by=who))
-    else:
-        row.value, row.changed_at, row.changed_by = value, now, who
+        # The first change ever: the row ("off", as no row means) is made if missing — a
+        # second first change at once waits on its key for the first one's commit instead
+        # of clashing with it — and then locked and changed like any other.
+        insert_ignore(
+            session,
+            Policy,
+            {"key": FOUR_EYES, "value": "off", "changed_at": now, "changed_by": who},
+        )
+        row = session.execute(locked).scalar_one()
+    before = row.value == "on"
+    value = "on" if on else "off"
+    row.value, row.changed_at, row.changed_by = value, now, who
     record(
         session,
         kind="policy",

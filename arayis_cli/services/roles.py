@@ -38,6 +38,9 @@ DELIVERY_COLUMNS = (
     "status, attempts, last_error, next_attempt_at, sent_at, message_id, claimed_at, claimed_by"
 )
 
+#: An abonent's columns an import may change (``group`` is an SQL keyword: quoted).
+ABONENT_COLUMNS = '"group", owner_name, owner_fin, address'
+
 #: Privileges of each role on top of what it inherits: one entry per role, one line per
 #: table, "*" for every table of the schema. UPDATE is granted on named columns only: a
 #: table-level UPDATE would also let the login ``LOCK TABLE … ACCESS EXCLUSIVE`` and change
@@ -71,8 +74,13 @@ GRANTS: dict[Role, dict[str, str]] = {
         "outbox_message": f"UPDATE ({DELIVERY_COLUMNS})",
     },
     Role.BILLING: {
-        "abonent": "SELECT, INSERT, UPDATE",
-        "ledger_entry": "SELECT, INSERT, UPDATE",
+        # An import updates an abonent's group, owner and address (never its code); a
+        # payment locks the row (SELECT … FOR SHARE) against a print's debt check.
+        "abonent": f"SELECT, INSERT, UPDATE ({ABONENT_COLUMNS})",
+        # A ledger entry is never changed (a correction is an adjustment entry): the column
+        # grant only lets a payment lock an entry by its reference (SELECT … FOR UPDATE);
+        # arayis_guard_ledger refuses the change itself to all but admin.
+        "ledger_entry": "SELECT, INSERT, UPDATE (reference)",
         "alembic_version": "SELECT",
         "policy": "SELECT",
         "audit_log": "INSERT",
@@ -359,6 +367,20 @@ BEGIN
 END
 $$;
 
+CREATE OR REPLACE FUNCTION arayis_guard_ledger() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF arayis_acts_as_admin() THEN
+        RETURN NEW;
+    END IF;
+    PERFORM arayis_refuse('changing ledger entry ' || OLD.id);
+    RETURN NULL;
+END
+$$;
+
+DROP TRIGGER IF EXISTS arayis_ledger_guard ON ledger_entry;
+CREATE TRIGGER arayis_ledger_guard BEFORE UPDATE ON ledger_entry
+    FOR EACH ROW EXECUTE FUNCTION arayis_guard_ledger();
 DROP TRIGGER IF EXISTS arayis_abonent_guard ON abonent;
 CREATE TRIGGER arayis_abonent_guard BEFORE UPDATE ON abonent
     FOR EACH ROW EXECUTE FUNCTION arayis_guard_abonent();
