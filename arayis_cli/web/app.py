@@ -220,6 +220,10 @@ def warm_in_background() -> threading.Thread:
 
         try:
             warm_renderer()
+            # What a press imports besides the drawing (≈ 10 ms of the first press).
+            import arayis_cli.services.keys
+            import arayis_cli.services.portal
+            import arayis_cli.services.staff  # noqa: F401
         except Exception:  # best effort: the press reports it properly
             return
         finally:
