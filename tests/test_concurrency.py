@@ -33,23 +33,28 @@ def _finish(proc: subprocess.Popen[str]) -> tuple[int, str, str]:
 
 
 WORKER = """
-import json, subprocess, sys
+import io, json, sys
+from contextlib import redirect_stderr, redirect_stdout
+from arayis_cli.cli.app import run
 url, name = sys.argv[1], sys.argv[2]
 claimed = []
-while True:
-    p = subprocess.run([sys.executable, "-m", "arayis_cli", "--db", url, "--operator", name,
-                        "review", "--next", "--json"], capture_output=True, text=True)
-    if p.returncode == 4:
+while True:  # one `review --next` after another, as a clerk's script would run them
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        code = run(["--db", url, "--operator", name, "review", "--next", "--json"])
+    if code == 4:
         break
-    if p.returncode != 0:
-        print(json.dumps({"error": p.returncode, "stderr": p.stderr}))
+    if code != 0:
+        print(json.dumps({"error": code, "stderr": err.getvalue()}))
         sys.exit(1)
-    claimed.append(json.loads(p.stdout)["id"])
+    claimed.append(json.loads(out.getvalue())["id"])
 print(json.dumps({"claimed": claimed}))
 """
 
 
 def test_parallel_review_next_never_claims_twice(loaded: Cli, tmp_path: Path) -> None:
+    """Four worker processes claim with ``review --next`` (each runs the command through
+    the entry point's ``run``, claim after claim) until none is left."""
     loaded("submit", "--from-file", SAMPLE / "applications.csv")
     script = tmp_path / "worker.py"
     script.write_text(WORKER)

@@ -2,7 +2,9 @@
 
 Three batch runs at once over 200 ready applications, five rounds, on SQLite and
 PostgreSQL: every application ends with exactly one current certificate, every other run
-skips what one printed, and no run fails (never exit 1).
+skips what one printed, and no run fails (never exit 1). The 200 ready applications are
+built once (through the services, in bulk); each round races on a fresh copy of that
+database (a file copy on SQLite, ``CREATE DATABASE … TEMPLATE`` on PostgreSQL).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import DEFAULT_NOW, OWNER_FIN, Cli
+from tests.helpers.database import copy_database, drop_copy
 
 APPS = 200
 RUNS = 3
@@ -83,41 +86,60 @@ def _current(url: str, ids: list[int]) -> dict[int, list[str]]:
     return found
 
 
+def _race(url: str, folder: Path) -> list[str]:
+    """``RUNS`` concurrent ``print --all-ready`` runs on ``url``; the numbers they printed
+    (every other line must say the application was skipped, and no run may fail)."""
+    env = {**os.environ, "ARAYIS_OPERATOR": "batch"}
+    args = ["--db", url, "print", "--all-ready", "--json", "--out-dir", str(folder)]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "arayis_cli", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        for _ in range(RUNS)
+    ]
+    printed: list[str] = []
+    for run in runs:
+        out, err = run.communicate(timeout=600)
+        assert run.returncode == 0, (run.returncode, err)
+        for line in out.splitlines():
+            row = json.loads(line)
+            if row.get("printed"):
+                printed.append(row["certificate_number"])
+            else:
+                assert row.get("skipped") is True, row
+    return printed
+
+
 @pytest.mark.slow
 @pytest.mark.timeout(1500)
-def test_concurrent_all_ready_issue_each_certificate_once(cli: Cli, tmp_path: Path) -> None:
+def test_concurrent_all_ready_issue_each_certificate_once(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from arayis_cli import db
+
     now = datetime.fromisoformat(DEFAULT_NOW)
     cli("db", "upgrade")
-    codes = _abonents(cli.url, now)
-    env = {**os.environ, "ARAYIS_OPERATOR": "batch"}
-    args = ["--db", cli.url, "print", "--all-ready", "--json"]
+    ids = _ready_applications(cli.url, _abonents(cli.url, now), now)
+    db.dispose_all()  # nothing connected to the template while it is copied
     for round_no in range(ROUNDS):
-        ids = _ready_applications(cli.url, codes, now)
-        folder = tmp_path / f"round{round_no}"
-        folder.mkdir()
-        runs = [
-            subprocess.Popen(
-                [sys.executable, "-m", "arayis_cli", *args, "--out-dir", str(folder)],
-                stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                text=True,
-                env=env,
-            )
-            for _ in range(RUNS)
-        ]
-        printed: list[str] = []
-        for run in runs:
-            out, err = run.communicate(timeout=600)
-            assert run.returncode == 0, (round_no, run.returncode, err)
-            for line in out.splitlines():
-                row = json.loads(line)
-                if row.get("printed"):
-                    printed.append(row["certificate_number"])
-                else:
-                    assert row.get("skipped") is True, row
-        current = _current(cli.url, ids)
-        assert all(len(numbers) == 1 for numbers in current.values()), round_no
-        assert sorted(printed) == sorted(n for numbers in current.values() for n in numbers)
-        assert len({p.name for p in folder.glob("*.pdf")}) == APPS
-    check = cli.json("db", "check")
-    assert check["ok"] is True, check
+        name = f"{tmp_path / f'round{round_no}.db'}"
+        if cli.url.startswith("postgresql"):
+            name = f"{cli.url.rsplit('/', 1)[1]}_r{round_no}"
+        url = copy_database(cli.url, name)
+        try:
+            folder = tmp_path / f"round{round_no}"
+            folder.mkdir()
+            printed = _race(url, folder)
+            current = _current(url, ids)
+            assert all(len(numbers) == 1 for numbers in current.values()), round_no
+            assert sorted(printed) == sorted(n for numbers in current.values() for n in numbers)
+            assert len({p.name for p in folder.glob("*.pdf")}) == APPS
+            check = Cli(url, monkeypatch).json("db", "check")
+            assert check["ok"] is True, (round_no, check)
+        finally:
+            db.dispose_all()
+            drop_copy(url)

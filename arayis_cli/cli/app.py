@@ -6,6 +6,7 @@ Only typer is imported here; each command imports what it needs when it runs, so
 
 from __future__ import annotations
 
+import functools
 import sys
 from typing import Any
 
@@ -140,6 +141,17 @@ staff.register(app)
 access.guard_all(app)
 
 
+@functools.cache
+def command() -> Any:
+    """The Click command tree of :data:`app`, built on first use and kept: typer's
+    ``app()`` builds it anew from the registered functions on every call (~30 ms), which a
+    process running several commands in-process (the test suite: thousands) pays each time.
+    Nothing in it changes between invocations (help is worded when it is shown)."""
+    import typer.main
+
+    return typer.main.get_command(app)
+
+
 def main() -> None:
     """Console entry point: :func:`run` on the command line, its exit code the process's."""
     args = sys.argv[1:]
@@ -167,7 +179,7 @@ def _run(args: list[str]) -> int:
     args = lang_first(args)
     set_language(_lang_in_argv(args))  # usage errors come before the callback
     try:
-        code = app(args=args, standalone_mode=False)
+        code = command()(args=args, standalone_mode=False)
     except typer.TyperException as exc:  # usage errors: bad option, missing argument …
         exit_code = getattr(exc, "exit_code", int(ExitCode.INVALID_INPUT))
         if "--json" in args:

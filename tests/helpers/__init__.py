@@ -13,9 +13,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import typer.main
+import typer.testing
 from typer.testing import CliRunner
 
-from arayis_cli.cli.app import app
+from arayis_cli.cli.app import app, command
 from tests.helpers.database import snapshot
 
 __all__ = [
@@ -38,6 +40,19 @@ __all__ = [
     "snapshot",
     "submit_args",
 ]
+
+
+def _command(typer_app: typer.Typer) -> Any:
+    """typer's CliRunner builds the app's Click command anew on every ``invoke`` (~30 ms);
+    for arayis's app, the one built once per process (``arayis_cli.cli.app.command``, what
+    ``arayis`` itself runs). The suite runs thousands of commands in-process."""
+    return command() if typer_app is app else typer.main.get_command(typer_app)
+
+
+# typer 0.29's CliRunner.invoke calls the name ``_get_command`` of typer.testing (typer is
+# pinned below 0.30 in pyproject.toml): if it is gone, this fails here, not silently slow.
+assert typer.testing._get_command is typer.main.get_command, "typer.testing changed"
+typer.testing._get_command = _command
 
 REPO = Path(__file__).resolve().parent.parent.parent
 SAMPLE = REPO / "sample_data"

@@ -127,3 +127,36 @@ class Digest:
             return list(conn.execute(self.query).fetchall())
         finally:
             conn.close()
+
+
+def copy_database(url: str, dest: str) -> str:
+    """A copy of the database at ``url`` as it is now, named ``dest`` (a file path on
+    SQLite, a database name on PostgreSQL, made with ``CREATE DATABASE … TEMPLATE``);
+    its URL. Nothing may be connected to ``url`` (``arayis_cli.db.dispose_all()`` first)."""
+    import shutil
+
+    if url.startswith("postgresql"):
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        source = make_url(url).database
+        with psycopg.connect(admin_url(), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{dest}" TEMPLATE "{source}"')
+        return database_url(dest)
+    conn = sqlite3.connect(sqlite_path(url))
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")  # the file is the whole database
+    finally:
+        conn.close()
+    shutil.copy2(sqlite_path(url), dest)  # its mode too (0600)
+    return f"sqlite:///{dest}"
+
+
+def drop_copy(url: str) -> None:
+    """Remove a PostgreSQL copy made by :func:`copy_database` (a file goes with tmp_path)."""
+    if url.startswith("postgresql"):
+        import psycopg
+        from sqlalchemy.engine import make_url
+
+        with psycopg.connect(admin_url(), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')

@@ -7,12 +7,6 @@ The phone-sized screenshot is kept in artifacts/ (CI keeps that folder).
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,6 +15,7 @@ import pytest
 from tests.helpers import REPO, Cli
 from tests.helpers.certificates import issue as _issue
 from tests.helpers.certificates import qr_text as _qr_text
+from tests.helpers.web import served
 
 CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = REPO / "artifacts"
@@ -35,12 +30,6 @@ CHROMIUM_ARGS = [
 ]
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
@@ -61,37 +50,10 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def server(loaded: Cli, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    monkeypatch.setenv("ARAYIS_VERIFY_URL", f"{base}/verify/")  # what the QR codes will hold
-    env = {**os.environ, "ARAYIS_DATABASE_URL": loaded.url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "arayis_cli", "serve", "--port", str(port), "--burst", "200"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                pytest.fail(f"arayis serve did not start: {out}")
-            time.sleep(0.1)
+    with served(loaded.url, "--burst", "200", verify_here=True) as base:
+        # What the QR codes printed here will hold (the server was given the same).
+        monkeypatch.setenv("ARAYIS_VERIFY_URL", f"{base}/verify/")
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def test_notary_checks_certificates_on_a_phone(

@@ -3,60 +3,25 @@ steps end with the certificate PDF, or with the debt warning."""
 
 from __future__ import annotations
 
-import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.helpers import CODE, CODE_DEBT, DEBT_FIN, DOCS, OWNER_FIN, REPO, Cli
+from tests.helpers.web import served
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 CLIENT = REPO / "examples" / "portal_client.py"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(loaded: Cli) -> Iterator[str]:
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "ARAYIS_DATABASE_URL": loaded.url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "arayis_cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=1) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("arayis serve did not start")
-            time.sleep(0.2)
+    with served(loaded.url) as base:
         yield base
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
 
 
 def _walk(cli: Cli, base: str, tmp_path: Path, code: str, fin: str) -> tuple[int, str]:

@@ -8,11 +8,8 @@ from 127.0.0.3, and the client that must still be answered from 127.0.0.1.
 from __future__ import annotations
 
 import inspect
-import os
 import resource
 import socket
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -21,6 +18,7 @@ import pytest
 
 from arayis_cli.web import protocol
 from tests.helpers import Cli
+from tests.helpers.web import healthy, served
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
@@ -46,50 +44,21 @@ def test_the_uvicorn_internals_relied_on_are_still_there(db_url: str) -> None:
     assert config.http_protocol_class is protocol.GuardedHttpToolsProtocol
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture
 def server(loaded: Cli) -> Iterator[int]:
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = min(hard, 4 * IDLE)
     if soft < want:  # the idle sockets here and, inherited, the server's side of them
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
-    port = _free_port()
-    env = {**os.environ, "ARAYIS_DATABASE_URL": loaded.url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "arayis_cli", "serve", "--port", str(port), "--burst", "200"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
     try:
-        deadline = time.monotonic() + 30
-        while not _healthy(port, timeout=1):
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                pytest.fail(f"arayis serve did not start: {out}")
-            time.sleep(0.1)
-        yield port
+        with served(loaded.url, "--burst", "200") as base:
+            yield int(base.rsplit(":", 1)[1])
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
         resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
 
 
 def _healthy(port: int, *, timeout: float) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=timeout) as r:
-            return r.status == 200
-    except OSError:
-        return False
+    return healthy(f"http://127.0.0.1:{port}", timeout=timeout)
 
 
 def _idle(port: int, source: str, n: int) -> list[socket.socket]:

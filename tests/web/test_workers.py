@@ -7,9 +7,7 @@ import os
 import signal
 import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,49 +15,23 @@ from pathlib import Path
 import pytest
 
 from tests.helpers import Cli
+from tests.helpers.web import healthy, server_process
 
 pytestmark = [pytest.mark.slow, pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)]
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _healthy(port: int) -> bool:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1) as r:
-            return r.status == 200
-    except OSError:
-        return False
+    return healthy(f"http://127.0.0.1:{port}")
 
 
 @pytest.fixture
 def workers(loaded: Cli) -> Iterator[tuple[int, subprocess.Popen[bytes]]]:
-    port = _free_port()
-    env = {**os.environ, "ARAYIS_DATABASE_URL": loaded.url}
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "arayis_cli", "serve", "--port", str(port), "--workers", "2"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while not _healthy(port) or _listening(port) < 2:
-            if proc.poll() is not None or time.monotonic() > deadline:
-                out = proc.stdout.read().decode() if proc.stdout else ""
-                pytest.fail(f"arayis serve did not start two listening workers: {out}")
-            time.sleep(0.1)
-        yield port, proc
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+    with server_process(loaded.url, "--workers", "2", ready=_both_listen) as (base, proc):
+        yield int(base.rsplit(":", 1)[1]), proc
+
+
+def _both_listen(port: int) -> bool:
+    return _listening(port) >= 2
 
 
 def _listening(port: int) -> int:
