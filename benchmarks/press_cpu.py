@@ -31,6 +31,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--applications", type=int, default=50, help="(max 200)")
     parser.add_argument("--profile", choices=("issue", "copy"), help="cProfile one kind")
+    parser.add_argument(
+        "--no-settle", action="store_true", help="skip the worker's gc.freeze() after warm-up"
+    )
     parser.add_argument("--top", type=int, default=30, help="profile lines shown")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="arayis-press-bench-"))
@@ -73,6 +76,10 @@ def main() -> None:
         warm, ids = ids[0], ids[1:]
         press(warm)
         press(warm)
+        if not args.no_settle:
+            from arayis_cli.web.app import settle
+
+            settle()  # as a serve worker does once it is warm (gc.freeze)
         rendering[0] = 0.0
         profiler = cProfile.Profile() if args.profile else None
         figures: dict[str, list[tuple[float, float]]] = {"issue": [], "copy": []}

@@ -164,7 +164,7 @@ _SUBSETS: OrderedDict[tuple[Path, frozenset[str], str], _Program] = OrderedDict(
 #: Guards the caches of this module (a web worker renders in several threads).
 _cache_lock = threading.Lock()
 #: Cache hits and misses since the process started (read by the tests and benchmarks).
-counts = {"hits": 0, "misses": 0}
+counts = {"hits": 0, "misses": 0, "assembled": 0}
 
 
 def _compile(path: Path, glyphs: frozenset[str], options: Any) -> _Program:
@@ -239,6 +239,8 @@ def add_font(pdf: Any, family: str, style: str, path: Path, *, common: str = "")
     font._hbfont = None
     font.ttfont = _SubsetSource(path, parsed.tables, _common_glyphs(path, common))
     font.subset = SubsetMap(font)
+    for ch in common:  # their codes first, in this order: the same map in every document
+        font.subset.pick(ord(ch))
     pdf.fonts[f"{family.lower()}{style}"] = font
 
 
@@ -309,8 +311,172 @@ def _cached_subsets() -> Iterator[None]:
 
 
 def output(pdf: Any) -> bytes:
-    """The document as PDF bytes, its fonts subset through the cache."""
+    """The document as PDF bytes, its fonts subset through the cache.
+
+    A document shaped like one written before (see :func:`_shape`) is assembled from that
+    one's objects, only its pages' content and its information dictionary written anew:
+    the very bytes fpdf2 would write (tests/unit/test_pdf_fontcache.py compares them).
+    """
     if not supported():
         return bytes(pdf.output())
+    shape = _shape(pdf)
+    if shape is not None:
+        with _cache_lock:
+            template = _TEMPLATES.get(shape)
+        if template is not None:
+            counts["assembled"] += 1
+            return _assemble(pdf, template)
     with _cached_subsets():
-        return bytes(pdf.output())
+        data = bytes(pdf.output())
+    if shape is not None:
+        _learn(pdf, shape, data)
+    return data
+
+
+# -- documents assembled from precompiled parts -------------------------------------------
+#
+# fpdf2 writes, for a document: the header, the pages root, the catalog, each page and its
+# content stream, the font objects (the Type0 font, its CID font with the W array, the
+# ToUnicode map, the descriptor, the CIDToGIDMap and the font program), the resources, the
+# information dictionary, the cross-reference table and the trailer. For documents of the
+# same shape — page count and size, fonts with the very same glyph-to-code map, the same
+# resources per page — every object but the pages' content streams and the information
+# dictionary is the same, byte for byte; those are most of fpdf2's work in ``output()``.
+# The first document of a shape goes through fpdf2 and its objects are kept; the next ones
+# are assembled from them. Certificates pre-assign the codes of their whole alphabet
+# (``add_font(..., common=...)``), so every certificate written only in it has the shape of
+# the first one with as many pages.
+
+#: Shapes remembered per process.
+TEMPLATES_KEPT = 16
+
+
+@dataclass(frozen=True)
+class _Template:
+    header: bytes
+    #: Object id -> its bytes as fpdf2 wrote them (None for the ones written anew).
+    objects: tuple[bytes | None, ...]
+    contents: tuple[int, ...]  # the pages' content stream ids, in page order
+    info: int
+    root: int
+
+
+_TEMPLATES: OrderedDict[tuple[Any, ...], _Template] = OrderedDict()
+
+
+def _shape(pdf: Any) -> tuple[Any, ...] | None:
+    """What the constant objects of ``pdf``'s output depend on, or None when it is not a
+    document this module assembles (anything beyond pages of text and drawings in
+    :func:`add_font` fonts)."""
+    from fpdf import FPDF
+
+    if (
+        pdf.buffer
+        or not pdf.pages
+        or type(pdf).footer is not FPDF.footer
+        or pdf.toc_placeholder
+        or pdf._security_handler is not None
+        or pdf._compliance
+        or pdf._sign_key
+        or pdf.embedded_files
+        or pdf.viewer_preferences
+        or pdf.xmp_metadata
+    ):
+        return None
+    fonts = []
+    for font in sorted(pdf.fonts.values(), key=lambda f: f.i):
+        source = getattr(font, "ttfont", None)
+        if not isinstance(source, _SubsetSource) or font.missing_glyphs:
+            return None
+        codes = tuple((glyph.glyph_name, code) for glyph, code in font.subset.items() if glyph)
+        fonts.append((font.i, font.fontkey, source.path, codes))
+    pages = []
+    for page in pdf.pages.values():
+        if page.get_text_substitutions() or page.annots:
+            return None
+        pages.append(page.dimensions())
+    catalog = pdf._resource_catalog
+    resources = tuple(
+        sorted(
+            (number, str(kind), tuple(sorted(getattr(r, "i", r) for r in used)))
+            for (number, kind), used in catalog.resources_per_page.items()
+        )
+    )
+    if any(catalog.resources.values()):  # images, graphics states, patterns: not here
+        return None
+    return (pdf.pdf_version, pdf.compress, tuple(pages), tuple(fonts), resources)
+
+
+def _learn(pdf: Any, shape: tuple[Any, ...], data: bytes) -> None:
+    """Keep the constant objects of a document fpdf2 has just written."""
+    import re
+
+    found = re.search(rb"\nstartxref\n(\d+)\n%%EOF\n?$", data)
+    info = re.search(rb"\n/Info (\d+) 0 R\n", data[-400:])
+    root = re.search(rb"\n/Root (\d+) 0 R\n", data[-400:])
+    if found is None or info is None or root is None:
+        return
+    startxref = int(found.group(1))
+    table = data[startxref:].split(b"\n")
+    count = int(table[1].split()[1])
+    offsets = [int(line[:10]) for line in table[3 : 2 + count]] + [startxref]
+    contents = tuple(page.contents.id for page in pdf.pages.values())
+    variable = {*contents, int(info.group(1))}
+    objects: list[bytes | None] = [None]
+    for obj_id in range(1, count):
+        chunk = data[offsets[obj_id - 1] : offsets[obj_id]]
+        objects.append(None if obj_id in variable else chunk)
+    template = _Template(
+        data[: offsets[0]], tuple(objects), contents, int(info.group(1)), int(root.group(1))
+    )
+    with _cache_lock:
+        _TEMPLATES[shape] = template
+        while len(_TEMPLATES) > TEMPLATES_KEPT:
+            _TEMPLATES.popitem(last=False)
+
+
+def _assemble(pdf: Any, template: _Template) -> bytes:
+    """``pdf`` written as fpdf2 would, from ``template``'s objects and its own pages."""
+    from fpdf.output import PDFInfo
+    from fpdf.syntax import PDFContentStream, PDFDate
+
+    pages = list(pdf.pages.values())
+    written: dict[int, Any] = {}
+    for obj_id, page in zip(template.contents, pages, strict=True):
+        stream = PDFContentStream(contents=page.contents, compress=pdf.compress)
+        stream.id = obj_id
+        written[obj_id] = stream
+    info = PDFInfo(
+        title=pdf.title,
+        subject=getattr(pdf, "subject", None),
+        author=getattr(pdf, "author", None),
+        keywords=getattr(pdf, "keywords", None),
+        creator=getattr(pdf, "creator", None),
+        producer=getattr(pdf, "producer", None),
+        creation_date=PDFDate(pdf.creation_date, with_tz=True, encrypt=True),
+    )
+    info.id = template.info
+    written[template.info] = info
+    buffer = bytearray(template.header)
+    offsets = []
+    for obj_id in range(1, len(template.objects)):
+        offsets.append(len(buffer))
+        chunk = template.objects[obj_id]
+        if chunk is None:
+            text = written[obj_id].serialize()
+            chunk = (text if isinstance(text, bytes) else text.encode("latin1")) + b"\n"
+        buffer += chunk
+    startxref = len(buffer)
+    lines = ["xref", f"0 {len(template.objects)}", "0000000000 65535 f "]
+    lines += [f"{offset:010} 00000 n " for offset in offsets]
+    file_id = pdf.file_id()
+    if file_id == -1:
+        file_id = pdf._default_file_id(buffer)
+    lines += ["trailer", "<<", f"/Size {len(template.objects)}", f"/Root {template.root} 0 R"]
+    lines.append(f"/Info {template.info} 0 R")
+    if file_id is not None:
+        lines.append(f"/ID [{file_id}]")
+    lines += [">>", "startxref", str(startxref), "%%EOF"]
+    buffer += ("\n".join(lines) + "\n").encode("latin1")
+    pdf.buffer = buffer
+    return bytes(buffer)

@@ -428,17 +428,18 @@ def qr_rectangles(matrix: Any) -> list[tuple[int, int, int, int]]:
 
 def _draw_qr(pdf: Any, content: str, *, x: float, y: float, size: float) -> None:
     """The QR code as filled vector rectangles (crisp at any zoom, no image)."""
-    import segno
     from fpdf.enums import RenderStyle
 
+    from arayis_cli.certificate.qr import matrix
+
     # A fixed mask pattern: choosing the "best" of eight costs more than the rest of the
-    # page, and any mask reads fine at this size.
-    qr = segno.make(content, error="m", micro=False, mask=0)
+    # page, and any mask reads fine at this size. segno's symbol, encoded faster (qr.py).
+    modules = matrix(content)
     border = 2
-    module = size / (len(qr.matrix) + 2 * border)
+    module = size / (len(modules) + 2 * border)
     left, top = x + border * module, y + border * module
     pdf.set_fill_color(0, 0, 0)
-    rects = qr_rectangles(qr.matrix)
+    rects = qr_rectangles(modules)
     if not fontcache.supported():  # an fpdf2 this module does not know: its public API
         fill = RenderStyle.F
         for col, row, w, h in rects:
@@ -446,7 +447,7 @@ def _draw_qr(pdf: Any, content: str, *, x: float, y: float, size: float) -> None
         return
     # The very lines fpdf2's rect(style="F") writes, one per rectangle, added in one go:
     # several hundred rect() calls cost more than the rest of the page's text.
-    k, page_h, n = pdf.k, pdf.h, len(qr.matrix) + 1
+    k, page_h, n = pdf.k, pdf.h, len(modules) + 1
     xs = [f"{(left + i * module) * k:.2f}" for i in range(n)]
     ys = [f"{(page_h - (top + i * module)) * k:.2f}" for i in range(n)]
     ws = [f"{i * module * k:.2f}" for i in range(n)]

@@ -30,7 +30,7 @@ def test_masked_everywhere_without_show_pii(loaded: Cli) -> None:
         ["list", "--format", "csv"],
         ["outbox", "list"],
         ["abonent", "show", CODE],
-        ["print", app_id, "--copy"],  # printed once below; the same paper again
+        ["print", app_id, "--copy", "--force"],  # the same paper again, twice (text, JSON)
         ["stats"],
     ):
         for extra in ([], ["--json"]):

@@ -37,11 +37,17 @@ def test_every_face_goes_through_the_cache_and_the_shared_font_is_never_cut() ->
     from fontTools.ttLib import TTFont
 
     render(BASE)
+    fontcache._TEMPLATES.clear()  # the next document goes through fpdf2's output()
     before = dict(fontcache.counts)
     render(replace(BASE, number="AR-2026-000002-8"))
     # fpdf2 still subsets through the module global this cache swaps, once per face
-    assert sum(fontcache.counts.values()) - sum(before.values()) == len(FACES)
+    assert fontcache.counts["hits"] + fontcache.counts["misses"] - (
+        before["hits"] + before["misses"]
+    ) == len(FACES)
     assert fontcache.counts["hits"] - before["hits"] == len(FACES)  # same glyphs: no compile
+    before = dict(fontcache.counts)
+    render(replace(BASE, number="AR-2026-000003-1"))  # its shape is known now: assembled
+    assert fontcache.counts == {**before, "assembled": before["assembled"] + 1}
     render(replace(BASE, address="Гасанов Әли, Straße Ä ß ₼"))
     for _, name in FACES:
         parsed = fontcache._parsed(FONT_DIR / name).font
@@ -144,3 +150,43 @@ def test_large_streams_are_compressed_once_to_the_same_bytes() -> None:
     assert fontcache._compress(data, -1) is fontcache._compress(bytearray(data), -1)
     small = b"x" * 100
     assert fontcache._compress(small, 9) == zlib.compress(small, level=9)
+
+
+def _through_fpdf2(data) -> bytes:
+    """The certificate as fpdf2's own output() writes it (fonts through the cache)."""
+    from arayis_cli.certificate.pdf import _Certificate, _new_document
+
+    pdf = _new_document()
+    _Certificate(pdf, data).draw()
+    with fontcache._cached_subsets():
+        return bytes(pdf.output())
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"number": "AR-2026-000777-1", "owner_name": "Əliyeva Gülşən Çingiz qızı"},
+        {"address": "Bakı şəhəri, Xətai rayonu " * 40},  # two pages
+        {"owner_name": "Müller Jürgen Äß"},  # letters beyond the certificate alphabet
+        {"demo": True},
+    ],
+)
+def test_assembled_documents_are_the_bytes_fpdf2_writes(changes) -> None:
+    data = replace(BASE, **changes)
+    render(data)  # the first of its shape may teach the cache
+    before = fontcache.counts["assembled"]
+    again = replace(data, number="AR-2026-004242-7", token="y", issued_at=BASE.submitted_at)
+    assembled = render(again)
+    assert fontcache.counts["assembled"] == before + 1
+    assert assembled == _through_fpdf2(again)
+    assert "AR-2026-004242-7" in text_of(assembled)
+    assert text_of(assembled) == text_of(_through_fpdf2(again))
+
+
+def test_documents_in_the_certificate_alphabet_share_one_shape() -> None:
+    render(BASE)
+    fontcache._TEMPLATES.clear()
+    render(replace(BASE, owner_name="Hüseynov Şahin Ğ."))
+    render(replace(BASE, owner_name="Qəmbərova Çiçək", address="Gəncə, Nizami küçəsi 1"))
+    assert len(fontcache._TEMPLATES) == 1
