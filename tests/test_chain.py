@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.helpers import CODE_CREDIT, CREDIT_FIN, Cli, app_in
+from tests.helpers.database import edit_behind
 
 
 def _links(url: str) -> list[tuple[int, str, str]]:
@@ -130,21 +131,6 @@ def test_no_role_may_write_the_chain(loaded: Cli) -> None:
     assert loaded.json("db", "check")["ok"] is True
 
 
-def _edit(url: str, *statements: str) -> None:
-    """Statements run behind the tool's back (no trigger or foreign key in the way)."""
-    engine = create_engine(url)
-    try:
-        with engine.begin() as conn:
-            if engine.dialect.name == "sqlite":
-                conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
-            else:
-                conn.exec_driver_sql("SET session_replication_role = replica")
-            for sql in statements:
-                conn.execute(text(sql))
-    finally:
-        engine.dispose()
-
-
 def test_a_bulk_import_links_every_row_it_writes(loaded: Cli) -> None:
     """`submit --from-file` seals a chunk at a time: each application, its history row,
     email and feed row gets its own link, and an edit of any of them afterwards is found."""
@@ -158,7 +144,7 @@ def test_a_bulk_import_links_every_row_it_writes(loaded: Cli) -> None:
     for table in ("application", "event", "outbox_message", "status_change"):
         assert sum(t == table for t, _r in new) == 20, table
     assert loaded.json("db", "check")["ok"] is True
-    _edit(
+    edit_behind(
         loaded.url,
         "UPDATE application SET email = 'x@evil.example' WHERE id = (SELECT max(id) FROM "
         "application)",

@@ -21,6 +21,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from tests.helpers import CODE, CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, Cli, app_in, new_app
+from tests.helpers.database import edit_behind
 
 # What the store holds: numbers of its certificates and ids of its applications.
 _BUILT: dict[str, tuple[str, dict[str, str]]] = {}
@@ -89,17 +90,7 @@ def _pg_admin(sql: str) -> None:
 
 def edit(cli: Cli, *statements: str) -> None:
     """Statements run behind the tool's back, past every trigger and foreign key."""
-    engine = create_engine(cli.url)
-    try:
-        with engine.begin() as conn:
-            if engine.dialect.name == "sqlite":
-                conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
-            else:
-                conn.exec_driver_sql("SET session_replication_role = replica")
-            for sql in statements:
-                conn.execute(text(sql))
-    finally:
-        engine.dispose()
+    edit_behind(cli.url, *statements)
 
 
 @dataclass(frozen=True)

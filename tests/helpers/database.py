@@ -14,6 +14,24 @@ from typing import Any
 PG_URL = os.environ.get("ARAYIS_TEST_POSTGRES_URL")
 
 
+def edit_behind(url: str, *statements: str) -> None:
+    """Statements run behind the tool's back, past every trigger and foreign key (SQLite:
+    foreign keys off; PostgreSQL: ``session_replication_role = replica``), as a hand edit."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            if engine.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA foreign_keys = OFF")
+            else:
+                conn.exec_driver_sql("SET session_replication_role = replica")
+            for sql in statements:
+                conn.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
 def admin_url() -> str:
     """The test server's maintenance database, as a plain libpq URL (for psycopg)."""
     from sqlalchemy.engine import make_url
