@@ -93,16 +93,6 @@ def parse_override(text: str, source: str = "override file") -> tuple[set[date],
     return rest, work
 
 
-def _override_path() -> Path | None:
-    from arayis_cli.config import settings
-
-    current = settings()
-    if current.calendar_override is not None:
-        return current.calendar_override
-    candidate = current.data_dir() / "calendar-override.txt"
-    return candidate if candidate.is_file() else None
-
-
 @lru_cache(maxsize=4)
 def _calendar_for(path: str | None) -> WorkingCalendar:
     if path is None:
@@ -119,7 +109,8 @@ def _calendar_for(path: str | None) -> WorkingCalendar:
     return WorkingCalendar(extra_rest=rest, extra_work=work)
 
 
-def calendar() -> WorkingCalendar:
-    """The process-wide calendar (built once; holidays are costly to build)."""
-    path = _override_path()
-    return _calendar_for(str(path) if path else None)
+def calendar(override: Path | None = None) -> WorkingCalendar:
+    """The calendar with the extra rest days and working Saturdays of the ``override`` file
+    (the run's :meth:`~arayis_cli.config.Settings.calendar_file`): built once per file and
+    process (holidays are costly to build)."""
+    return _calendar_for(str(override) if override else None)

@@ -86,8 +86,6 @@ class Settings:
     #: ``ARAYIS_ABONENT_CODE_MIN`` / ``_MAX``: abonent code length in digits.
     abonent_code_min: int = 6
     abonent_code_max: int = 12
-    #: Not a variable: the service promises an answer within 3 working days.
-    working_days_to_answer: int = 3
     #: ``ARAYIS_CALENDAR_OVERRIDE``: extra rest days / working Saturdays.
     calendar_override: Path | None = None
     #: ``ARAYIS_VERIFY_URL``: base of the verification URL in the QR code.
@@ -154,6 +152,14 @@ class Settings:
             now=_now(text(ENV_NOW)),
             debug=_flag(text(ENV_DEBUG), ENV_DEBUG),
         )
+
+    def calendar_file(self) -> Path | None:
+        """``ARAYIS_CALENDAR_OVERRIDE``, else ``calendar-override.txt`` in the data directory
+        when there is one: the extra rest days and working Saturdays of the calendar."""
+        if self.calendar_override is not None:
+            return self.calendar_override
+        candidate = self.data_dir() / "calendar-override.txt"
+        return candidate if candidate.is_file() else None
 
     def data_dir(self) -> Path:
         """The user's data directory for arayis (``ARAYIS_HOME`` overrides it)."""
@@ -244,37 +250,14 @@ def _flag(raw: str | None, name: str) -> bool:
     )
 
 
-_cache: tuple[tuple[str | None, ...], Settings] | None = None
-
-
-def settings() -> Settings:
-    """The settings now in force, checked (exit 2 naming a bad variable).
-
-    Built again whenever one of the variables changed since the last call (tests set
-    them between in-process invocations); otherwise the same object, so a call costs
-    about ten microseconds. Loops over many rows read it once, outside the loop.
-    """
-    global _cache
-    key = tuple(map(os.environ.get, ENV_NAMES))
-    if _cache is None or _cache[0] != key:
-        _cache = (key, Settings.from_env())
-    return _cache[1]
-
-
-def data_dir() -> Path:
-    """The user's data directory for arayis (``ARAYIS_HOME`` overrides it)."""
-    return settings().data_dir()
-
-
-def default_database_url(current: Settings | None = None) -> str:
+def default_database_url(current: Settings) -> str:
     """``ARAYIS_DATABASE_URL``, or the SQLite file in the data directory."""
-    current = current or settings()
     return current.database_url or f"sqlite:///{current.data_dir() / 'arayis.db'}"
 
 
-def default_operator(current: Settings | None = None) -> str:
+def default_operator(current: Settings) -> str:
     """``ARAYIS_OPERATOR``, or the OS user name."""
-    configured = (current or settings()).operator
+    configured = current.operator
     if configured:
         return configured
     import getpass

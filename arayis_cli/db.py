@@ -9,7 +9,7 @@ there use ``FOR UPDATE SKIP LOCKED``.
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -27,12 +27,12 @@ _write_mode: ContextVar[bool] = ContextVar("arayis_write_mode", default=False)
 SQLITE_BUSY_TIMEOUT_MS = 60_000
 
 
-def _prepare_sqlite_file(url: Any) -> None:
+def _prepare_sqlite_file(url: Any, data_dir: Callable[[], Path] | None) -> None:
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     path = Path(database).expanduser()
-    if not path.parent.exists() and not _in_data_dir(path):
+    if not path.parent.exists() and not _in_data_dir(path, data_dir):
         # A typo in --db must not quietly start an empty office database somewhere new.
         raise InvalidInput(
             _(
@@ -59,9 +59,9 @@ def _prepare_sqlite_file(url: Any) -> None:
         ) from None
 
 
-def _in_data_dir(path: Path) -> bool:
-    from arayis_cli.config import data_dir
-
+def _in_data_dir(path: Path, data_dir: Callable[[], Path] | None) -> bool:
+    if data_dir is None:
+        return False
     return path.resolve().is_relative_to(data_dir().expanduser().resolve())
 
 
@@ -69,9 +69,14 @@ class Engines:
     """The engines one run uses, one per database URL, and the URLs whose schema it has
     checked. A command's :class:`~arayis_cli.run.Run` owns one and disposes of it when the
     invocation ends; the web service owns one per worker process. Nothing is shared between
-    two runs in one process (an in-process test, the demo)."""
+    two runs in one process (an in-process test, the demo).
 
-    def __init__(self) -> None:
+    ``data_dir``: the run's data directory (its settings' ``data_dir``, asked only when
+    needed), the one folder a new SQLite file's missing folder is created in (first use).
+    """
+
+    def __init__(self, data_dir: Callable[[], Path] | None = None) -> None:
+        self._data_dir = data_dir
         self._engines: dict[str, Engine] = {}
         self._migrated: set[str] = set()
 
@@ -79,7 +84,7 @@ class Engines:
         """The engine of ``url``, made on first use."""
         engine = self._engines.get(url)
         if engine is None:
-            engine = self._engines[url] = _new_engine(url)
+            engine = self._engines[url] = _new_engine(url, self._data_dir)
         return engine
 
     def ensure_schema(self, url: str) -> None:
@@ -126,7 +131,7 @@ class Engines:
         self._migrated.clear()
 
 
-def _new_engine(url: str) -> Engine:
+def _new_engine(url: str, data_dir: Callable[[], Path] | None = None) -> Engine:
     from sqlalchemy import event
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -138,7 +143,7 @@ def _new_engine(url: str) -> Engine:
         raise InvalidInput(_("database URL is not a valid SQLAlchemy URL")) from None
     backend = parsed.get_backend_name()
     if backend == "sqlite":
-        _prepare_sqlite_file(parsed)
+        _prepare_sqlite_file(parsed, data_dir)
         engine = create_engine(
             parsed, connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "isolation_level": None}
         )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from arayis_cli.config import Settings
@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 
     from rich.console import Console
     from sqlmodel import Session
+
+    from arayis_cli.certificate.signing import KeyPlace
 
 
 @dataclass(frozen=True)
@@ -55,8 +57,15 @@ class Run:
 
     def now(self) -> datetime:
         """This run's clock: the current time (aware, UTC); ``ARAYIS_NOW`` freezes it."""
-        frozen = self.settings.now
-        return frozen.astimezone(UTC) if frozen is not None else datetime.now(UTC)
+        from arayis_cli.clock import now
+
+        return now(self.settings.now)
+
+    def keys(self) -> KeyPlace:
+        """Where this run's signing keys are (``ARAYIS_SIGNING_KEY``, the data directory)."""
+        from arayis_cli.certificate.signing import KeyPlace
+
+        return KeyPlace.of(self.settings)
 
     def session(self, *, write: bool = True) -> AbstractContextManager[Session]:
         """One transaction on this run's database: committed when the block ends, rolled

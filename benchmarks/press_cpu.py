@@ -39,10 +39,13 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="arayis-press-bench-"))
     try:
         _env, url, _key, ids = build_register(work, max(2, min(args.applications, 200)) + 1)
+        from arayis_cli.config import Settings
         from arayis_cli.db import Engines
         from arayis_cli.services.portal import press_print
+        from arayis_cli.services.printing import Issuer
 
         engines = Engines()  # the worker's, as in arayis serve
+        issuer = Issuer.of(Settings.from_env())  # the worker's settings
 
         def sessions(*, write: bool = True) -> Any:
             return engines.session(url, write=write)
@@ -54,6 +57,7 @@ def main() -> None:
                 app_id,
                 now=datetime.now(UTC),
                 actor="api:bench",
+                issuer=issuer,
                 one_writer=url.startswith("sqlite"),
             )
             if not pressed.pdf.startswith(b"%PDF"):

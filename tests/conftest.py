@@ -172,13 +172,13 @@ def pg_office_key(pg_template: str | None, tmp_path_factory: pytest.TempPathFact
 
     from sqlmodel import Session
 
-    from arayis_cli.certificate.signing import new_key, write_key_file
+    from arayis_cli.certificate.signing import KeyPlace, new_key, write_key_file
     from arayis_cli.db import Engines
     from arayis_cli.services.keys import register
 
     path = tmp_path_factory.mktemp("office") / "signing-key.pem"
     signer = new_key()
-    write_key_file(path, signer).rename(path)
+    write_key_file(path, signer, KeyPlace(None, path.parent)).rename(path)
     assert pg_template is not None
     engines = Engines()
     with Session(engines.get(database_url(pg_template))) as session:

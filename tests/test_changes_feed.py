@@ -311,9 +311,13 @@ def test_positions_are_taken_under_a_lock_held_to_commit(loaded: Cli) -> None:
 WRITER = """
 import sys
 from datetime import UTC, datetime
+from arayis_cli.config import Settings
 from arayis_cli.db import session_scope
+from arayis_cli.services import Terms
 from arayis_cli.services.applications import submit, validate_submission
 from arayis_cli.services.decisions import approve, reject, review
+
+terms = Terms.of(Settings.from_env())
 
 url, name, cycles = sys.argv[1], sys.argv[2], int(sys.argv[3])
 pairs = [p.split(":") for p in sys.argv[4:]]
@@ -329,14 +333,14 @@ for cycle in range(cycles):
             code_lengths=(6, 12),
         )
         with session_scope(url) as s:
-            app_id = submit(s, sub, now=now, actor=name)[0].id
+            app_id = submit(s, sub, now=now, actor=name, terms=terms)[0].id
         with session_scope(url) as s:
             review(s, app_id, now=now, actor=name)
         with session_scope(url) as s:
             if cycle % 2:
-                reject(s, app_id, reason="x", now=now, actor=name)
+                reject(s, app_id, reason="x", now=now, actor=name, terms=terms)
             else:
-                approve(s, app_id, override="test", now=now, actor=name)
+                approve(s, app_id, override="test", now=now, actor=name, terms=terms)
 print("ok")
 """
 

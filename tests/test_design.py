@@ -380,10 +380,6 @@ OWN_TRANSACTIONS = {
         "the staged key file is moved into place only after its register row committed, "
         "and discarded when the commit fails"
     ),
-    ("services/printing.py", "check_printable"): (
-        "a refused print's evidence (the debt seen) must survive the refusal; still to "
-        "become the caller's (docs/developing.md, what is left of issue #23's plan)"
-    ),
 }
 
 
@@ -425,3 +421,51 @@ def test_the_transaction_check_sees_a_commit() -> None:
     code = "def f(s):\n    s.commit()\n\ndef g(url):\n    with session_scope(url):\n        pass\n"
     assert _own_transactions(ast.parse(code), "x.py") == [("x.py", "f"), ("x.py", "g")]
     assert _own_transactions(ast.parse('"""s.commit() in a docstring"""'), "x.py") == []
+
+
+#: Where the settings are never read: these take what they need as arguments, from the
+#: run (``arayis_cli/run.py``) or the web worker (``arayis_cli/web/app.py``).
+TAKE_VALUES = ("services", "certificate", "web", "calendar.py", "clock.py")
+
+
+def _settings_reads(tree: ast.AST) -> list[int]:
+    """Lines of every ``settings()`` / ``config.settings()`` call and of every import of
+    ``settings`` from ``arayis_cli.config`` in ``tree``."""
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and not node.args and not node.keywords:
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            if name == "settings":
+                found.append(node.lineno)
+        elif (
+            isinstance(node, ast.ImportFrom)
+            and node.module == "arayis_cli.config"
+            and any(alias.name == "settings" for alias in node.names)
+        ):
+            found.append(node.lineno)
+    return sorted(found)
+
+
+def test_services_take_values_not_the_settings() -> None:
+    """A service, the certificate code, the web service, the calendar and the clock are
+    handed the values they need; they never read the process's settings themselves (a
+    value read behind the caller's back is state one run leaves for the next)."""
+    found = [
+        f"{path.relative_to(PACKAGE)}:{line}"
+        for top in TAKE_VALUES
+        for path in sorted((PACKAGE / top).rglob("*.py") if "." not in top else [PACKAGE / top])
+        for line in _settings_reads(ast.parse(path.read_text(encoding="utf-8")))
+    ]
+    assert (PACKAGE / "services" / "printing.py").exists()
+    assert found == []
+
+
+def test_the_settings_check_sees_a_read() -> None:
+    code = (
+        "from arayis_cli.config import settings\n"
+        "def f():\n    return settings().organisation\n"
+        "def g(config):\n    return config.settings().now\n"
+        "def h(run):\n    return run.settings.now\n"
+    )
+    assert _settings_reads(ast.parse(code)) == [1, 3, 5]

@@ -36,7 +36,10 @@ VALUES = {
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_every_template_fills_completely(kind: str) -> None:
-    subject, body = render(kind, {"app_id": 17, "abonent_code": "0012345678", **VALUES[kind]})
+    org = {"organisation": '"Azərsu" ASC'}
+    subject, body = render(
+        kind, {"app_id": 17, "abonent_code": "0012345678", **org, **VALUES[kind]}
+    )
     assert "№17" in subject
     assert "$" not in subject + body and "0012345678" in body
     assert '"Azərsu" ASC' in body
@@ -50,8 +53,9 @@ def test_a_missing_value_is_an_error_not_a_half_filled_email(kind: str) -> None:
         for m in string.Template.pattern.finditer(text)
         if m.group("named") or m.group("braced")
     }
-    full = {"app_id": 1, "abonent_code": "0012345678", **VALUES[kind]}
-    for name in names - {"organisation"}:
+    full = {"app_id": 1, "abonent_code": "0012345678", "organisation": "X", **VALUES[kind]}
+    assert "organisation" in names  # the caller's (its run's settings), never looked up
+    for name in names:
         with pytest.raises(KeyError):
             render(kind, {k: v for k, v in full.items() if k != name})
 

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from starlette.testclient import TestClient
 
-from tests.helpers import CODE_CREDIT, CREDIT_FIN, Cli, app_in
+from tests.helpers import CODE_CREDIT, CREDIT_FIN, Cli, app_in, key_place
 
 PG = pytest.mark.parametrize("db_url", ["postgres"], indirect=True)
 SQLITE = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
@@ -65,7 +65,7 @@ def test_postgres_print_without_office_key_is_refused(
     from arayis_cli.certificate.signing import new_key, write_key_file
 
     other = tmp_path / "other.pem"
-    write_key_file(other, new_key()).rename(other)
+    write_key_file(other, new_key(), key_place()).rename(other)
     monkeypatch.setenv("ARAYIS_SIGNING_KEY", str(other))
     with unchanged():
         err = loaded.json("print", app_id, code=8)
@@ -201,7 +201,8 @@ def test_interrupted_rotation_says_where_the_new_key_is(
     from datetime import datetime
 
     with session_scope(loaded.url) as session:  # keys rotate, up to its commit (then kill -9)
-        data, pending = keys.rotate(session, now=datetime.fromisoformat(DEFAULT_NOW))
+        now = datetime.fromisoformat(DEFAULT_NOW)
+        data, pending = keys.rotate(session, now=now, place=key_place())
     assert pending is not None and pending.exists()
     app_id = app_in(loaded, "completed")
     err = loaded.json("print", app_id, code=8)["message"]

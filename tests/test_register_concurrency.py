@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import DEFAULT_NOW, OWNER_FIN, Cli
+from tests.helpers import DEFAULT_NOW, OWNER_FIN, Cli, terms
 from tests.helpers.database import copy_database, drop_copy
 
 APPS = 200
@@ -64,11 +64,13 @@ def _ready_applications(url: str, codes: list[str], now: datetime) -> list[int]:
         for code in codes
     ]
     with session_scope(url) as session:
-        ids = _insert(session, subs, now=now, actor="loader")
+        ids = _insert(session, subs, now=now, actor="loader", terms=terms())
     with session_scope(url) as session:
         for app_id in ids:
             decisions.review(session, app_id, now=now, actor="loader")
-            decisions.approve(session, app_id, override="test load", now=now, actor="loader")
+            decisions.approve(
+                session, app_id, override="test load", now=now, actor="loader", terms=terms()
+            )
     return ids
 
 

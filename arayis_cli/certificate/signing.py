@@ -4,8 +4,10 @@ Token: ``<number>.<issued unix time>.<valid until YYYYMMDD>.<abonent code>.<key 
 where ``sig`` is the base64url Ed25519 signature of everything before it. No name, FIN or
 amount is in it. The key id is the first 8 bytes (hex) of SHA-256 of the raw public key.
 
-Keys: ``ARAYIS_SIGNING_KEY`` names a PEM private key file (optionally encrypted with the
-passphrase in ``ARAYIS_SIGNING_KEY_PASSPHRASE_FILE``); otherwise keys live in
+Keys (where they are: a :class:`KeyPlace`, made from the run's settings and handed to
+each function that touches a key file): ``ARAYIS_SIGNING_KEY`` names a PEM private key
+file (optionally encrypted with the passphrase in ``ARAYIS_SIGNING_KEY_PASSPHRASE_FILE``);
+otherwise keys live in
 ``<data dir>/keys/`` (created on first use by the embedded SQLite terminal, owner-only)
 and ``current`` names the one that signs. Public keys are also registered in the database
 so that every machine can verify every certificate, and old keys keep verifying after a
@@ -35,6 +37,8 @@ if TYPE_CHECKING:
         Ed25519PrivateKey,
         Ed25519PublicKey,
     )
+
+    from arayis_cli.config import Settings
 
 
 def _b64(data: bytes) -> str:
@@ -92,8 +96,29 @@ class Signer:
         return self.private.public_key()
 
 
+@dataclass(frozen=True)
+class KeyPlace:
+    """Where this run's signing keys are, from its settings (:meth:`of`): handed to every
+    function here that reads or writes a key file, never looked up behind the caller."""
+
+    #: ``ARAYIS_SIGNING_KEY``: the PEM file (or PKCS#11 URI) that signs; None: the folder's.
+    key_file: Path | None
+    #: ``<data dir>/keys``: the terminal's own keys, ``current`` naming the one that signs.
+    folder: Path
+    #: ``ARAYIS_SIGNING_KEY_PASSPHRASE_FILE``: its first line opens the key file.
+    passphrase_file: Path | None = None
+
+    @classmethod
+    def of(cls, settings: Settings) -> KeyPlace:
+        return cls(
+            settings.signing_key,
+            settings.data_dir() / "keys",
+            settings.signing_key_passphrase_file,
+        )
+
+
 # A sandbox's own keys folder (the demo's): while set, the configured key and the
-# data directory's keys are neither read nor created.
+# data directory's keys are neither read nor created, whatever place a caller hands in.
 _sandbox_keys: ContextVar[Path | None] = ContextVar("arayis_sandbox_keys", default=None)
 
 
@@ -112,21 +137,13 @@ def in_demo() -> bool:
     return _sandbox_keys.get() is not None
 
 
-def _configured_key() -> Path | None:
-    if _sandbox_keys.get():
-        return None
-    from arayis_cli.config import settings
-
-    return settings().signing_key
-
-
-def keys_dir() -> Path:
+def _in_force(place: KeyPlace) -> KeyPlace:
     sandbox = _sandbox_keys.get()
-    if sandbox is not None:
-        return sandbox
-    from arayis_cli.config import data_dir
+    return place if sandbox is None else KeyPlace(None, sandbox)
 
-    return data_dir() / "keys"
+
+def keys_dir(place: KeyPlace) -> Path:
+    return _in_force(place).folder
 
 
 def _write_private(path: Path, key: Ed25519PrivateKey, passphrase: bytes | None = None) -> None:
@@ -149,13 +166,9 @@ def _write_private(path: Path, key: Ed25519PrivateKey, passphrase: bytes | None 
         os.fsync(fh.fileno())
 
 
-def passphrase() -> bytes | None:
+def passphrase(place: KeyPlace) -> bytes | None:
     """The signing key's passphrase (first line of ARAYIS_SIGNING_KEY_PASSPHRASE_FILE)."""
-    if _sandbox_keys.get():
-        return None
-    from arayis_cli.config import settings
-
-    source = settings().signing_key_passphrase_file
+    source = _in_force(place).passphrase_file
     if source is None:
         return None
     try:
@@ -174,17 +187,17 @@ def passphrase() -> bytes | None:
     return phrase
 
 
-def _read_private(path: Path) -> Ed25519PrivateKey:
+def _read_private(path: Path, place: KeyPlace) -> Ed25519PrivateKey:
     try:
         stamp = path.stat().st_mtime_ns
     except OSError:
         stamp = 0
-    return _read_private_cached(str(path), stamp, passphrase())
+    return _read_private_cached(str(path), stamp, passphrase(place))
 
 
-def read_private(path: Path) -> Signer:
-    """The key in a PEM file (decrypted with the configured passphrase, if any)."""
-    key = _read_private(path)
+def read_private(path: Path, place: KeyPlace) -> Signer:
+    """The key in a PEM file (decrypted with ``place``'s passphrase, if any)."""
+    key = _read_private(path, place)
     return Signer(key_id(key.public_key()), key)
 
 
@@ -234,13 +247,15 @@ def new_key() -> Signer:
     return Signer(key_id(key.public_key()), key)
 
 
-def write_key_file(path: Path, signer: Signer, *, like: Path | None = None) -> Path:
-    """Write ``signer`` (encrypted with the configured passphrase) to a new temporary file
+def write_key_file(
+    path: Path, signer: Signer, place: KeyPlace, *, like: Path | None = None
+) -> Path:
+    """Write ``signer`` (encrypted with ``place``'s passphrase) to a new temporary file
     beside ``path``, owner-only or with the mode and group of the file ``like`` it replaces;
     the caller moves it into place (``os.replace``) once the register agrees."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.new")
     tmp.unlink(missing_ok=True)
-    _write_private(tmp, signer.private, passphrase())
+    _write_private(tmp, signer.private, passphrase(place))
     if like is not None:
         st = like.stat()
         with suppress(OSError):  # not a member of that group: the file stays owner-only
@@ -249,11 +264,10 @@ def write_key_file(path: Path, signer: Signer, *, like: Path | None = None) -> P
     return tmp
 
 
-def generate(directory: Path | None = None) -> Signer:
-    """A new key in the keys folder, made the current one."""
+def generate(folder: Path) -> Signer:
+    """A new key in the keys ``folder``, made the current one."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    folder = directory or keys_dir()
     key = Ed25519PrivateKey.generate()
     kid = key_id(key.public_key())
     _write_private(folder / f"{kid}.pem", key)
@@ -263,36 +277,35 @@ def generate(directory: Path | None = None) -> Signer:
     return Signer(kid, key)
 
 
-def current_signer(*, create: bool = True) -> Signer | None:
+def current_signer(place: KeyPlace, *, create: bool = True) -> Signer | None:
     """The key that signs on this machine: the configured file, else the keys folder's
     current key (created on first use when ``create``: the embedded SQLite terminal)."""
-    configured = _configured_key()
-    if configured:
-        return read_private(configured)
-    folder = keys_dir()
-    pointer = folder / "current"
+    place = _in_force(place)
+    if place.key_file:
+        return read_private(place.key_file, place)
+    pointer = place.folder / "current"
     if not pointer.exists():
-        return generate(folder) if create else None
+        return generate(place.folder) if create else None
     kid = pointer.read_text(encoding="ascii").strip()
-    return Signer(kid, _read_private(folder / f"{kid}.pem"))
+    return Signer(kid, _read_private(place.folder / f"{kid}.pem", place))
 
 
-def configured_key() -> Path | None:
+def configured_key(place: KeyPlace) -> Path | None:
     """``ARAYIS_SIGNING_KEY`` (None inside a sandbox, or when it is not set)."""
-    return _configured_key()
+    return _in_force(place).key_file
 
 
-def local_public_keys() -> dict[str, Ed25519PublicKey]:
+def local_public_keys(place: KeyPlace) -> dict[str, Ed25519PublicKey]:
     """Public halves of the keys this machine holds (configured key and keys folder)."""
+    place = _in_force(place)
     keys: dict[str, Ed25519PublicKey] = {}
-    configured = _configured_key()
+    configured = place.key_file
     paths = [configured] if configured and configured.exists() else []
-    folder = keys_dir()
-    if folder.is_dir():
-        paths.extend(sorted(folder.glob("*.pem")))
+    if place.folder.is_dir():
+        paths.extend(sorted(place.folder.glob("*.pem")))
     for path in paths:
         try:
-            pub = _read_private(path).public_key()
+            pub = _read_private(path, place).public_key()
         except InvalidInput:
             continue  # unreadable here (a passphrase, a permission): the register has it
         keys[key_id(pub)] = pub

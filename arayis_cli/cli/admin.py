@@ -63,8 +63,9 @@ def db_check(
     from arayis_cli.services.dbcheck import check
 
     head = read_head(head_file) if head_file is not None else None
-    with current_run().session(write=False) as session:
-        report = check(session, now=now(), head=head)
+    run = current_run()
+    with run.session(write=False) as session:
+        report = check(session, now=now(), head=head, keys=run.keys())
     if as_json:
         emit_json(report.as_json())
     else:

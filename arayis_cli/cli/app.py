@@ -137,7 +137,7 @@ def root(
         lang=language(),
         settings=current,
         refusal=refusal,
-        engines=given or Engines(),
+        engines=given or Engines(data_dir=current.data_dir),
     )
     if given is None:
         ctx.call_on_close(run.engines.dispose)  # nothing of this run outlives it

@@ -75,8 +75,9 @@ def verify(
             ) from None
         verdict = verification.verify_offline(evidence, key_text, now=at)
     else:
-        with current_run().session(write=False) as session:
-            verdict = verification.verify(session, evidence, now=at)
+        run = current_run()
+        with run.session(write=False) as session:
+            verdict = verification.verify(session, evidence, now=at, keys=run.keys())
         if evidence.kind == "number" and verdict.reason == verification.NOT_IN_REGISTER:
             # A typed number that was never issued is an unknown certificate (exit 4).
             raise NotFound(
@@ -173,8 +174,9 @@ def keys_export(
     """Print the public key(s) verifiers need (PEM); never creates a key."""
     from arayis_cli.services.keys import export
 
-    with current_run().session() as session:
-        keys = export(session, all_keys=all_keys, now=now())
+    run = current_run()
+    with run.session() as session:
+        keys = export(session, all_keys=all_keys, now=now(), place=run.keys())
     if as_json:
         emit_json(keys)
         return
@@ -195,9 +197,10 @@ def keys_init(as_json: bool = JSON_OPT) -> None:
     """Make the office signing key where ARAYIS_SIGNING_KEY points (admin; once)."""
     from arayis_cli.services import keys
 
-    with current_run().session() as session:
-        data, pending = keys.init(session, now=now())
-        keys.commit_and_install(session, pending)
+    run = current_run()
+    with run.session() as session:
+        data, pending = keys.init(session, now=now(), place=run.keys())
+        keys.commit_and_install(session, pending, run.keys())
     if as_json:
         emit_json(data)
     elif data["path"]:
@@ -217,9 +220,10 @@ def keys_rotate(as_json: bool = JSON_OPT) -> None:
     verifying."""
     from arayis_cli.services import keys
 
-    with current_run().session() as session:
-        data, pending = keys.rotate(session, now=now())
-        keys.commit_and_install(session, pending)
+    run = current_run()
+    with run.session() as session:
+        data, pending = keys.rotate(session, now=now(), place=run.keys())
+        keys.commit_and_install(session, pending, run.keys())
     if as_json:
         emit_json(data)
     else:

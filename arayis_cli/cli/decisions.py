@@ -146,15 +146,16 @@ def reject(
 ) -> None:
     """Refuse the application (Ləğv olunmuş) and queue the email with the reason."""
     from arayis_cli.cli.render import application_data, show_application
-    from arayis_cli.services import decisions
+    from arayis_cli.services import Terms, decisions
     from arayis_cli.validation import clean_text
 
     reason = clean_text(reason, N_("reason"))
     who = actor()
+    terms = Terms.of(current_run().settings)
 
     def one(app_id: int) -> dict[str, Any]:
         with current_run().session() as session:
-            decisions.reject(session, app_id, reason=reason, now=now(), actor=who)
+            decisions.reject(session, app_id, reason=reason, now=now(), actor=who, terms=terms)
         return application_data(app_id, show_pii=show_pii)
 
     if len(app_ids) > 1:
@@ -189,13 +190,16 @@ def approve(
 
     from arayis_cli.cli.render import application_data, show_application
     from arayis_cli.money import money_human, money_json
-    from arayis_cli.services import decisions
+    from arayis_cli.services import Terms, decisions
 
     who = actor()
+    terms = Terms.of(current_run().settings)
 
     def one(app_id: int) -> dict[str, Any]:
         with current_run().session() as session:
-            debt = decisions.approve(session, app_id, override=override, now=now(), actor=who)[1]
+            debt = decisions.approve(
+                session, app_id, override=override, now=now(), actor=who, terms=terms
+            )[1]
         return application_data(app_id, show_pii=show_pii, extra={"debt": money_json(debt)})
 
     def line(d: dict[str, Any]) -> str:
@@ -286,7 +290,7 @@ def print_(
     if out_dir is not None:
         raise InvalidInput(_("--out-dir goes with --all-ready; use --out for one certificate"))
     from arayis_cli.services.printfiles import output_target
-    from arayis_cli.services.printing import copy_to_file, print_to_file
+    from arayis_cli.services.printing import Issuer, copy_to_file, print_to_file
 
     # A copy's default name is its own (<number>-copy.pdf): never the original's file.
     where = output_target(
@@ -316,6 +320,7 @@ def print_(
         target=where,
         now=now(),
         actor=actor(),
+        issuer=Issuer.of(current_run().settings),
         settle=False,
         renew_reason=reason,
     )
@@ -384,10 +389,17 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
     from arayis_cli.errors import AlreadyIssued, DebtOutstanding
     from arayis_cli.money import money_human
     from arayis_cli.services.printfiles import output_folder
-    from arayis_cli.services.printing import GROUP, print_group, ready_for_print, render_pool
+    from arayis_cli.services.printing import (
+        GROUP,
+        Issuer,
+        print_group,
+        ready_for_print,
+        render_pool,
+    )
 
     target = output_folder(folder)  # unwritable: exit 2 before anything is issued
     who = actor()
+    issuer = Issuer.of(current_run().settings)
     _settle(folder, as_json=as_json)  # what a killed run left behind, once per batch
     with current_run().session(write=False) as session:
         candidates = ready_for_print(session, now=now())
@@ -396,7 +408,7 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
     printed = owing = skipped = 0
     first_failure: ExitCode | None = None
     # This process checks, numbers, registers and writes; worker processes render.
-    with render_pool(len(ids)) as render:
+    with render_pool(len(ids), issuer) as render:
         for start in range(0, len(ids), GROUP):
             group = print_group(
                 current_run().session,
@@ -404,6 +416,7 @@ def _print_all_ready(folder: Path, *, as_json: bool) -> None:
                 target=target,
                 now=now(),
                 actor=who,
+                issuer=issuer,
                 render=render,
             )
             for outcome in group:

@@ -74,9 +74,8 @@ def demo(
     """Walk through the whole workflow on sample data, in a sandbox database and key of its
     own (never the configured ones); writes the certificate PDFs here."""
     from arayis_cli.certificate.signing import sandbox_keys
-    from arayis_cli.config import data_dir
 
-    home = data_dir() / "demo"
+    home = current_run().settings.data_dir() / "demo"
     with sample_files(sample_data) as samples:
         home.mkdir(parents=True, exist_ok=True)
         path = home / "demo.db"
@@ -105,11 +104,17 @@ def demo(
 
 class Story:
     def __init__(self, url: str, samples: Path) -> None:
+        from arayis_cli.services import Terms
+        from arayis_cli.services.printing import Issuer
+
         self.url = url
         self.samples = samples
         self.engines = Engines()  # the sandbox database is the demo's own
         self.who = actor()
         self.lengths = current_run().settings.abonent_code_lengths
+        self.terms = Terms.of(current_run().settings)
+        # The sandbox's keys sign, whatever key place the settings name (sandbox_keys).
+        self.issuer = Issuer.of(current_run().settings)
 
     def session(self, write: bool = True) -> Any:
         return self.engines.session(self.url, write=write)
@@ -158,6 +163,7 @@ class Story:
                 actor=self.who,
                 commit=s.commit,
                 code_lengths=self.lengths,
+                terms=self.terms,
             )
         print_import_report(report.as_json())
 
@@ -225,7 +231,7 @@ class Story:
             channel="egov",
         )
         with self.session() as s:
-            app = submit(s, sub, now=now(), actor=self.who)[0]
+            app = submit(s, sub, now=now(), actor=self.who, terms=self.terms)[0]
             app_id = app.id or 0
             for kind in kinds:
                 upload = read_upload(
@@ -266,6 +272,7 @@ class Story:
                 reason="Mülkiyyət sənədinin surəti təqdim olunmayıb",
                 now=now(),
                 actor=self.who,
+                terms=self.terms,
             )
         show(
             join(
@@ -314,7 +321,9 @@ class Story:
         from arayis_cli.services import decisions
 
         with self.session() as s:
-            debt = decisions.approve(s, app_id, override=None, now=now(), actor=self.who)[1]
+            debt = decisions.approve(
+                s, app_id, override=None, now=now(), actor=self.who, terms=self.terms
+            )[1]
         mail = (
             _("; debt {debt}; an email asking the subscriber to pay it first is queued.")
             if debt > 0
@@ -339,7 +348,7 @@ class Story:
         try:
             where = output_target(None, default_folder=Path.cwd())
             issued, target = print_to_file(
-                self.session, app_id, target=where, now=now(), actor=self.who
+                self.session, app_id, target=where, now=now(), actor=self.who, issuer=self.issuer
             )
         except DebtOutstanding as exc:
             show(join(warning(_("Print → warning:")), f" {exc.message}"))

@@ -64,6 +64,7 @@ def submit(
         raise InvalidInput(
             _("missing {missing} (or use --from-file)").format(missing=", ".join(missing))
         )
+    from arayis_cli.services import Terms
     from arayis_cli.services.applications import submit as submit_one
     from arayis_cli.services.applications import validate_submission
 
@@ -80,8 +81,9 @@ def submit(
         submitted_at=submitted_at,
     )
     who = actor()
+    terms = Terms.of(current_run().settings)
     with current_run().session() as session:
-        app, created = submit_one(session, sub, now=at, actor=who)
+        app, created = submit_one(session, sub, now=at, actor=who, terms=terms)
     if not as_json:
         if created:
             from arayis_cli.cli.render import date_az
@@ -124,6 +126,7 @@ def _report_cut_short(exc: Exception, report: Any, *, as_json: bool) -> None:
 def _submit_file(path: Path, *, as_json: bool) -> None:
     import sys
 
+    from arayis_cli.services import Terms
     from arayis_cli.services.applications import BatchReport, submit_file
     from arayis_cli.services.csvfiles import count_rows
 
@@ -140,6 +143,7 @@ def _submit_file(path: Path, *, as_json: bool) -> None:
             progress.advance(task, n)
 
     who = actor()
+    terms = Terms.of(current_run().settings)
     report = BatchReport()
     try:
         with current_run().session() as session:
@@ -150,6 +154,7 @@ def _submit_file(path: Path, *, as_json: bool) -> None:
                 actor=who,
                 commit=session.commit,  # chunk by chunk: a crash loses only the one in flight
                 code_lengths=current_run().settings.abonent_code_lengths,
+                terms=terms,
                 progress=progress_cb,
                 report=report,
             )

@@ -47,13 +47,8 @@ def _found_run() -> Run | None:
 
 
 def now() -> datetime:
-    """The run's clock (``ARAYIS_NOW`` freezes it); the process's outside any run."""
-    found = _found_run()
-    if found is None:
-        from arayis_cli.clock import now as process_now
-
-        return process_now()
-    return found.now()
+    """The run's clock (``ARAYIS_NOW`` freezes it); the real time outside any run."""
+    return current_run().now()
 
 
 # -- People: one Console, markup off ------------------------------------------------------

@@ -16,8 +16,9 @@ def register_head(as_json: bool = JSON_OPT) -> None:
     (a daily cron job) so that `db check --head FILE` can prove nothing was rewritten."""
     from arayis_cli.services.chainhead import signed_head
 
-    with current_run().session(write=False) as session:
-        head = signed_head(session, now=now())
+    run = current_run()
+    with run.session(write=False) as session:
+        head = signed_head(session, now=now(), place=run.keys())
     if as_json:
         emit_json(head)
         return

@@ -13,10 +13,12 @@ target_metadata = SQLModel.metadata
 def run() -> None:
     connection = context.config.attributes.get("connection")
     if connection is None:  # plain `alembic` CLI use, e.g. autogenerate during development
-        from arayis_cli.config import default_database_url
+        from arayis_cli.config import Settings, default_database_url
         from arayis_cli.db import get_engine
 
-        url = context.config.get_main_option("sqlalchemy.url") or default_database_url()
+        url = context.config.get_main_option("sqlalchemy.url") or default_database_url(
+            Settings.from_env()
+        )
         with get_engine(url).begin() as conn:
             _configure_and_run(conn)
     else:

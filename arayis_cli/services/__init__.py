@@ -1,8 +1,9 @@
 """The workflow as plain functions: keyword-only ``session=``, ``now=``, ``actor=``.
 
 No Rich and no CLI here; errors are the domain exceptions of :mod:`arayis_cli.errors`.
-Services take values (lengths, the organisation, paths) as arguments; they do not read
-the settings for a command that already has them.
+Services take values (lengths, the organisation, paths, :class:`Terms`) as arguments;
+they never read the settings: the command hands down its run's (``arayis_cli/run.py``), the
+web worker its own (``arayis_cli/web/app.py``). ``tests/test_design.py`` keeps it so.
 
 **The transaction rule: the caller owns the transaction; a service never commits and
 never opens a session.** A service works in the ``Session`` it is given; the command (or
@@ -17,6 +18,7 @@ but for the few places listed there with their reason.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -24,9 +26,28 @@ if TYPE_CHECKING:
 
     from sqlmodel import Session
 
+    from arayis_cli.calendar import WorkingCalendar
+    from arayis_cli.config import Settings
+
 
 class Sessions(Protocol):
     """Where a multi-transaction service gets each transaction: ``with sessions() as s``
     commits when the block ends and rolls back on an exception; ``write=False`` reads."""
 
     def __call__(self, *, write: bool = True) -> AbstractContextManager[Session]: ...
+
+
+@dataclass(frozen=True)
+class Terms:
+    """What registering and deciding an application need of the settings: the
+    organisation named in its emails (``ARAYIS_ORGANISATION``) and the working calendar its
+    answer is due by (``ARAYIS_CALENDAR_OVERRIDE``)."""
+
+    organisation: str
+    calendar: WorkingCalendar
+
+    @classmethod
+    def of(cls, settings: Settings) -> Terms:
+        from arayis_cli.calendar import calendar
+
+        return cls(settings.organisation, calendar(settings.calendar_file()))

@@ -12,8 +12,6 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from arayis_cli.calendar import calendar
-from arayis_cli.config import settings
 from arayis_cli.errors import Conflict, InvalidInput, NotFound
 from arayis_cli.formats import fmt_datetime
 from arayis_cli.i18n import _
@@ -23,7 +21,7 @@ from arayis_cli.models import (
     Event,
     OutboxMessage,
 )
-from arayis_cli.services import changes
+from arayis_cli.services import Terms, changes
 from arayis_cli.services.common import (
     baku_date,
     database_writes_history,
@@ -96,14 +94,18 @@ def validate_submission(
     )
 
 
-def due_on(submitted_at: datetime) -> date:
-    """The 3rd working day after the day of registration (Baku calendar)."""
-    return calendar().nth_working_day_after(
-        baku_date(submitted_at), settings().working_days_to_answer
-    )
+#: The service promises an answer within 3 working days (the confirmation email says so).
+WORKING_DAYS_TO_ANSWER = 3
 
 
-def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: str) -> list[int]:
+def due_on(submitted_at: datetime, terms: Terms) -> date:
+    """The 3rd working day after the day of registration (Baku, the terms' calendar)."""
+    return terms.calendar.nth_working_day_after(baku_date(submitted_at), WORKING_DAYS_TO_ANSWER)
+
+
+def _insert(
+    session: Session, subs: list[Submission], *, now: datetime, actor: str, terms: Terms
+) -> list[int]:
     """Insert applications with their history row and `received` email, in bulk."""
     due_cache: dict[date, date] = {}
     rows: list[dict[str, Any]] = []
@@ -111,7 +113,7 @@ def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: s
         at = sub.submitted_at or now
         day = baku_date(at)
         if day not in due_cache:
-            due_cache[day] = due_on(at)
+            due_cache[day] = due_on(at, terms)
         rows.append(
             {
                 "abonent_code": sub.abonent_code,
@@ -143,7 +145,7 @@ def _insert(session: Session, subs: list[Submission], *, now: datetime, actor: s
     ids = [returned[row["abonent_code"]] for row in rows]
     events = []
     emails = []
-    organisation = settings().organisation
+    organisation = terms.organisation
     today = baku_date(now)
     # The email's dates as shown: a file's rows share a few registration times and due days.
     shown_at: dict[datetime, str] = {}
@@ -234,7 +236,7 @@ def _external_id_conflict(external_id: str) -> Conflict:
 
 
 def submit(
-    session: Session, sub: Submission, *, now: datetime, actor: str
+    session: Session, sub: Submission, *, now: datetime, actor: str, terms: Terms
 ) -> tuple[Application, bool]:
     """Register one application; the same external id again returns the existing one
     (same abonent) or is refused (another abonent)."""
@@ -247,7 +249,7 @@ def submit(
         raise _open_conflict(sub.abonent_code, open_id)
     try:
         with session.begin_nested():
-            (app_id,) = _insert(session, [sub], now=now, actor=actor)
+            (app_id,) = _insert(session, [sub], now=now, actor=actor, terms=terms)
     except IntegrityError:
         # Another process got there first: the same external id, or an open application.
         existing = _by_external_id(session, sub)
@@ -291,6 +293,7 @@ def submit_file(
     actor: str,
     commit: Callable[[], None],
     code_lengths: tuple[int, int],
+    terms: Terms,
     progress: Callable[[int], None] | None = None,
     report: BatchReport | None = None,
 ) -> BatchReport:
@@ -312,14 +315,28 @@ def submit_file(
         chunk.append(item)
         if len(chunk) >= BATCH_SIZE:
             _submit_chunk(
-                session, chunk, report, now=now, actor=actor, commit=commit, lengths=code_lengths
+                session,
+                chunk,
+                report,
+                now=now,
+                actor=actor,
+                commit=commit,
+                lengths=code_lengths,
+                terms=terms,
             )
             if progress:
                 progress(len(chunk))
             chunk = []
     if chunk:
         _submit_chunk(
-            session, chunk, report, now=now, actor=actor, commit=commit, lengths=code_lengths
+            session,
+            chunk,
+            report,
+            now=now,
+            actor=actor,
+            commit=commit,
+            lengths=code_lengths,
+            terms=terms,
         )
         if progress:
             progress(len(chunk))
@@ -335,6 +352,7 @@ def _submit_chunk(
     actor: str,
     commit: Callable[[], None],
     lengths: tuple[int, int],
+    terms: Terms,
 ) -> None:
     valid: list[tuple[int, Submission]] = []
     for number, row in chunk:
@@ -418,7 +436,7 @@ def _submit_chunk(
         return
     try:
         with session.begin_nested():
-            _insert(session, [s for _, s in to_insert], now=now, actor=actor)
+            _insert(session, [s for _, s in to_insert], now=now, actor=actor, terms=terms)
         commit()
         report.created += len(to_insert)
     except IntegrityError:
@@ -427,7 +445,7 @@ def _submit_chunk(
         session.rollback()
         for number, sub in to_insert:
             try:
-                created = submit(session, sub, now=now, actor=actor)[1]
+                created = submit(session, sub, now=now, actor=actor, terms=terms)[1]
                 commit()
             except (NotFound, InvalidInput, Conflict) as exc:
                 session.rollback()

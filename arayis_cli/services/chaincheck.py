@@ -5,13 +5,16 @@ chain's link at its position."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlmodel import Session
 
 from arayis_cli.i18n import _
 from arayis_cli.services.chain import CHAINED, GENESIS, GONE, link_hash, rows_with_digests
+
+if TYPE_CHECKING:
+    from arayis_cli.certificate.signing import KeyPlace
 
 
 def _what(table: str) -> str:
@@ -36,6 +39,7 @@ def check_chain(
     problem: Callable[[str], None],
     *,
     head: dict[str, Any] | None = None,
+    keys: KeyPlace | None = None,
 ) -> int:
     """Walk the chain once (positions 1…n, each hash recomputed), then merge each kept
     table with its rows' last links, both read in key order (memory stays flat however
@@ -97,7 +101,7 @@ def check_chain(
                     ).format(what=what, key=rid)
                 )
     if head is not None:
-        _check_head(session, problem, head, hashes_at, links)
+        _check_head(session, problem, head, hashes_at, links, keys)
     return links
 
 
@@ -107,11 +111,12 @@ def _check_head(
     head: dict[str, Any],
     hashes_at: dict[int, str],
     links: int,
+    keys: KeyPlace | None,
 ) -> None:
     from arayis_cli.services.chainhead import head_signature_ok
 
     position = int(head["position"])
-    if not head_signature_ok(session, head):
+    if not head_signature_ok(session, head, keys):
         problem(
             _("the kept head at position {position} is not signed by a registered key").format(
                 position=position

@@ -9,7 +9,7 @@ import contextlib
 import json
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import text
 from sqlmodel import Session
@@ -18,6 +18,9 @@ from arayis_cli.errors import InvalidInput
 from arayis_cli.i18n import _
 from arayis_cli.services.chain import GENESIS
 
+if TYPE_CHECKING:
+    from arayis_cli.certificate.signing import KeyPlace
+
 HEAD_FIELDS = ("position", "hash", "at", "key_id", "signature")
 
 
@@ -25,8 +28,8 @@ def _message(position: int, hash_: str, at: str) -> bytes:
     return f"arayis-chain-head:v1\n{position}\n{hash_}\n{at}".encode()
 
 
-def signed_head(session: Session, *, now: datetime) -> dict[str, Any]:
-    """The chain's last link, signed now with the configured signing key."""
+def signed_head(session: Session, *, now: datetime, place: KeyPlace) -> dict[str, Any]:
+    """The chain's last link, signed now with the signing key at ``place``."""
     from datetime import UTC
 
     from arayis_cli.certificate.signing import _b64, current_signer
@@ -38,7 +41,7 @@ def signed_head(session: Session, *, now: datetime) -> dict[str, Any]:
     )
     position, hash_ = (int(top[0]), str(top[1])) if top else (0, GENESIS)
     at = now.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    signer = current_signer()
+    signer = current_signer(place)
     signature = signer.private.sign(_message(position, hash_, at))
     return {
         "position": position,
@@ -73,9 +76,9 @@ def read_head(path: Path) -> dict[str, Any]:
     return head
 
 
-def head_signature_ok(session: Session, head: dict[str, Any]) -> bool:
-    """Signed by a key in the register or held by this office (never by a key the head
-    itself names)."""
+def head_signature_ok(session: Session, head: dict[str, Any], place: KeyPlace | None) -> bool:
+    """Signed by a key in the register or held by this office at ``place`` (never by a key
+    the head itself names)."""
     from arayis_cli.certificate.signing import _unb64, load_public_keys, local_public_keys
     from arayis_cli.models import SigningKey
 
@@ -85,8 +88,9 @@ def head_signature_ok(session: Session, head: dict[str, Any]) -> bool:
             keys.update(load_public_keys(str(pem)))
         except InvalidInput:
             continue
-    with contextlib.suppress(InvalidInput):
-        keys.update(local_public_keys())
+    if place is not None:
+        with contextlib.suppress(InvalidInput):
+            keys.update(local_public_keys(place))
     key = keys.get(head["key_id"])
     if key is None:
         return False

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from itertools import pairwise
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select, text
 from sqlmodel import Session
@@ -26,6 +26,9 @@ from arayis_cli.models import (
 )
 from arayis_cli.services import tally
 from arayis_cli.workflow import DECISION_EMAILS, RECEIVED_EMAIL, Status
+
+if TYPE_CHECKING:
+    from arayis_cli.certificate.signing import KeyPlace
 
 SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
@@ -60,8 +63,10 @@ def check(
     now: datetime | None = None,
     limit: int = 200,
     head: dict[str, Any] | None = None,
+    keys: KeyPlace | None = None,
 ) -> CheckReport:
-    """Every finding is one line; a value of the wrong type is a finding too (a part of
+    """``keys``: where this office's own keys are (a kept ``head`` may be signed by one).
+    Every finding is one line; a value of the wrong type is a finding too (a part of
     the check that cannot read its rows says so and the others still run)."""
     from sqlalchemy.exc import SQLAlchemyError
 
@@ -76,7 +81,7 @@ def check(
     for message in wrong_types(session):
         problem(message)
     for part, run in (
-        ("chain", lambda: check_chain(session, problem, head=head)),
+        ("chain", lambda: check_chain(session, problem, head=head, keys=keys)),
         ("store", lambda: _check_store(session, problem, report, now)),
         ("counters", lambda: check_counters(session, problem)),
     ):

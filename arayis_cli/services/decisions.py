@@ -15,7 +15,7 @@ from arayis_cli.formats import fmt_datetime
 from arayis_cli.i18n import N_, _, az, gettext
 from arayis_cli.models import Abonent, Application, Document
 from arayis_cli.money import money_human, money_json
-from arayis_cli.services import changes, tally
+from arayis_cli.services import Terms, changes, tally
 from arayis_cli.services.common import (
     balance,
     database_writes_history,
@@ -226,22 +226,23 @@ def review_next(session: Session, *, now: datetime, actor: str) -> tuple[Applica
     return app, checklist(session, app, now=now)
 
 
-def decision_figures(app: Application, now: datetime) -> dict[str, Any]:
+def decision_figures(app: Application, now: datetime, terms: Terms) -> dict[str, Any]:
     """Stored with the decision: when, how many working days it took, whether late."""
-    from arayis_cli.calendar import calendar
     from arayis_cli.services.common import baku_date
 
     decided = baku_date(now)
     return {
         "decided_at": now,
-        "decision_working_days": calendar().working_days_between(
+        "decision_working_days": terms.calendar.working_days_between(
             baku_date(app.submitted_at), decided
         ),
         "decided_late": decided > app.due_on,
     }
 
 
-def reject(session: Session, app_id: int, *, reason: str, now: datetime, actor: str) -> Application:
+def reject(
+    session: Session, app_id: int, *, reason: str, now: datetime, actor: str, terms: Terms
+) -> Application:
     """Refuse the application (Ləğv olunmuş) and queue the email with the reason."""
     reason = clean_text(reason, N_("reason"))
     app = get_application(session, app_id, for_update=True)
@@ -252,15 +253,28 @@ def reject(session: Session, app_id: int, *, reason: str, now: datetime, actor: 
         Action.REJECT,
         now=now,
         actor=actor,
-        values={"rejection_reason": reason, **decision_figures(app, now)},
+        values={"rejection_reason": reason, **decision_figures(app, now, terms)},
         detail={"reason": reason},
     )
-    queue_email(session, app, decision_email(Status.REJECTED), now=now, reason=reason)
+    queue_email(
+        session,
+        app,
+        decision_email(Status.REJECTED),
+        now=now,
+        reason=reason,
+        organisation=terms.organisation,
+    )
     return app
 
 
 def approve(
-    session: Session, app_id: int, *, override: str | None, now: datetime, actor: str
+    session: Session,
+    app_id: int,
+    *,
+    override: str | None,
+    now: datetime,
+    actor: str,
+    terms: Terms,
 ) -> tuple[Application, Decimal]:
     """Complete the application (İcra olunmuş) and email the subscriber the debt result."""
     override_reason = clean_text(override, N_("override reason")) if override is not None else None
@@ -295,7 +309,7 @@ def approve(
         Action.APPROVE,
         now=now,
         actor=actor,
-        values={"override_reason": override_reason, **decision_figures(app, now)},
+        values={"override_reason": override_reason, **decision_figures(app, now, terms)},
         detail=detail,
     )
     owing = check.debt > 0
@@ -305,6 +319,7 @@ def approve(
         decision_email(Status.COMPLETED, debt=owing),
         now=now,
         checked_at=fmt_datetime(now),
+        organisation=terms.organisation,
         **({"debt": money_human(check.debt)} if owing else {}),
     )
     return app, check.debt

@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlmodel import Session
 
-from arayis_cli.config import settings
 from arayis_cli.models import Application, OutboxMessage
 
 KINDS = ("received", "approved_no_debt", "approved_debt", "rejected")
@@ -70,12 +69,10 @@ def result_by(due_on: date, today: date) -> str:
 
 
 def render(kind: str, values: dict[str, Any]) -> tuple[str, str]:
-    """Subject and body; a missing value raises KeyError (a bug, never a half-filled email)."""
+    """Subject and body; a missing value raises KeyError (a bug, never a half-filled email):
+    ``values`` hold the ``organisation`` too (the caller's, from its run's settings)."""
     subject, body = TEMPLATES[kind]
-    full = (
-        values if "organisation" in values else {"organisation": settings().organisation, **values}
-    )
-    return _fill(subject, full), _fill(body, full)
+    return _fill(subject, values), _fill(body, values)
 
 
 def _fill(template: str, values: dict[str, Any]) -> str:

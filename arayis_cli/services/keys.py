@@ -26,6 +26,7 @@ from sqlmodel import Session
 
 from arayis_cli.certificate import pkcs11
 from arayis_cli.certificate.signing import (
+    KeyPlace,
     Signer,
     configured_key,
     current_signer,
@@ -69,7 +70,7 @@ def _need_init() -> Unavailable:
     )
 
 
-def _read_office_file(path: Path, kid: str | None) -> Signer:
+def _read_office_file(path: Path, kid: str | None, place: KeyPlace) -> Signer:
     """The key file this machine is configured with; its absence is the environment's fault."""
     if not path.exists():
         if kid is None:
@@ -81,12 +82,12 @@ def _read_office_file(path: Path, kid: str | None) -> Signer:
             ).format(kid=kid, path=path)
         )
     try:
-        return read_private(path)
+        return read_private(path, place)
     except InvalidInput as exc:
         raise Unavailable(exc.message) from None
 
 
-def signer_for_print(session: Session, *, now: datetime) -> Signer:
+def signer_for_print(session: Session, *, now: datetime, place: KeyPlace) -> Signer:
     """The key that signs a certificate now.
 
     PostgreSQL: the register's current office key, read from ``ARAYIS_SIGNING_KEY``;
@@ -94,11 +95,11 @@ def signer_for_print(session: Session, *, now: datetime) -> Signer:
     exit 8 and what to do, before anything is numbered. SQLite: the terminal's own key,
     created on first use and registered for verifiers.
     """
-    configured = configured_key()
+    configured = configured_key(place)
     if configured is not None and pkcs11.is_uri(configured):
         return _token_signer(session, str(configured))
     if not _office(session):
-        signer = current_signer()
+        signer = current_signer(place)
         if signer is None:  # created on first use: never None on the terminal
             raise RuntimeError("the terminal's signing key was not created")
         row = current_row(session)
@@ -114,7 +115,7 @@ def signer_for_print(session: Session, *, now: datetime) -> Signer:
     row = current_row(session)
     if row is None:
         raise _need_init()
-    path = configured_key()
+    path = configured_key(place)
     if path is None:
         raise Unavailable(
             _(
@@ -122,7 +123,7 @@ def signer_for_print(session: Session, *, now: datetime) -> Signer:
                 "key file (key {kid})"
             ).format(kid=row.kid)
         )
-    signer = _read_office_file(path, row.kid)
+    signer = _read_office_file(path, row.kid, place)
     if signer.kid != row.kid:
         _stale(path, signer.kid, row.kid)
     return signer
@@ -172,12 +173,12 @@ def _token_new_current(session: Session, uri: str, *, now: datetime) -> dict[str
     return data
 
 
-def _interrupted(path: Path, kid: str) -> None:
+def _interrupted(path: Path, kid: str, place: KeyPlace) -> None:
     """A rotation stopped between its commit and moving the new file into place leaves the
     current key beside ``path`` (``.NAME.PID.new``): say so, rather than "rotated"."""
     for pending in sorted(path.parent.glob(f".{path.name}.*.new")):
         try:
-            found = read_private(pending).kid
+            found = read_private(pending, place).kid
         except InvalidInput:
             continue
         if found == kid:
@@ -236,7 +237,7 @@ def _row_json(row: SigningKey) -> dict[str, Any]:
     }
 
 
-def init(session: Session, *, now: datetime) -> tuple[dict[str, Any], Path | None]:
+def init(session: Session, *, now: datetime, place: KeyPlace) -> tuple[dict[str, Any], Path | None]:
     """Make the office key (or adopt the key file already at ``ARAYIS_SIGNING_KEY``) and
     register it as current. Returns the key's JSON and, when a new file was written, the
     temporary file the caller moves into place after the commit (see :func:`install_file`).
@@ -249,7 +250,7 @@ def init(session: Session, *, now: datetime) -> tuple[dict[str, Any], Path | Non
                 "the office signing key {kid} already exists; `arayis keys rotate` replaces it"
             ).format(kid=row.kid)
         )
-    path = configured_key()
+    path = configured_key(place)
     pending: Path | None = None
     if path is not None and pkcs11.is_uri(path):
         return {**_token_new_current(session, str(path), now=now), "created": True}, None
@@ -262,11 +263,11 @@ def init(session: Session, *, now: datetime) -> tuple[dict[str, Any], Path | Non
                     "`arayis keys init` again"
                 )
             )
-        signer = current_signer()  # the terminal's key, made now if it has none
+        signer = current_signer(place)  # the terminal's key, made now if it has none
         if signer is None:
             raise RuntimeError("the terminal's signing key was not created")
     elif path.exists():
-        signer = _read_office_file(path, None)  # adopt the key already there
+        signer = _read_office_file(path, None, place)  # adopt the key already there
     else:
         if not path.parent.is_dir():
             raise Unavailable(
@@ -275,7 +276,7 @@ def init(session: Session, *, now: datetime) -> tuple[dict[str, Any], Path | Non
                 )
             )
         signer = new_key()
-        pending = write_key_file(path, signer)
+        pending = write_key_file(path, signer, place)
     existing = session.get(SigningKey, signer.kid)
     if existing is not None and existing.retired_at is not None:
         discard(pending)
@@ -297,7 +298,9 @@ def init(session: Session, *, now: datetime) -> tuple[dict[str, Any], Path | Non
     return data, pending
 
 
-def rotate(session: Session, *, now: datetime) -> tuple[dict[str, Any], Path | None]:
+def rotate(
+    session: Session, *, now: datetime, place: KeyPlace
+) -> tuple[dict[str, Any], Path | None]:
     """A new office key in place of the current one, for every login.
 
     With ``ARAYIS_SIGNING_KEY`` set, the new key is written beside that file (same mode
@@ -306,7 +309,7 @@ def rotate(session: Session, *, now: datetime) -> tuple[dict[str, Any], Path | N
     """
     _lock(session)
     row = current_row(session)
-    path = configured_key()
+    path = configured_key(place)
     if path is not None and pkcs11.is_uri(path):
         if row is None:
             raise _need_init()
@@ -319,9 +322,11 @@ def rotate(session: Session, *, now: datetime) -> tuple[dict[str, Any], Path | N
                     "to the office key file{which} and run `arayis keys rotate` again"
                 ).format(which=f" ({row.kid})" if row else "")
             )
-        from arayis_cli.certificate.signing import generate
+        from arayis_cli.certificate.signing import generate, keys_dir
 
-        signer = generate()  # the terminal's keys folder: the new key is current there
+        signer = generate(
+            keys_dir(place)
+        )  # the terminal's keys folder: the new key is current there
         register(session, signer, now=now, current=True)
         return _row_json(session.get(SigningKey, signer.kid)), None  # type: ignore[arg-type]
     if not path.exists():
@@ -333,13 +338,13 @@ def rotate(session: Session, *, now: datetime) -> tuple[dict[str, Any], Path | N
                 "keys rotate` where ARAYIS_SIGNING_KEY is the office key file"
             ).format(kid=row.kid, path=path)
         )
-    held = _read_office_file(path, row.kid if row else None)
+    held = _read_office_file(path, row.kid if row else None, place)
     if row is None and _office(session):
         old = session.get(SigningKey, held.kid)
         if old is None or old.retired_at is None:
             raise _need_init()  # a file nobody made the office key: keys init adopts it
     elif row is not None and held.kid != row.kid:
-        _interrupted(path, row.kid)
+        _interrupted(path, row.kid, place)
         raise Unavailable(
             _(
                 "the key at {path} ({found}) is not the office's current signing key ({kid}): "
@@ -347,7 +352,7 @@ def rotate(session: Session, *, now: datetime) -> tuple[dict[str, Any], Path | N
             ).format(path=path, found=held.kid, kid=row.kid)
         )
     signer = new_key()
-    pending = write_key_file(path, signer, like=path)
+    pending = write_key_file(path, signer, place, like=path)
     try:
         register(session, signer, now=now, current=True)
         session.flush()
@@ -360,11 +365,11 @@ def rotate(session: Session, *, now: datetime) -> tuple[dict[str, Any], Path | N
     return data, pending
 
 
-def install_file(pending: Path | None) -> None:
+def install_file(pending: Path | None, place: KeyPlace) -> None:
     """Move a new key file over ``ARAYIS_SIGNING_KEY`` (after its register row committed)."""
     if pending is None:
         return
-    path = configured_key()
+    path = configured_key(place)
     if path is None:  # a pending file exists only where a key file is configured
         raise RuntimeError("a pending key file without ARAYIS_SIGNING_KEY")
     os.replace(pending, path)
@@ -380,7 +385,7 @@ def discard(pending: Path | None) -> None:
         pending.unlink(missing_ok=True)
 
 
-def commit_and_install(session: Any, pending: Path | None) -> None:
+def commit_and_install(session: Any, pending: Path | None, place: KeyPlace) -> None:
     """Commit the register row of a new key, then move its staged file into place; a failed
     commit leaves no new file behind (``keys init`` and ``keys rotate``)."""
     try:
@@ -388,7 +393,7 @@ def commit_and_install(session: Any, pending: Path | None) -> None:
     except BaseException:
         discard(pending)
         raise
-    install_file(pending)
+    install_file(pending, place)
 
 
 def retire(
@@ -432,7 +437,9 @@ def retire(
     return {**_row_json(row), "was_current": was_current}
 
 
-def export(session: Session, *, all_keys: bool, now: datetime) -> list[dict[str, Any]]:
+def export(
+    session: Session, *, all_keys: bool, now: datetime, place: KeyPlace
+) -> list[dict[str, Any]]:
     """The public key(s) verifiers need; never creates a key.
 
     The current key first is the register's current key; on SQLite, the terminal's key
@@ -440,9 +447,9 @@ def export(session: Session, *, all_keys: bool, now: datetime) -> list[dict[str,
     """
     current = current_row(session)
     kid = current.kid if current else None
-    configured = configured_key()
+    configured = configured_key(place)
     if kid is None and not _office(session) and not pkcs11.is_uri(configured or ""):
-        local = current_signer(create=False)
+        local = current_signer(place, create=False)
         if local is not None:
             register(session, local, now=now, current=None)
             kid = local.kid

@@ -26,6 +26,7 @@ from arayis_cli.validation import parse_external_id
 
 if TYPE_CHECKING:
     from arayis_cli.services import Sessions
+    from arayis_cli.services.printing import Issuer
 
 #: At most this many files in one upload (the seed needs two or three).
 MAX_UPLOAD_FILES = 10
@@ -158,7 +159,13 @@ class Pressed:
 
 
 def press_print(
-    sessions: Sessions, app_id: int, *, now: datetime, actor: str, one_writer: bool
+    sessions: Sessions,
+    app_id: int,
+    *,
+    now: datetime,
+    actor: str,
+    issuer: Issuer,
+    one_writer: bool,
 ) -> Pressed:
     """Çap et, pressed by the subscriber on the portal.
 
@@ -184,7 +191,9 @@ def press_print(
     double click spends one number; across processes the check in step 3 (and the register's
     one-current-certificate index behind it) keeps it to one certificate.
 
-    ``sessions``: the web worker's session factory (each step is its own transaction);
+    ``sessions``: the web worker's session factory (each step is its own transaction; a
+    debt's evidence is kept: :func:`~arayis_cli.services.printing.keeping_refusal`);
+    ``issuer``: what the certificate is issued with (the worker's settings);
     ``one_writer``: the database takes one writer at a time (SQLite).
 
     This is the one place the web API prints through.
@@ -194,20 +203,21 @@ def press_print(
     from arayis_cli.services.printing import (
         allocate_number,
         check_printable,
+        keeping_refusal,
         register_certificate,
         sign_checked,
     )
 
     with _press_slots, _one_press_at_a_time(app_id):
-        with _writer_turn(one_writer), sessions() as session:
-            ok = check_printable(session, app_id, now=now, actor=actor, renew=None)
+        with _writer_turn(one_writer), keeping_refusal(sessions) as session:
+            ok = check_printable(session, app_id, now=now, actor=actor, issuer=issuer, renew=None)
             if ok.previous is not None:
                 return _hand_out(session, ok.previous, now=now, actor=actor)
             number = allocate_number(session, baku_date(now).year)
             signed = sign_checked(ok, number=number, now=now, actor=actor)
         pdf = render(signed.data)
-        with _writer_turn(one_writer), sessions() as session:
-            ok = check_printable(session, app_id, now=now, actor=actor, renew=None)
+        with _writer_turn(one_writer), keeping_refusal(sessions) as session:
+            ok = check_printable(session, app_id, now=now, actor=actor, issuer=issuer, renew=None)
             if ok.previous is not None:  # another process's press registered one first
                 return _hand_out(session, ok.previous, now=now, actor=actor)
             again = sign_checked(ok, number=number, now=now, actor=actor)

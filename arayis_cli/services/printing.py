@@ -16,8 +16,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from arayis_cli.certificate.numbers import certificate_number
-from arayis_cli.certificate.signing import sign_token
-from arayis_cli.config import settings
+from arayis_cli.certificate.signing import KeyPlace, sign_token
 from arayis_cli.errors import (
     AlreadyIssued,
     ArayisError,
@@ -60,8 +59,31 @@ from arayis_cli.workflow import PRINT, PRINTABLE, Status, require
 if TYPE_CHECKING:
     from arayis_cli.certificate.pdf import CertificateData
     from arayis_cli.certificate.signing import Signer
+    from arayis_cli.config import Settings
     from arayis_cli.services import Sessions
     from arayis_cli.services.staff import Responsible
+
+
+@dataclass(frozen=True)
+class Issuer:
+    """What a certificate is issued with, from the settings of the run (or the web worker)
+    that prints it: the organisation named on it (``ARAYIS_ORGANISATION``), the base of the
+    verification URL in its QR code (``ARAYIS_VERIFY_URL``), the days it is valid
+    (``ARAYIS_CERTIFICATE_VALIDITY_DAYS``) and where the key that signs it is."""
+
+    organisation: str
+    verify_url_base: str
+    validity_days: int
+    keys: KeyPlace
+
+    @classmethod
+    def of(cls, settings: Settings) -> Issuer:
+        return cls(
+            settings.organisation,
+            settings.verify_url_base,
+            settings.certificate_validity_days,
+            KeyPlace.of(settings),
+        )
 
 
 @dataclass
@@ -112,6 +134,8 @@ class Printable:
     signer: Signer
     #: Who is named on it (the staff register's name and title, or blank).
     who: Responsible
+    #: What it is issued with (the organisation, the verification URL, its validity).
+    issuer: Issuer
     #: With ``renew``: the certificate the new one replaces (current, or the revoked one).
     previous: Certificate | None = None
 
@@ -193,6 +217,7 @@ def check_printable(
     *,
     now: datetime,
     actor: str,
+    issuer: Issuer,
     renew: bool | None = False,
     replacing: str | None = None,
 ) -> Printable:
@@ -203,8 +228,9 @@ def check_printable(
     The application and then the abonent are locked (PostgreSQL ``FOR UPDATE``) before the
     register and the balance are read, and every ledger write locks the abonent too: no
     charge, and no other print of this application, can commit between this check and the
-    certificate's commit. A debt is recorded (and committed) as evidence before
-    :class:`DebtOutstanding` is raised.
+    certificate's commit. A debt is recorded in this transaction as evidence before
+    :class:`DebtOutstanding` is raised: the caller keeps it by committing all the same
+    (:func:`keeping_refusal` does, for a session factory).
     """
     app = get_application(session, app_id, for_update=True)
     require(Status(app.status), PRINT, app_id=app_id)
@@ -226,7 +252,7 @@ def check_printable(
         owner_name=abonent.owner_name,
         address=abonent.address,
         operator=f"{who.name} {who.title}",
-        organisation=settings().organisation,
+        organisation=issuer.organisation,
     )
     bal = balance(session, app.abonent_code, as_of=now)
     debt = debt_of(bal)
@@ -239,7 +265,6 @@ def check_printable(
             action="print_refused",
             detail={"debt": money_json(debt), "balance": money_json(bal)},
         )
-        session.commit()  # the evidence support staff need survives the refusal
         raise DebtOutstanding(
             _(
                 "application {app_id}: abonent {app_abonent_code} has a debt of {amount}; pay it "
@@ -250,8 +275,25 @@ def check_printable(
     # The office key must be at hand before a number is taken (exit 8 otherwise).
     from arayis_cli.services.keys import signer_for_print
 
-    signer = signer_for_print(session, now=now)
-    return Printable(app, abonent, bal, signer, who, previous)
+    signer = signer_for_print(session, now=now, place=issuer.keys)
+    return Printable(app, abonent, bal, signer, who, issuer, previous)
+
+
+@contextmanager
+def keeping_refusal(sessions: Sessions) -> Iterator[Session]:
+    """A transaction from ``sessions`` that keeps a refused print's evidence: when
+    :class:`DebtOutstanding` leaves the block, the block still ends as a success (the record
+    :func:`check_printable` made of the debt it saw commits) and the refusal then goes on
+    up. Any other exception rolls back as usual. The check comes first in such a block, so
+    that its record is all a refusal can commit."""
+    refused: DebtOutstanding | None = None
+    with sessions() as session:
+        try:
+            yield session
+        except DebtOutstanding as exc:
+            refused = exc
+    if refused is not None:
+        raise refused
 
 
 @dataclass(frozen=True)
@@ -279,6 +321,7 @@ def prepare_certificate(
     number: str,
     now: datetime,
     actor: str,
+    issuer: Issuer,
     renew_reason: str | None = None,
     replacing: str | None = None,
 ) -> Prepared:
@@ -289,6 +332,7 @@ def prepare_certificate(
         app_id,
         now=now,
         actor=actor,
+        issuer=issuer,
         renew=renew_reason is not None,
         replacing=replacing,
     )
@@ -303,9 +347,8 @@ def sign_checked(
     from arayis_cli.certificate.pdf import CertificateData
     from arayis_cli.certificate.signing import in_demo
 
-    app, abonent, bal, who = ok.app, ok.abonent, ok.balance, ok.who
-    s = settings()
-    valid_until = baku_date(now) + timedelta(days=s.certificate_validity_days)
+    app, abonent, bal, who, s = ok.app, ok.abonent, ok.balance, ok.who, ok.issuer
+    valid_until = baku_date(now) + timedelta(days=s.validity_days)
     token = sign_token(
         ok.signer,
         number=number,
@@ -411,11 +454,19 @@ def issue_certificate(session: Session, prepared: Prepared) -> Issued:
 
 
 def take_number(
-    session: Session, app_id: int, *, now: datetime, actor: str, renew_reason: str | None
+    session: Session,
+    app_id: int,
+    *,
+    now: datetime,
+    actor: str,
+    issuer: Issuer,
+    renew_reason: str | None,
 ) -> tuple[Printable, str]:
     """Check that ``app_id`` may be printed now (locks held to the commit) and allocate its
     certificate number: what the check found, and the number."""
-    ok = check_printable(session, app_id, now=now, actor=actor, renew=renew_reason is not None)
+    ok = check_printable(
+        session, app_id, now=now, actor=actor, issuer=issuer, renew=renew_reason is not None
+    )
     return ok, allocate_number(session, baku_date(now).year)
 
 
@@ -440,6 +491,7 @@ def print_certificate(
     *,
     now: datetime,
     actor: str,
+    issuer: Issuer,
     renew_reason: str | None = None,
 ) -> Issued:
     """Issue a new certificate for ``app_id`` and return it with its PDF bytes, no file
@@ -449,10 +501,13 @@ def print_certificate(
     ``renew_reason`` an application that has a current certificate is refused
     (:class:`AlreadyIssued`) and so is one whose certificate was revoked; with it (approver
     or admin) a fresh debt check is made and the current certificate becomes superseded by
-    the new one. A debt refuses with :class:`DebtOutstanding` (its evidence committed).
+    the new one. A debt refuses with :class:`DebtOutstanding` (its evidence recorded in
+    ``session``: the caller commits to keep it).
     """
     renew_reason = clean_reason(renew_reason)
-    ok, number = take_number(session, app_id, now=now, actor=actor, renew_reason=renew_reason)
+    ok, number = take_number(
+        session, app_id, now=now, actor=actor, issuer=issuer, renew_reason=renew_reason
+    )
     # One transaction: the check's locks are still held, so it need not be made again.
     signed = sign_checked(ok, number=number, now=now, actor=actor, renew_reason=renew_reason)
     return issue_certificate(session, signed)
@@ -532,6 +587,7 @@ def print_to_file(
     target: OutputTarget,
     now: datetime,
     actor: str,
+    issuer: Issuer,
     settle: bool = True,
     renew_reason: str | None = None,
 ) -> tuple[Issued, Path]:
@@ -553,17 +609,18 @@ def print_to_file(
     if settle:
         settle_folder(sessions, target.folder)
     with staged(target) as staging:
-        with sessions() as session:
+        with keeping_refusal(sessions) as session:
             ok, number = take_number(
-                session, app_id, now=now, actor=actor, renew_reason=renew_reason
+                session, app_id, now=now, actor=actor, issuer=issuer, renew_reason=renew_reason
             )
-        with sessions() as session:
+        with keeping_refusal(sessions) as session:
             prepared = prepare_certificate(
                 session,
                 app_id,
                 number=number,
                 now=now,
                 actor=actor,
+                issuer=issuer,
                 renew_reason=renew_reason,
                 replacing=replaced_number(ok),
             )
@@ -658,7 +715,7 @@ class BatchOutcome:
 
 
 @contextmanager
-def render_pool(jobs: int) -> Iterator[Renderer]:
+def render_pool(jobs: int, issuer: Issuer) -> Iterator[Renderer]:
     """Render in worker processes, one per core (this process only checks and writes).
 
     Opened before any staging file exists: the workers are forked at once (``fork``: they
@@ -676,7 +733,7 @@ def render_pool(jobs: int) -> Iterator[Renderer]:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    warm_renderer()  # before the fork: the workers inherit it
+    warm_renderer(issuer)  # before the fork: the workers inherit it
     pool = ProcessPoolExecutor(
         max_workers=workers,
         mp_context=multiprocessing.get_context("fork"),
@@ -690,13 +747,13 @@ def render_pool(jobs: int) -> Iterator[Renderer]:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def warm_renderer() -> None:
+def warm_renderer(issuer: Issuer) -> None:
     """Draw a sample certificate once, thrown away: the fonts parsed, their usual subset
     compiled and compressed, the QR encoder imported — what every later certificate of this
     process reuses (a web worker does it when it starts, not on a subscriber's press)."""
     from arayis_cli.certificate.pdf import render
 
-    render(_sample())
+    render(_sample(issuer))
 
 
 def _worker_start(parent: int) -> None:
@@ -717,12 +774,12 @@ def _worker_start(parent: int) -> None:
     threading.Thread(target=watch, daemon=True).start()
 
 
-def _sample() -> CertificateData:
+def _sample(issuer: Issuer) -> CertificateData:
     from arayis_cli.certificate.pdf import CertificateData
 
     at = datetime(2026, 1, 1, tzinfo=BAKU)
     return CertificateData(
-        organisation=settings().organisation,
+        organisation=issuer.organisation,
         number="AR-2026-000000-0",
         issued_at=at,
         valid_until=at.date(),
@@ -735,7 +792,7 @@ def _sample() -> CertificateData:
         address="Bakı şəhəri, Xətai rayonu, küçə 1",
         balance=Decimal("0.00"),
         operator="arayis",
-        verify_url=f"{settings().verify_url_base}AR-2026-000000-0.x",
+        verify_url=f"{issuer.verify_url_base}AR-2026-000000-0.x",
         token="AR-2026-000000-0.x",
     )
 
@@ -747,6 +804,7 @@ def print_group(
     target: OutputTarget,
     now: datetime,
     actor: str,
+    issuer: Issuer,
     render: Renderer,
 ) -> list[BatchOutcome]:
     """Print a group of applications with :func:`print_to_file`'s guarantees, in the same
@@ -771,22 +829,32 @@ def print_group(
         with sessions() as session:
             for app_id in app_ids:
                 try:
-                    check_printable(session, app_id, now=now, actor=actor)
-                except REFUSALS as exc:  # a debt's evidence is committed by the check
+                    check_printable(session, app_id, now=now, actor=actor, issuer=issuer)
+                except REFUSALS as exc:  # a debt's evidence commits with the numbers
                     outcomes[app_id] = BatchOutcome(app_id, error=exc)
                     continue
                 numbers[app_id] = allocate_number(session, year)
         pending = [app_id for app_id in app_ids if app_id in numbers]
         issued: list[Issued] = []
-        if pending:
+        while pending:
             with sessions() as session:
                 prepared = _prepare_all(
-                    session, pending, numbers, outcomes, now=now, actor=actor, render=render
+                    session,
+                    pending,
+                    numbers,
+                    outcomes,
+                    now=now,
+                    actor=actor,
+                    issuer=issuer,
+                    render=render,
                 )
-                for ready, rendered in prepared:
+                for ready, rendered in prepared or ():
                     pdf = rendered()
                     _stage(staging[ready.app_id], pdf, target)
                     issued.append(register_certificate(session, ready, pdf))
+            # A refusal ended that transaction (a debt's evidence committed, the locks
+            # dropped): the others are checked again from the start.
+            pending = [] if prepared is not None else [a for a in pending if a not in outcomes]
         for done in issued:
             app_id = done.certificate.application_id
             staging[app_id].committed = True
@@ -805,30 +873,25 @@ def _prepare_all(
     *,
     now: datetime,
     actor: str,
+    issuer: Issuer,
     render: Renderer,
-) -> list[tuple[Prepared, Callable[[], bytes]]]:
+) -> list[tuple[Prepared, Callable[[], bytes]]] | None:
     """Check and sign every pending application in this transaction, each handed to a
-    render worker at once. A refusal (a debt that appeared since the numbers were given)
-    commits its evidence, which ends the transaction and its locks: the others are then
-    checked again from the start (and rendered again: their data may differ)."""
-    while True:
-        prepared: list[tuple[Prepared, Callable[[], bytes]]] = []
-        pending = [app_id for app_id in pending if app_id not in outcomes]
-        for app_id in pending:
-            try:
-                ready = prepare_certificate(
-                    session, app_id, number=numbers[app_id], now=now, actor=actor
-                )
-                prepared.append((ready, render(ready.data)))
-            except AlreadyIssued as exc:
-                # Another run printed it first: nothing was written, the transaction and
-                # the locks held for the others stand; skip it and go on.
-                outcomes[app_id] = BatchOutcome(app_id, error=exc)
-                continue
-            except REFUSALS as exc:
-                outcomes[app_id] = BatchOutcome(app_id, error=exc)
-                session.rollback()  # after a debt's commit: nothing; else drops the locks
-                pending = [other for other in pending if other != app_id]
-                break
-        else:
-            return prepared
+    render worker at once. One another run printed first is skipped (nothing was written;
+    the locks held for the others stand). Any other refusal (a debt that appeared since the
+    numbers were given) is recorded in ``outcomes`` and gives None: the caller ends this
+    transaction, which keeps a debt's evidence and drops the locks, and checks the others
+    again from the start (rendered again: what they show may differ)."""
+    prepared: list[tuple[Prepared, Callable[[], bytes]]] = []
+    for app_id in pending:
+        try:
+            ready = prepare_certificate(
+                session, app_id, number=numbers[app_id], now=now, actor=actor, issuer=issuer
+            )
+            prepared.append((ready, render(ready.data)))
+        except AlreadyIssued as exc:
+            outcomes[app_id] = BatchOutcome(app_id, error=exc)
+        except REFUSALS as exc:
+            outcomes[app_id] = BatchOutcome(app_id, error=exc)
+            return None
+    return prepared

@@ -31,6 +31,8 @@ from arayis_cli.validation import clean_text
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+    from arayis_cli.certificate.signing import KeyPlace
+
 MAX_PDF = 20 * 1024 * 1024
 
 # Every answer verification gives, in JSON as ``reason`` (``None`` when valid). A verdict
@@ -183,9 +185,9 @@ def read_evidence(arg: str) -> Evidence:
 _key_cache: dict[str, Ed25519PublicKey] = {}
 
 
-def _key_for(session: Session, kid: str) -> dict[str, Ed25519PublicKey]:
+def _key_for(session: Session, kid: str, keys: KeyPlace) -> dict[str, Ed25519PublicKey]:
     if kid not in _key_cache:
-        _key_cache.update(local_public_keys())
+        _key_cache.update(local_public_keys(keys))
         text = session.execute(select(SigningKey.public_key).where(SigningKey.kid == kid)).scalar()
         if text is not None:
             _key_cache.update(load_public_keys(text))
@@ -199,10 +201,10 @@ _good_signatures: dict[str, None] = {}
 _MAX_GOOD = 10_000
 
 
-def _signed(session: Session, token: Token) -> bool:
+def _signed(session: Session, token: Token, keys: KeyPlace) -> bool:
     if token.text in _good_signatures:
         return True
-    if not signature_ok(token, _key_for(session, token.kid)):
+    if not signature_ok(token, _key_for(session, token.kid, keys)):
         return False
     if len(_good_signatures) >= _MAX_GOOD:
         _good_signatures.pop(next(iter(_good_signatures)))
@@ -233,9 +235,10 @@ def _expired(valid_until: date, today: date) -> bool:
     return today > valid_until
 
 
-def verify(session: Session, evidence: Evidence, *, now: datetime) -> Verdict:
+def verify(session: Session, evidence: Evidence, *, now: datetime, keys: KeyPlace) -> Verdict:
     """Valid only when the signature checks, the certificate is in the register, a PDF's
-    bytes are exactly those issued, and it has neither expired nor been revoked.
+    bytes are exactly those issued, and it has neither expired nor been revoked (``keys``:
+    where this office's own keys are, besides the register's public ones).
 
     The one verdict implementation: ``arayis verify`` and the web service both call it.
     """
@@ -255,7 +258,7 @@ def verify(session: Session, evidence: Evidence, *, now: datetime) -> Verdict:
         )
     cert = session.execute(_register_lookup(), {"number": number}).one_or_none()
     cert_id = cert.id if cert is not None else None
-    if token is not None and not _signed(session, token):
+    if token is not None and not _signed(session, token, keys):
         return Verdict(False, token.number, BAD_SIGNATURE, certificate_id=cert_id)
     if cert is None:
         return Verdict(False, number, NOT_IN_REGISTER)
@@ -286,7 +289,7 @@ def verify(session: Session, evidence: Evidence, *, now: datetime) -> Verdict:
     # check per verification, not two.
     if token is None:
         registered = parse_token(cert.token) if cert.token else None
-        if registered is None or not _signed(session, registered):
+        if registered is None or not _signed(session, registered, keys):
             return refused(BAD_SIGNATURE)
     if _compromised(session, token or parse_token(cert.token), cert.issued_at):
         return refused(KEY_COMPROMISED)

@@ -38,11 +38,13 @@ from arayis_cli.web.problems import (
     errors_of,
     language_of,
     message,
-    now_,
     problem,
 )
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from arayis_cli.config import Settings
     from arayis_cli.db import Engines
     from arayis_cli.services.apikeys import Client
     from arayis_cli.web.config import ServeConfig
@@ -56,8 +58,17 @@ CURSOR_MAX = 2**63 - 1
 class Api:
     """The API's state in one worker: configuration, key cache, buckets, call recorder."""
 
-    def __init__(self, config: ServeConfig, recorder: Recorder, engines: Engines) -> None:
+    def __init__(
+        self, config: ServeConfig, recorder: Recorder, engines: Engines, settings: Settings
+    ) -> None:
+        from arayis_cli.services import Terms
+        from arayis_cli.services.printing import Issuer
+
         self.config = config
+        # The worker's settings, read once when it started (arayis_cli/web/app.py Service).
+        self.settings = settings
+        self.terms = Terms.of(settings)
+        self.issuer = Issuer.of(settings)
         self.url = config.db_url
         self.engines = engines
         self.recorder = recorder
@@ -66,6 +77,12 @@ class Api:
         self.failures = TokenBuckets(rate=config.rate_per_minute / 60.0, burst=config.burst)
         self._keys: dict[str, tuple[Client | None, float]] = {}
         self._lock = threading.Lock()
+
+    def now(self) -> datetime:
+        """The worker's clock (``ARAYIS_NOW`` freezes it)."""
+        from arayis_cli.clock import now
+
+        return now(self.settings.now)
 
     def session(self, *, write: bool = True) -> Any:
         """One transaction on the register, through the worker's engines."""
@@ -142,8 +159,10 @@ def actor_of(client: Client) -> str:
     return f"api:{client.name}"
 
 
-def create_api(config: ServeConfig, recorder: Recorder, engines: Engines) -> Any:
-    api_state = Api(config, recorder, engines)
+def create_api(
+    config: ServeConfig, recorder: Recorder, engines: Engines, settings: Settings
+) -> Any:
+    api_state = Api(config, recorder, engines, settings)
     api = FastAPI(
         title="arayis portal API",
         version="1",
@@ -163,7 +182,7 @@ def create_api(config: ServeConfig, recorder: Recorder, engines: Engines) -> Any
 
     @api.exception_handler(ArayisError)
     async def on_domain(request: Request, exc: ArayisError) -> Response:
-        return domain_problem(request, exc)
+        return domain_problem(request, exc, now=api_state.now())
 
     @api.exception_handler(RequestValidationError)
     async def on_invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -196,11 +215,12 @@ def create_api(config: ServeConfig, recorder: Recorder, engines: Engines) -> Any
 
         err = classify(exc, db_url=config.db_url) if isinstance(exc, SQLAlchemyError) else None
         if err is not None:
-            return domain_problem(request, err)
+            return domain_problem(request, err, now=api_state.now())
         if getattr(getattr(exc, "orig", None), "sqlstate", None) == "42501":
             # The server refused the API's login (the arayis_portal grants): 403, not a bug.
             log.error("API call refused by the database: %s", str(exc.orig).splitlines()[0][:200])  # type: ignore[attr-defined]
-            return domain_problem(request, NotPermitted(message(request, "refused")))
+            refused = NotPermitted(message(request, "refused"))
+            return domain_problem(request, refused, now=api_state.now())
         return problem(request, ApiProblem(500, "internal", message(request, "internal")))
 
     def view(app_id: int) -> dict[str, Any]:
@@ -226,7 +246,7 @@ def create_api(config: ServeConfig, recorder: Recorder, engines: Engines) -> Any
         from arayis_cli.services.applications import validate_submission
 
         with speaking(language_of(request)):
-            at = now_()
+            at = api_state.now()
             channel = client.name if client.name in ("egov", "azersu") else "egov"
             sub = validate_submission(
                 now=at,
@@ -240,9 +260,11 @@ def create_api(config: ServeConfig, recorder: Recorder, engines: Engines) -> Any
             )
             try:
                 with api_state.session() as session:
-                    app, created = submit_one(session, sub, now=at, actor=actor_of(client))
+                    app, created = submit_one(
+                        session, sub, now=at, actor=actor_of(client), terms=api_state.terms
+                    )
             except NotFound as exc:  # the abonent: a field of the body, not this URL
-                return domain_problem(request, exc, status=422)
+                return domain_problem(request, exc, now=at, status=422)
             request.state.application_id = app.id
             data = view(int(app.id or 0))
         return JSONResponse(data, status_code=201 if created else 200)
@@ -302,7 +324,7 @@ def create_api(config: ServeConfig, recorder: Recorder, engines: Engines) -> Any
                     client=client.name,
                     idempotency_key=key,
                     request_sha256=digest.hexdigest(),
-                    now=now_(),
+                    now=api_state.now(),
                     actor=actor_of(client),
                 )[0]
 
@@ -397,8 +419,9 @@ def create_api(config: ServeConfig, recorder: Recorder, engines: Engines) -> Any
             pressed = press_print(
                 api_state.session,
                 app_id,
-                now=now_(),
+                now=api_state.now(),
                 actor=actor_of(client),
+                issuer=api_state.issuer,
                 one_writer=config.db_url.startswith("sqlite"),
             )
         number = pressed.certificate.number
@@ -411,7 +434,7 @@ def create_api(config: ServeConfig, recorder: Recorder, engines: Engines) -> Any
             },
         )
 
-    return CallLog(Gate(api, api_state), recorder)
+    return CallLog(Gate(api, api_state), recorder, api_state.now)
 
 
 class Gate:

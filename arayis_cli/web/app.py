@@ -27,6 +27,9 @@ from arayis_cli.web.guard import BodyTooLarge, Guard, TokenBuckets, parse_proxie
 from arayis_cli.web.recorder import Recorder
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    from arayis_cli.config import Settings
     from arayis_cli.services.verification import Evidence, Verdict
 
 # Checked before anything else touches a token: length, then the token alphabet and shape.
@@ -45,11 +48,20 @@ def _wants_json(request: Request) -> bool:
 
 
 class Service:
-    def __init__(self, config: ServeConfig) -> None:
+    """One worker's context, as a command's run is one invocation's: its settings (read
+    once when it starts: a worker is a fresh process with ``arayis serve``'s environment),
+    its engines, its clock; handed down to the services it calls."""
+
+    def __init__(self, config: ServeConfig, settings: Settings | None = None) -> None:
         self.config = config
         self.domain = urlsplit(config.verify_base).hostname or config.verify_base
+        from arayis_cli.certificate.signing import KeyPlace
+        from arayis_cli.config import Settings
         from arayis_cli.db import Engines
         from arayis_cli.services.apikeys import record_calls
+
+        self.settings = settings if settings is not None else Settings.from_env()
+        self.keys = KeyPlace.of(self.settings)
 
         # This worker's engines (a worker is a process, or the test's thread): its own run.
         self.engines = Engines()
@@ -68,14 +80,19 @@ class Service:
         """One transaction on the register, through this worker's engines."""
         return self.engines.session(self.config.db_url, write=write)
 
+    def now(self) -> datetime:
+        """The worker's clock (``ARAYIS_NOW`` freezes it)."""
+        from arayis_cli.clock import now
+
+        return now(self.settings.now)
+
     def check(self, evidence: Evidence) -> Verdict:
         """The same verdict as ``arayis verify`` (one implementation), then logged."""
-        from arayis_cli.clock import now
         from arayis_cli.services.verification import check_of, verify
 
-        at = now()
+        at = self.now()
         with self.session(write=False) as session:
-            verdict = verify(session, evidence, now=at)
+            verdict = verify(session, evidence, now=at, keys=self.keys)
         self.recorder.add(check_of(verdict, evidence, at=at, channel="web"))
         return verdict
 
@@ -213,7 +230,7 @@ class Service:
         return self.refuse(request, 413, "too_large")
 
 
-def warm_in_background() -> threading.Thread:
+def warm_in_background(settings: Settings) -> threading.Thread:
     """Prepare this worker's certificate drawing (fonts, subset) while it starts serving:
     the first subscriber's "Çap et" must not pay for it. Best effort: a failure here shows
     again, properly reported, when a certificate is drawn.
@@ -224,10 +241,10 @@ def warm_in_background() -> threading.Thread:
     burst of presses, which allocate plenty, that was ≈ 40 % of a press's CPU time."""
 
     def warm() -> None:
-        from arayis_cli.services.printing import warm_renderer
+        from arayis_cli.services.printing import Issuer, warm_renderer
 
         try:
-            warm_renderer()
+            warm_renderer(Issuer.of(settings))
             # What a press imports besides the drawing (≈ 10 ms of the first press).
             import arayis_cli.services.keys
             import arayis_cli.services.portal
@@ -250,14 +267,15 @@ def settle() -> None:
     gc.freeze()
 
 
-def create_app(config: ServeConfig) -> Any:
-    service = Service(config)
+def create_app(config: ServeConfig, settings: Settings | None = None) -> Any:
+    """The worker's application; ``settings``: read from its environment when not given."""
+    service = Service(config, settings)
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         service.recorder.start()
         service.calls.start()
-        warming = warm_in_background()
+        warming = warm_in_background(service.settings)
         try:
             yield
         finally:
@@ -276,7 +294,10 @@ def create_app(config: ServeConfig) -> Any:
             Route("/verify", service.submit, methods=["POST"]),
             Route("/healthz", service.healthz, methods=["GET"]),
             Route("/static/verify.css", service.style, methods=["GET"]),
-            Mount(API_PREFIX, app=create_api(config, service.calls, service.engines)),
+            Mount(
+                API_PREFIX,
+                app=create_api(config, service.calls, service.engines, service.settings),
+            ),
         ],
         exception_handlers={
             404: service.not_found,

@@ -8,9 +8,11 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from arayis_cli.web.guard import BodyTooLarge
-from arayis_cli.web.problems import now_
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import datetime
+
     from arayis_cli.web.recorder import Recorder
 
 log = logging.getLogger("arayis.api")
@@ -22,9 +24,10 @@ class CallLog:
     """Records every call (client, route, application, HTTP status, outcome) once the
     answer is sent; the handlers leave what they know in the request's state."""
 
-    def __init__(self, app: Any, recorder: Recorder) -> None:
+    def __init__(self, app: Any, recorder: Recorder, clock: Callable[[], datetime]) -> None:
         self.app = app
         self.recorder = recorder
+        self.clock = clock  # the worker's
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
@@ -47,7 +50,7 @@ class CallLog:
             # since a database error's text can carry the values of a request.
             log.error("API call failed: %s", type(exc).__name__)
         finally:
-            self.recorder.add(call_of(scope, status))
+            self.recorder.add(call_of(scope, status, at=self.clock()))
 
 
 #: The routes' shapes, for calls answered before routing (a refused key): the path is
@@ -61,7 +64,7 @@ SHAPES = [
 ]
 
 
-def call_of(scope: Any, status: int) -> Any:
+def call_of(scope: Any, status: int, *, at: datetime) -> Any:
     from arayis_cli.services.apikeys import Call
 
     state = scope.get("state") or {}
@@ -81,7 +84,7 @@ def call_of(scope: Any, status: int) -> Any:
         app_id = None
     outcome = state.get("outcome") or ("ok" if status < 400 else "error")
     return Call(
-        at=now_(),
+        at=at,
         client=state.get("client"),
         method=scope.get("method", "")[:7],
         route=(PREFIX + (path or "(no route)"))[:80],

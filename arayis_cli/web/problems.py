@@ -98,23 +98,20 @@ def problem(request: Request | None, exc: ApiProblem) -> Response:
     )
 
 
-def domain_problem(request: Request, exc: ArayisError, *, status: int | None = None) -> Response:
+def domain_problem(
+    request: Request, exc: ArayisError, *, now: datetime, status: int | None = None
+) -> Response:
+    """The domain refusal ``exc`` as a problem document (``now``: the worker's clock)."""
     extra = {k: v for k, v in exc.extra.items() if k == "debt"}
     if isinstance(exc, DebtOutstanding):
         from arayis_cli.services.support import debt_warning
 
-        extra["warning"] = debt_warning(exc.debt, now=now_())
+        extra["warning"] = debt_warning(exc.debt, now=now)
         extra["application_id"] = getattr(request.state, "application_id", 0)
     code = exc.error
     return problem(
         request, ApiProblem(status or STATUS_OF.get(code, 500), code, exc.message, extra=extra)
     )
-
-
-def now_() -> datetime:
-    from arayis_cli.clock import now
-
-    return now()
 
 
 def errors_of(*statuses: int, debt: bool = False) -> dict[int | str, dict[str, Any]]:

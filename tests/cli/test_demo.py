@@ -122,9 +122,9 @@ def test_demo_never_touches_the_configured_database_or_key(
 
 
 def _pdf_kid_of_key(path: Path) -> str:
-    from arayis_cli.certificate.signing import _read_private, key_id
+    from arayis_cli.certificate.signing import KeyPlace, _read_private, key_id
 
-    return key_id(_read_private(path).public_key())
+    return key_id(_read_private(path, KeyPlace(None, path.parent)).public_key())
 
 
 def test_sample_data_is_one_copy_found_through_the_package() -> None:

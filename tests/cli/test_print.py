@@ -566,7 +566,7 @@ def test_batch_group_rechecks_after_a_charge_between_numbering_and_register(
     from arayis_cli.certificate.pdf import render as render_pdf
     from arayis_cli.services.printfiles import output_folder
     from arayis_cli.services.printing import print_group
-    from tests.helpers import CODE_CREDIT, CREDIT_FIN
+    from tests.helpers import CODE_CREDIT, CREDIT_FIN, issuer
 
     first = int(app_in(loaded, "completed"))
     second = int(app_in(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN))
@@ -597,6 +597,7 @@ def test_batch_group_rechecks_after_a_charge_between_numbering_and_register(
         target=output_folder(tmp_path),
         now=datetime(2026, 11, 25, 10, tzinfo=BAKU),
         actor="leyla",
+        issuer=issuer(),
         render=render,
     )
     engines.dispose()

@@ -37,10 +37,50 @@ __all__ = [
     "Cli",
     "app_in",
     "copy_doc",
+    "issuer",
+    "key_place",
     "new_app",
+    "run_now",
     "snapshot",
     "submit_args",
+    "terms",
 ]
+
+
+# What a run hands to the services, from the test's environment (conftest sets it), for
+# tests that call a service directly.
+
+
+def issuer() -> Any:
+    """:class:`~arayis_cli.services.printing.Issuer` of a run started now."""
+    from arayis_cli.config import Settings
+    from arayis_cli.services.printing import Issuer
+
+    return Issuer.of(Settings.from_env())
+
+
+def terms() -> Any:
+    """:class:`~arayis_cli.services.Terms` of a run started now."""
+    from arayis_cli.config import Settings
+    from arayis_cli.services import Terms
+
+    return Terms.of(Settings.from_env())
+
+
+def run_now() -> Any:
+    """The clock of a run started now (``ARAYIS_NOW``, which conftest freezes)."""
+    from arayis_cli.clock import now
+    from arayis_cli.config import Settings
+
+    return now(Settings.from_env().now)
+
+
+def key_place() -> Any:
+    """:class:`~arayis_cli.certificate.signing.KeyPlace` of a run started now."""
+    from arayis_cli.certificate.signing import KeyPlace
+    from arayis_cli.config import Settings
+
+    return KeyPlace.of(Settings.from_env())
 
 
 def _command(typer_app: typer.Typer) -> Any:

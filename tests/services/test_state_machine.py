@@ -21,13 +21,16 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 from sqlalchemy import func, select
 
 from arayis_cli import db
+from arayis_cli.calendar import calendar
+from arayis_cli.config import DEFAULT_ORGANISATION
 from arayis_cli.errors import Conflict, DebtOutstanding, InvalidInput, NotFound
 from arayis_cli.models import Application, Certificate, Event, LedgerEntry, OutboxMessage
-from arayis_cli.services import abonents, applications, decisions, printing
+from arayis_cli.services import Terms, abonents, applications, decisions, printing
 from arayis_cli.services.common import balance
 from arayis_cli.services.dbcheck import check
 from arayis_cli.services.documents import Upload, attach
 from arayis_cli.workflow import OPEN_STATUSES, Action, Status
+from tests.helpers import issuer
 
 CODES = [f"00000000{i:02d}" for i in range(1, 5)]
 FINS = ["AAAAAA1", "BBBBBB2", "CCCCCC3", "DDDDDD4"]
@@ -39,6 +42,7 @@ ALLOWED = {
     (Status.IN_PROGRESS, Action.APPROVE): Status.COMPLETED,
     (Status.IN_PROGRESS, Action.REJECT): Status.REJECTED,
 }
+TERMS = Terms(DEFAULT_ORGANISATION, calendar())
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 
 
@@ -48,6 +52,7 @@ class Workflow(RuleBasedStateMachine):
         self.tmp = tempfile.TemporaryDirectory()
         os.environ["ARAYIS_HOME"] = str(Path(self.tmp.name) / "home")
         self.url = f"sqlite:///{Path(self.tmp.name) / 'sm.db'}"
+        self.issuer = issuer()  # its keys in this ARAYIS_HOME
         self.clock = START
         self.model: dict[int, Status] = {}  # application → status we expect
         self.transitions: dict[int, int] = {}  # application → transitions applied
@@ -94,7 +99,7 @@ class Workflow(RuleBasedStateMachine):
         )
         try:
             with self.session() as s:
-                app, created = applications.submit(s, sub, now=self.tick(), actor="t")
+                app, created = applications.submit(s, sub, now=self.tick(), actor="t", terms=TERMS)
                 app_id = app.id
         except Conflict:
             assert open_now
@@ -147,9 +152,12 @@ class Workflow(RuleBasedStateMachine):
                         override="ok" if override else None,
                         now=self.tick(),
                         actor="t",
+                        terms=TERMS,
                     )
                 else:
-                    decisions.reject(s, app_id, reason="Uyğunsuzluq", now=self.tick(), actor="t")
+                    decisions.reject(
+                        s, app_id, reason="Uyğunsuzluq", now=self.tick(), actor="t", terms=TERMS
+                    )
         except Conflict:
             # Refused: either the table forbids it, or (approve) the checklist failed.
             assert ALLOWED.get((before, action)) is None or (
@@ -200,7 +208,9 @@ class Workflow(RuleBasedStateMachine):
         debt = max(Decimal("0.00"), self.ledger[self.code_of(app_id)])
         try:
             with self.session() as s:
-                printing.print_certificate(s, app_id, now=self.tick(), actor="t")
+                printing.print_certificate(
+                    s, app_id, now=self.tick(), actor="t", issuer=self.issuer
+                )
         except Conflict:
             assert self.model[app_id] is not Status.COMPLETED
             return

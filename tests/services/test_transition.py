@@ -11,7 +11,7 @@ from arayis_cli.errors import Conflict
 from arayis_cli.services import decisions
 from arayis_cli.services.common import get_application
 from arayis_cli.workflow import Action
-from tests.helpers import CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, Cli, new_app
+from tests.helpers import CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN, Cli, new_app, terms
 
 NOW = datetime(2026, 11, 25, 6, 0, tzinfo=UTC)
 
@@ -22,7 +22,7 @@ def test_stale_read_loses_without_writing(loaded: Cli) -> None:
     with session_scope(loaded.url, write=False) as reader:
         app = get_application(reader, app_id)  # what operator Anar saw a moment ago
     with session_scope(loaded.url) as other:  # meanwhile Aysel decides
-        decisions.reject(other, app_id, reason="Uyğunsuzluq", now=NOW, actor="aysel")
+        decisions.reject(other, app_id, reason="Uyğunsuzluq", now=NOW, actor="aysel", terms=terms())
     with pytest.raises(Conflict), session_scope(loaded.url) as session:
         decisions.transition(session, app, Action.APPROVE, now=NOW, actor="anar")
     shown = loaded.json("show", str(app_id))

@@ -13,10 +13,10 @@ from pathlib import Path
 import pytest
 
 from arayis_cli import config
-from arayis_cli.config import Settings, settings
+from arayis_cli.config import Settings
 from arayis_cli.errors import DebtOutstanding, InvalidInput
 from arayis_cli.money import money_json
-from tests.helpers import REPO
+from tests.helpers import REPO, Cli
 
 PACKAGE = REPO / "arayis_cli"
 
@@ -104,17 +104,16 @@ def test_blank_means_default() -> None:
     assert s == Settings()
 
 
-def test_settings_follow_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ARAYIS_CERTIFICATE_VALIDITY_DAYS", "9")
-    first = settings()
-    assert first.certificate_validity_days == 9 and settings() is first  # cached …
-    monkeypatch.setenv("ARAYIS_CERTIFICATE_VALIDITY_DAYS", "11")
-    assert settings().certificate_validity_days == 11  # … until a variable changes
+def test_each_invocation_reads_the_settings_afresh(
+    cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No settings outlive a run (there is no process-wide cache to go stale): the next
+    in-process invocation sees a variable changed since, bad or good."""
+    assert not hasattr(config, "settings") and not hasattr(config, "_cache")
     monkeypatch.setenv("ARAYIS_CERTIFICATE_VALIDITY_DAYS", "-1")
-    with pytest.raises(InvalidInput):
-        settings()
-    with pytest.raises(InvalidInput):
-        settings()  # a bad value is never cached as good
+    assert "ARAYIS_CERTIFICATE_VALIDITY_DAYS" in cli("list", "--json", code=2).stderr
+    monkeypatch.setenv("ARAYIS_CERTIFICATE_VALIDITY_DAYS", "11")
+    assert cli.json("list") == []
 
 
 def _reads_environment(tree: ast.AST) -> list[int]:

@@ -303,9 +303,9 @@ def test_print_again_returns_the_same_bytes(api: TestClient, loaded: Cli) -> Non
 
 
 def test_concurrent_presses_issue_one_certificate(loaded: Cli) -> None:
-    from arayis_cli.clock import now
     from arayis_cli.db import session_scope
     from arayis_cli.services.portal import press_print
+    from tests.helpers import issuer, run_now
 
     app_id = int(app_in(loaded, "completed"))
     results: list[Any] = []
@@ -318,8 +318,9 @@ def test_concurrent_presses_issue_one_certificate(loaded: Cli) -> None:
             pressed = press_print(
                 lambda *, write=True: session_scope(loaded.url, write=write),
                 app_id,
-                now=now(),
+                now=run_now(),
                 actor="api:egov",
+                issuer=issuer(),
                 one_writer=loaded.url.startswith("sqlite"),
             )
             results.append(pressed)

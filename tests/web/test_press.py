@@ -32,15 +32,22 @@ def _while_drawing(monkeypatch: pytest.MonkeyPatch, meanwhile: Callable[[], None
 
 
 def _press(cli: Cli, app_id: str, actor: str = "api:egov") -> Any:
-    from arayis_cli.clock import now
     from arayis_cli.db import session_scope
     from arayis_cli.services.portal import press_print
+    from tests.helpers import issuer, run_now
 
     def sessions(*, write: bool = True) -> Any:
         return session_scope(cli.url, write=write)
 
     one_writer = cli.url.startswith("sqlite")
-    return press_print(sessions, int(app_id), now=now(), actor=actor, one_writer=one_writer)
+    return press_print(
+        sessions,
+        int(app_id),
+        now=run_now(),
+        actor=actor,
+        issuer=issuer(),
+        one_writer=one_writer,
+    )
 
 
 def test_a_charge_while_the_pdf_is_drawn_refuses_the_press(
