@@ -109,7 +109,8 @@ def signer_for_print(session: Session, *, now: datetime, place: KeyPlace) -> Sig
             return signer
         _refuse_retired(session, signer.kid)
         if row is not None and configured is not None and row.kid != signer.kid:
-            _stale(configured, signer.kid, row.kid)  # a configured file must hold the current key
+            # A configured file must hold the current key.
+            _stale(configured, signer.kid, row.kid, place)
         register(session, signer, now=now, current=row is None or None)  # the first: current
         return signer
     row = current_row(session)
@@ -125,12 +126,12 @@ def signer_for_print(session: Session, *, now: datetime, place: KeyPlace) -> Sig
         )
     signer = _read_office_file(path, row.kid, place)
     if signer.kid != row.kid:
-        _stale(path, signer.kid, row.kid)
+        _stale(path, signer.kid, row.kid, place)
     return signer
 
 
-def _stale(path: Path, found: str, kid: str) -> None:
-    _interrupted(path, kid)
+def _stale(path: Path, found: str, kid: str, place: KeyPlace) -> None:
+    _interrupted(path, kid, place)
     raise Unavailable(
         _(
             "the key at {path} ({found}) is not the office's current signing key ({kid}): "
