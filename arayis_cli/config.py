@@ -4,6 +4,11 @@ Nothing else in the package reads ``os.environ`` (a test keeps it so; the model 
 fastapi/full-stack-fastapi-template ``core/config.py``). A nonsense value is refused
 with exit 2 and a message naming the variable (docs/settings.md), whatever the command.
 
+:meth:`Settings.from_env` is called once per invocation (the run's ``settings``,
+``arayis_cli/run.py``) and once per web worker (``arayis_cli/web/app.py``); the values are
+handed down from there. There is no process-wide copy: one run's settings are never
+another's.
+
 Cheap to import: only the standard library, and heavy helpers inside the functions.
 """
 
@@ -35,7 +40,7 @@ ENV_MAIL_FROM = "ARAYIS_MAIL_FROM"
 ENV_NOW = "ARAYIS_NOW"
 ENV_DEBUG = "ARAYIS_DEBUG"
 
-#: Every variable the settings read: a change to any of them is seen by the next read.
+#: Every variable the settings read (the next run sees a change to any of them).
 ENV_NAMES = (
     ENV_DB,
     ENV_OPERATOR,
