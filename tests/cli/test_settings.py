@@ -105,3 +105,51 @@ def test_abonent_code_lengths_are_read(cli: Cli, unchanged) -> None:
     with unchanged():
         cli(*args, code=2)
     cli(*args, env={"ARAYIS_ABONENT_CODE_MIN": "4"})
+
+
+def _decision_days(cli: Cli, app_id: str) -> int:
+    from sqlalchemy import select
+
+    from arayis_cli.db import session_scope
+    from arayis_cli.models import Application
+
+    with session_scope(cli.url, write=False) as session:
+        return int(
+            session.execute(
+                select(Application.decision_working_days).where(Application.id == int(app_id))
+            ).scalar_one()
+        )
+
+
+def test_the_calendar_override_reaches_intake_and_decisions(
+    loaded: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The run hands its calendar (``ARAYIS_CALENDAR_OVERRIDE``, else the data directory's
+    ``calendar-override.txt``) to the due date of a registration and the working days of a
+    decision: a rest day it adds moves both (registered Wed 25 Nov 2026, due on the 3rd
+    working day after)."""
+    import os
+
+    from tests.helpers import CODE_CREDIT, CODE_DEBT, CREDIT_FIN, DEBT_FIN
+
+    plain = new_app(loaded)
+    assert loaded.json("show", plain)["due_on"] == "2026-11-30"  # Thu, Fri, Mon
+    override = tmp_path / "cal.txt"
+    override.write_text("2026-11-26 rest  # a bridge day\n", encoding="utf-8")
+    monkeypatch.setenv("ARAYIS_CALENDAR_OVERRIDE", str(override))
+    moved = new_app(loaded, code=CODE_CREDIT, fin=CREDIT_FIN)
+    assert loaded.json("show", moved)["due_on"] == "2026-12-01"  # Fri, Mon, Tue
+    monkeypatch.delenv("ARAYIS_CALENDAR_OVERRIDE")
+    home = Path(os.environ["ARAYIS_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "calendar-override.txt").write_text("2026-11-26 rest\n", encoding="utf-8")
+    in_home = new_app(loaded, code=CODE_DEBT, fin=DEBT_FIN)
+    assert loaded.json("show", in_home)["due_on"] == "2026-12-01"
+    loaded.now("2026-11-27T10:00:00+04:00")  # Friday: Thursday was made a rest day
+    for app_id in (plain, moved):
+        loaded("review", app_id)
+        loaded("approve", app_id)
+    assert _decision_days(loaded, plain) == _decision_days(loaded, moved) == 1
+    (home / "calendar-override.txt").unlink()
+    loaded("reject", in_home, "--reason", "Uyğunsuzluq")
+    assert _decision_days(loaded, in_home) == 2  # Thursday and Friday
