@@ -461,6 +461,29 @@ def test_services_take_values_not_the_settings() -> None:
     assert found == []
 
 
+#: Where the settings are built (``Settings.from_env()``), each once for what it serves.
+SETTINGS_BUILT = {
+    "cli/app.py": "the root callback: once per invocation, the run's settings",
+    "web/app.py": "the web worker's Service: once when the worker starts",
+    "migrations/env.py": "alembic's own command line, which has no run",
+}
+
+
+def test_settings_are_built_by_the_run_and_the_worker_only() -> None:
+    """Everything else is handed them (or values from them): a second reader would be a
+    second, possibly different, idea of the settings within one run."""
+    found = set()
+    for path in _sources():
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr == "from_env"
+            ):
+                found.add(path.relative_to(PACKAGE).as_posix())
+    assert found == set(SETTINGS_BUILT)
+
+
 def test_the_settings_check_sees_a_read() -> None:
     code = (
         "from arayis_cli.config import settings\n"
