@@ -347,8 +347,8 @@ def sign_checked(
     from arayis_cli.certificate.pdf import CertificateData
     from arayis_cli.certificate.signing import in_demo
 
-    app, abonent, bal, who, s = ok.app, ok.abonent, ok.balance, ok.who, ok.issuer
-    valid_until = baku_date(now) + timedelta(days=s.validity_days)
+    app, abonent, bal, who, issuer = ok.app, ok.abonent, ok.balance, ok.who, ok.issuer
+    valid_until = baku_date(now) + timedelta(days=issuer.validity_days)
     token = sign_token(
         ok.signer,
         number=number,
@@ -357,7 +357,7 @@ def sign_checked(
         abonent_code=abonent.code,
     )
     data = CertificateData(
-        organisation=s.organisation,
+        organisation=issuer.organisation,
         number=number,
         issued_at=now,
         valid_until=valid_until,
@@ -371,9 +371,9 @@ def sign_checked(
         balance=bal,
         operator=who.name,
         operator_title=who.title,
-        verify_url=f"{s.verify_url_base}{token}",
+        verify_url=f"{issuer.verify_url_base}{token}",
         token=token,
-        verify_address=s.verify_url_base.rstrip("/"),
+        verify_address=issuer.verify_url_base.rstrip("/"),
         demo=in_demo(),
     )
     return Prepared(
