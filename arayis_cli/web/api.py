@@ -16,6 +16,7 @@ import math
 import threading
 import time
 from collections.abc import Callable
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, File, Form, Header, Query, Request, UploadFile
@@ -45,6 +46,7 @@ from arayis_cli.web.problems import (
 if TYPE_CHECKING:
     from arayis_cli.db import Engines
     from arayis_cli.services.apikeys import Client
+    from arayis_cli.services.portal import WriteTurns
     from arayis_cli.web.config import ServeConfig
     from arayis_cli.web.recorder import Recorder
 
@@ -70,6 +72,13 @@ class Api:
     def session(self, *, write: bool = True) -> Any:
         """One transaction on the register, through the worker's engines."""
         return self.engines.session(self.url, write=write)
+
+    @cached_property
+    def turns(self) -> WriteTurns:
+        """This worker's turns at the register's write lock, for "Çap et"."""
+        from arayis_cli.services.portal import WriteTurns
+
+        return WriteTurns(self.url)
 
     def lookup(self, key: str) -> Client | None:
         from arayis_cli.services.apikeys import authenticate, key_hash
@@ -399,7 +408,7 @@ def create_api(config: ServeConfig, recorder: Recorder, engines: Engines) -> Any
                 app_id,
                 now=now_(),
                 actor=actor_of(client),
-                one_writer=config.db_url.startswith("sqlite"),
+                turns=api_state.turns,
             )
         number = pressed.certificate.number
         return Response(

@@ -305,9 +305,10 @@ def test_print_again_returns_the_same_bytes(api: TestClient, loaded: Cli) -> Non
 def test_concurrent_presses_issue_one_certificate(loaded: Cli) -> None:
     from arayis_cli.clock import now
     from arayis_cli.db import session_scope
-    from arayis_cli.services.portal import press_print
+    from arayis_cli.services.portal import WriteTurns, press_print
 
     app_id = int(app_in(loaded, "completed"))
+    turns = WriteTurns(loaded.url)
     results: list[Any] = []
     errors: list[BaseException] = []
     start = threading.Barrier(6)
@@ -320,7 +321,7 @@ def test_concurrent_presses_issue_one_certificate(loaded: Cli) -> None:
                 app_id,
                 now=now(),
                 actor="api:egov",
-                one_writer=loaded.url.startswith("sqlite"),
+                turns=turns,
             )
             results.append(pressed)
         except BaseException as exc:

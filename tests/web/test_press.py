@@ -39,8 +39,9 @@ def _press(cli: Cli, app_id: str, actor: str = "api:egov") -> Any:
     def sessions(*, write: bool = True) -> Any:
         return session_scope(cli.url, write=write)
 
-    one_writer = cli.url.startswith("sqlite")
-    return press_print(sessions, int(app_id), now=now(), actor=actor, one_writer=one_writer)
+    from arayis_cli.services.portal import WriteTurns
+
+    return press_print(sessions, int(app_id), now=now(), actor=actor, turns=WriteTurns(cli.url))
 
 
 def test_a_charge_while_the_pdf_is_drawn_refuses_the_press(
@@ -94,4 +95,37 @@ def test_a_certificate_registered_meanwhile_is_handed_out(
     shown = loaded.json("show", app_id)
     assert [c["certificate_number"] for c in shown["certificates"]] == ["AR-2026-000002-8"]
     assert [a["printed"] for a in shown["print_attempts"]] == [True, True]
+    assert loaded.json("db", "check")["ok"]
+
+
+def test_presses_of_two_processes_take_turns_at_the_write_lock(loaded: Cli) -> None:
+    """SQLite: a press writes only in its turn, which another process holding it (the
+    ``<database>-turn`` file's lock, taken here through a descriptor of its own, as another
+    worker would) makes it wait for — in a queue that wakes it at once, not in SQLite's
+    sleeping busy handler."""
+    import fcntl
+    import os
+    import threading
+
+    from arayis_cli.services.portal import WriteTurns
+
+    if not loaded.url.startswith("sqlite"):
+        pytest.skip("PostgreSQL locks rows: no turns")
+    app_id = app_in(loaded, "completed")
+    turn_file = WriteTurns(loaded.url).path
+    assert turn_file is not None and turn_file.name.endswith(".db-turn")
+    fd = os.open(turn_file, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # "another worker" holds the turn
+    pressed: list[Any] = []
+    press = threading.Thread(target=lambda: pressed.append(_press(loaded, app_id)))
+    try:
+        press.start()
+        press.join(1.0)
+        assert press.is_alive() and not pressed  # checked, waiting to take its number
+        assert loaded.json("show", app_id)["certificates"] == []
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    press.join(30)
+    assert pressed and pressed[0].fresh
     assert loaded.json("db", "check")["ok"]
