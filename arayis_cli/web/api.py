@@ -74,6 +74,15 @@ class Api:
         return self.engines.session(self.url, write=write)
 
     @cached_property
+    def press_slots(self) -> Any:
+        """ "Çap et" presses under way in this worker (the rest wait, first come first served)."""
+        import asyncio
+
+        from arayis_cli.services.portal import PRESSES_AT_ONCE
+
+        return asyncio.Semaphore(PRESSES_AT_ONCE)
+
+    @cached_property
     def turns(self) -> WriteTurns:
         """This worker's turns at the register's write lock, for "Çap et"."""
         from arayis_cli.services.portal import WriteTurns
@@ -394,7 +403,7 @@ def create_api(config: ServeConfig, recorder: Recorder, engines: Engines) -> Any
         | errors_of(404, 409, 422, debt=True),
         summary='"Çap et": the debt is checked now; no debt gives the certificate PDF',
     )
-    def press(
+    async def press(
         request: Request,
         app_id: int = app_id_param,
         client: Client = Depends(api_state.needs("print")),
@@ -402,14 +411,22 @@ def create_api(config: ServeConfig, recorder: Recorder, engines: Engines) -> Any
         from arayis_cli.services.portal import press_print
 
         request.state.application_id = app_id
-        with speaking(language_of(request)):
-            pressed = press_print(
-                api_state.session,
-                app_id,
-                now=now_(),
-                actor=actor_of(client),
-                turns=api_state.turns,
-            )
+        language, pressed_at = language_of(request), now_()
+
+        def pressing() -> Any:
+            with speaking(language):
+                return press_print(
+                    api_state.session,
+                    app_id,
+                    now=pressed_at,
+                    actor=actor_of(client),
+                    turns=api_state.turns,
+                )
+
+        # The presses wait their turn here, not each in a thread of its own: a burst of 50
+        # held 25 threads per worker, blocked, then contending for the interpreter.
+        async with api_state.press_slots:
+            pressed = await run_in_threadpool(pressing)
         number = pressed.certificate.number
         return Response(
             pressed.pdf,
