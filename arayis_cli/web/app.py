@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -67,6 +67,17 @@ class Service:
     def session(self, *, write: bool = True) -> Any:
         """One transaction on the register, through this worker's engines."""
         return self.engines.session(self.config.db_url, write=write)
+
+    def rehearse(self) -> None:
+        """A "Çap et" press rolled back (:func:`services.portal.rehearse`)."""
+        from arayis_cli.clock import now
+        from arayis_cli.services.portal import WriteTurns, rehearse
+
+        turns = WriteTurns(self.config.db_url)
+        try:
+            rehearse(self.session, turns, now=now())
+        finally:
+            turns.close()
 
     def check(self, evidence: Evidence) -> Verdict:
         """The same verdict as ``arayis verify`` (one implementation), then logged."""
@@ -213,7 +224,7 @@ class Service:
         return self.refuse(request, 413, "too_large")
 
 
-def warm_in_background() -> threading.Thread:
+def warm_in_background(rehearse: Callable[[], None] | None = None) -> threading.Thread:
     """Prepare this worker's certificate drawing (fonts, subset) while it starts serving:
     the first subscriber's "Çap et" must not pay for it. Best effort: a failure here shows
     again, properly reported, when a certificate is drawn.
@@ -232,6 +243,9 @@ def warm_in_background() -> threading.Thread:
             import arayis_cli.services.keys
             import arayis_cli.services.portal
             import arayis_cli.services.staff  # noqa: F401
+
+            if rehearse is not None:
+                rehearse()  # a press rolled back: its statements compiled
         except Exception:  # best effort: the press reports it properly
             return
         finally:
@@ -257,7 +271,7 @@ def create_app(config: ServeConfig) -> Any:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         service.recorder.start()
         service.calls.start()
-        warming = warm_in_background()
+        warming = warm_in_background(service.rehearse)
         try:
             yield
         finally:

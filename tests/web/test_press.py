@@ -129,3 +129,22 @@ def test_presses_of_two_processes_take_turns_at_the_write_lock(loaded: Cli) -> N
     press.join(30)
     assert pressed and pressed[0].fresh
     assert loaded.json("db", "check")["ok"]
+
+
+def test_a_workers_rehearsal_writes_nothing(loaded: Cli) -> None:
+    """A web worker presses once as it starts, in a transaction rolled back, so that the
+    first subscriber's press finds its statements compiled: nothing of it stays."""
+    from arayis_cli.clock import now
+    from arayis_cli.db import session_scope
+    from arayis_cli.services.portal import WriteTurns, rehearse
+    from tests.helpers.database import snapshot
+
+    app_id = app_in(loaded, "completed")
+    before = snapshot(loaded.url)
+    turns = WriteTurns(loaded.url)
+    rehearse(lambda *, write=True: session_scope(loaded.url, write=write), turns, now=now())
+    turns.close()
+    assert snapshot(loaded.url) == before
+    pressed = _press(loaded, app_id)
+    assert pressed.fresh and pressed.certificate.number == "AR-2026-000001-5"
+    assert loaded.json("db", "check")["ok"]
