@@ -20,6 +20,8 @@ import shutil
 import statistics
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -41,10 +43,11 @@ def main() -> None:
         _env, url, _key, ids = build_register(work, max(2, min(args.applications, 200)) + 1)
         from arayis_cli.config import Settings
         from arayis_cli.db import Engines
-        from arayis_cli.services.portal import press_print
+        from arayis_cli.services.portal import WriteTurns, press_print
         from arayis_cli.services.printing import Issuer
 
         engines = Engines()  # the worker's, as in arayis serve
+        turns = WriteTurns(url)
         issuer = Issuer.of(Settings.from_env())  # the worker's settings
 
         def sessions(*, write: bool = True) -> Any:
@@ -58,7 +61,7 @@ def main() -> None:
                 now=datetime.now(UTC),
                 actor="api:bench",
                 issuer=issuer,
-                one_writer=url.startswith("sqlite"),
+                turns=turns,
             )
             if not pressed.pdf.startswith(b"%PDF"):
                 raise SystemExit("not a PDF")
@@ -77,6 +80,19 @@ def main() -> None:
                 rendering[0] += time.process_time() - cpu
 
         pdf_module.render = timed_render  # type: ignore[assignment]
+        held = [0.0]
+        real_turn = WriteTurns.__call__
+
+        @contextmanager
+        def timed_turn(self: WriteTurns) -> Iterator[None]:
+            with real_turn(self):
+                start = time.process_time()
+                try:
+                    yield
+                finally:
+                    held[0] += time.process_time() - start
+
+        WriteTurns.__call__ = timed_turn  # type: ignore[method-assign,assignment]
         warm, ids = ids[0], ids[1:]
         press(warm)
         press(warm)
@@ -84,7 +100,7 @@ def main() -> None:
             from arayis_cli.web.app import settle
 
             settle()  # as a serve worker does once it is warm (gc.freeze)
-        rendering[0] = 0.0
+        rendering[0] = held[0] = 0.0
         profiler = cProfile.Profile() if args.profile else None
         figures: dict[str, list[tuple[float, float]]] = {"issue": [], "copy": []}
         for kind in ("issue", "copy"):
@@ -99,6 +115,10 @@ def main() -> None:
             wall = statistics.median(w for _c, w in figures[kind]) * 1000
             print(f"  {label:<24} CPU {cpu:6.2f} ms per press (median), wall {wall:6.2f} ms")
         print(f"  of which rendering the PDF: {rendering[0] / len(ids) * 1000:6.2f} ms per issue")
+        print(
+            f"  CPU holding the write turn (SQLite's one writer, serial across workers): "
+            f"{held[0] / len(ids) * 1000:6.2f} ms per subscriber"
+        )
         both = sum(c for kind in figures.values() for c, _w in kind) / len(ids) * 1000
         print(f"  per subscriber (both presses): {both:.2f} ms of CPU")
         if profiler is not None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import os
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from contextvars import ContextVar
@@ -271,9 +272,37 @@ def generate(folder: Path) -> Signer:
     key = Ed25519PrivateKey.generate()
     kid = key_id(key.public_key())
     _write_private(folder / f"{kid}.pem", key)
-    tmp = folder / f".current.{os.getpid()}"
-    tmp.write_text(kid + "\n", encoding="ascii")
+    tmp = _pointer_draft(folder, kid)
     os.replace(tmp, folder / "current")
+    return Signer(kid, key)
+
+
+def _pointer_draft(folder: Path, kid: str) -> Path:
+    """A new ``current`` pointer naming ``kid``, written beside it (this thread's own)."""
+    tmp = folder / f".current.{os.getpid()}.{threading.get_ident()}"
+    tmp.write_text(kid + "\n", encoding="ascii")
+    return tmp
+
+
+def _first_key(place: KeyPlace) -> Signer:
+    """The terminal's first key, made once even when several prints start at once (the
+    portal's first presses): each draws a key, and the first to link the ``current``
+    pointer wins; the others throw theirs away and sign with the winner's."""
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    folder = place.folder
+    key = Ed25519PrivateKey.generate()
+    kid = key_id(key.public_key())
+    _write_private(folder / f"{kid}.pem", key)
+    tmp = _pointer_draft(folder, kid)
+    try:
+        os.link(tmp, folder / "current")  # atomic, and never over an existing pointer
+    except FileExistsError:
+        (folder / f"{kid}.pem").unlink(missing_ok=True)
+        theirs = (folder / "current").read_text(encoding="ascii").strip()
+        return Signer(theirs, _read_private(folder / f"{theirs}.pem", place))
+    finally:
+        tmp.unlink(missing_ok=True)
     return Signer(kid, key)
 
 
@@ -285,7 +314,7 @@ def current_signer(place: KeyPlace, *, create: bool = True) -> Signer | None:
         return read_private(place.key_file, place)
     pointer = place.folder / "current"
     if not pointer.exists():
-        return generate(place.folder) if create else None
+        return _first_key(place) if create else None
     kid = pointer.read_text(encoding="ascii").strip()
     return Signer(kid, _read_private(place.folder / f"{kid}.pem", place))
 

@@ -133,12 +133,29 @@ def balance_signed_qepik() -> Any:
 def balance(session: Session, code: str, *, as_of: datetime) -> Decimal:
     """Balance = charges − payments + adjustments, counting entries dated up to ``as_of``."""
     day = as_of.astimezone(BAKU).date()
-    total = session.execute(
-        select(func.coalesce(func.sum(balance_signed_qepik()), 0)).where(
-            LedgerEntry.abonent_code == code, LedgerEntry.entry_date <= day
-        )
-    ).scalar_one()
+    autoflush(session)
+    total = session.connection().execute(_BALANCE, {"code": code, "day": day}).scalar_one()
     return from_qepik(int(total))
+
+
+def autoflush(session: Session) -> None:
+    """What ``session.execute`` does first, for a Core statement run on the session's
+    connection: this transaction's pending ORM changes are written before it reads."""
+    if session.new or session.dirty or session.deleted:
+        session.flush()
+
+
+def _balance_statement() -> Any:
+    """Built once: a print checks a balance at every press (statement building and its
+    cache key were most of the cost of reading an empty ledger)."""
+    from sqlalchemy import bindparam
+
+    return select(func.coalesce(func.sum(balance_signed_qepik()), 0)).where(
+        LedgerEntry.abonent_code == bindparam("code"), LedgerEntry.entry_date <= bindparam("day")
+    )
+
+
+_BALANCE = _balance_statement()
 
 
 def debt_of(balance_amount: Decimal) -> Decimal:

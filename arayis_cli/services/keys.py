@@ -61,6 +61,20 @@ def current_row(session: Session) -> SigningKey | None:
     ).scalar_one_or_none()
 
 
+def _current_key(session: Session) -> Any:
+    """The current key's ``kid`` and ``retired_at`` (a row, not an ORM object: asked at
+    every print), or None."""
+    from arayis_cli.services.common import autoflush
+
+    autoflush(session)
+    return session.connection().execute(_CURRENT_KEY).first()
+
+
+_CURRENT_KEY = select(SigningKey.__table__.c.kid, SigningKey.__table__.c.retired_at).where(  # type: ignore[attr-defined]
+    SigningKey.__table__.c.current.is_(True)  # type: ignore[attr-defined]
+)
+
+
 def _need_init() -> Unavailable:
     return Unavailable(
         _(
@@ -102,7 +116,7 @@ def signer_for_print(session: Session, *, now: datetime, place: KeyPlace) -> Sig
         signer = current_signer(place)
         if signer is None:  # created on first use: never None on the terminal
             raise RuntimeError("the terminal's signing key was not created")
-        row = current_row(session)
+        row = _current_key(session)
         if row is not None and row.kid == signer.kid:
             # The usual case, in one statement: registered, current, perhaps retired.
             _refuse_retired_row(row)
@@ -113,7 +127,7 @@ def signer_for_print(session: Session, *, now: datetime, place: KeyPlace) -> Sig
             _stale(configured, signer.kid, row.kid, place)
         register(session, signer, now=now, current=row is None or None)  # the first: current
         return signer
-    row = current_row(session)
+    row = _current_key(session)
     if row is None:
         raise _need_init()
     path = configured_key(place)
@@ -197,7 +211,8 @@ def _refuse_retired(session: Session, kid: str) -> None:
         _refuse_retired_row(row)
 
 
-def _refuse_retired_row(row: SigningKey) -> None:
+def _refuse_retired_row(row: Any) -> None:
+    """``row``: the key's register row (``kid``, ``retired_at``)."""
     if row.retired_at is not None:
         raise Unavailable(
             _(

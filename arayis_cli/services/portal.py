@@ -7,11 +7,13 @@ Find by the portal's own id, the subscriber's view, document uploads with an
 from __future__ import annotations
 
 import json
+import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from weakref import WeakValueDictionary
 
@@ -165,7 +167,7 @@ def press_print(
     now: datetime,
     actor: str,
     issuer: Issuer,
-    one_writer: bool,
+    turns: WriteTurns,
 ) -> Pressed:
     """Çap et, pressed by the subscriber on the portal.
 
@@ -175,15 +177,19 @@ def press_print(
     --copy`` does — or, when it has none, a new one is issued (a revoked one is refused:
     only the office renews it).
 
-    A new certificate is issued as ``print`` into a file does it, so that no lock is held
-    while its PDF is drawn (on SQLite the write lock is the whole database's):
+    On SQLite every write transaction takes the whole database's write lock, one process
+    at a time, so a press keeps what it does while writing short and does the rest
+    outside (``turns``: one writer of this database at a time, see :class:`WriteTurns`):
 
-    1. under the application's lock: check (debt, register, key), take the number, sign;
-       committed (the number is spent from here on: a failure later leaves a gap);
-    2. draw the PDF, holding no lock;
-    3. under the lock again: check again and register it with its bytes. If what the
-       certificate shows changed in between (a payment, the responsible person's name) it is
-       drawn again; if another process's press of the same application registered one
+    1. the check (debt, register, key) in a read-only transaction — in parallel with the
+       other presses; a refusal is decided again under lock, where it is recorded;
+    2. a current certificate: its registered bytes, read in that transaction; a write
+       turn records the hand-out (as ``print --copy``);
+    3. none yet: a write turn takes the number, committed on its own (spent from here
+       on: a failure later leaves a gap, as an interrupted ``print`` does); the PDF is
+       drawn holding no lock; a write turn checks again under lock and registers it with
+       its bytes. If what the certificate shows changed in between (a payment, the
+       responsible person's name) it is drawn again; if another process registered one
        first, that certificate is handed out instead, and this number stays a gap.
 
     At most :data:`PRESSES_AT_ONCE` presses run at once in a process (the others wait, first
@@ -193,9 +199,7 @@ def press_print(
 
     ``sessions``: the web worker's session factory (each step is its own transaction; a
     debt's evidence is kept: :func:`~arayis_cli.services.printing.keeping_refusal`);
-    ``issuer``: what the certificate is issued with (the worker's settings);
-    ``one_writer``: the database takes one writer at a time (SQLite).
-
+    ``issuer``: what the certificate is issued with (the worker's settings).
     This is the one place the web API prints through.
     """
     from arayis_cli.certificate.pdf import render
@@ -209,14 +213,26 @@ def press_print(
     )
 
     with _press_slots, _one_press_at_a_time(app_id):
-        with _writer_turn(one_writer), keeping_refusal(sessions) as session:
-            ok = check_printable(session, app_id, now=now, actor=actor, issuer=issuer, renew=None)
-            if ok.previous is not None:
-                return _hand_out(session, ok.previous, now=now, actor=actor)
-            number = allocate_number(session, baku_date(now).year)
-            signed = sign_checked(ok, number=number, now=now, actor=actor)
+        looked = _look(sessions, app_id, now=now, actor=actor, issuer=issuer)
+        if looked is None:  # refused, or undecided without the lock: decided under it
+            with turns(), keeping_refusal(sessions) as session:
+                ok = check_printable(
+                    session, app_id, now=now, actor=actor, issuer=issuer, renew=None
+                )
+                if ok.previous is not None:
+                    return _hand_out(session, ok.previous, now=now, actor=actor)
+                number = allocate_number(session, baku_date(now).year)
+        elif isinstance(looked, Pressed):
+            with turns(), sessions() as session:
+                _record_copy(session, looked.certificate, now=now, actor=actor)
+            return looked
+        else:
+            ok = looked
+            with turns(), sessions() as session:
+                number = allocate_number(session, baku_date(now).year)
+        signed = sign_checked(ok, number=number, now=now, actor=actor)
         pdf = render(signed.data)
-        with _writer_turn(one_writer), keeping_refusal(sessions) as session:
+        with turns(), keeping_refusal(sessions) as session:
             ok = check_printable(session, app_id, now=now, actor=actor, issuer=issuer, renew=None)
             if ok.previous is not None:  # another process's press registered one first
                 return _hand_out(session, ok.previous, now=now, actor=actor)
@@ -227,20 +243,122 @@ def press_print(
             return Pressed(issued.certificate, issued.pdf, fresh=True)
 
 
-def _hand_out(session: Session, current: Certificate, *, now: datetime, actor: str) -> Pressed:
-    """The current certificate again (its debt checked: none), recorded as a print of a copy."""
-    from arayis_cli.services.common import record_event
-    from arayis_cli.services.printing import registered_copy
+def _look(sessions: Sessions, app_id: int, *, now: datetime, actor: str, issuer: Issuer) -> Any:
+    """The check without the write lock: the :class:`Printable` to number, the current
+    certificate's :class:`Pressed` copy (not yet recorded), or None when it must be decided
+    under lock — a refusal (recorded there) or a check that would write (the terminal's
+    key registered on its first use)."""
+    from sqlalchemy.exc import OperationalError
 
-    copy = registered_copy(session, current)
+    from arayis_cli.errors import ArayisError
+    from arayis_cli.services.printing import check_printable, registered_copy
+
+    try:
+        with sessions(write=False) as session:
+            ok = check_printable(
+                session, app_id, now=now, actor=actor, issuer=issuer, renew=None, evidence=False
+            )
+            if session.new or session.dirty:
+                session.rollback()
+                return None
+            if ok.previous is None:
+                session.expunge_all()
+                return ok
+            copy = registered_copy(session, ok.previous)
+            session.expunge_all()
+            return Pressed(copy.certificate, copy.pdf, fresh=False)
+    except (ArayisError, OperationalError):
+        return None
+
+
+class _Rehearsed(Exception):
+    """Ends :func:`rehearse`'s transaction by rolling it back."""
+
+
+def rehearse(sessions: Sessions, turns: WriteTurns, *, now: datetime, issuer: Issuer) -> None:
+    """A whole press, rolled back: a web worker runs it as it starts, so that the
+    statements of a press are compiled before its first subscriber presses (≈ 18 ms of the
+    first press on each worker otherwise, which the burst behind it waited for).
+
+    A temporary abonent and completed application are checked, numbered, registered and
+    handed out in one transaction that is never committed: nothing is written, no number
+    spent. Best effort: a database that refuses it (the portal's PostgreSQL login may not
+    add abonents) leaves the compiling to the first press.
+    """
+    from arayis_cli.models import Abonent
+    from arayis_cli.services.common import baku_date, balance
+    from arayis_cli.services.printing import (
+        allocate_number,
+        check_printable,
+        register_certificate,
+        registered_copy,
+        sign_checked,
+    )
+
+    code = "rehearsal"
+    try:
+        with turns(), sessions() as session:
+            session.add(
+                Abonent(
+                    code=code,
+                    group="I",
+                    owner_name="Rehearsal",
+                    owner_fin="0000000",
+                    address="-",
+                    created_at=now,
+                )
+            )
+            app = Application(
+                abonent_code=code,
+                fin="0000000",
+                phone="-",
+                email="-",
+                channel="portal",
+                submitted_at=now,
+                due_on=baku_date(now),
+                status="completed",
+                decided_at=now,
+                created_by="rehearsal",
+            )
+            session.add(app)
+            session.flush()
+            if app.id is None:  # never after a flush (and `assert` is gone under -O)
+                raise _Rehearsed
+            balance(session, code, as_of=now)
+            ok = check_printable(session, app.id, now=now, actor=code, issuer=issuer, renew=None)
+            number = allocate_number(session, baku_date(now).year)
+            signed = sign_checked(ok, number=number, now=now, actor=code)
+            register_certificate(session, signed, b"%PDF-rehearsal")
+            ok = check_printable(session, app.id, now=now, actor=code, issuer=issuer, renew=None)
+            if ok.previous is not None:
+                copy = registered_copy(session, ok.previous)
+                _record_copy(session, copy.certificate, now=now, actor=code)
+            raise _Rehearsed
+    except Exception:  # _Rehearsed: rolled back, as every refusal is
+        return
+
+
+def _record_copy(session: Session, current: Certificate, *, now: datetime, actor: str) -> None:
+    """The hand-out of the current certificate in its application's history (a print of a
+    copy: no debt at this press)."""
+    from arayis_cli.services.common import record_event
+
     record_event(
         session,
         application_id=current.application_id,
         at=now,
         actor=actor,
         action="print",
-        detail={"certificate_number": copy.certificate.number, "copy": True, "debt": "0.00"},
+        detail={"certificate_number": current.number, "copy": True, "debt": "0.00"},
     )
+
+
+def _hand_out(session: Session, current: Certificate, *, now: datetime, actor: str) -> Pressed:
+    """The current certificate again (its debt checked: none), recorded as a print of a copy."""
+    from arayis_cli.services.printing import registered_copy
+
+    copy = registered_copy(session, current)
+    _record_copy(session, copy.certificate, now=now, actor=actor)
     return Pressed(copy.certificate, copy.pdf, fresh=False)
 
 
@@ -250,22 +368,50 @@ def _hand_out(session: Session, current: Certificate, *, now: datetime, actor: s
 PRESSES_AT_ONCE = 2
 _press_slots = threading.BoundedSemaphore(PRESSES_AT_ONCE)
 
-#: SQLite: this process's write transactions of "Çap et" take turns here first.
-_sqlite_writer = threading.Lock()
 
+class WriteTurns:
+    """One writer of the database at a time, for "Çap et"'s write transactions.
 
-@contextmanager
-def _writer_turn(one_writer: bool) -> Iterator[None]:
-    """On SQLite, one "Çap et" transaction of this process at a time asks for the database's
-    write lock: the others wait on this lock, which wakes the next one the moment it is
-    free, instead of in SQLite's busy handler, which sleeps in steps of up to 100 ms while
-    the file is locked and so stretched a burst of presses by far more than their work.
-    PostgreSQL locks rows, not the database: no turn is needed."""
-    if not one_writer:
-        yield
-        return
-    with _sqlite_writer:
-        yield
+    SQLite takes one writer at a time for the whole database. A transaction that finds it
+    taken waits in SQLite's busy handler, which sleeps in steps of up to 100 ms and so
+    leaves the lock idle long after it is free: a burst of presses from two workers was
+    stretched far beyond their work. Here the presses take turns first: on a lock of this
+    process, then on an advisory lock (``flock``) of a file beside the database,
+    ``<database>-turn``, shared by every process pressing on it; both wake the next one the
+    moment the turn is free. PostgreSQL locks rows, not the database: no turn is needed.
+    """
+
+    def __init__(self, db_url: str) -> None:
+        self.path: Path | None = None
+        if db_url.startswith("sqlite"):
+            from sqlalchemy.engine import make_url
+
+            database = make_url(db_url).database
+            if database and database != ":memory:":
+                self.path = Path(database).with_name(Path(database).name + "-turn")
+        self._lock = threading.Lock()
+        self._fd: int | None = None
+
+    @contextmanager
+    def __call__(self) -> Iterator[None]:
+        if self.path is None:
+            yield
+            return
+        import fcntl
+
+        with self._lock:
+            if self._fd is None:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            fcntl.flock(self._fd, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
 
 
 _presses: WeakValueDictionary[int, Any] = WeakValueDictionary()

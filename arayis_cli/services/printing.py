@@ -36,12 +36,13 @@ from arayis_cli.models import (
 )
 from arayis_cli.money import from_qepik, money_human, money_json, to_qepik
 from arayis_cli.services.common import (
+    STORED_ID_MAX,
+    autoflush,
     baku_date,
     balance,
     debt_of,
     get_application,
     insert_ignore,
-    lock_abonent,
     record_event,
 )
 from arayis_cli.services.printfiles import (
@@ -124,11 +125,77 @@ def allocate_number(session: Session, year: int) -> str:
 
 
 @dataclass(frozen=True)
+class ApplicationSeen:
+    """The application as the check read it, under its lock."""
+
+    id: int
+    status: str
+    abonent_code: str
+    submitted_at: datetime
+
+
+@dataclass(frozen=True)
+class AbonentSeen:
+    """The abonent as the check read it, under its lock."""
+
+    code: str
+    group: str
+    owner_name: str
+    owner_fin: str
+    address: str
+
+
+def _application_locked(session: Session, app_id: int) -> ApplicationSeen:
+    """What the check needs of the application, its row locked (PostgreSQL ``FOR
+    UPDATE``) to the end of the transaction; plain values, not an ORM object (a press
+    checks twice, and the ORM's loading was most of a check's cost)."""
+    if not 1 <= app_id <= STORED_ID_MAX:
+        raise NotFound(_("application {app_id} not found").format(app_id=app_id))
+    autoflush(session)
+    row = session.connection().execute(_APPLICATION_LOCKED, {"app_id": app_id}).first()
+    if row is None:
+        raise NotFound(_("application {app_id} not found").format(app_id=app_id))
+    return ApplicationSeen(*row)
+
+
+def _abonent_locked(session: Session, code: str) -> AbonentSeen:
+    """The abonent, its row locked exclusively (as :func:`lock_abonent` does, which every
+    ledger write takes shared): no charge commits between the check and the certificate."""
+    row = session.connection().execute(_ABONENT_LOCKED, {"code": code}).first()
+    if row is None:
+        raise NotFound(_("abonent {code} not found").format(code=code))
+    return AbonentSeen(*row)
+
+
+def _check_statements() -> tuple[Any, Any, Any]:
+    from sqlalchemy import bindparam
+
+    app = Application.__table__.c  # type: ignore[attr-defined]
+    abonent = Abonent.__table__.c  # type: ignore[attr-defined]
+    cert = Certificate.__table__.c  # type: ignore[attr-defined]
+    return (
+        select(app.id, app.status, app.abonent_code, app.submitted_at)
+        .where(app.id == bindparam("app_id"))
+        .with_for_update(),
+        select(abonent.code, abonent.group, abonent.owner_name, abonent.owner_fin, abonent.address)
+        .where(abonent.code == bindparam("code"))
+        .with_for_update(),
+        select(cert.id, cert.revoked_at, cert.superseded_at)
+        .where(cert.application_id == bindparam("app_id"))
+        .order_by(cert.issued_at.desc(), cert.id.desc()),
+    )
+
+
+#: Built once: the reads of the check every print makes (twice per press).
+_APPLICATION_LOCKED, _ABONENT_LOCKED, _REGISTER_OF = _check_statements()
+
+
+@dataclass(frozen=True)
 class Printable:
     """What the check under lock found: the certificate may be printed now, with these."""
 
-    app: Application
-    abonent: Abonent
+    app: ApplicationSeen
+    abonent: AbonentSeen
     balance: Decimal
     #: The key that signs it (checked before a number is taken).
     signer: Signer
@@ -142,19 +209,12 @@ class Printable:
 
 def latest_certificate(session: Session, app_id: int) -> Certificate | None:
     """The application's current certificate, else its newest one (revoked), else None."""
-    rows = (
-        session.execute(
-            select(Certificate)
-            .where(Certificate.application_id == app_id)
-            .order_by(Certificate.issued_at.desc(), Certificate.id.desc())
-        )
-        .scalars()
-        .all()
-    )
-    for cert in rows:
-        if cert.revoked_at is None and cert.superseded_at is None:
-            return cert
-    return rows[0] if rows else None
+    autoflush(session)
+    rows = session.connection().execute(_REGISTER_OF, {"app_id": app_id}).all()
+    if not rows:
+        return None  # the usual case at a first print: no ORM object to load
+    current = [r for r in rows if r.revoked_at is None and r.superseded_at is None]
+    return session.get(Certificate, (current or rows)[0].id)
 
 
 def check_register(
@@ -220,6 +280,7 @@ def check_printable(
     issuer: Issuer,
     renew: bool | None = False,
     replacing: str | None = None,
+    evidence: bool = True,
 ) -> Printable:
     """Çap et is allowed now: completed, no current certificate (or ``renew``; or, with
     ``renew=None``, the current one in ``previous``: see :func:`check_register`), abonent
@@ -230,12 +291,14 @@ def check_printable(
     charge, and no other print of this application, can commit between this check and the
     certificate's commit. A debt is recorded in this transaction as evidence before
     :class:`DebtOutstanding` is raised: the caller keeps it by committing all the same
-    (:func:`keeping_refusal` does, for a session factory).
+    (:func:`keeping_refusal` does, for a session factory); ``evidence=False`` (a look in a
+    read-only transaction, decided again under lock before anything is issued) only raises
+    it.
     """
-    app = get_application(session, app_id, for_update=True)
+    app = _application_locked(session, app_id)
     require(Status(app.status), PRINT, app_id=app_id)
     previous = check_register(session, app_id, renew=renew, replacing=replacing)
-    abonent = lock_abonent(session, app.abonent_code)
+    abonent = _abonent_locked(session, app.abonent_code)
     if abonent.group != "I":
         raise Conflict(
             _(
@@ -256,7 +319,7 @@ def check_printable(
     )
     bal = balance(session, app.abonent_code, as_of=now)
     debt = debt_of(bal)
-    if debt > 0:
+    if debt > 0 and evidence:
         record_event(
             session,
             application_id=app_id,
@@ -265,6 +328,7 @@ def check_printable(
             action="print_refused",
             detail={"debt": money_json(debt), "balance": money_json(bal)},
         )
+    if debt > 0:
         raise DebtOutstanding(
             _(
                 "application {app_id}: abonent {app_abonent_code} has a debt of {amount}; pay it "

@@ -90,8 +90,23 @@ def responsible(session: Session, actor: str) -> Responsible:
     logins = [actor]
     if session.get_bind().dialect.name == "postgresql":
         logins.insert(0, str(session.execute(text("SELECT session_user")).scalar_one()))
+    from arayis_cli.services.common import autoflush
+
+    autoflush(session)
+    conn = session.connection()
     for login in logins:
-        row = session.get(Staff, login)
+        row = conn.execute(_NAMED, {"login": login}).first()
         if row is not None:
             return Responsible(row.name, row.title or "")
     return Responsible()
+
+
+def _named() -> Any:
+    from sqlalchemy import bindparam
+
+    staff = Staff.__table__.c  # type: ignore[attr-defined]
+    return select(staff.name, staff.title).where(staff.login == bindparam("login"))
+
+
+#: Who is named, by login: built once (asked at every print; rows, not ORM objects).
+_NAMED = _named()

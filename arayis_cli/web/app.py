@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
@@ -85,6 +85,17 @@ class Service:
         from arayis_cli.clock import now
 
         return now(self.settings.now)
+
+    def rehearse(self) -> None:
+        """A "Çap et" press rolled back (:func:`services.portal.rehearse`)."""
+        from arayis_cli.services.portal import WriteTurns, rehearse
+        from arayis_cli.services.printing import Issuer
+
+        turns = WriteTurns(self.config.db_url)
+        try:
+            rehearse(self.session, turns, now=self.now(), issuer=Issuer.of(self.settings))
+        finally:
+            turns.close()
 
     def check(self, evidence: Evidence) -> Verdict:
         """The same verdict as ``arayis verify`` (one implementation), then logged."""
@@ -230,7 +241,9 @@ class Service:
         return self.refuse(request, 413, "too_large")
 
 
-def warm_in_background(settings: Settings) -> threading.Thread:
+def warm_in_background(
+    settings: Settings, rehearse: Callable[[], None] | None = None
+) -> threading.Thread:
     """Prepare this worker's certificate drawing (fonts, subset) while it starts serving:
     the first subscriber's "Çap et" must not pay for it. Best effort: a failure here shows
     again, properly reported, when a certificate is drawn.
@@ -249,6 +262,9 @@ def warm_in_background(settings: Settings) -> threading.Thread:
             import arayis_cli.services.keys
             import arayis_cli.services.portal
             import arayis_cli.services.staff  # noqa: F401
+
+            if rehearse is not None:
+                rehearse()  # a press rolled back: its statements compiled
         except Exception:  # best effort: the press reports it properly
             return
         finally:
@@ -275,7 +291,7 @@ def create_app(config: ServeConfig, settings: Settings | None = None) -> Any:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         service.recorder.start()
         service.calls.start()
-        warming = warm_in_background(service.settings)
+        warming = warm_in_background(service.settings, service.rehearse)
         try:
             yield
         finally:

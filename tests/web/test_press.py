@@ -39,14 +39,15 @@ def _press(cli: Cli, app_id: str, actor: str = "api:egov") -> Any:
     def sessions(*, write: bool = True) -> Any:
         return session_scope(cli.url, write=write)
 
-    one_writer = cli.url.startswith("sqlite")
+    from arayis_cli.services.portal import WriteTurns
+
     return press_print(
         sessions,
         int(app_id),
         now=run_now(),
         actor=actor,
         issuer=issuer(),
-        one_writer=one_writer,
+        turns=WriteTurns(cli.url),
     )
 
 
@@ -101,4 +102,57 @@ def test_a_certificate_registered_meanwhile_is_handed_out(
     shown = loaded.json("show", app_id)
     assert [c["certificate_number"] for c in shown["certificates"]] == ["AR-2026-000002-8"]
     assert [a["printed"] for a in shown["print_attempts"]] == [True, True]
+    assert loaded.json("db", "check")["ok"]
+
+
+def test_presses_of_two_processes_take_turns_at_the_write_lock(loaded: Cli) -> None:
+    """SQLite: a press writes only in its turn, which another process holding it (the
+    ``<database>-turn`` file's lock, taken here through a descriptor of its own, as another
+    worker would) makes it wait for — in a queue that wakes it at once, not in SQLite's
+    sleeping busy handler."""
+    import fcntl
+    import os
+    import threading
+
+    from arayis_cli.services.portal import WriteTurns
+
+    if not loaded.url.startswith("sqlite"):
+        pytest.skip("PostgreSQL locks rows: no turns")
+    app_id = app_in(loaded, "completed")
+    turn_file = WriteTurns(loaded.url).path
+    assert turn_file is not None and turn_file.name.endswith(".db-turn")
+    fd = os.open(turn_file, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # "another worker" holds the turn
+    pressed: list[Any] = []
+    press = threading.Thread(target=lambda: pressed.append(_press(loaded, app_id)))
+    try:
+        press.start()
+        press.join(1.0)
+        assert press.is_alive() and not pressed  # checked, waiting to take its number
+        assert loaded.json("show", app_id)["certificates"] == []
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    press.join(30)
+    assert pressed and pressed[0].fresh
+    assert loaded.json("db", "check")["ok"]
+
+
+def test_a_workers_rehearsal_writes_nothing(loaded: Cli) -> None:
+    """A web worker presses once as it starts, in a transaction rolled back, so that the
+    first subscriber's press finds its statements compiled: nothing of it stays."""
+    from arayis_cli.db import session_scope
+    from arayis_cli.services.portal import WriteTurns, rehearse
+    from tests.helpers import issuer, run_now
+    from tests.helpers.database import snapshot
+
+    app_id = app_in(loaded, "completed")
+    before = snapshot(loaded.url)
+    turns = WriteTurns(loaded.url)
+    sessions = lambda *, write=True: session_scope(loaded.url, write=write)  # noqa: E731
+    rehearse(sessions, turns, now=run_now(), issuer=issuer())
+    turns.close()
+    assert snapshot(loaded.url) == before
+    pressed = _press(loaded, app_id)
+    assert pressed.fresh and pressed.certificate.number == "AR-2026-000001-5"
     assert loaded.json("db", "check")["ok"]
