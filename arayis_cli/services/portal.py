@@ -326,9 +326,9 @@ def rehearse(sessions: Sessions, turns: WriteTurns, *, now: datetime) -> None:
 def _record_copy(session: Session, current: Certificate, *, now: datetime, actor: str) -> None:
     """The hand-out of the current certificate in its application's history (a print of a
     copy: no debt at this press)."""
-    from arayis_cli.services.common import record_event
+    from arayis_cli.services.common import insert_event
 
-    record_event(
+    insert_event(
         session,
         application_id=current.application_id,
         at=now,
