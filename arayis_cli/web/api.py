@@ -44,9 +44,8 @@ from arayis_cli.web.problems import (
 )
 
 if TYPE_CHECKING:
-    from arayis_cli.db import Engines
+    from arayis_cli.db import Engines, WriteTurns
     from arayis_cli.services.apikeys import Client
-    from arayis_cli.services.portal import WriteTurns
     from arayis_cli.web.config import ServeConfig
     from arayis_cli.web.recorder import Recorder
 
@@ -58,8 +57,11 @@ CURSOR_MAX = 2**63 - 1
 class Api:
     """The API's state in one worker: configuration, key cache, buckets, call recorder."""
 
-    def __init__(self, config: ServeConfig, recorder: Recorder, engines: Engines) -> None:
+    def __init__(
+        self, config: ServeConfig, recorder: Recorder, engines: Engines, turns: WriteTurns
+    ) -> None:
         self.config = config
+        self.turns = turns
         self.url = config.db_url
         self.engines = engines
         self.recorder = recorder
@@ -81,13 +83,6 @@ class Api:
         from arayis_cli.services.portal import PRESSES_AT_ONCE
 
         return asyncio.Semaphore(PRESSES_AT_ONCE)
-
-    @cached_property
-    def turns(self) -> WriteTurns:
-        """This worker's turns at the register's write lock, for "Çap et"."""
-        from arayis_cli.services.portal import WriteTurns
-
-        return WriteTurns(self.url)
 
     def lookup(self, key: str) -> Client | None:
         from arayis_cli.services.apikeys import authenticate, key_hash
@@ -160,8 +155,8 @@ def actor_of(client: Client) -> str:
     return f"api:{client.name}"
 
 
-def create_api(config: ServeConfig, recorder: Recorder, engines: Engines) -> Any:
-    api_state = Api(config, recorder, engines)
+def create_api(config: ServeConfig, recorder: Recorder, engines: Engines, turns: WriteTurns) -> Any:
+    api_state = Api(config, recorder, engines, turns)
     api = FastAPI(
         title="arayis portal API",
         version="1",

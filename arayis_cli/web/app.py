@@ -48,13 +48,15 @@ class Service:
     def __init__(self, config: ServeConfig) -> None:
         self.config = config
         self.domain = urlsplit(config.verify_base).hostname or config.verify_base
-        from arayis_cli.db import Engines
+        from arayis_cli.db import Engines, WriteTurns
         from arayis_cli.services.apikeys import record_calls
 
         # This worker's engines (a worker is a process, or the test's thread): its own run.
         self.engines = Engines()
+        # Its writers take turns with every worker's at SQLite's one write lock.
+        self.turns = WriteTurns(config.db_url)
         self.recorder = Recorder(
-            config.db_url, interval=config.record_interval, engines=self.engines
+            config.db_url, interval=config.record_interval, engines=self.engines, turns=self.turns
         )
         self.calls = Recorder(
             config.db_url,
@@ -62,6 +64,7 @@ class Service:
             write=record_calls,
             what="API call log",
             engines=self.engines,
+            turns=self.turns,
         )
 
     def session(self, *, write: bool = True) -> Any:
@@ -71,13 +74,9 @@ class Service:
     def rehearse(self) -> None:
         """A "Çap et" press rolled back (:func:`services.portal.rehearse`)."""
         from arayis_cli.clock import now
-        from arayis_cli.services.portal import WriteTurns, rehearse
+        from arayis_cli.services.portal import rehearse
 
-        turns = WriteTurns(self.config.db_url)
-        try:
-            rehearse(self.session, turns, now=now())
-        finally:
-            turns.close()
+        rehearse(self.session, self.turns, now=now())
 
     def check(self, evidence: Evidence) -> Verdict:
         """The same verdict as ``arayis verify`` (one implementation), then logged."""
@@ -279,6 +278,7 @@ def create_app(config: ServeConfig) -> Any:
             await run_in_threadpool(service.recorder.stop)
             await run_in_threadpool(service.calls.stop)
             service.engines.dispose()
+            service.turns.close()
 
     async def method_not_allowed(request: Request, exc: Exception) -> Response:
         return PlainTextResponse("Method Not Allowed", status_code=405)
@@ -290,7 +290,9 @@ def create_app(config: ServeConfig) -> Any:
             Route("/verify", service.submit, methods=["POST"]),
             Route("/healthz", service.healthz, methods=["GET"]),
             Route("/static/verify.css", service.style, methods=["GET"]),
-            Mount(API_PREFIX, app=create_api(config, service.calls, service.engines)),
+            Mount(
+                API_PREFIX, app=create_api(config, service.calls, service.engines, service.turns)
+            ),
         ],
         exception_handlers={
             404: service.not_found,
