@@ -4,7 +4,8 @@
     .venv/bin/python benchmarks/api_load.py --seconds 3 --subscribers 50
 
 Builds its own SQLite register (50 abonents with nothing owed, each with a completed
-application, and an API key), then:
+application, and an API key; ``--pg ADMIN_URL`` or ``ARAYIS_BENCH_POSTGRES_URL``: in a new
+database on that PostgreSQL server instead), then:
 - ``GET /api/v1/applications/{id}`` from keep-alive clients (raw asyncio sockets, so the
   client costs little CPU): requests/s, p50/p99; target ≥ 1,500 req/s with p99 ≤ 20 ms;
 - "Çap et" (``POST /api/v1/applications/{id}/print``) by 50 subscribers at once, each
@@ -41,10 +42,13 @@ FIN_LETTERS = "0123456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 API_UNLIMITED = ("--api-rate-limit", "100000000", "--api-burst", "100000000")
 
 
-def build_register(work: Path, subscribers: int) -> tuple[dict[str, str], str, str, list[int]]:
-    """A fresh register: ``subscribers`` completed applications of abonents owing nothing."""
-    db = work / "api.db"
-    url = f"sqlite:///{db}"
+def build_register(
+    work: Path, subscribers: int, pg: str | None = None
+) -> tuple[dict[str, str], str, str, list[int]]:
+    """A fresh register: ``subscribers`` completed applications of abonents owing nothing
+    (SQLite in ``work``; with ``pg``, a new database on that PostgreSQL server, signed with
+    an office key made by ``keys init``)."""
+    url = f"sqlite:///{work / 'api.db'}" if pg is None else new_pg_database(pg)
     env = {
         **os.environ,
         "ARAYIS_HOME": str(work / "home"),
@@ -52,6 +56,8 @@ def build_register(work: Path, subscribers: int) -> tuple[dict[str, str], str, s
         "ARAYIS_OPERATOR": "bench",
         "ARAYIS_LANG": "en",
     }
+    if pg is not None:
+        env["ARAYIS_SIGNING_KEY"] = str(work / "office-key.pem")
     env.pop("ARAYIS_NOW", None)
     os.environ.update({k: v for k, v in env.items() if k.startswith("ARAYIS_")})
     from typer.testing import CliRunner
@@ -71,6 +77,8 @@ def build_register(work: Path, subscribers: int) -> tuple[dict[str, str], str, s
         fin = "".join(FIN_LETTERS[(n * 7 + i * 13) % len(FIN_LETTERS)] for i in range(6)) + "7"
         rows.append(f"{9_000_000_000 + n:010d},I,Abonent {n} Test oğlu,{fin},Bakı {n}")
     (work / "abonents.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
+    if pg is not None:
+        run("keys", "init")
     run("abonent", "import", str(work / "abonents.csv"))
     ids = []
     for line in rows[1:]:
@@ -88,6 +96,34 @@ def build_register(work: Path, subscribers: int) -> tuple[dict[str, str], str, s
 
     arayis_db.dispose_all()
     return env, url, str(key), ids
+
+
+def new_pg_database(server: str) -> str:
+    """A new, empty database on the PostgreSQL server ``server`` names (an admin URL)."""
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = f"arayis_api_bench_{uuid.uuid4().hex[:8]}"
+    base = make_url(server).set(drivername="postgresql")
+    with psycopg.connect(base.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = make_url(server).set(database=name, drivername="postgresql+psycopg")
+    return url.render_as_string(hide_password=False)
+
+
+def certificates_per_application(url: str) -> dict[int, int]:
+    query = "SELECT application_id, count(*) FROM certificate GROUP BY application_id"
+    if url.startswith("sqlite"):
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as con:
+            return dict(con.execute(query).fetchall())
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    plain = make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain) as conn:
+        return dict(conn.execute(query).fetchall())
 
 
 async def exchange(
@@ -179,16 +215,21 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=16, help="GET connections (max 64)")
     parser.add_argument("--subscribers", type=int, default=50, help="presses at once (max 200)")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--pg",
+        default=os.environ.get("ARAYIS_BENCH_POSTGRES_URL"),
+        help="a PostgreSQL server's admin URL: the register in a new database there",
+    )
     args = parser.parse_args()
     seconds = min(args.seconds, 60.0)
     clients = max(1, min(args.clients, 64))
     work = Path(tempfile.mkdtemp(prefix="arayis-api-bench-"))
     try:
-        env, url, key, ids = build_register(work, max(1, min(args.subscribers, 200)))
+        env, url, key, ids = build_register(work, max(1, min(args.subscribers, 200)), args.pg)
         print(
             f"portal API load — {platform.node()}, {os.cpu_count()} cores, Python "
             f"{platform.python_version()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
-            f"{args.workers} worker(s)"
+            f"{args.workers} worker(s), {'PostgreSQL' if args.pg else 'SQLite'}"
         )
         port = free_port()
         proc = serve(env, port, args.workers, *API_UNLIMITED)
@@ -235,12 +276,7 @@ def main() -> None:
             f"  server CPU per subscriber (issue + copy): {press_cpu * 1000:.0f} ms → "
             f"{len(ids)} subscribers need {press_cpu * len(ids) / 2:.2f} s of 2 free cores"
         )
-        with sqlite3.connect(url.removeprefix("sqlite:///")) as con:
-            counts = dict(
-                con.execute(
-                    "SELECT application_id, count(*) FROM certificate GROUP BY application_id"
-                ).fetchall()
-            )
+        counts = certificates_per_application(url)
         twice = [a for a, n in counts.items() if n > 1]
         same = all(len(bodies) == 1 for bodies in pdfs.values())
         print(

@@ -42,8 +42,8 @@ def main() -> None:
     try:
         _env, url, _key, ids = build_register(work, max(2, min(args.applications, 200)) + 1)
         from arayis_cli.config import Settings
-        from arayis_cli.db import Engines
-        from arayis_cli.services.portal import WriteTurns, press_print
+        from arayis_cli.db import Engines, WriteTurns
+        from arayis_cli.services.portal import press_print
         from arayis_cli.services.printing import Issuer
 
         engines = Engines()  # the worker's, as in arayis serve

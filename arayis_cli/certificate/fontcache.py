@@ -317,20 +317,42 @@ def output(pdf: Any) -> bytes:
     one's objects, only its pages' content and its information dictionary written anew:
     the very bytes fpdf2 would write (tests/unit/test_pdf_fontcache.py compares them).
     """
-    if not supported():
-        return bytes(pdf.output())
-    shape = _shape(pdf)
-    if shape is not None:
-        with _cache_lock:
-            template = _TEMPLATES.get(shape)
-        if template is not None:
-            counts["assembled"] += 1
-            return _assemble(pdf, template)
-    with _cached_subsets():
-        data = bytes(pdf.output())
-    if shape is not None:
-        _learn(pdf, shape, data)
-    return data
+    try:
+        if not supported():
+            return bytes(pdf.output())
+        shape = _shape(pdf)
+        if shape is not None:
+            with _cache_lock:
+                template = _TEMPLATES.get(shape)
+            if template is not None:
+                counts["assembled"] += 1
+                return _assemble(pdf, template)
+        with _cached_subsets():
+            data = bytes(pdf.output())
+        if shape is not None:
+            _learn(pdf, shape, data)
+        return data
+    finally:
+        forget_subset_maps()
+
+
+def forget_subset_maps() -> None:
+    """Let go of the written documents' glyph maps.
+
+    fpdf2 (2.8) caches ``SubsetMap.pick`` and ``SubsetMap.get_glyph`` with
+    ``functools.cache``, whose keys hold the map: every document's map, and the copy of the
+    font it refers to, stayed for the life of the process — about 46 KB a certificate, so a
+    server or a batch print grew by 45 MB per thousand certificates. Nothing in those caches
+    serves another document (each key names its own map), so they are emptied once a
+    document is written; a document being drawn meanwhile in another thread only computes
+    its entries again (the codes live in its map, not in the cache).
+    """
+    from fpdf.fonts import SubsetMap
+
+    for method in (SubsetMap.pick, SubsetMap.get_glyph):
+        clear = getattr(method, "cache_clear", None)
+        if clear is not None:
+            clear()
 
 
 # -- documents assembled from precompiled parts -------------------------------------------

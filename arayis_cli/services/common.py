@@ -115,6 +115,17 @@ def status_context(
     )
 
 
+def insert_event(session: Session, **values: Any) -> None:
+    """Write one history row now, as a statement (no ORM object: a press writes one at
+    each hand-out); ``values`` are :func:`event_row`'s. Pending ORM changes go first, so
+    the rows keep the order they were made in."""
+    autoflush(session)
+    session.connection().execute(_INSERT_EVENT, event_row(**values))
+
+
+_INSERT_EVENT = Event.__table__.insert()  # type: ignore[attr-defined]
+
+
 def record_event(session: Session, **values: Any) -> Event:
     """Add one history row to this transaction; ``values`` are :func:`event_row`'s."""
     event = Event(**event_row(**values))

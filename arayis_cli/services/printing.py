@@ -42,7 +42,7 @@ from arayis_cli.services.common import (
     balance,
     debt_of,
     get_application,
-    insert_ignore,
+    insert_event,
     record_event,
 )
 from arayis_cli.services.printfiles import (
@@ -105,23 +105,50 @@ def allocate_number(session: Session, year: int) -> str:
 
     demo = in_demo()
     name = f"{'demo-' if demo else ''}certificate-{year}"
-    insert_ignore(session, Counter, {"name": name, "value": 0})
-    counter = session.execute(
-        select(Counter).where(Counter.name == name).with_for_update()
-    ).scalar_one()
+    autoflush(session)
+    conn = session.connection()
+    postgres = conn.dialect.name == "postgresql"
+    conn.execute(_NEW_COUNTER[postgres], {"counter": name})
+    value = conn.execute(_COUNTER_LOCKED, {"counter": name}).scalar_one()
     # Never behind the register: a counter wound back by hand must not make every later
     # print clash with a number already issued.
     prefix = certificate_number(year, 0)[: -len("000000-0")]
-    highest = session.execute(
-        select(Certificate.number)
-        .where(Certificate.number.like(prefix + "%"))
-        .order_by(Certificate.number.desc())
-        .limit(1)
-    ).scalar_one_or_none()
+    highest = conn.execute(_HIGHEST_NUMBER, {"prefix": prefix + "%"}).scalar_one_or_none()
     issued = int(highest[len(prefix) :].split("-")[0]) if highest else 0
-    counter.value = max(counter.value, issued) + 1
-    session.flush()
-    return certificate_number(year, counter.value, series=DEMO if demo else OFFICE)
+    value = max(value, issued) + 1
+    conn.execute(_COUNTER_SET, {"counter": name, "next_value": value})
+    return certificate_number(year, value, series=DEMO if demo else OFFICE)
+
+
+def _number_statements() -> tuple[dict[bool, Any], Any, Any, Any]:
+    """Built once (a print takes a number at every issue): statements, not ORM objects."""
+    from sqlalchemy import bindparam, update
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    counter = Counter.__table__  # type: ignore[attr-defined]
+    cert = Certificate.__table__.c  # type: ignore[attr-defined]
+    new = {
+        postgres: dialect.insert(counter)
+        .values(name=bindparam("counter"), value=0)
+        .on_conflict_do_nothing()
+        for postgres, dialect in ((True, postgresql), (False, sqlite))
+    }
+    locked = select(counter.c.value).where(counter.c.name == bindparam("counter")).with_for_update()
+    highest = (
+        select(cert.number)
+        .where(cert.number.like(bindparam("prefix")))
+        .order_by(cert.number.desc())
+        .limit(1)
+    )
+    set_value = (
+        update(counter)
+        .where(counter.c.name == bindparam("counter"))
+        .values(value=bindparam("next_value"))
+    )
+    return new, locked, highest, set_value
+
+
+_NEW_COUNTER, _COUNTER_LOCKED, _HIGHEST_NUMBER, _COUNTER_SET = _number_statements()
 
 
 @dataclass(frozen=True)
@@ -488,7 +515,7 @@ def register_certificate(session: Session, prepared: Prepared, pdf: bytes) -> Is
         raise Conflict(
             _("application {app_id} already has a current certificate").format(app_id=p.app_id)
         ) from None
-    session.add(CertificatePdf(certificate_id=cert.id, content=pdf))
+    session.connection().execute(_INSERT_PDF, {"certificate_id": cert.id, "content": pdf})
     detail: dict[str, Any] = {
         "certificate_number": p.number,
         "debt": "0.00",
@@ -497,7 +524,7 @@ def register_certificate(session: Session, prepared: Prepared, pdf: bytes) -> Is
     if renews is not None:
         detail["renews"] = renews.number
         detail["reason"] = p.reason
-    record_event(
+    insert_event(
         session,
         application_id=p.app_id,
         at=p.now,
@@ -505,8 +532,10 @@ def register_certificate(session: Session, prepared: Prepared, pdf: bytes) -> Is
         action="renew" if renews is not None else "print",
         detail=detail,
     )
-    session.flush()
     return Issued(cert, pdf)
+
+
+_INSERT_PDF = CertificatePdf.__table__.insert()  # type: ignore[attr-defined]
 
 
 def issue_certificate(session: Session, prepared: Prepared) -> Issued:

@@ -46,9 +46,8 @@ if TYPE_CHECKING:
     from datetime import datetime
 
     from arayis_cli.config import Settings
-    from arayis_cli.db import Engines
+    from arayis_cli.db import Engines, WriteTurns
     from arayis_cli.services.apikeys import Client
-    from arayis_cli.services.portal import WriteTurns
     from arayis_cli.web.config import ServeConfig
     from arayis_cli.web.recorder import Recorder
 
@@ -61,12 +60,18 @@ class Api:
     """The API's state in one worker: configuration, key cache, buckets, call recorder."""
 
     def __init__(
-        self, config: ServeConfig, recorder: Recorder, engines: Engines, settings: Settings
+        self,
+        config: ServeConfig,
+        recorder: Recorder,
+        engines: Engines,
+        turns: WriteTurns,
+        settings: Settings,
     ) -> None:
         from arayis_cli.services import Terms
         from arayis_cli.services.printing import Issuer
 
         self.config = config
+        self.turns = turns
         # The worker's settings, read once when it started (arayis_cli/web/app.py Service).
         self.settings = settings
         self.terms = Terms.of(settings)
@@ -98,13 +103,6 @@ class Api:
         from arayis_cli.services.portal import PRESSES_AT_ONCE
 
         return asyncio.Semaphore(PRESSES_AT_ONCE)
-
-    @cached_property
-    def turns(self) -> WriteTurns:
-        """This worker's turns at the register's write lock, for "Çap et"."""
-        from arayis_cli.services.portal import WriteTurns
-
-        return WriteTurns(self.url)
 
     def lookup(self, key: str) -> Client | None:
         from arayis_cli.services.apikeys import authenticate, key_hash
@@ -178,9 +176,13 @@ def actor_of(client: Client) -> str:
 
 
 def create_api(
-    config: ServeConfig, recorder: Recorder, engines: Engines, settings: Settings
+    config: ServeConfig,
+    recorder: Recorder,
+    engines: Engines,
+    turns: WriteTurns,
+    settings: Settings,
 ) -> Any:
-    api_state = Api(config, recorder, engines, settings)
+    api_state = Api(config, recorder, engines, turns, settings)
     api = FastAPI(
         title="arayis portal API",
         version="1",

@@ -57,7 +57,7 @@ class Service:
         self.domain = urlsplit(config.verify_base).hostname or config.verify_base
         from arayis_cli.certificate.signing import KeyPlace
         from arayis_cli.config import Settings
-        from arayis_cli.db import Engines
+        from arayis_cli.db import Engines, WriteTurns
         from arayis_cli.services.apikeys import record_calls
 
         self.settings = settings if settings is not None else Settings.from_env()
@@ -65,8 +65,10 @@ class Service:
 
         # This worker's engines (a worker is a process, or the test's thread): its own run.
         self.engines = Engines()
+        # Its writers take turns with every worker's at SQLite's one write lock.
+        self.turns = WriteTurns(config.db_url)
         self.recorder = Recorder(
-            config.db_url, interval=config.record_interval, engines=self.engines
+            config.db_url, interval=config.record_interval, engines=self.engines, turns=self.turns
         )
         self.calls = Recorder(
             config.db_url,
@@ -74,6 +76,7 @@ class Service:
             write=record_calls,
             what="API call log",
             engines=self.engines,
+            turns=self.turns,
         )
 
     def session(self, *, write: bool = True) -> Any:
@@ -88,14 +91,10 @@ class Service:
 
     def rehearse(self) -> None:
         """A "Çap et" press rolled back (:func:`services.portal.rehearse`)."""
-        from arayis_cli.services.portal import WriteTurns, rehearse
+        from arayis_cli.services.portal import rehearse
         from arayis_cli.services.printing import Issuer
 
-        turns = WriteTurns(self.config.db_url)
-        try:
-            rehearse(self.session, turns, now=self.now(), issuer=Issuer.of(self.settings))
-        finally:
-            turns.close()
+        rehearse(self.session, self.turns, now=self.now(), issuer=Issuer.of(self.settings))
 
     def check(self, evidence: Evidence) -> Verdict:
         """The same verdict as ``arayis verify`` (one implementation), then logged."""
@@ -299,6 +298,7 @@ def create_app(config: ServeConfig, settings: Settings | None = None) -> Any:
             await run_in_threadpool(service.recorder.stop)
             await run_in_threadpool(service.calls.stop)
             service.engines.dispose()
+            service.turns.close()
 
     async def method_not_allowed(request: Request, exc: Exception) -> Response:
         return PlainTextResponse("Method Not Allowed", status_code=405)
@@ -312,7 +312,9 @@ def create_app(config: ServeConfig, settings: Settings | None = None) -> Any:
             Route("/static/verify.css", service.style, methods=["GET"]),
             Mount(
                 API_PREFIX,
-                app=create_api(config, service.calls, service.engines, service.settings),
+                app=create_api(
+                    config, service.calls, service.engines, service.turns, service.settings
+                ),
             ),
         ],
         exception_handlers={

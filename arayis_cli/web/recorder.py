@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from arayis_cli.db import Engines
+    from arayis_cli.db import Engines, WriteTurns
 
 log = logging.getLogger("arayis.serve")
 MAX_QUEUED = 100_000  # past this (database gone for a long time) the oldest are dropped
@@ -31,13 +31,16 @@ class Recorder:
         write: Callable[[Any, list[Any]], None] | None = None,
         what: str = "verification log",
         engines: Engines | None = None,
+        turns: WriteTurns | None = None,
     ) -> None:
         """``write(session, records)`` adds a batch (default: verifications), through
-        ``engines`` (the service's; engines of its own when not given)."""
+        ``engines`` (the service's; engines of its own when not given), in the worker's
+        ``turns`` at the write lock when given (SQLite: after the press writing now)."""
         from arayis_cli.db import Engines
 
         self.db_url = db_url
         self.engines = engines if engines is not None else Engines()
+        self.turns = turns
         self.interval = interval
         self.write = write
         self.what = what
@@ -59,6 +62,11 @@ class Recorder:
         if self._thread is not None:
             self._thread.join(timeout=30)
         self.flush()
+
+    def _turn(self) -> Any:
+        from contextlib import nullcontext
+
+        return self.turns() if self.turns is not None else nullcontext()
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
@@ -82,7 +90,7 @@ class Recorder:
         while self._pending:
             batch = self._pending[:BATCH]
             try:
-                with self.engines.session(self.db_url) as session:
+                with self._turn(), self.engines.session(self.db_url) as session:
                     write(session, batch)
             except (SQLAlchemyError, ArayisError) as exc:
                 # Kept for the next round: the database may be back by then.

@@ -303,8 +303,8 @@ def test_print_again_returns_the_same_bytes(api: TestClient, loaded: Cli) -> Non
 
 
 def test_concurrent_presses_issue_one_certificate(loaded: Cli) -> None:
-    from arayis_cli.db import session_scope
-    from arayis_cli.services.portal import WriteTurns, press_print
+    from arayis_cli.db import WriteTurns, session_scope
+    from arayis_cli.services.portal import press_print
     from tests.helpers import issuer, run_now
 
     app_id = int(app_in(loaded, "completed"))

@@ -39,7 +39,7 @@ def _press(cli: Cli, app_id: str, actor: str = "api:egov") -> Any:
     def sessions(*, write: bool = True) -> Any:
         return session_scope(cli.url, write=write)
 
-    from arayis_cli.services.portal import WriteTurns
+    from arayis_cli.db import WriteTurns
 
     return press_print(
         sessions,
@@ -114,7 +114,7 @@ def test_presses_of_two_processes_take_turns_at_the_write_lock(loaded: Cli) -> N
     import os
     import threading
 
-    from arayis_cli.services.portal import WriteTurns
+    from arayis_cli.db import WriteTurns
 
     if not loaded.url.startswith("sqlite"):
         pytest.skip("PostgreSQL locks rows: no turns")
@@ -141,8 +141,8 @@ def test_presses_of_two_processes_take_turns_at_the_write_lock(loaded: Cli) -> N
 def test_a_workers_rehearsal_writes_nothing(loaded: Cli) -> None:
     """A web worker presses once as it starts, in a transaction rolled back, so that the
     first subscriber's press finds its statements compiled: nothing of it stays."""
-    from arayis_cli.db import session_scope
-    from arayis_cli.services.portal import WriteTurns, rehearse
+    from arayis_cli.db import WriteTurns, session_scope
+    from arayis_cli.services.portal import rehearse
     from tests.helpers import issuer, run_now
     from tests.helpers.database import snapshot
 
