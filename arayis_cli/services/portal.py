@@ -213,6 +213,12 @@ def press_print(
 
     with _press_slots, _one_press_at_a_time(app_id):
         looked = _look(sessions, app_id, now=now, actor=actor, issuer=issuer)
+        if isinstance(looked, Pressed):
+            with turns(), sessions() as session:
+                if _still_current(session, looked.certificate):
+                    _record_copy(session, looked.certificate, now=now, actor=actor)
+                    return looked
+            looked = None  # revoked or renewed since the look: decided under lock
         if looked is None:  # refused, or undecided without the lock: decided under it
             with turns(), keeping_refusal(sessions) as session:
                 ok = check_printable(
@@ -221,10 +227,6 @@ def press_print(
                 if ok.previous is not None:
                     return _hand_out(session, ok.previous, now=now, actor=actor)
                 number = allocate_number(session, baku_date(now).year)
-        elif isinstance(looked, Pressed):
-            with turns(), sessions() as session:
-                _record_copy(session, looked.certificate, now=now, actor=actor)
-            return looked
         else:
             ok = looked
             with turns(), sessions() as session:
@@ -334,6 +336,13 @@ def rehearse(sessions: Sessions, turns: WriteTurns, *, now: datetime, issuer: Is
             raise _Rehearsed
     except Exception:  # _Rehearsed: rolled back, as every refusal is
         return
+
+
+def _still_current(session: Session, certificate: Certificate) -> bool:
+    """``certificate`` is still its application's current one (not revoked or renewed)."""
+    from arayis_cli.services.printing import current_certificate_id
+
+    return current_certificate_id(session, certificate.application_id) == certificate.id
 
 
 def _record_copy(session: Session, current: Certificate, *, now: datetime, actor: str) -> None:

@@ -234,6 +234,13 @@ class Printable:
     previous: Certificate | None = None
 
 
+def current_certificate_id(session: Session, app_id: int) -> int | None:
+    """The id of the application's current certificate (neither revoked nor renewed)."""
+    autoflush(session)
+    rows = session.connection().execute(_REGISTER_OF, {"app_id": app_id}).all()
+    return next((r.id for r in rows if r.revoked_at is None and r.superseded_at is None), None)
+
+
 def latest_certificate(session: Session, app_id: int) -> Certificate | None:
     """The application's current certificate, else its newest one (revoked), else None."""
     autoflush(session)

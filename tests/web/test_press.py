@@ -156,3 +156,29 @@ def test_a_workers_rehearsal_writes_nothing(loaded: Cli) -> None:
     pressed = _press(loaded, app_id)
     assert pressed.fresh and pressed.certificate.number == "AR-2026-000001-5"
     assert loaded.json("db", "check")["ok"]
+
+
+def test_a_revocation_after_the_look_refuses_the_copy(
+    loaded: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The press looks without the write lock; a revocation committed between its look and
+    its record of the hand-out is found in its write turn: the press is decided again under
+    lock (refused: only the office renews a revoked certificate), and no copy is recorded."""
+    from arayis_cli.errors import Conflict
+    from arayis_cli.services import portal
+
+    app_id = app_in(loaded, "completed")
+    number = _press(loaded, app_id).certificate.number
+    real = portal._look
+
+    def look_then_revoke(*args: Any, **kwargs: Any) -> Any:
+        looked = real(*args, **kwargs)
+        loaded("revoke", number, "--reason", "Səhv ünvan")
+        return looked
+
+    monkeypatch.setattr(portal, "_look", look_then_revoke)
+    with pytest.raises(Conflict, match="revoked"):
+        _press(loaded, app_id)
+    history = loaded.json("show", app_id)["history"]
+    assert [e["action"] for e in history][-1] == "revoke"
+    assert loaded.json("db", "check")["ok"]
