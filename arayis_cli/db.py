@@ -368,50 +368,122 @@ def forget(url: str, engines: Engines | None = None) -> None:
 
 
 class WriteTurns:
-    """One writer of the database at a time, for "Çap et"'s write transactions.
+    """One writer of the database at a time, for the web workers' write transactions.
 
     SQLite takes one writer at a time for the whole database. A transaction that finds it
     taken waits in SQLite's busy handler, which sleeps in steps of up to 100 ms and so
     leaves the lock idle long after it is free: a burst of presses from two workers was
-    stretched far beyond their work. Here the presses take turns first: on a lock of this
-    process, then on an advisory lock (``flock``) of a file beside the database,
-    ``<database>-turn``, shared by every process pressing on it; both wake the next one the
-    moment the turn is free. PostgreSQL locks rows, not the database: no turn is needed.
+    stretched far beyond their work. Here the workers' writers ("Çap et" presses, the call
+    and verification logs) take turns first: on a lock of this process, then on an advisory
+    lock (``flock``) of a file beside the database, ``<database>-turn``, shared by every
+    process serving it; the next one gets the turn within a fraction of a millisecond.
+    PostgreSQL locks rows, not the database: no turn is needed.
 
-    Used by the web workers: "Çap et" presses and the call and verification logs.
+    The turn only spares the busy handler; ``BEGIN IMMEDIATE`` still guards the data. So a
+    database without a plain file name (``file:`` URIs, in memory), or a folder where the
+    turn file cannot be made, is served with this process's lock alone. A turn not had
+    within SQLite's busy timeout (another worker stuck holding it) is :class:`Unavailable`,
+    as a write lock held that long is.
     """
 
     def __init__(self, db_url: str) -> None:
+        self.db_url = db_url
+        self.sqlite = db_url.startswith("sqlite")
         self.path: Path | None = None
-        if db_url.startswith("sqlite"):
+        if self.sqlite:
             from sqlalchemy.engine import make_url
 
             database = make_url(db_url).database
-            if database and database != ":memory:":
-                self.path = Path(database).with_name(Path(database).name + "-turn")
+            if database and database != ":memory:" and not database.startswith("file:"):
+                path = Path(database).expanduser()
+                self.path = path.with_name(path.name + "-turn")
         self._lock = threading.Lock()
         self._fd: int | None = None
+        self._closed = False
+        #: Seconds a turn is waited for before :class:`Unavailable` (SQLite's busy timeout).
+        self.timeout = SQLITE_BUSY_TIMEOUT_MS / 1000
 
     @contextmanager
     def __call__(self) -> Iterator[None]:
-        if self.path is None:
+        if not self.sqlite:
             yield
             return
-        import fcntl
-
-        with self._lock:
-            if self._fd is None:
-                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-            fcntl.flock(self._fd, fcntl.LOCK_EX)
+        if not self._lock.acquire(timeout=self.timeout):
+            raise self._busy()
+        try:
+            fd = self._file()
+            if fd is not None:
+                self._take(fd)
             try:
                 yield
             finally:
-                fcntl.flock(self._fd, fcntl.LOCK_UN)
+                if fd is not None:
+                    import fcntl
+
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            self._lock.release()
+
+    def _file(self) -> int | None:
+        """The turn file's descriptor (this process's own), or None: this process's lock only."""
+        if self._fd is None and self.path is not None and not self._closed:
+            try:
+                self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError:
+                self.path = None  # e.g. a read-only folder: SQLite's own lock still guards
+        return self._fd
+
+    def _take(self, fd: int) -> None:
+        """The turn file's lock. When it is held, a thread of its own waits for it (woken the
+        moment it is free: polling would add its interval to every turn), while this one
+        waits at most SQLite's busy timeout: a holder that never lets go (a worker stuck)
+        ends in :class:`Unavailable` instead of a wait without end."""
+        import fcntl
+
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            return
+        except BlockingIOError:
+            pass
+        got = threading.Event()
+        guard = threading.Lock()
+        abandoned = False
+
+        def wait() -> None:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            with guard:
+                if abandoned:  # given up on: let the next one have it
+                    fcntl.flock(fd, fcntl.LOCK_UN)
+                else:
+                    got.set()
+
+        threading.Thread(target=wait, name="arayis-turn", daemon=True).start()
+        if got.wait(self.timeout):
+            return
+        with guard:
+            if got.is_set():
+                return
+            abandoned = True
+        raise self._busy()
+
+    def _busy(self) -> Unavailable:
+        from arayis_cli.unavailable import describe_database
+
+        return Unavailable(
+            _("{what} stayed locked by another process ({detail}); retry when it is done").format(
+                what=describe_database(self.db_url), detail=_("busy")
+            ),
+            resource="database",
+        )
 
     def close(self) -> None:
-        if self._fd is not None:
-            os.close(self._fd)
-            self._fd = None
+        """Let go of the turn file (waits for a turn under way)."""
+        with self._lock:
+            self._closed = True
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
 
     def __del__(self) -> None:
-        self.close()
+        if self._fd is not None:
+            os.close(self._fd)

@@ -113,6 +113,17 @@ def new_pg_database(server: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def drop_pg_database(server: str, url: str) -> None:
+    """Drop the database :func:`new_pg_database` made (the server stays as it was)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    name = make_url(url).database
+    base = make_url(server).set(drivername="postgresql")
+    with psycopg.connect(base.render_as_string(hide_password=False), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def certificates_per_application(url: str) -> dict[int, int]:
     query = "SELECT application_id, count(*) FROM certificate GROUP BY application_id"
     if url.startswith("sqlite"):
@@ -224,6 +235,7 @@ def main() -> None:
     seconds = min(args.seconds, 60.0)
     clients = max(1, min(args.clients, 64))
     work = Path(tempfile.mkdtemp(prefix="arayis-api-bench-"))
+    url = ""
     try:
         env, url, key, ids = build_register(work, max(1, min(args.subscribers, 200)), args.pg)
         print(
@@ -285,6 +297,8 @@ def main() -> None:
         )
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if args.pg and url.startswith("postgresql"):
+            drop_pg_database(args.pg, url)
 
 
 if __name__ == "__main__":
