@@ -35,7 +35,7 @@ from arayis_cli.certificate.signing import (
     read_private,
     write_key_file,
 )
-from arayis_cli.errors import Conflict, InvalidInput, NotFound, Unavailable
+from arayis_cli.errors import ArayisError, Conflict, InvalidInput, NotFound, Unavailable
 from arayis_cli.formats import iso_baku
 from arayis_cli.i18n import _
 from arayis_cli.models import SigningKey
@@ -101,13 +101,21 @@ def _read_office_file(path: Path, kid: str | None, place: KeyPlace) -> Signer:
         raise Unavailable(exc.message) from None
 
 
-def signer_for_print(session: Session, *, now: datetime, place: KeyPlace) -> Signer:
+class Unregistered(ArayisError):
+    """The terminal's key is not in the register yet, and the caller only looks (writes
+    nothing): the print is decided where the key can be registered."""
+
+
+def signer_for_print(
+    session: Session, *, now: datetime, place: KeyPlace, register_new: bool = True
+) -> Signer:
     """The key that signs a certificate now.
 
     PostgreSQL: the register's current office key, read from ``ARAYIS_SIGNING_KEY``;
     anything else (no office key, no setting, a file holding another key) is refused with
     exit 8 and what to do, before anything is numbered. SQLite: the terminal's own key,
-    created on first use and registered for verifiers.
+    created on first use and registered for verifiers (``register_new=False``: a look in a
+    read-only transaction, :class:`Unregistered` instead).
     """
     configured = configured_key(place)
     if configured is not None and pkcs11.is_uri(configured):
@@ -125,6 +133,8 @@ def signer_for_print(session: Session, *, now: datetime, place: KeyPlace) -> Sig
         if row is not None and configured is not None and row.kid != signer.kid:
             # A configured file must hold the current key.
             _stale(configured, signer.kid, row.kid, place)
+        if not register_new:
+            raise Unregistered(f"key {signer.kid} is not registered yet")
         register(session, signer, now=now, current=row is None or None)  # the first: current
         return signer
     row = _current_key(session)

@@ -27,7 +27,7 @@ from arayis_cli.validation import parse_external_id
 
 if TYPE_CHECKING:
     from arayis_cli.services import Sessions
-    from arayis_cli.services.printing import Issuer
+    from arayis_cli.services.printing import Issuer, Printable
 
 #: At most this many files in one upload (the seed needs two or three).
 MAX_UPLOAD_FILES = 10
@@ -176,20 +176,21 @@ def press_print(
     --copy`` does — or, when it has none, a new one is issued (a revoked one is refused:
     only the office renews it).
 
-    On SQLite every write transaction takes the whole database's write lock, one process
-    at a time, so a press keeps what it does while writing short and does the rest
-    outside (``turns``: one writer of this database at a time, see :class:`WriteTurns`):
+    The press checks under the application's lock (PostgreSQL ``FOR UPDATE``; SQLite's
+    write lock) and, when the application has a current certificate, records its hand-out
+    in that same transaction; otherwise it takes the number, committed on its own (spent
+    from here on: a failure later leaves a gap, as an interrupted ``print`` does), draws
+    the PDF holding no lock, then checks again under lock and registers it with its bytes.
+    If what the certificate shows changed in between (a payment, the responsible person's
+    name) it is drawn again; if another process registered one first, that certificate is
+    handed out instead, and this number stays a gap.
 
-    1. the check (debt, register, key) in a read-only transaction — in parallel with the
-       other presses; a refusal is decided again under lock, where it is recorded;
-    2. a current certificate: its registered bytes, read in that transaction; a write
-       turn records the hand-out (as ``print --copy``);
-    3. none yet: a write turn takes the number, committed on its own (spent from here
-       on: a failure later leaves a gap, as an interrupted ``print`` does); the PDF is
-       drawn holding no lock; a write turn checks again under lock and registers it with
-       its bytes. If what the certificate shows changed in between (a payment, the
-       responsible person's name) it is drawn again; if another process registered one
-       first, that certificate is handed out instead, and this number stays a gap.
+    On SQLite the write lock is the whole database's, one process at a time, so what a
+    press does while writing is kept short, in ``turns`` (one writer at a time, see
+    :class:`~arayis_cli.db.WriteTurns`), and the rest is done first, without it, in a
+    read-only transaction (:func:`_look`): the current certificate's bytes are read there,
+    and a new one is checked there before its number is taken (a refusal is decided again
+    under lock, where it is recorded).
 
     At most :data:`PRESSES_AT_ONCE` presses run at once in a process (the others wait, first
     come first served). Presses of one application in this process wait for each other, so a
@@ -204,6 +205,7 @@ def press_print(
     from arayis_cli.certificate.pdf import render
     from arayis_cli.services.common import baku_date
     from arayis_cli.services.printing import (
+        Printable,
         allocate_number,
         check_printable,
         keeping_refusal,
@@ -212,19 +214,18 @@ def press_print(
     )
 
     with _press_slots, _one_press_at_a_time(app_id):
-        looked = _look(sessions, app_id, now=now, actor=actor, issuer=issuer)
-        if isinstance(looked, Pressed):
-            with turns(), sessions() as session:
-                if _still_current(session, looked.certificate):
-                    _record_copy(session, looked.certificate, now=now, actor=actor)
-                    return looked
-            looked = None  # revoked or renewed since the look: decided under lock
-        if looked is None:  # refused, or undecided without the lock: decided under it
+        looked = None  # PostgreSQL locks rows, not the database: all of it under the lock
+        if turns.sqlite:
+            looked = _look(sessions, app_id, now=now, actor=actor, issuer=issuer)
+        if not isinstance(looked, Printable):  # decided under lock: the debt at this moment
             with turns(), keeping_refusal(sessions) as session:
                 ok = check_printable(
                     session, app_id, now=now, actor=actor, issuer=issuer, renew=None
                 )
                 if ok.previous is not None:
+                    if isinstance(looked, Pressed) and looked.certificate.id == ok.previous.id:
+                        _record_copy(session, looked.certificate, now=now, actor=actor)
+                        return looked  # its bytes, read without the lock
                     return _hand_out(session, ok.previous, now=now, actor=actor)
                 number = allocate_number(session, baku_date(now).year)
         else:
@@ -244,30 +245,49 @@ def press_print(
             return Pressed(issued.certificate, issued.pdf, fresh=True)
 
 
-def _look(sessions: Sessions, app_id: int, *, now: datetime, actor: str, issuer: Issuer) -> Any:
-    """The check without the write lock: the :class:`Printable` to number, the current
-    certificate's :class:`Pressed` copy (not yet recorded), or None when it must be decided
-    under lock — a refusal (recorded there) or a check that would write (the terminal's
-    key registered on its first use)."""
+def _look(
+    sessions: Sessions, app_id: int, *, now: datetime, actor: str, issuer: Issuer
+) -> Printable | Pressed | None:
+    """SQLite: what can be done before the write lock, in a read-only transaction (the
+    connection refuses writes while it looks): the current certificate's registered bytes
+    (:class:`Pressed`, its hand-out not yet checked or recorded); else the check of a new
+    one (:class:`Printable`, checked again under lock before it is registered); or None
+    when only the lock can decide (a refusal, recorded there; a key to register)."""
     from sqlalchemy.exc import OperationalError
 
     from arayis_cli.errors import ArayisError
-    from arayis_cli.services.printing import check_printable, registered_copy
+    from arayis_cli.services.printing import (
+        check_printable,
+        current_certificate_id,
+        registered_copy,
+    )
 
     try:
         with sessions(write=False) as session:
-            ok = check_printable(
-                session, app_id, now=now, actor=actor, issuer=issuer, renew=None, evidence=False
-            )
-            if session.new or session.dirty:
-                session.rollback()
-                return None
-            if ok.previous is None:
+            conn = session.connection()
+            conn.exec_driver_sql("PRAGMA query_only = ON")
+            try:
+                current = current_certificate_id(session, app_id)
+                if current is not None:
+                    certificate = session.get(Certificate, current)
+                    if certificate is None:
+                        return None
+                    copy = registered_copy(session, certificate)
+                    session.expunge_all()
+                    return Pressed(copy.certificate, copy.pdf, fresh=False)
+                ok = check_printable(
+                    session,
+                    app_id,
+                    now=now,
+                    actor=actor,
+                    issuer=issuer,
+                    renew=None,
+                    evidence=False,
+                )
                 session.expunge_all()
                 return ok
-            copy = registered_copy(session, ok.previous)
-            session.expunge_all()
-            return Pressed(copy.certificate, copy.pdf, fresh=False)
+            finally:
+                conn.exec_driver_sql("PRAGMA query_only = OFF")
     except (ArayisError, OperationalError):
         return None
 
@@ -283,9 +303,13 @@ def rehearse(sessions: Sessions, turns: WriteTurns, *, now: datetime, issuer: Is
 
     A temporary abonent and completed application are checked, numbered, registered and
     handed out in one transaction that is never committed: nothing is written, no number
-    spent. Best effort: a database that refuses it (the portal's PostgreSQL login may not
-    add abonents) leaves the compiling to the first press.
+    spent. SQLite only, and only with the terminal's key already made and in a file: a
+    rehearsal makes no key and signs with no token (PostgreSQL would also spend sequence
+    values, and its portal login may not add abonents). Best effort: a failure leaves the
+    compiling to the first press.
     """
+    from arayis_cli.certificate import pkcs11
+    from arayis_cli.certificate.signing import configured_key, current_signer
     from arayis_cli.models import Abonent
     from arayis_cli.services.common import baku_date, balance
     from arayis_cli.services.printing import (
@@ -296,6 +320,13 @@ def rehearse(sessions: Sessions, turns: WriteTurns, *, now: datetime, issuer: Is
         sign_checked,
     )
 
+    if not turns.sqlite:
+        return
+    configured = configured_key(issuer.keys)
+    if configured is not None and pkcs11.is_uri(configured):
+        return
+    if current_signer(issuer.keys, create=False) is None:
+        return
     code = "rehearsal"
     try:
         with turns(), sessions() as session:
@@ -336,13 +367,6 @@ def rehearse(sessions: Sessions, turns: WriteTurns, *, now: datetime, issuer: Is
             raise _Rehearsed
     except Exception:  # _Rehearsed: rolled back, as every refusal is
         return
-
-
-def _still_current(session: Session, certificate: Certificate) -> bool:
-    """``certificate`` is still its application's current one (not revoked or renewed)."""
-    from arayis_cli.services.printing import current_certificate_id
-
-    return current_certificate_id(session, certificate.application_id) == certificate.id
 
 
 def _record_copy(session: Session, current: Certificate, *, now: datetime, actor: str) -> None:

@@ -325,9 +325,10 @@ def check_printable(
     charge, and no other print of this application, can commit between this check and the
     certificate's commit. A debt is recorded in this transaction as evidence before
     :class:`DebtOutstanding` is raised: the caller keeps it by committing all the same
-    (:func:`keeping_refusal` does, for a session factory); ``evidence=False`` (a look in a
-    read-only transaction, decided again under lock before anything is issued) only raises
-    it.
+    (:func:`keeping_refusal` does, for a session factory). ``evidence=False`` is a look in
+    a read-only transaction, decided again under lock before anything is issued: it writes
+    nothing — a debt only raises, and a terminal key not yet registered raises
+    :class:`~arayis_cli.services.keys.Unregistered`.
     """
     app = _application_locked(session, app_id)
     require(Status(app.status), PRINT, app_id=app_id)
@@ -373,7 +374,7 @@ def check_printable(
     # The office key must be at hand before a number is taken (exit 8 otherwise).
     from arayis_cli.services.keys import signer_for_print
 
-    signer = signer_for_print(session, now=now, place=issuer.keys)
+    signer = signer_for_print(session, now=now, place=issuer.keys, register_new=evidence)
     return Printable(app, abonent, bal, signer, who, issuer, previous)
 
 

@@ -435,14 +435,14 @@ def create_api(
         from arayis_cli.services.portal import press_print
 
         request.state.application_id = app_id
-        language, pressed_at = language_of(request), api_state.now()
+        language = language_of(request)
 
         def pressing() -> Any:
             with speaking(language):
                 return press_print(
                     api_state.session,
                     app_id,
-                    now=pressed_at,
+                    now=api_state.now(),  # its moment: when its turn comes, not its arrival
                     actor=actor_of(client),
                     issuer=api_state.issuer,
                     turns=api_state.turns,

@@ -4,6 +4,7 @@ for concurrent presses), every call recorded and shown by ``show``."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -302,8 +303,11 @@ def test_print_again_returns_the_same_bytes(api: TestClient, loaded: Cli) -> Non
     assert verdict["valid"] is True
 
 
-def test_concurrent_presses_issue_one_certificate(loaded: Cli) -> None:
+def test_concurrent_presses_issue_one_certificate(
+    loaded: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from arayis_cli.db import WriteTurns, session_scope
+    from arayis_cli.services import portal
     from arayis_cli.services.portal import press_print
     from tests.helpers import issuer, run_now
 
@@ -312,6 +316,10 @@ def test_concurrent_presses_issue_one_certificate(loaded: Cli) -> None:
     results: list[Any] = []
     errors: list[BaseException] = []
     start = threading.Barrier(6)
+    # All six at once, as from six workers (one worker lets one press through at a time,
+    # and presses of one application one after the other; other workers would not wait).
+    monkeypatch.setattr(portal, "_press_slots", threading.BoundedSemaphore(6))
+    monkeypatch.setattr(portal, "_one_press_at_a_time", lambda app_id: contextlib.nullcontext())
 
     def press() -> None:
         start.wait()

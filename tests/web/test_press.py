@@ -123,14 +123,24 @@ def test_presses_of_two_processes_take_turns_at_the_write_lock(loaded: Cli) -> N
     assert turn_file is not None and turn_file.name.endswith(".db-turn")
     fd = os.open(turn_file, os.O_RDWR | os.O_CREAT, 0o600)
     fcntl.flock(fd, fcntl.LOCK_EX)  # "another worker" holds the turn
+    waiting = threading.Event()
+    real_take = WriteTurns._take
+
+    def take(self: WriteTurns, turn_fd: int) -> None:
+        waiting.set()
+        real_take(self, turn_fd)
+
     pressed: list[Any] = []
     press = threading.Thread(target=lambda: pressed.append(_press(loaded, app_id)))
     try:
+        WriteTurns._take = take  # type: ignore[method-assign]
         press.start()
-        press.join(1.0)
-        assert press.is_alive() and not pressed  # checked, waiting to take its number
+        assert waiting.wait(30)  # it came to the turn (checked, to take its number) …
+        press.join(0.5)
+        assert press.is_alive() and not pressed  # … and waits for it
         assert loaded.json("show", app_id)["certificates"] == []
     finally:
+        WriteTurns._take = real_take  # type: ignore[method-assign]
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
     press.join(30)
@@ -141,17 +151,33 @@ def test_presses_of_two_processes_take_turns_at_the_write_lock(loaded: Cli) -> N
 def test_a_workers_rehearsal_writes_nothing(loaded: Cli) -> None:
     """A web worker presses once as it starts, in a transaction rolled back, so that the
     first subscriber's press finds its statements compiled: nothing of it stays."""
+    import arayis_cli.services.printing as printing
+    from arayis_cli.certificate.signing import current_signer
     from arayis_cli.db import WriteTurns, session_scope
     from arayis_cli.services.portal import rehearse
     from tests.helpers import issuer, run_now
     from tests.helpers.database import snapshot
 
     app_id = app_in(loaded, "completed")
+    current_signer(issuer().keys)  # the terminal's key made (a rehearsal never makes one)
     before = snapshot(loaded.url)
     turns = WriteTurns(loaded.url)
     sessions = lambda *, write=True: session_scope(loaded.url, write=write)  # noqa: E731
-    rehearse(sessions, turns, now=run_now(), issuer=issuer())
-    turns.close()
+    registered: list[str] = []
+    real = printing.register_certificate
+
+    def register(session: Any, prepared: Any, pdf: bytes) -> Any:
+        registered.append(prepared.number)
+        return real(session, prepared, pdf)
+
+    printing.register_certificate = register  # type: ignore[assignment]
+    try:
+        rehearse(sessions, turns, now=run_now(), issuer=issuer())
+    finally:
+        printing.register_certificate = real  # type: ignore[assignment]
+        turns.close()
+    # SQLite rehearses (a certificate registered, then rolled back); PostgreSQL does not.
+    assert registered == (["AR-2026-000001-5"] if loaded.url.startswith("sqlite") else [])
     assert snapshot(loaded.url) == before
     pressed = _press(loaded, app_id)
     assert pressed.fresh and pressed.certificate.number == "AR-2026-000001-5"
@@ -167,6 +193,8 @@ def test_a_revocation_after_the_look_refuses_the_copy(
     from arayis_cli.errors import Conflict
     from arayis_cli.services import portal
 
+    if not loaded.url.startswith("sqlite"):
+        pytest.skip("PostgreSQL checks and hands out in one transaction: no look")
     app_id = app_in(loaded, "completed")
     number = _press(loaded, app_id).certificate.number
     real = portal._look
@@ -181,4 +209,64 @@ def test_a_revocation_after_the_look_refuses_the_copy(
         _press(loaded, app_id)
     history = loaded.json("show", app_id)["history"]
     assert [e["action"] for e in history][-1] == "revoke"
+    assert loaded.json("db", "check")["ok"]
+
+
+def test_a_charge_after_the_look_refuses_the_copy(
+    loaded: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SQLite: a copy's bytes are read without the write lock, but its debt is checked
+    under it: a charge committed after the look refuses the hand-out and is recorded."""
+    from arayis_cli.services import portal
+
+    if not loaded.url.startswith("sqlite"):
+        pytest.skip("PostgreSQL checks and hands out in one transaction: no look")
+    app_id = app_in(loaded, "completed")
+    _press(loaded, app_id)
+    bill = tmp_path / "bill.csv"
+    bill.write_text(
+        f"abonent_code,date,kind,amount,reference\n{CODE},2026-11-25,charge,4.20,BF-Y\n",
+        encoding="utf-8",
+    )
+    real = portal._look
+
+    def look_then_charge(*args: Any, **kwargs: Any) -> Any:
+        looked = real(*args, **kwargs)
+        assert isinstance(looked, portal.Pressed)
+        loaded("ledger", "import", str(bill))
+        return looked
+
+    monkeypatch.setattr(portal, "_look", look_then_charge)
+    with pytest.raises(DebtOutstanding):
+        _press(loaded, app_id)
+    history = loaded.json("show", app_id)["history"]
+    assert history[-1]["action"] == "print_refused"
+    assert history[-1]["detail"]["debt"] == "4.20"
+    assert [e for e in history if e["detail"] and e["detail"].get("copy")] == []
+    assert loaded.json("db", "check")["ok"]
+
+
+def test_the_look_writes_nothing(loaded: Cli) -> None:
+    """SQLite: the look runs on a connection that refuses writes; on a fresh terminal, whose
+    key is not in the register yet, it leaves the decision (and the key's registration) to
+    the write turn."""
+    from arayis_cli.db import session_scope
+    from arayis_cli.services import portal
+    from tests.helpers import issuer, run_now
+    from tests.helpers.database import snapshot
+
+    if not loaded.url.startswith("sqlite"):
+        pytest.skip("PostgreSQL: no look")
+    app_id = app_in(loaded, "completed")
+    before = snapshot(loaded.url)
+    looked = portal._look(
+        lambda *, write=True: session_scope(loaded.url, write=write),
+        int(app_id),
+        now=run_now(),
+        actor="api:egov",
+        issuer=issuer(),
+    )
+    assert looked is None  # the key is to be registered: only the write turn decides
+    assert snapshot(loaded.url) == before
+    assert _press(loaded, app_id).fresh
     assert loaded.json("db", "check")["ok"]
