@@ -10,8 +10,9 @@ import tracemalloc
 def test_certificates_drawn_leave_nothing_behind() -> None:
     from arayis_cli.certificate.pdf import render
     from arayis_cli.services.printing import _sample
+    from tests.helpers import issuer
 
-    data = _sample()
+    data = _sample(issuer())
     for _ in range(20):  # fonts parsed, shapes learnt, caches filled
         render(data)
     gc.collect()
