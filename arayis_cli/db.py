@@ -76,8 +76,11 @@ class Engines:
     needed), the one folder a new SQLite file's missing folder is created in (first use).
     """
 
-    def __init__(self, data_dir: Callable[[], Path] | None = None) -> None:
+    def __init__(
+        self, data_dir: Callable[[], Path] | None = None, *, checkpoints: bool = True
+    ) -> None:
         self._data_dir = data_dir
+        self._checkpoints = checkpoints
         self._engines: dict[str, Engine] = {}
         self._migrated: set[str] = set()
 
@@ -85,8 +88,17 @@ class Engines:
         """The engine of ``url``, made on first use."""
         engine = self._engines.get(url)
         if engine is None:
-            engine = self._engines[url] = _new_engine(url, self._data_dir)
+            engine = self._engines[url] = _new_engine(url, self._data_dir, self._checkpoints)
         return engine
+
+    def checkpoint(self, url: str) -> None:
+        """SQLite: copy what the write-ahead log holds into the database file, without
+        waiting for (or blocking) anyone (``PASSIVE``). The web workers' engines
+        (``checkpoints=False``) leave this to a background thread instead of the commit that
+        happens to fill the log — a subscriber's press. Nothing to do on PostgreSQL."""
+        if url.startswith("sqlite"):
+            with self.get(url).connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
 
     def ensure_schema(self, url: str) -> None:
         """:func:`ensure_schema` once per URL for this run."""
@@ -132,7 +144,9 @@ class Engines:
         self._migrated.clear()
 
 
-def _new_engine(url: str, data_dir: Callable[[], Path] | None = None) -> Engine:
+def _new_engine(
+    url: str, data_dir: Callable[[], Path] | None = None, checkpoints: bool = True
+) -> Engine:
     from sqlalchemy import event
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
@@ -155,6 +169,8 @@ def _new_engine(url: str, data_dir: Callable[[], Path] | None = None) -> Engine:
             cur.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
             cur.execute("PRAGMA journal_mode = WAL")
             cur.execute("PRAGMA synchronous = NORMAL")
+            if not checkpoints:  # a background thread checkpoints (Engines.checkpoint)
+                cur.execute("PRAGMA wal_autocheckpoint = 0")
             cur.execute("PRAGMA foreign_keys = ON")
             cur.close()
 

@@ -265,6 +265,9 @@ def main() -> None:
                 f"{2e6 / per_request:,.0f} req/s on 2 free cores (server alone)"
             )
             print(f"load average before presses: {os.getloadavg()[0]:.2f}")
+            wal = Path(url.removeprefix("sqlite:///") + "-wal")
+            if url.startswith("sqlite") and wal.exists():
+                print(f"SQLite write-ahead log before presses: {wal.stat().st_size:,} bytes")
             server_cpu = tree_cpu(proc.pid)
             client_cpu = time.process_time()
             first, second, errors, pdfs = asyncio.run(presses(port, key, ids))

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import threading
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -25,6 +26,8 @@ from arayis_cli.web.api import body_limit, create_api
 from arayis_cli.web.config import ENV_SERVE_CONFIG, MAX_TOKEN_CHARS, ServeConfig
 from arayis_cli.web.guard import BodyTooLarge, Guard, TokenBuckets, parse_proxies
 from arayis_cli.web.recorder import Recorder
+
+log = logging.getLogger("arayis.serve")
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -47,6 +50,42 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
+class Checkpoints:
+    """SQLite: the worker's write-ahead log copied into the database file every
+    ``interval`` seconds (``PRAGMA wal_checkpoint(PASSIVE)``: it neither waits for nor
+    blocks readers and writers). The worker's own connections never checkpoint at commit
+    (``Engines(checkpoints=False)``): the commit that filled the log past SQLite's threshold
+    did, with its fsync, inside a subscriber's press and its write turn. Nothing on
+    PostgreSQL."""
+
+    def __init__(self, engines: Any, db_url: str, interval: float) -> None:
+        self.engines = engines
+        self.db_url = db_url
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if not self.db_url.startswith("sqlite"):
+            return
+        self._thread = threading.Thread(target=self._run, name="arayis-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.engines.checkpoint(self.db_url)
+            except (SQLAlchemyError, ArayisError) as exc:  # the next round tries again
+                log.warning("checkpoint not made yet (%s)", type(exc).__name__)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+            with suppress(Exception):  # best effort at shutdown
+                self.engines.checkpoint(self.db_url)  # the log left small for the next start
+
+
 class Service:
     """One worker's context, as a command's run is one invocation's: its settings (read
     once when it starts: a worker is a fresh process with ``arayis serve``'s environment),
@@ -64,7 +103,10 @@ class Service:
         self.keys = KeyPlace.of(self.settings)
 
         # This worker's engines (a worker is a process, or the test's thread): its own run.
-        self.engines = Engines()
+        # SQLite's log is checkpointed by a thread of its own (Checkpoints), not by the
+        # commit that fills it: that was a subscriber's press, holding the write turn.
+        self.engines = Engines(checkpoints=False)
+        self.checkpoints = Checkpoints(self.engines, config.db_url, config.record_interval)
         # Its writers take turns with every worker's at SQLite's one write lock.
         self.turns = WriteTurns(config.db_url)
         self.recorder = Recorder(
@@ -290,6 +332,7 @@ def create_app(config: ServeConfig, settings: Settings | None = None) -> Any:
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         service.recorder.start()
         service.calls.start()
+        service.checkpoints.start()
         warming = warm_in_background(service.settings, service.rehearse)
         try:
             yield
@@ -297,6 +340,7 @@ def create_app(config: ServeConfig, settings: Settings | None = None) -> Any:
             await run_in_threadpool(warming.join, 30)  # never left drawing after a stop
             await run_in_threadpool(service.recorder.stop)
             await run_in_threadpool(service.calls.stop)
+            await run_in_threadpool(service.checkpoints.stop)
             service.engines.dispose()
             service.turns.close()
 

@@ -90,3 +90,30 @@ def test_postgresql_takes_no_turn() -> None:
     assert turns.path is None and not turns.sqlite
     with turns():
         pass
+
+
+def test_a_web_workers_commits_leave_checkpoints_to_its_thread(tmp_path: Path) -> None:
+    """The web worker's engines never checkpoint at commit (that was a subscriber's press,
+    inside its write turn); Engines.checkpoint, run by the worker's Checkpoints thread,
+    copies the log into the database file. Any other engine checkpoints as SQLite does."""
+    from arayis_cli.db import Engines
+
+    def fill(name: str, engines: Engines) -> Path:
+        url = f"sqlite:///{tmp_path / name}"
+        with engines.get(url).connect() as conn:
+            conn.exec_driver_sql("CREATE TABLE scratch (x BLOB)")
+            conn.commit()
+            for _ in range(600):  # ≈ 5 MB: past SQLite's threshold of 1,000 pages
+                conn.exec_driver_sql("INSERT INTO scratch VALUES (zeroblob(8000))")
+                conn.commit()
+        return tmp_path / name
+
+    worker = Engines(checkpoints=False)
+    db = fill("worker.db", worker)
+    assert db.stat().st_size < 100_000  # every page still in the log: no commit copied it
+    worker.checkpoint(f"sqlite:///{db}")
+    assert db.stat().st_size > 4_000_000  # copied by the checkpoint
+    worker.dispose()
+    other = Engines()
+    assert fill("run.db", other).stat().st_size > 1_000_000  # a commit past the threshold did
+    other.dispose()
