@@ -228,7 +228,6 @@ def add_font(pdf: Any, family: str, style: str, path: Path, *, common: str = "")
     if not supported():
         pdf.add_font(family, style, str(path))
         return
-    from fpdf.fonts import SubsetMap
 
     parsed = _parsed(path)
     font = copy.copy(parsed.font)
@@ -238,10 +237,34 @@ def add_font(pdf: Any, family: str, style: str, path: Path, *, common: str = "")
     font.desc = copy.copy(parsed.font.desc)  # the output gives it an object id
     font._hbfont = None
     font.ttfont = _SubsetSource(path, parsed.tables, _common_glyphs(path, common))
-    font.subset = SubsetMap(font)
-    for ch in common:  # their codes first, in this order: the same map in every document
-        font.subset.pick(ord(ch))
+    font.subset = _picked_map(font, path, common)
     pdf.fonts[f"{family.lower()}{style}"] = font
+
+
+#: A face's glyph-to-code map with the common alphabet picked, per (face, alphabet): the
+#: state ``SubsetMap`` reaches after picking it, copied into each document's new map.
+_PICKED: dict[tuple[Path, str], tuple[int, list[int], dict[Any, int]]] = {}
+
+
+def _picked_map(font: Any, path: Path, common: str) -> Any:
+    """A new ``SubsetMap`` for ``font`` holding the codes of ``common`` first, in this order
+    — the same map in every document. The picking (a glyph looked up per letter, ≈ 0.15 ms a
+    document) is done once per face; each document gets a copy of the state it left."""
+    from fpdf.fonts import SubsetMap
+
+    state = _PICKED.get((path, common))
+    if state is None:
+        fresh = SubsetMap(font)
+        for ch in common:
+            fresh.pick(ord(ch))
+        state = (fresh._next, list(fresh._reserved), dict(fresh._char_id_per_glyph))
+        _PICKED[(path, common)] = state
+    picked = SubsetMap.__new__(SubsetMap)
+    picked.font = font
+    picked._next = state[0]
+    picked._reserved = list(state[1])
+    picked._char_id_per_glyph = dict(state[2])
+    return picked
 
 
 @cache

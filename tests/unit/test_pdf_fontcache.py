@@ -190,3 +190,25 @@ def test_documents_in_the_certificate_alphabet_share_one_shape() -> None:
     render(replace(BASE, owner_name="Hüseynov Şahin Ğ."))
     render(replace(BASE, owner_name="Qəmbərova Çiçək", address="Gəncə, Nizami küçəsi 1"))
     assert len(fontcache._TEMPLATES) == 1
+
+
+def test_a_documents_map_is_the_one_picking_the_alphabet_makes() -> None:
+    """Each document's glyph map starts as a copy of the state picking the certificate
+    alphabet leaves (picked once per face): the same codes, the same next free code, its
+    own dictionaries (a letter beyond the alphabet in one document is not in the next)."""
+    from fpdf.fonts import SubsetMap
+
+    from arayis_cli.certificate.pdf import COMMON, _new_document
+
+    first, second = _new_document(), _new_document()
+    font = first.fonts[next(iter(first.fonts))]
+    fresh = SubsetMap(font)
+    for ch in COMMON:
+        fresh.pick(ord(ch))
+    for pdf in (first, second):
+        copied = pdf.fonts[next(iter(pdf.fonts))].subset
+        assert copied._char_id_per_glyph == fresh._char_id_per_glyph
+        assert (copied._next, copied._reserved) == (fresh._next, fresh._reserved)
+    first.fonts[next(iter(first.fonts))].subset.pick(ord("Ä"))
+    assert len(second.fonts[next(iter(second.fonts))].subset) == len(fresh)
+    assert second.fonts[next(iter(second.fonts))].subset.font is not font
