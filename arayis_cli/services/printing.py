@@ -234,21 +234,27 @@ class Printable:
     previous: Certificate | None = None
 
 
-def current_certificate_id(session: Session, app_id: int) -> int | None:
-    """The id of the application's current certificate (neither revoked nor renewed)."""
+def _register_of(session: Session, app_id: int) -> tuple[list[Any], Any]:
+    """The application's certificates, newest first (``id``, ``revoked_at``,
+    ``superseded_at``), and the current one among them (neither revoked nor renewed)."""
     autoflush(session)
     rows = session.connection().execute(_REGISTER_OF, {"app_id": app_id}).all()
-    return next((r.id for r in rows if r.revoked_at is None and r.superseded_at is None), None)
+    current = next((r for r in rows if r.revoked_at is None and r.superseded_at is None), None)
+    return rows, current
+
+
+def current_certificate_id(session: Session, app_id: int) -> int | None:
+    """The id of the application's current certificate (neither revoked nor renewed)."""
+    _rows, current = _register_of(session, app_id)
+    return None if current is None else int(current.id)
 
 
 def latest_certificate(session: Session, app_id: int) -> Certificate | None:
     """The application's current certificate, else its newest one (revoked), else None."""
-    autoflush(session)
-    rows = session.connection().execute(_REGISTER_OF, {"app_id": app_id}).all()
+    rows, current = _register_of(session, app_id)
     if not rows:
         return None  # the usual case at a first print: no ORM object to load
-    current = [r for r in rows if r.revoked_at is None and r.superseded_at is None]
-    return session.get(Certificate, (current or rows)[0].id)
+    return session.get(Certificate, (current or rows[0]).id)
 
 
 def check_register(
