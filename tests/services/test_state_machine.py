@@ -23,7 +23,7 @@ from sqlalchemy import func, select
 from arayis_cli import db
 from arayis_cli.calendar import calendar
 from arayis_cli.config import DEFAULT_ORGANISATION
-from arayis_cli.errors import Conflict, DebtOutstanding, InvalidInput, NotFound
+from arayis_cli.errors import AlreadyIssued, Conflict, DebtOutstanding, InvalidInput, NotFound
 from arayis_cli.models import Application, Certificate, Event, LedgerEntry, OutboxMessage
 from arayis_cli.services import Terms, abonents, applications, decisions, printing
 from arayis_cli.services.common import balance
@@ -58,6 +58,7 @@ class Workflow(RuleBasedStateMachine):
         self.transitions: dict[int, int] = {}  # application → transitions applied
         self.ledger: dict[str, Decimal] = dict.fromkeys(CODES, Decimal("0.00"))
         self.codes: dict[int, str] = {}  # application → abonent code
+        self.printed: set[int] = set()  # applications with a current certificate
         with db.session_scope(self.url) as s:
             for code, fin in zip(CODES, FINS, strict=True):
                 abonents.add_abonent(
@@ -214,15 +215,21 @@ class Workflow(RuleBasedStateMachine):
                 printing.print_certificate(
                     s, app_id, now=self.tick(), actor="t", issuer=self.issuer
                 )
+        except AlreadyIssued:  # printed once: the same paper again is --copy, not print
+            assert app_id in self.printed
+            return
         except Conflict:
             assert self.model[app_id] is not Status.COMPLETED
             return
         except DebtOutstanding as exc:
             assert self.model[app_id] is Status.COMPLETED and exc.debt == debt > 0
+            assert app_id not in self.printed
             return
         except (InvalidInput, NotFound):
             raise
         assert self.model[app_id] is Status.COMPLETED and debt == 0
+        assert app_id not in self.printed
+        self.printed.add(app_id)
 
     # -- invariants ----------------------------------------------------------------------
 
@@ -262,3 +269,31 @@ Workflow.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.too_slow],
 )
 TestWorkflow = Workflow.TestCase
+
+
+class _Drawn:
+    """``data.draw`` answering from a list: a rule run by hand, as hypothesis would."""
+
+    def __init__(self, *values: object) -> None:
+        self.values = list(values)
+
+    def draw(self, strategy: object, label: object = None) -> object:
+        return self.values.pop(0)
+
+
+def test_the_model_knows_a_printed_application_is_refused_as_already_issued() -> None:
+    """What hypothesis found (a new seed, a fresh machine): one application printed twice.
+    The second print is refused (`AlreadyIssued`: the same paper is `print --copy`); the
+    model must expect that, and nothing else, of an application it saw printed."""
+    machine = Workflow()
+    try:
+        machine.submit(who=0, own_fin=False)
+        (app_id,) = machine.model
+        machine.decide(_Drawn(app_id), action=Action.REVIEW, override=False)  # type: ignore[arg-type]
+        machine.decide(_Drawn(app_id), action=Action.APPROVE, override=True)  # type: ignore[arg-type]
+        machine.print_certificate(_Drawn(app_id))  # type: ignore[arg-type]
+        assert machine.printed == {app_id}
+        machine.print_certificate(_Drawn(app_id))  # type: ignore[arg-type]
+        machine.store_matches_the_model()
+    finally:
+        machine.teardown()
