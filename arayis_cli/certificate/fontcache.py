@@ -238,6 +238,8 @@ def add_font(pdf: Any, family: str, style: str, path: Path, *, common: str = "")
     font._hbfont = None
     font.ttfont = _SubsetSource(path, parsed.tables, _common_glyphs(path, common))
     font.subset = _picked_map(font, path, common)
+    if common:
+        font.__class__ = _encoding_once(path, common)
     pdf.fonts[f"{family.lower()}{style}"] = font
 
 
@@ -265,6 +267,43 @@ def _picked_map(font: Any, path: Path, common: str) -> Any:
     picked._reserved = list(state[1])
     picked._char_id_per_glyph = dict(state[2])
     return picked
+
+
+#: Encoded lines kept per face (a certificate has ≈ 30, most of them the same on every one).
+ENCODED_KEPT = 4096
+
+
+@cache
+def _encoding_once(path: Path, common: str) -> type:
+    """The class of a document's copy of the face ``path``: ``TTFFont`` whose
+    ``encode_text`` remembers its answer for text written only in ``common``.
+
+    fpdf2 encodes every line anew, a glyph looked up per character (≈ 0.4 ms of a
+    certificate's 2 ms of drawing). A line of the common alphabet is encoded the same in
+    every document: those codes are picked first, in this order, in each document's map
+    (:func:`_picked_map`), so the picking it would do changes nothing; lines with any other
+    character are encoded by fpdf2 as before (their codes depend on the document)."""
+    from fpdf.fonts import TTFFont
+
+    cmap = _parsed(path).font.cmap
+    alphabet = frozenset(ch for ch in common if ord(ch) in cmap)  # the face draws them all
+    encoded: dict[str, str] = {}
+
+    class EncodedOnce(TTFFont):  # type: ignore[misc]
+        __slots__ = ()
+        remembered = encoded  # for the tests
+
+        def encode_text(self, text: str) -> str:
+            done = encoded.get(text)
+            if done is None:
+                done = super().encode_text(text)
+                if alphabet.issuperset(text) and not self.is_symbol:
+                    if len(encoded) >= ENCODED_KEPT:
+                        encoded.clear()
+                    encoded[text] = done
+            return done
+
+    return EncodedOnce
 
 
 @cache

@@ -8,6 +8,7 @@ import tomllib
 from dataclasses import replace
 from io import BytesIO
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -212,3 +213,31 @@ def test_a_documents_map_is_the_one_picking_the_alphabet_makes() -> None:
     first.fonts[next(iter(first.fonts))].subset.pick(ord("Ä"))
     assert len(second.fonts[next(iter(second.fonts))].subset) == len(fresh)
     assert second.fonts[next(iter(second.fonts))].subset.font is not font
+
+
+def test_lines_in_the_alphabet_are_encoded_once_to_the_same_bytes(monkeypatch) -> None:
+    """A line written only in the certificate alphabet is encoded once per face and reused
+    (fpdf2 looks up a glyph per character each time): the same bytes as encoding it anew,
+    also around a line with letters beyond the alphabet, whose codes depend on the document."""
+    from fpdf.fonts import TTFFont
+
+    from arayis_cli.certificate.pdf import COMMON
+
+    beyond = replace(BASE, owner_name="Müller Jürgen Äß", address="Bakı, 12,50 ₼")
+    render(BASE)
+    remembered = render(beyond)
+    lines = type(_face()).remembered
+    assert type(_face()) is not TTFFont
+    assert "Mülkiyyətçi:" in lines and "Müller Jürgen Äß" not in lines
+    assert all(set(line) <= set(COMMON) for line in lines)  # only the alphabet's lines
+    monkeypatch.setattr(fontcache, "_encoding_once", lambda path, common: TTFFont)
+    assert type(_face()) is TTFFont
+    assert render(beyond) == remembered
+    assert render(replace(BASE, token="z")) == render(replace(BASE, token="z"))
+
+
+def _face() -> Any:
+    from arayis_cli.certificate.pdf import _new_document
+
+    fonts = _new_document().fonts
+    return fonts[next(iter(fonts))]
