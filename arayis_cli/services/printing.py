@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlmodel import Session
 
 from arayis_cli.certificate.numbers import certificate_number
@@ -122,7 +122,7 @@ def allocate_number(session: Session, year: int) -> str:
 
 def _number_statements() -> tuple[dict[bool, Any], Any, Any, Any]:
     """Built once (a print takes a number at every issue): statements, not ORM objects."""
-    from sqlalchemy import bindparam, update
+    from sqlalchemy import update
     from sqlalchemy.dialects import postgresql, sqlite
 
     counter = Counter.__table__  # type: ignore[attr-defined]
@@ -195,8 +195,6 @@ def _abonent_locked(session: Session, code: str) -> AbonentSeen:
 
 
 def _check_statements() -> tuple[Any, Any, Any]:
-    from sqlalchemy import bindparam
-
     app = Application.__table__.c  # type: ignore[attr-defined]
     abonent = Abonent.__table__.c  # type: ignore[attr-defined]
     cert = Certificate.__table__.c  # type: ignore[attr-defined]
@@ -224,10 +222,12 @@ class Printable:
     app: ApplicationSeen
     abonent: AbonentSeen
     balance: Decimal
-    #: The key that signs it (checked before a number is taken).
-    signer: Signer
-    #: Who is named on it (the staff register's name and title, or blank).
-    who: Responsible
+    #: The key that signs it (checked before a number is taken); None for a hand-out of
+    #: the current certificate (``renew=None`` and ``previous``: nothing is signed).
+    signer: Signer | None
+    #: Who is named on it (the staff register's name and title, or blank); None for a
+    #: hand-out.
+    who: Responsible | None
     #: What it is issued with (the organisation, the verification URL, its validity).
     issuer: Issuer
     #: With ``renew``: the certificate the new one replaces (current, or the revoked one).
@@ -347,17 +347,9 @@ def check_printable(
                 "{abonent_group}); this certificate is for group I (əhali) only"
             ).format(app_id=app_id, abonent_code=abonent.code, abonent_group=abonent.group)
         )
-    # Before anything is recorded or allocated: a letter the font lacks refuses the print.
-    from arayis_cli.certificate.printable import ensure_printable
-    from arayis_cli.services.staff import responsible
-
-    who = responsible(session, actor)
-    ensure_printable(
-        owner_name=abonent.owner_name,
-        address=abonent.address,
-        operator=f"{who.name} {who.title}",
-        organisation=issuer.organisation,
-    )
+    # A hand-out of the current certificate draws and signs nothing: only its debt is checked.
+    hand_out = renew is None and previous is not None
+    who = None if hand_out else _drawable(session, actor, abonent, issuer)
     bal = balance(session, app.abonent_code, as_of=now)
     debt = debt_of(bal)
     if debt > 0 and evidence:
@@ -377,11 +369,29 @@ def check_printable(
             ).format(app_id=app_id, app_abonent_code=app.abonent_code, amount=money_human(debt)),
             debt=debt,
         )
+    if hand_out:
+        return Printable(app, abonent, bal, None, None, issuer, previous)
     # The office key must be at hand before a number is taken (exit 8 otherwise).
     from arayis_cli.services.keys import signer_for_print
 
     signer = signer_for_print(session, now=now, place=issuer.keys, register_new=evidence)
     return Printable(app, abonent, bal, signer, who, issuer, previous)
+
+
+def _drawable(session: Session, actor: str, abonent: AbonentSeen, issuer: Issuer) -> Responsible:
+    """Who is named on a new certificate; a letter the font lacks refuses the print here,
+    before anything is recorded or allocated."""
+    from arayis_cli.certificate.printable import ensure_printable
+    from arayis_cli.services.staff import responsible
+
+    who = responsible(session, actor)
+    ensure_printable(
+        owner_name=abonent.owner_name,
+        address=abonent.address,
+        operator=f"{who.name} {who.title}",
+        organisation=issuer.organisation,
+    )
+    return who
 
 
 @contextmanager
@@ -453,6 +463,8 @@ def sign_checked(
     from arayis_cli.certificate.signing import in_demo
 
     app, abonent, bal, who, issuer = ok.app, ok.abonent, ok.balance, ok.who, ok.issuer
+    if ok.signer is None or who is None:
+        raise RuntimeError("a hand-out of the current certificate is not signed again")
     valid_until = baku_date(now) + timedelta(days=issuer.validity_days)
     token = sign_token(
         ok.signer,
@@ -550,6 +562,9 @@ def register_certificate(session: Session, prepared: Prepared, pdf: bytes) -> Is
 
 
 _INSERT_PDF = CertificatePdf.__table__.insert()  # type: ignore[attr-defined]
+_PDF_OF = select(CertificatePdf.__table__.c.content).where(  # type: ignore[attr-defined]
+    CertificatePdf.__table__.c.certificate_id == bindparam("id")  # type: ignore[attr-defined]
+)
 
 
 def issue_certificate(session: Session, prepared: Prepared) -> Issued:
@@ -640,9 +655,8 @@ def copy_certificate(session: Session, app_id: int) -> Issued:
 def registered_copy(session: Session, latest: Certificate) -> Issued:
     """The bytes the register kept for certificate ``latest`` (checked against its hash)."""
     app_id = latest.application_id
-    pdf = session.execute(
-        select(CertificatePdf.content).where(CertificatePdf.certificate_id == latest.id)
-    ).scalar_one_or_none()
+    autoflush(session)
+    pdf = session.connection().execute(_PDF_OF, {"id": latest.id}).scalar_one_or_none()
     if pdf is None or hashlib.sha256(pdf).hexdigest() != latest.pdf_sha256:
         raise Conflict(
             _(

@@ -270,3 +270,26 @@ def test_the_look_writes_nothing(loaded: Cli) -> None:
     assert snapshot(loaded.url) == before
     assert _press(loaded, app_id).fresh
     assert loaded.json("db", "check")["ok"]
+
+
+def test_a_hand_out_checks_the_debt_and_draws_and_signs_nothing(
+    loaded: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A press with a current certificate hands its registered paper out again: the debt is
+    checked at this press and the hand-out recorded, but no key is asked for and nothing is
+    drawn (that was a third of a second press's work)."""
+    import arayis_cli.certificate.pdf as pdf_module
+    from arayis_cli.services import keys
+
+    app_id = app_in(loaded, "completed")
+    first = _press(loaded, app_id)
+
+    def refused(*_args: Any, **_kwargs: Any) -> Any:
+        raise AssertionError("a hand-out neither signs nor draws")
+
+    monkeypatch.setattr(keys, "signer_for_print", refused)
+    monkeypatch.setattr(pdf_module, "render", refused)
+    again = _press(loaded, app_id)
+    assert (again.pdf, again.fresh) == (first.pdf, False)
+    history = loaded.json("show", app_id)["history"]
+    assert history[-1]["action"] == "print" and history[-1]["detail"]["copy"] is True
