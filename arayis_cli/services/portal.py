@@ -234,15 +234,34 @@ def press_print(
                 number = allocate_number(session, baku_date(now).year)
         signed = sign_checked(ok, number=number, now=now, actor=actor)
         pdf = render(signed.data)
+        drawn = ok
         with turns(), keeping_refusal(sessions) as session:
             ok = check_printable(session, app_id, now=now, actor=actor, issuer=issuer, renew=None)
             if ok.previous is not None:  # another process's press registered one first
                 return _hand_out(session, ok.previous, now=now, actor=actor)
-            again = sign_checked(ok, number=number, now=now, actor=actor)
-            if again.data != signed.data:  # something it shows changed: draw it again
-                pdf = render(again.data)
+            again = signed
+            if not _same_certificate(ok, drawn):  # something it shows changed: draw it again
+                again = sign_checked(ok, number=number, now=now, actor=actor)
+                if again.data != signed.data:
+                    pdf = render(again.data)
             issued = register_certificate(session, again, pdf)
             return Pressed(issued.certificate, issued.pdf, fresh=True)
+
+
+def _same_certificate(now: Printable, drawn: Printable) -> bool:
+    """The check under lock found what the certificate was drawn from: the same
+    application, abonent, balance, responsible person, terms and key (an Ed25519 signature
+    of the same content is the same bytes), so it is the same certificate, signed and drawn."""
+    return (
+        now.app == drawn.app
+        and now.abonent == drawn.abonent
+        and now.balance == drawn.balance
+        and now.who == drawn.who
+        and now.issuer == drawn.issuer
+        and now.signer is not None
+        and drawn.signer is not None
+        and now.signer.kid == drawn.signer.kid
+    )
 
 
 def _look(
