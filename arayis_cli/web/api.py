@@ -279,7 +279,7 @@ def create_api(
                 external_id=body.external_id,
             )
             try:
-                with api_state.session() as session:
+                with api_state.turns(), api_state.session() as session:
                     app, created = submit_one(
                         session, sub, now=at, actor=actor_of(client), terms=api_state.terms
                     )
@@ -336,7 +336,7 @@ def create_api(
         def attempt() -> dict[str, Any]:
             from arayis_cli.services.portal import attach_pairs
 
-            with api_state.session() as session:
+            with api_state.turns(), api_state.session() as session:
                 return attach_pairs(
                     session,
                     app_id,

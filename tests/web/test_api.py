@@ -383,3 +383,43 @@ def test_a_revoked_certificate_is_not_printed_again(api: TestClient, loaded: Cli
     refused = _problem(api.post(f"/api/v1/applications/{app_id}/print"), 409, "conflict")
     assert number in refused["detail"]
     assert len(loaded.json("show", app_id)["certificates"]) == 1
+
+
+@pytest.mark.parametrize("route", ["submit", "upload"])
+def test_submissions_and_uploads_take_turns_at_the_write_lock(
+    api: TestClient, loaded: Cli, route: str
+) -> None:
+    """SQLite: the API's other writes wait for their turn as the presses do (another worker
+    holding the ``<database>-turn`` lock, here through a descriptor of its own), instead of
+    each in SQLite's sleeping busy handler; then they go through."""
+    import fcntl
+    import os
+
+    from arayis_cli.db import WriteTurns
+
+    if not loaded.url.startswith("sqlite"):
+        pytest.skip("PostgreSQL locks rows: no turns")
+    app_id = api.post("/api/v1/applications", json=BODY).json()["id"]
+    turn_file = WriteTurns(loaded.url).path
+    assert turn_file is not None
+    fd = os.open(turn_file, os.O_RDWR | os.O_CREAT, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_EX)
+    answers: list[Any] = []
+
+    def call() -> None:
+        if route == "submit":
+            body = {**BODY, "abonent_code": CODE_DEBT, "fin": DEBT_FIN, "external_id": "EGOV-9"}
+            answers.append(api.post("/api/v1/applications", json=body))
+        else:
+            answers.append(api.post(f"/api/v1/applications/{app_id}/documents", files=_docs()))
+
+    writer = threading.Thread(target=call)
+    try:
+        writer.start()
+        writer.join(1.0)
+        assert writer.is_alive() and not answers  # waiting for the turn, nothing written
+    finally:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        os.close(fd)
+    writer.join(30)
+    assert answers and answers[0].status_code == 201, answers[0].text
