@@ -209,3 +209,27 @@ def test_interrupted_rotation_says_where_the_new_key_is(
     assert "interrupted" in err and str(pending) in err and data["kid"] in err
     pending.rename(key)  # what the message says to do
     assert _key_of(loaded.json("print", app_id)) == data["kid"]
+
+
+@SQLITE
+def test_a_terminals_first_key_follows_the_passphrase_setting(
+    loaded: Cli, isolated: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The embedded terminal makes its key at its first print. With
+    ``ARAYIS_SIGNING_KEY_PASSPHRASE_FILE`` set, that key is encrypted with the passphrase;
+    a passphrase file that is missing refuses the print before a number is taken (it used
+    to make the key unencrypted, number the certificate, then fail to read the key back:
+    a gap in the numbers)."""
+    keys = isolated / "home" / "keys"
+    shutil.rmtree(keys, ignore_errors=True)
+    phrase = tmp_path / "passphrase"
+    monkeypatch.setenv("ARAYIS_SIGNING_KEY_PASSPHRASE_FILE", str(phrase))
+    app_id = app_in(loaded, "completed")
+    refused = loaded.json("print", app_id, code=8)
+    assert "passphrase" in refused["message"]
+    assert not list(keys.glob("*.pem")) and not (keys / "current").exists()
+    phrase.write_text("correct horse battery staple\n", encoding="ascii")
+    cert = loaded.json("print", app_id)
+    assert cert["certificate_number"] == "AR-2026-000001-5"  # no number was spent
+    (pem,) = keys.glob("*.pem")
+    assert b"ENCRYPTED PRIVATE KEY" in pem.read_bytes()

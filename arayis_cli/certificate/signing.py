@@ -287,13 +287,17 @@ def _pointer_draft(folder: Path, kid: str) -> Path:
 def _first_key(place: KeyPlace) -> Signer:
     """The terminal's first key, made once even when several prints start at once (the
     portal's first presses): each draws a key, and the first to link the ``current``
-    pointer wins; the others throw theirs away and sign with the winner's."""
+    pointer wins; the others throw theirs away and sign with the winner's. Encrypted with
+    ``ARAYIS_SIGNING_KEY_PASSPHRASE_FILE``'s passphrase when it is set."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    # Encrypted with the configured passphrase, as `keys init` does; a passphrase file that
+    # cannot be read refuses here, before the print takes a number (no key is made).
+    phrase = passphrase(place)
     folder = place.folder
     key = Ed25519PrivateKey.generate()
     kid = key_id(key.public_key())
-    _write_private(folder / f"{kid}.pem", key)
+    _write_private(folder / f"{kid}.pem", key, phrase)
     tmp = _pointer_draft(folder, kid)
     try:
         os.link(tmp, folder / "current")  # atomic, and never over an existing pointer
