@@ -347,8 +347,11 @@ def check_printable(
                 "{abonent_group}); this certificate is for group I (əhali) only"
             ).format(app_id=app_id, abonent_code=abonent.code, abonent_group=abonent.group)
         )
-    # A hand-out of the current certificate draws and signs nothing: only its debt is checked.
+    # A hand-out of the current certificate draws and signs nothing: its key and its debt
+    # are checked.
     hand_out = renew is None and previous is not None
+    if hand_out:
+        _refuse_stolen_key(session, previous)
     who = None if hand_out else _drawable(session, actor, abonent, issuer)
     bal = balance(session, app.abonent_code, as_of=now)
     debt = debt_of(bal)
@@ -376,6 +379,37 @@ def check_printable(
 
     signer = signer_for_print(session, now=now, place=issuer.keys, register_new=evidence)
     return Printable(app, abonent, bal, signer, who, issuer, previous)
+
+
+def _refuse_stolen_key(session: Session, current: Certificate | None) -> None:
+    """A certificate signed after its key was reported stolen (``keys retire --compromised
+    --since``) is not handed out again: verification refuses it (``key compromised``), so
+    the office issues a replacement."""
+    from arayis_cli.services.keys import compromised_after
+
+    kid = None if current is None else current.key_id or _kid_in(current.token)
+    if current is None or kid is None:
+        return
+    since = compromised_after(session, kid)
+    if since is not None and current.issued_at >= since:
+        raise Conflict(
+            _(
+                "application {app_id}: certificate {number} was signed by a key reported "
+                "stolen; an approver or admin issues a replacement with: print {app_id} "
+                "--renew --reason TEXT"
+            ).format(app_id=current.application_id, number=current.number),
+            certificate_number=current.number,
+        )
+
+
+def _kid_in(token: str | None) -> str | None:
+    """The signing key named in a token (certificates registered before ``key_id``)."""
+    from arayis_cli.certificate.signing import parse_token
+
+    try:
+        return parse_token(token).kid if token else None
+    except InvalidInput:
+        return None
 
 
 def _drawable(session: Session, actor: str, abonent: AbonentSeen, issuer: Issuer) -> Responsible:

@@ -293,3 +293,72 @@ def test_a_hand_out_checks_the_debt_and_draws_and_signs_nothing(
     assert (again.pdf, again.fresh) == (first.pdf, False)
     history = loaded.json("show", app_id)["history"]
     assert history[-1]["action"] == "print" and history[-1]["detail"]["copy"] is True
+
+
+def test_a_certificate_signed_by_a_stolen_key_is_not_handed_out(loaded: Cli) -> None:
+    """A hand-out asks for no key, but the key that signed the current certificate must
+    not have been reported stolen before it signed (verification would answer ``key
+    compromised``): refused, nothing recorded, the office renews it. A key only retired
+    still hands its certificates out."""
+    from arayis_cli.errors import Conflict
+
+    app_id = app_in(loaded, "completed")
+    first = _press(loaded, app_id)
+    kid = first.certificate.key_id
+    loaded("keys", "retire", kid)
+    assert _press(loaded, app_id).pdf == first.pdf  # retired, not stolen: still valid
+    events = len(loaded.json("show", app_id)["history"])
+    loaded("keys", "retire", kid, "--compromised", "--since", "2026-11-01T00:00")
+    with pytest.raises(Conflict, match="stolen"):
+        _press(loaded, app_id)
+    assert len(loaded.json("show", app_id)["history"]) == events
+    verdict = loaded.json("verify", first.certificate.number, "--abonent", CODE, code=6)
+    assert verdict["reason"] == "key compromised"
+
+
+def _counting_signatures(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    import arayis_cli.services.printing as printing
+
+    signed: list[str] = []
+    real_sign = printing.sign_checked
+
+    def sign(*args: Any, **kwargs: Any) -> Any:
+        signed.append(kwargs["number"])
+        return real_sign(*args, **kwargs)
+
+    monkeypatch.setattr(printing, "sign_checked", sign)
+    return signed
+
+
+def test_a_press_registers_what_it_signed_and_drew_when_nothing_changed(
+    loaded: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The check under lock found what the PDF was drawn from: that very signature and
+    drawing are registered (signed once, drawn once)."""
+    signed = _counting_signatures(monkeypatch)
+    app_id = app_in(loaded, "completed")
+    drawn = _while_drawing(monkeypatch, lambda: None)
+    pressed = _press(loaded, app_id)
+    assert pressed.fresh and signed == [pressed.certificate.number] and drawn == [int(app_id)]
+    assert loaded.json("verify", pressed.certificate.number, "--abonent", CODE)["valid"]
+
+
+def test_a_payment_while_it_is_drawn_is_on_the_certificate(
+    loaded: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A payment committed while the PDF was drawn changes the balance it shows: signed
+    and drawn again, the new balance on the registered paper."""
+    signed = _counting_signatures(monkeypatch)
+    app_id = app_in(loaded, "completed")
+    receipt = tmp_path / "receipt.csv"
+    receipt.write_text(
+        f"abonent_code,date,kind,amount,reference\n{CODE},2026-11-25,payment,7.40,RC-1\n",
+        encoding="utf-8",
+    )
+    drawn = _while_drawing(monkeypatch, lambda: loaded("ledger", "import", str(receipt)))
+    pressed = _press(loaded, app_id)
+    assert drawn == [int(app_id), int(app_id)] and len(signed) == 2
+    assert pressed.fresh and "artıq ödəniş" in text_of(pressed.pdf)
+    shown = loaded.json("show", app_id)
+    assert shown["certificates"][0]["balance"] == "-7.40"
+    assert loaded.json("verify", pressed.certificate.number, "--abonent", CODE)["valid"]
