@@ -232,19 +232,17 @@ def press_print(
             ok = looked
             with turns(), sessions() as session:
                 number = allocate_number(session, baku_date(now).year)
+        drawn_from = ok
         signed = sign_checked(ok, number=number, now=now, actor=actor)
         pdf = render(signed.data)
-        drawn = ok
         with turns(), keeping_refusal(sessions) as session:
             ok = check_printable(session, app_id, now=now, actor=actor, issuer=issuer, renew=None)
             if ok.previous is not None:  # another process's press registered one first
                 return _hand_out(session, ok.previous, now=now, actor=actor)
-            again = signed
-            if not _same_certificate(ok, drawn):  # something it shows changed: draw it again
-                again = sign_checked(ok, number=number, now=now, actor=actor)
-                if again.data != signed.data:
-                    pdf = render(again.data)
-            issued = register_certificate(session, again, pdf)
+            if not _same_certificate(ok, drawn_from):  # what it shows changed meanwhile
+                signed = sign_checked(ok, number=number, now=now, actor=actor)
+                pdf = render(signed.data)
+            issued = register_certificate(session, signed, pdf)
             return Pressed(issued.certificate, issued.pdf, fresh=True)
 
 
