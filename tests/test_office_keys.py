@@ -233,3 +233,5 @@ def test_a_terminals_first_key_follows_the_passphrase_setting(
     assert cert["certificate_number"] == "AR-2026-000001-5"  # no number was spent
     (pem,) = keys.glob("*.pem")
     assert b"ENCRYPTED PRIVATE KEY" in pem.read_bytes()
+    rotated = loaded.json("keys", "rotate")  # the terminal's next key is encrypted too
+    assert b"ENCRYPTED PRIVATE KEY" in (keys / f"{rotated['kid']}.pem").read_bytes()

@@ -265,13 +265,16 @@ def write_key_file(
     return tmp
 
 
-def generate(folder: Path) -> Signer:
-    """A new key in the keys ``folder``, made the current one."""
+def generate(place: KeyPlace) -> Signer:
+    """A new key in ``place``'s keys folder (the terminal's), made the current one;
+    encrypted with ``ARAYIS_SIGNING_KEY_PASSPHRASE_FILE``'s passphrase when it is set."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+    phrase = passphrase(place)
+    folder = keys_dir(place)
     key = Ed25519PrivateKey.generate()
     kid = key_id(key.public_key())
-    _write_private(folder / f"{kid}.pem", key)
+    _write_private(folder / f"{kid}.pem", key, phrase)
     tmp = _pointer_draft(folder, kid)
     os.replace(tmp, folder / "current")
     return Signer(kid, key)
@@ -291,7 +294,7 @@ def _first_key(place: KeyPlace) -> Signer:
     ``ARAYIS_SIGNING_KEY_PASSPHRASE_FILE``'s passphrase when it is set."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    # Encrypted with the configured passphrase, as `keys init` does; a passphrase file that
+    # Encrypted with the configured passphrase, as every key file is; a passphrase file that
     # cannot be read refuses here, before the print takes a number (no key is made).
     phrase = passphrase(place)
     folder = place.folder

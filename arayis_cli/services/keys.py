@@ -348,11 +348,9 @@ def rotate(
                     "to the office key file{which} and run `arayis keys rotate` again"
                 ).format(which=f" ({row.kid})" if row else "")
             )
-        from arayis_cli.certificate.signing import generate, keys_dir
+        from arayis_cli.certificate.signing import generate
 
-        signer = generate(
-            keys_dir(place)
-        )  # the terminal's keys folder: the new key is current there
+        signer = generate(place)  # the terminal's keys folder: the new key is current there
         register(session, signer, now=now, current=True)
         return _row_json(session.get(SigningKey, signer.kid)), None  # type: ignore[arg-type]
     if not path.exists():
