@@ -285,8 +285,10 @@ def _encoding_once(path: Path, common: str) -> type:
     character are encoded by fpdf2 as before (their codes depend on the document)."""
     from fpdf.fonts import TTFFont
 
-    cmap = _parsed(path).font.cmap
-    alphabet = frozenset(ch for ch in common if ord(ch) in cmap)  # the face draws them all
+    face = _parsed(path).font
+    if face.is_symbol:  # fpdf2 maps a symbol font's text first: left to it
+        return TTFFont
+    alphabet = frozenset(ch for ch in common if ord(ch) in face.cmap)  # the face draws them
     encoded: dict[str, str] = {}
 
     class EncodedOnce(TTFFont):  # type: ignore[misc]
@@ -297,7 +299,7 @@ def _encoding_once(path: Path, common: str) -> type:
             done = encoded.get(text)
             if done is None:
                 done = super().encode_text(text)
-                if alphabet.issuperset(text) and not self.is_symbol:
+                if alphabet.issuperset(text):
                     if len(encoded) >= ENCODED_KEPT:
                         encoded.clear()
                     encoded[text] = done

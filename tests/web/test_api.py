@@ -413,12 +413,22 @@ def test_submissions_and_uploads_take_turns_at_the_write_lock(
         else:
             answers.append(api.post(f"/api/v1/applications/{app_id}/documents", files=_docs()))
 
+    waiting = threading.Event()
+    real_take = WriteTurns._take
+
+    def take(self: WriteTurns, turn_fd: int) -> None:
+        waiting.set()
+        real_take(self, turn_fd)
+
     writer = threading.Thread(target=call)
     try:
+        WriteTurns._take = take  # type: ignore[method-assign]
         writer.start()
-        writer.join(1.0)
-        assert writer.is_alive() and not answers  # waiting for the turn, nothing written
+        assert waiting.wait(30)  # it came to the turn …
+        writer.join(0.5)
+        assert writer.is_alive() and not answers  # … and waits for it, nothing written
     finally:
+        WriteTurns._take = real_take  # type: ignore[method-assign]
         fcntl.flock(fd, fcntl.LOCK_UN)
         os.close(fd)
     writer.join(30)
