@@ -21,7 +21,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlmodel import Session
 
 from arayis_cli.certificate import pkcs11
@@ -487,7 +487,14 @@ def export(
 
 
 def compromised_after(session: Session, kid: str) -> datetime | None:
-    """When key ``kid`` may first have been in other hands (None: never reported stolen)."""
-    return session.execute(
-        select(SigningKey.compromised_since).where(SigningKey.kid == kid)
-    ).scalar()
+    """When key ``kid`` may first have been in other hands (None: never reported stolen).
+    Asked at every verification and every hand-out: a statement built once."""
+    from arayis_cli.services.common import autoflush
+
+    autoflush(session)
+    return session.connection().execute(_COMPROMISED_SINCE, {"kid": kid}).scalar()
+
+
+_COMPROMISED_SINCE = select(SigningKey.__table__.c.compromised_since).where(  # type: ignore[attr-defined]
+    SigningKey.__table__.c.kid == bindparam("kid")  # type: ignore[attr-defined]
+)
