@@ -445,11 +445,11 @@ def _draw_qr(pdf: Any, content: str, *, x: float, y: float, size: float) -> None
         for col, row, w, h in rects:
             pdf.rect(left + col * module, top + row * module, w * module, h * module, style=fill)
         return
-    # The very lines fpdf2's rect(style="F") writes, one per rectangle, added in one go:
-    # several hundred rect() calls cost more than the rest of the page's text.
-    k, page_h, n = pdf.k, pdf.h, len(modules) + 1
-    xs = [f"{(left + i * module) * k:.2f}" for i in range(n)]
-    ys = [f"{(page_h - (top + i * module)) * k:.2f}" for i in range(n)]
-    ws = [f"{i * module * k:.2f}" for i in range(n)]
-    hs = [f"{-(i * module) * k:.2f}" for i in range(n)]
-    pdf._out("\n".join(f"{xs[c]} {ys[r]} {ws[w]} {hs[h]} re f" for c, r, w, h in rects))
+    # One path in module units (a transformation puts module (0, 0) at the symbol's top
+    # left corner, a unit per module, rows downwards), filled once: the rectangles meet
+    # exactly, with no seams between separately filled ones and no coordinates rounded
+    # apart, and a third of the bytes of one "x y w h re f" in points per rectangle.
+    # Several hundred rect() calls cost more than the rest of the page's text.
+    k, unit = pdf.k, module * pdf.k
+    pdf._out(f"q {unit:.4f} 0 0 {-unit:.4f} {left * k:.2f} {(pdf.h - top) * k:.2f} cm")
+    pdf._out("\n".join([f"{c} {r} {w} {h} re" for c, r, w, h in rects] + ["f Q"]))

@@ -198,3 +198,22 @@ def test_a_long_certificate_continues_on_a_numbered_page() -> None:
     assert "ARAYIŞ № AR-2026-000001-5 (davamı)" in pages[1] and "səhifə 2" in pages[1]
     single = " ".join(text_of(render(BASE)).split())
     assert "səhifə" not in single and "AR-2026-000001-5 • arayis" in single
+
+
+def test_the_qr_code_is_one_vector_path_of_its_modules() -> None:
+    """The QR code is drawn as vectors (crisp at any zoom, no image): one path of the
+    symbol's dark modules merged into rectangles, in module units, filled once (no seams
+    between separately filled rectangles)."""
+    from pypdf import PdfReader
+
+    from arayis_cli.certificate.pdf import qr_rectangles
+    from arayis_cli.certificate.qr import matrix
+
+    page = PdfReader(BytesIO(render(BASE))).pages[0]
+    content = page.get_contents().get_data().decode("latin-1")
+    assert "/XObject" not in page["/Resources"] and " BI " not in content
+    rects = qr_rectangles(matrix(BASE.verify_url))
+    drawn = "\n".join(f"{c} {r} {w} {h} re" for c, r, w, h in rects) + "\nf Q"
+    assert content.count(drawn) == 1
+    dark = sum(row.count(1) for row in matrix(BASE.verify_url))
+    assert sum(w * h for _c, _r, w, h in rects) == dark  # every dark module, once
