@@ -270,7 +270,7 @@ def _picked_map(font: Any, path: Path, common: str) -> Any:
 
 
 #: Encoded lines kept per face (a certificate has ≈ 30, most of them the same on every one).
-ENCODED_KEPT = 4096
+ENCODED_KEPT = 1024
 
 
 @cache
@@ -282,7 +282,12 @@ def _encoding_once(path: Path, common: str) -> type:
     certificate's 2 ms of drawing). A line of the common alphabet is encoded the same in
     every document: those codes are picked first, in this order, in each document's map
     (:func:`_picked_map`), so the picking it would do changes nothing; lines with any other
-    character are encoded by fpdf2 as before (their codes depend on the document)."""
+    character are encoded by fpdf2 as before (their codes depend on the document).
+
+    A line is remembered the second time it is encoded: the certificate's own wording
+    (labels, headings, the fixed sentences) from the second certificate on, while a
+    subscriber's name or address, seen once, is not kept (only its hash, until the next
+    clearing)."""
     from fpdf.fonts import TTFFont
 
     face = _parsed(path).font
@@ -290,6 +295,7 @@ def _encoding_once(path: Path, common: str) -> type:
         return TTFFont
     alphabet = frozenset(ch for ch in common if ord(ch) in face.cmap)  # the face draws them
     encoded: dict[str, str] = {}
+    seen: set[int] = set()  # hashes of lines encoded once
 
     class EncodedOnce(TTFFont):  # type: ignore[misc]
         __slots__ = ()
@@ -300,9 +306,14 @@ def _encoding_once(path: Path, common: str) -> type:
             if done is None:
                 done = super().encode_text(text)
                 if alphabet.issuperset(text):
-                    if len(encoded) >= ENCODED_KEPT:
+                    if len(encoded) >= ENCODED_KEPT or len(seen) >= 8 * ENCODED_KEPT:
                         encoded.clear()
-                    encoded[text] = done
+                        seen.clear()
+                    key = hash(text)
+                    if key in seen:
+                        encoded[text] = done
+                    else:
+                        seen.add(key)
             return done
 
     return EncodedOnce

@@ -226,12 +226,15 @@ def test_lines_in_the_alphabet_are_encoded_once_to_the_same_bytes(
     from arayis_cli.certificate.pdf import COMMON
 
     beyond = replace(BASE, owner_name="Müller Jürgen Äß", address="Bakı, 12,50 ₼")
+    once = replace(BASE, owner_name="Qəmbərova Çiçək Rauf qızı")
     render(BASE)
+    render(once)
     remembered = render(beyond)
     lines = type(_face()).remembered
     assert type(_face()) is not TTFFont
     assert "Mülkiyyətçi:" in lines and "Müller Jürgen Äß" not in lines
     assert all(set(line) <= set(COMMON) for line in lines)  # only the alphabet's lines
+    assert once.owner_name not in lines  # a subscriber's name, seen once, is not kept
     monkeypatch.setattr(fontcache, "_encoding_once", lambda path, common: TTFFont)
     assert type(_face()) is TTFFont
     assert render(beyond) == remembered
