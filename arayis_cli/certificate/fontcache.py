@@ -21,6 +21,9 @@ version and the names, tests/unit/test_pdf_fontcache.py the behaviour):
    global ``zlib`` of ``fpdf.syntax``. While a document is written that global is a
    namespace that remembers the compressed form of large streams (the font program and
    its glyph map, the same in nearly every certificate): the same bytes as zlib's, once.
+4. ``FPDF.text`` encodes a line through ``TTFFont.encode_text(text)``, which picks each
+   character's code in the document's ``SubsetMap``; a document's copy of a font may be
+   of a subclass with no slots of its own (:func:`_encoding_once`).
 
 How. A document's copy of a parsed font gets, instead of the shared fontTools object, a
 :class:`_SubsetSource` of its own; while that document is written, ``fpdf.output.ftsubset``
