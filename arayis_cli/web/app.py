@@ -275,6 +275,13 @@ class Service:
         )
 
     async def not_found(self, request: Request, exc: Exception) -> Response:
+        path = request.scope.get("path", "")
+        if path == API_PREFIX or path.startswith(API_PREFIX + "/"):
+            # A path the API's mount did not take (a line break in it): still the API's
+            # problem document, never the verification site's page.
+            from arayis_cli.web.problems import ApiProblem, message, problem
+
+            return problem(request, ApiProblem(404, "not_found", message(request, "route")))
         return self.refuse(request, 404, "not_found")
 
     async def too_large(self, request: Request, exc: Exception) -> Response:

@@ -433,3 +433,15 @@ def test_submissions_and_uploads_take_turns_at_the_write_lock(
         os.close(fd)
     writer.join(30)
     assert answers and answers[0].status_code == 201, answers[0].text
+
+
+def test_a_path_the_mount_does_not_take_is_still_a_problem_document(api: TestClient) -> None:
+    """A line break in the path (Starlette's mount does not match it) is the API's 404
+    problem document, not the verification site's HTML page."""
+    for method, path in (
+        ("POST", "/api/v1/applications/1%0a/print"),
+        ("GET", "/api/v1/applications/1%0a/documents"),
+        ("PUT", "/api/v1/%0a"),
+    ):
+        _problem(api.request(method, path), 404, "not_found")
+    assert api.get("/nowhere%0a").headers["content-type"].startswith("text/html")
