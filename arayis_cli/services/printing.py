@@ -26,6 +26,7 @@ from arayis_cli.errors import (
     NotFound,
     Unavailable,
 )
+from arayis_cli.formats import fmt_date
 from arayis_cli.i18n import _
 from arayis_cli.models import (
     Abonent,
@@ -351,7 +352,7 @@ def check_printable(
     # are checked.
     hand_out = renew is None and previous is not None
     if hand_out:
-        _refuse_stolen_key(session, previous)
+        _refuse_unusable(session, previous, now=now)
     who = None if hand_out else _drawable(session, actor, abonent, issuer)
     bal = balance(session, app.abonent_code, as_of=now)
     debt = debt_of(bal)
@@ -381,25 +382,47 @@ def check_printable(
     return Printable(app, abonent, bal, signer, who, issuer, previous)
 
 
-def _refuse_stolen_key(session: Session, current: Certificate | None) -> None:
-    """A certificate signed after its key was reported stolen (``keys retire --compromised
-    --since``) is not handed out again: verification refuses it (``key compromised``), so
-    the office issues a replacement."""
+def unusable(session: Session, current: Certificate, *, now: datetime) -> str | None:
+    """Why verification would refuse the current certificate ``current`` now — ``expired``
+    (past its validity) or ``key_compromised`` (signed after its key was reported stolen:
+    ``keys retire --compromised --since``) — or None."""
     from arayis_cli.services.keys import compromised_after
+    from arayis_cli.services.verification import expired
 
-    kid = None if current is None else current.key_id or _kid_in(current.token)
-    if current is None or kid is None:
-        return
-    since = compromised_after(session, kid)
+    if expired(current.valid_until, baku_date(now)):
+        return "expired"
+    kid = current.key_id or _kid_in(current.token)
+    since = None if kid is None else compromised_after(session, kid)
     if since is not None and current.issued_at >= since:
-        raise Conflict(
-            _(
-                "application {app_id}: certificate {number} was signed by a key reported "
-                "stolen; an approver or admin issues a replacement with: print {app_id} "
-                "--renew --reason TEXT"
-            ).format(app_id=current.application_id, number=current.number),
-            certificate_number=current.number,
+        return "key_compromised"
+    return None
+
+
+def _refuse_unusable(session: Session, current: Certificate | None, *, now: datetime) -> None:
+    """A current certificate that verification would refuse (:func:`unusable`) is not
+    handed out again: the office issues a new one."""
+    reason = None if current is None else unusable(session, current, now=now)
+    if current is None or reason is None:
+        return
+    if reason == "expired":
+        message = _(
+            "application {app_id}: certificate {number} expired on {until}; an approver or "
+            "admin issues a new one with: print {app_id} --renew --reason TEXT"
         )
+    else:
+        message = _(
+            "application {app_id}: certificate {number} was signed by a key reported "
+            "stolen; an approver or admin issues a replacement with: print {app_id} "
+            "--renew --reason TEXT"
+        )
+    raise Conflict(
+        message.format(
+            app_id=current.application_id,
+            number=current.number,
+            until=fmt_date(current.valid_until),
+        ),
+        certificate_number=current.number,
+    )
 
 
 def _kid_in(token: str | None) -> str | None:

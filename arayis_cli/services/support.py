@@ -96,7 +96,9 @@ class PrintCheck:
     debt: Decimal
     ledger: list[LedgerEntry]  # the latest first
     attempts: list[PrintAttempt]
-    blocker: str  # not_completed, rejected, not_group_i, debt, none, valid_certificate, revoked
+    #: not_completed, rejected, not_group_i, debt, none, valid_certificate, revoked,
+    #: expired, key_compromised
+    blocker: str
     explanation: str
 
 
@@ -173,6 +175,19 @@ def _blocker(
         return "revoked", _(
             "Certificate {number} was revoked: only an approver or an administrator may issue "
             "a new one (print {app_id} --renew --reason ...)."
+        ).format(number=latest.number, app_id=app.id)
+    from arayis_cli.services.printing import unusable
+
+    why = None if latest is None else unusable(session, latest, now=now)
+    if latest is not None and why == "expired":
+        return "expired", _(
+            "Certificate {number} expired on {until}: only an approver or an administrator "
+            "may issue a new one (print {app_id} --renew --reason ...)."
+        ).format(number=latest.number, until=fmt_date(latest.valid_until), app_id=app.id)
+    if latest is not None and why == "key_compromised":
+        return "key_compromised", _(
+            "Certificate {number} was signed by a key reported stolen: only an approver or an "
+            "administrator may issue a new one (print {app_id} --renew --reason ...)."
         ).format(number=latest.number, app_id=app.id)
     if latest is not None:
         return "valid_certificate", _(

@@ -231,7 +231,8 @@ def _register_lookup() -> Select[Any]:
     ).where(Certificate.number == bindparam("number"))
 
 
-def _expired(valid_until: date, today: date) -> bool:
+def expired(valid_until: date, today: date) -> bool:
+    """Past its validity: valid through ``valid_until`` (Baku's date), not after."""
     return today > valid_until
 
 
@@ -301,7 +302,7 @@ def verify(session: Session, evidence: Evidence, *, now: datetime, keys: KeyPlac
         details["superseded_at"] = iso_baku(cert.superseded_at)
         details["superseded_by"] = cert.superseded_by
         return refused(SUPERSEDED)
-    if _expired(cert.valid_until, today):
+    if expired(cert.valid_until, today):
         return refused(EXPIRED)
     return Verdict(True, cert.number, None, details, certificate_id=cert_id)
 
@@ -335,7 +336,7 @@ def verify_offline(evidence: Evidence, public_key_text: str, *, now: datetime) -
     }
     if not signature_ok(token, load_public_keys(public_key_text)):
         return Verdict(False, token.number, BAD_SIGNATURE, details)
-    if _expired(token.valid_until, baku_date(now)):
+    if expired(token.valid_until, baku_date(now)):
         return Verdict(False, token.number, EXPIRED, details)
     return Verdict(True, token.number, None, details)
 

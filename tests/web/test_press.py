@@ -311,7 +311,9 @@ def test_a_certificate_signed_by_a_stolen_key_is_not_handed_out(loaded: Cli) -> 
     loaded("keys", "retire", kid, "--compromised", "--since", "2026-11-01T00:00")
     with pytest.raises(Conflict, match="stolen"):
         _press(loaded, app_id)
-    assert len(loaded.json("show", app_id)["history"]) == events
+    shown = loaded.json("show", app_id)
+    assert len(shown["history"]) == events
+    assert shown["print_blocker"]["code"] == "key_compromised"
     verdict = loaded.json("verify", first.certificate.number, "--abonent", CODE, code=6)
     assert verdict["reason"] == "key compromised"
 
@@ -362,3 +364,29 @@ def test_a_payment_while_it_is_drawn_is_on_the_certificate(
     shown = loaded.json("show", app_id)
     assert shown["certificates"][0]["balance"] == "-7.40"
     assert loaded.json("verify", pressed.certificate.number, "--abonent", CODE)["valid"]
+
+
+def test_an_expired_certificate_is_not_handed_out(
+    loaded: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past its validity the current certificate would not verify (``expired``): "Çap et"
+    refuses it (nothing recorded) and names the renewal; support's ``show`` says why."""
+    from arayis_cli.errors import Conflict
+
+    app_id = app_in(loaded, "completed")
+    first = _press(loaded, app_id)
+    until = first.certificate.valid_until
+    monkeypatch.setenv("ARAYIS_NOW", f"{until.isoformat()}T23:00:00+04:00")
+    assert _press(loaded, app_id).pdf == first.pdf  # its last valid day
+    events = len(loaded.json("show", app_id)["history"])
+    monkeypatch.setenv("ARAYIS_NOW", f"{until.isoformat()}T23:59:59+04:00")
+    late = loaded.json("show", app_id)
+    assert late["print_blocker"]["code"] == "valid_certificate"
+    monkeypatch.setenv("ARAYIS_NOW", "2027-02-10T10:00:00+04:00")
+    with pytest.raises(Conflict, match="expired"):
+        _press(loaded, app_id)
+    shown = loaded.json("show", app_id)
+    assert len(shown["history"]) == events
+    assert shown["print_blocker"]["code"] == "expired"
+    verdict = loaded.json("verify", first.certificate.number, "--abonent", CODE, code=6)
+    assert verdict["reason"] == "expired"
