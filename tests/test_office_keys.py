@@ -154,12 +154,13 @@ def test_passphrase_protected_key(
     assert _key_of(_issue(loaded)) == made["kid"]
     app_id = app_in(loaded, "completed", code=CODE_CREDIT, fin=CREDIT_FIN)
     monkeypatch.delenv("ARAYIS_SIGNING_KEY_PASSPHRASE_FILE")
-    err = loaded.json("print", app_id, code=2)
+    err = loaded.json("print", app_id, code=8)  # the machine's set-up, not the input
     assert "ARAYIS_SIGNING_KEY_PASSPHRASE_FILE" in err["message"]
+    assert err["error"] == "unavailable"
     wrong = tmp_path / "wrong"
     wrong.write_text("nope\n", encoding="ascii")
     monkeypatch.setenv("ARAYIS_SIGNING_KEY_PASSPHRASE_FILE", str(wrong))
-    assert "passphrase does not open it" in loaded.json("print", app_id, code=2)["message"]
+    assert "passphrase does not open it" in loaded.json("print", app_id, code=8)["message"]
     monkeypatch.setenv("ARAYIS_SIGNING_KEY_PASSPHRASE_FILE", str(phrase))
     rotated = loaded.json("keys", "rotate")  # the new file is encrypted with it too
     assert b"ENCRYPTED PRIVATE KEY" in key.read_bytes()

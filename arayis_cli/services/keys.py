@@ -121,7 +121,10 @@ def signer_for_print(
     if configured is not None and pkcs11.is_uri(configured):
         return _token_signer(session, str(configured))
     if not _office(session):
-        signer = current_signer(place)
+        try:
+            signer = current_signer(place)
+        except InvalidInput as exc:  # the key or its passphrase: this machine, not the input
+            raise Unavailable(exc.message) from None
         if signer is None:  # created on first use: never None on the terminal
             raise RuntimeError("the terminal's signing key was not created")
         row = _current_key(session)
