@@ -298,7 +298,8 @@ def print_(
     )
     if copy:
         issued, target = copy_to_file(current_run().session, app_id, target=where)
-        data = {**_printed(issued, target), "copy": True}
+        why = _unusable_now(issued.certificate)
+        data = {**_printed(issued, target), "copy": True, "valid": why is None, "reason": why}
         if as_json:
             emit_json(data)
         else:
@@ -312,6 +313,8 @@ def print_(
                     _(": {target} (the same paper as registered)").format(target=target),
                 )
             )
+            if why is not None:
+                say(warning(_unusable_warning(why, issued.certificate)))
         return
     _settle(where.folder, as_json=as_json)
     issued, target = print_to_file(
@@ -340,6 +343,31 @@ def print_(
                 ),
             )
         )
+
+
+def _unusable_now(cert: Any) -> str | None:
+    """Why verification would refuse this current certificate now (``expired``,
+    ``key_compromised``), or None: a copy is the registered paper all the same."""
+    from arayis_cli.services.printing import unusable
+
+    with current_run().session(write=False) as session:
+        return unusable(session, cert, now=now())
+
+
+def _unusable_warning(why: str, cert: Any) -> str:
+    from arayis_cli.formats import fmt_date
+
+    if why == "expired":
+        text = _(
+            "It expired on {until}: verification refuses it. A new certificate: print "
+            "{app_id} --renew --reason TEXT"
+        )
+    else:
+        text = _(
+            "It was signed by a key reported stolen: verification refuses it. A new "
+            "certificate: print {app_id} --renew --reason TEXT"
+        )
+    return text.format(until=fmt_date(cert.valid_until), app_id=cert.application_id)
 
 
 def _printed(issued: Any, target: Path) -> dict[str, Any]:

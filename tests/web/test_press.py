@@ -367,10 +367,12 @@ def test_a_payment_while_it_is_drawn_is_on_the_certificate(
 
 
 def test_an_expired_certificate_is_not_handed_out(
-    loaded: Cli, monkeypatch: pytest.MonkeyPatch
+    loaded: Cli, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     """Past its validity the current certificate would not verify (``expired``): "Çap et"
-    refuses it (nothing recorded) and names the renewal; support's ``show`` says why."""
+    refuses it (nothing recorded) and names the renewal; support's ``show`` says why; the
+    office's ``print --copy`` still writes the registered paper, and says it would not
+    verify."""
     from arayis_cli.errors import Conflict
 
     app_id = app_in(loaded, "completed")
@@ -390,3 +392,8 @@ def test_an_expired_certificate_is_not_handed_out(
     assert shown["print_blocker"]["code"] == "expired"
     verdict = loaded.json("verify", first.certificate.number, "--abonent", CODE, code=6)
     assert verdict["reason"] == "expired"
+    copy = loaded.json("print", app_id, "--copy", "--out", str(tmp_path / "a.pdf"))
+    assert (copy["valid"], copy["reason"]) == (False, "expired")
+    assert (tmp_path / "a.pdf").read_bytes() == first.pdf
+    said = loaded("--lang", "en", "print", app_id, "--copy", "--out", str(tmp_path / "b.pdf"))
+    assert "expired on" in said.stderr and "--renew" in said.stderr
