@@ -236,3 +236,16 @@ def test_a_terminals_first_key_follows_the_passphrase_setting(
     assert b"ENCRYPTED PRIVATE KEY" in pem.read_bytes()
     rotated = loaded.json("keys", "rotate")  # the terminal's next key is encrypted too
     assert b"ENCRYPTED PRIVATE KEY" in (keys / f"{rotated['kid']}.pem").read_bytes()
+
+
+@SQLITE
+def test_a_corrupt_key_pointer_is_the_machines_problem(loaded: Cli, isolated: Path) -> None:
+    """The terminal's ``keys/current`` garbled (not ASCII): exit 8 naming it, no traceback,
+    no number taken."""
+    app_id = app_in(loaded, "completed")
+    pointer = isolated / "home" / "keys" / "current"
+    pointer.parent.mkdir(parents=True, exist_ok=True)
+    pointer.write_bytes(b"\xff\xfe garbage")
+    err = loaded.json("print", app_id, code=8)
+    assert err["error"] == "unavailable" and "current" in err["message"]
+    assert loaded.json("show", app_id)["certificates"] == []

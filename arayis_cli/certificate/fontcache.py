@@ -309,8 +309,9 @@ def _encoding_once(path: Path, common: str) -> type:
             if done is None:
                 done = super().encode_text(text)
                 if alphabet.issuperset(text):
-                    if len(encoded) >= ENCODED_KEPT or len(seen) >= 8 * ENCODED_KEPT:
+                    if len(encoded) >= ENCODED_KEPT:
                         encoded.clear()
+                    if len(seen) >= 8 * ENCODED_KEPT:  # lines seen once: the wording stays
                         seen.clear()
                     key = hash(text)
                     if key in seen:

@@ -322,7 +322,10 @@ def current_signer(place: KeyPlace, *, create: bool = True) -> Signer | None:
     pointer = place.folder / "current"
     if not pointer.exists():
         return _first_key(place) if create else None
-    kid = pointer.read_text(encoding="ascii").strip()
+    try:
+        kid = pointer.read_text(encoding="ascii").strip()
+    except (OSError, ValueError):
+        raise InvalidInput(_("signing key cannot be read: {path}").format(path=pointer)) from None
     return Signer(kid, _read_private(place.folder / f"{kid}.pem", place))
 
 

@@ -299,7 +299,7 @@ def print_(
     if copy:
         issued, target = copy_to_file(current_run().session, app_id, target=where)
         why = _unusable_now(issued.certificate)
-        data = {**_printed(issued, target), "copy": True, "valid": why is None, "reason": why}
+        data = {**_printed(issued, target), "copy": True, **_as_verify_says(why)}
         if as_json:
             emit_json(data)
         else:
@@ -352,6 +352,14 @@ def _unusable_now(cert: Any) -> str | None:
 
     with current_run().session(write=False) as session:
         return unusable(session, cert, now=now())
+
+
+def _as_verify_says(why: str | None) -> dict[str, Any]:
+    """``valid`` and ``reason`` in ``verify``'s words (``expired``, ``key compromised``)."""
+    from arayis_cli.services.verification import EXPIRED, KEY_COMPROMISED
+
+    reason = {"expired": EXPIRED, "key_compromised": KEY_COMPROMISED}.get(why or "")
+    return {"valid": why is None, "reason": reason}
 
 
 def _unusable_warning(why: str, cert: Any) -> str:

@@ -389,12 +389,12 @@ def unusable(session: Session, current: Certificate, *, now: datetime) -> str | 
     from arayis_cli.services.keys import compromised_after
     from arayis_cli.services.verification import expired
 
-    if expired(current.valid_until, baku_date(now)):
-        return "expired"
     kid = current.key_id or _kid_in(current.token)
     since = None if kid is None else compromised_after(session, kid)
-    if since is not None and current.issued_at >= since:
+    if since is not None and current.issued_at >= since:  # verification's order: key first
         return "key_compromised"
+    if expired(current.valid_until, baku_date(now)):
+        return "expired"
     return None
 
 

@@ -163,11 +163,6 @@ def _blocker(
         return "not_group_i", _(
             "The abonent is not in group I (group {group}): it cannot be printed."
         ).format(group=group)
-    if debt > 0:
-        return "debt", _(
-            "There is a debt of {amount} (as of {when}): print again once the payment has "
-            "reached the account."
-        ).format(amount=money_human(debt), when=fmt_datetime(now))
     from arayis_cli.services.printing import latest_certificate
 
     latest = latest_certificate(session, app.id)
@@ -189,6 +184,11 @@ def _blocker(
             "Certificate {number} was signed by a key reported stolen: only an approver or an "
             "administrator may issue a new one (print {app_id} --renew --reason ...)."
         ).format(number=latest.number, app_id=app.id)
+    if debt > 0:
+        return "debt", _(
+            "There is a debt of {amount} (as of {when}): print again once the payment has "
+            "reached the account."
+        ).format(amount=money_human(debt), when=fmt_datetime(now))
     if latest is not None:
         return "valid_certificate", _(
             "A current certificate exists ({number}, until {until}): print {app_id} --copy for "

@@ -373,6 +373,8 @@ def test_an_expired_certificate_is_not_handed_out(
     refuses it (nothing recorded) and names the renewal; support's ``show`` says why; the
     office's ``print --copy`` still writes the registered paper, and says it would not
     verify."""
+    from datetime import timedelta
+
     from arayis_cli.errors import Conflict
 
     app_id = app_in(loaded, "completed")
@@ -384,6 +386,11 @@ def test_an_expired_certificate_is_not_handed_out(
     monkeypatch.setenv("ARAYIS_NOW", f"{until.isoformat()}T23:59:59+04:00")
     late = loaded.json("show", app_id)
     assert late["print_blocker"]["code"] == "valid_certificate"
+    # The next day in Baku, though still the last valid day in UTC: expired.
+    monkeypatch.setenv("ARAYIS_NOW", f"{until + timedelta(days=1)}T00:30:00+04:00")
+    with pytest.raises(Conflict, match="expired"):
+        _press(loaded, app_id)
+    assert loaded.json("show", app_id)["print_blocker"]["code"] == "expired"
     monkeypatch.setenv("ARAYIS_NOW", "2027-02-10T10:00:00+04:00")
     with pytest.raises(Conflict, match="expired"):
         _press(loaded, app_id)
