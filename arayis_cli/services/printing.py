@@ -386,12 +386,10 @@ def unusable(session: Session, current: Certificate, *, now: datetime) -> str | 
     """Why verification would refuse the current certificate ``current`` now — ``expired``
     (past its validity) or ``key_compromised`` (signed after its key was reported stolen:
     ``keys retire --compromised --since``) — or None."""
-    from arayis_cli.services.keys import compromised_after
-    from arayis_cli.services.verification import expired
+    from arayis_cli.services.verification import compromised, expired
 
     kid = current.key_id or _kid_in(current.token)
-    since = None if kid is None else compromised_after(session, kid)
-    if since is not None and current.issued_at >= since:  # verification's order: key first
+    if kid is not None and compromised(session, kid, current.issued_at):  # verify's order
         return "key_compromised"
     if expired(current.valid_until, baku_date(now)):
         return "expired"

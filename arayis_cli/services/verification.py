@@ -292,7 +292,7 @@ def verify(session: Session, evidence: Evidence, *, now: datetime, keys: KeyPlac
         registered = parse_token(cert.token) if cert.token else None
         if registered is None or not _signed(session, registered, keys):
             return refused(BAD_SIGNATURE)
-    if _compromised(session, token or parse_token(cert.token), cert.issued_at):
+    if compromised(session, (token or parse_token(cert.token)).kid, cert.issued_at):
         return refused(KEY_COMPROMISED)
     if cert.revoked_at is not None:
         details["revoked_at"] = iso_baku(cert.revoked_at)
@@ -307,13 +307,13 @@ def verify(session: Session, evidence: Evidence, *, now: datetime, keys: KeyPlac
     return Verdict(True, cert.number, None, details, certificate_id=cert_id)
 
 
-def _compromised(session: Session, token: Token, issued_at: datetime) -> bool:
-    """Signed by a key reported stolen, after the time it may first have been in other
-    hands (``keys retire --compromised --since``). Asked on every verification: a report
-    takes effect at once, in every worker."""
+def compromised(session: Session, kid: str, issued_at: datetime) -> bool:
+    """Signed by key ``kid`` after the time it may first have been in other hands (``keys
+    retire --compromised --since``). Asked on every verification and every hand-out: a
+    report takes effect at once, in every worker."""
     from arayis_cli.services.keys import compromised_after
 
-    since = compromised_after(session, token.kid)
+    since = compromised_after(session, kid)
     return since is not None and issued_at >= since
 
 

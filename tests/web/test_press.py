@@ -300,7 +300,6 @@ def test_a_certificate_signed_by_a_stolen_key_is_not_handed_out(loaded: Cli) -> 
     not have been reported stolen before it signed (verification would answer ``key
     compromised``): refused, nothing recorded, the office renews it. A key only retired
     still hands its certificates out."""
-    from arayis_cli.errors import Conflict
 
     app_id = app_in(loaded, "completed")
     first = _press(loaded, app_id)
@@ -309,13 +308,23 @@ def test_a_certificate_signed_by_a_stolen_key_is_not_handed_out(loaded: Cli) -> 
     assert _press(loaded, app_id).pdf == first.pdf  # retired, not stolen: still valid
     events = len(loaded.json("show", app_id)["history"])
     loaded("keys", "retire", kid, "--compromised", "--since", "2026-11-01T00:00")
-    with pytest.raises(Conflict, match="stolen"):
+    _refused_as_verify_would(loaded, first, events, "stolen", "key_compromised")
+
+
+def _refused_as_verify_would(loaded: Cli, first: Any, events: int, match: str, code: str) -> None:
+    """A press of ``first``'s application refused (Conflict naming ``match``), nothing
+    recorded (``events`` rows of history still), support's print_blocker ``code``, and
+    ``verify`` refusing the certificate for the same reason."""
+    from arayis_cli.errors import Conflict
+
+    app_id = str(first.certificate.application_id)
+    with pytest.raises(Conflict, match=match):
         _press(loaded, app_id)
     shown = loaded.json("show", app_id)
     assert len(shown["history"]) == events
-    assert shown["print_blocker"]["code"] == "key_compromised"
+    assert shown["print_blocker"]["code"] == code
     verdict = loaded.json("verify", first.certificate.number, "--abonent", CODE, code=6)
-    assert verdict["reason"] == "key compromised"
+    assert verdict["reason"] == code.replace("_", " ")
 
 
 def _counting_signatures(monkeypatch: pytest.MonkeyPatch) -> list[str]:
@@ -392,13 +401,7 @@ def test_an_expired_certificate_is_not_handed_out(
         _press(loaded, app_id)
     assert loaded.json("show", app_id)["print_blocker"]["code"] == "expired"
     monkeypatch.setenv("ARAYIS_NOW", "2027-02-10T10:00:00+04:00")
-    with pytest.raises(Conflict, match="expired"):
-        _press(loaded, app_id)
-    shown = loaded.json("show", app_id)
-    assert len(shown["history"]) == events
-    assert shown["print_blocker"]["code"] == "expired"
-    verdict = loaded.json("verify", first.certificate.number, "--abonent", CODE, code=6)
-    assert verdict["reason"] == "expired"
+    _refused_as_verify_would(loaded, first, events, "expired", "expired")
     copy = loaded.json("print", app_id, "--copy", "--out", str(tmp_path / "a.pdf"))
     assert (copy["valid"], copy["reason"]) == (False, "expired")
     assert (tmp_path / "a.pdf").read_bytes() == first.pdf
