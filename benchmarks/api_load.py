@@ -290,7 +290,7 @@ def main() -> None:
             f"(the same certificate) p50 {s50:.0f} ms, p99 {s99:.0f} ms; non-200: {len(errors)}"
         )
         print(
-            f"  server CPU per subscriber (issue + copy): {press_cpu * 1000:.0f} ms → "
+            f"  server CPU per subscriber (issue + copy): {press_cpu * 1000:.1f} ms → "
             f"{len(ids)} subscribers need {press_cpu * len(ids) / 2:.2f} s of 2 free cores; "
             f"the load generator's own CPU for the burst: {client_cpu * 1000:.0f} ms"
         )

@@ -9,17 +9,19 @@ text, never under it. A character the embedded font cannot show refuses the prin
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from arayis_cli.certificate import fontcache
 from arayis_cli.certificate.printable import FACES, FONT_DIR, ensure_printable
 from arayis_cli.certificate.printable import missing_characters as missing_characters
 from arayis_cli.formats import fmt_date, fmt_datetime
 from arayis_cli.money import money_human
+
+if TYPE_CHECKING:
+    from collections.abc import Sequence
 
 FAMILY = "NotoSans"
 BLACK = (0, 0, 0)
@@ -406,24 +408,21 @@ class _Certificate:
 
 # -- QR ------------------------------------------------------------------------------------
 
-_DARK_RUN = re.compile(rb"\x01+")
 
+def qr_runs(matrix: Sequence[bytes | bytearray]) -> list[tuple[int, int, int]]:
+    """The dark modules as runs along each row: (column, row, width), one rectangle each.
 
-def qr_rectangles(matrix: Any) -> list[tuple[int, int, int, int]]:
-    """The dark modules as rectangles (column, row, width, height): runs along each row,
-    merged with identical runs of the rows below — about a fifth fewer than runs."""
-    open_runs: dict[tuple[int, int], int] = {}  # (start, end) -> first row
-    rects: list[tuple[int, int, int, int]] = []
+    Each row split at its light modules (a C loop) leaves the runs, in order. Merging
+    identical runs of the rows below (a fifth fewer rectangles, ≈ 180 bytes less per
+    compressed PDF) cost ≈ 0.4 ms more per certificate in Python than it saved."""
+    runs: list[tuple[int, int, int]] = []
     for r, row in enumerate(matrix):
-        runs = {(m.start(), m.end()) for m in _DARK_RUN.finditer(bytes(row))}
-        for run in [run for run in open_runs if run not in runs]:
-            first = open_runs.pop(run)
-            rects.append((run[0], first, run[1] - run[0], r - first))
-        for run in runs:
-            open_runs.setdefault(run, r)
-    rows = len(matrix)
-    rects.extend((s, first, e - s, rows - first) for (s, e), first in open_runs.items())
-    return rects
+        x = 0
+        for piece in row.split(b"\0"):
+            if piece:
+                runs.append((x, r, len(piece)))
+            x += len(piece) + 1
+    return runs
 
 
 def _draw_qr(pdf: Any, content: str, *, x: float, y: float, size: float) -> None:
@@ -439,11 +438,11 @@ def _draw_qr(pdf: Any, content: str, *, x: float, y: float, size: float) -> None
     module = size / (len(modules) + 2 * border)
     left, top = x + border * module, y + border * module
     pdf.set_fill_color(0, 0, 0)
-    rects = qr_rectangles(modules)
+    runs = qr_runs(modules)
     if not fontcache.supported():  # an fpdf2 this module does not know: its public API
         fill = RenderStyle.F
-        for col, row, w, h in rects:
-            pdf.rect(left + col * module, top + row * module, w * module, h * module, style=fill)
+        for col, row, w in runs:
+            pdf.rect(left + col * module, top + row * module, w * module, module, style=fill)
         return
     # One path in module units (a transformation puts module (0, 0) at the symbol's top
     # left corner, a unit per module, rows downwards), filled once: the rectangles meet
@@ -452,4 +451,4 @@ def _draw_qr(pdf: Any, content: str, *, x: float, y: float, size: float) -> None
     # Several hundred rect() calls cost more than the rest of the page's text.
     k, unit = pdf.k, module * pdf.k
     pdf._out(f"q {unit:.4f} 0 0 {-unit:.4f} {left * k:.2f} {(pdf.h - top) * k:.2f} cm")
-    pdf._out("\n".join([f"{c} {r} {w} {h} re" for c, r, w, h in rects] + ["f Q"]))
+    pdf._out("\n".join([f"{c} {r} {w} 1 re" for c, r, w in runs] + ["f Q"]))

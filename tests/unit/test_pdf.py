@@ -201,19 +201,25 @@ def test_a_long_certificate_continues_on_a_numbered_page() -> None:
 
 
 def test_the_qr_code_is_one_vector_path_of_its_modules() -> None:
-    """The QR code is drawn as vectors (crisp at any zoom, no image): one path of the
-    symbol's dark modules merged into rectangles, in module units, filled once (no seams
-    between separately filled rectangles)."""
+    """The QR code is drawn as vectors (crisp at any zoom, no image): one path of
+    rectangles in module units, filled once (no seams between separately filled
+    rectangles), covering every dark module of the symbol once and no light one."""
+    import re
+
     from pypdf import PdfReader
 
-    from arayis_cli.certificate.pdf import qr_rectangles
     from arayis_cli.certificate.qr import matrix
 
     page = PdfReader(BytesIO(render(BASE))).pages[0]
     content = page.get_contents().get_data().decode("latin-1")
     assert "/XObject" not in page["/Resources"] and " BI " not in content
-    rects = qr_rectangles(matrix(BASE.verify_url))
-    drawn = "\n".join(f"{c} {r} {w} {h} re" for c, r, w, h in rects) + "\nf Q"
-    assert content.count(drawn) == 1
-    dark = sum(row.count(1) for row in matrix(BASE.verify_url))
-    assert sum(w * h for _c, _r, w, h in rects) == dark  # every dark module, once
+    paths = re.findall(r" cm\n((?:\d+ \d+ \d+ \d+ re\n)+)f Q", content)
+    assert len(paths) == 1  # one path, one fill
+    symbol = matrix(BASE.verify_url)
+    covered = [[0] * len(row) for row in symbol]
+    for line in paths[0].splitlines():
+        c, r, w, h = map(int, line.split()[:4])
+        for row in range(r, r + h):
+            for col in range(c, c + w):
+                covered[row][col] += 1
+    assert covered == [list(row) for row in symbol]  # each dark module once, no light one
