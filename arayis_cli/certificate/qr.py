@@ -94,15 +94,19 @@ def _encode(data: bytes, version: int, level: int) -> tuple[bytes, ...]:
     bits = b"".join(map(_BITS.__getitem__, message)) + b"\0" * shape.remainder_bits
     # The data bits under mask 0 (0/1 bytes: XOR on integers keeps them 0/1).
     masked = (int.from_bytes(bits) ^ shape.mask).to_bytes(len(bits))
-    flat = shape.gather(shape.base + masked)
+    flat = bytes(shape.gather(shape.base + masked))
     width = shape.width
-    return tuple(bytes(flat[r * width : (r + 1) * width]) for r in range(width))
+    return tuple(flat[r * width : (r + 1) * width] for r in range(width))
 
 
 def _interleave(blocks: list[bytes]) -> bytes:
-    out = bytearray()
-    longest = max(len(b) for b in blocks)
-    for i in range(longest):
+    """The i-th byte of every block, for i = 0, 1, …: the columns every block has, by
+    slices; then the longer blocks' last bytes (a symbol's blocks differ by one at most)."""
+    count, short = len(blocks), min(len(b) for b in blocks)
+    out = bytearray(count * short)
+    for j, block in enumerate(blocks):
+        out[j::count] = block[:short]
+    for i in range(short, max(len(b) for b in blocks)):
         out.extend(b[i] for b in blocks if i < len(b))
     return bytes(out)
 
