@@ -8,14 +8,17 @@ gave 7.2 and 9.8 ms for the same code a minute apart); the number of instruction
 executes does not. So a change to the press path is judged here: valgrind's cachegrind
 counts the instructions of a run pressing ``--small`` subscribers and of one pressing
 ``--large``, and the difference divided by the difference in subscribers is what one more
-subscriber costs (Python's start-up, the imports and the warm-up cancel out). Two runs of
-the same code agree within about 0.5 %.
+subscriber costs (Python's start-up, the imports and the warm-up cancel out). Every run has
+``PYTHONHASHSEED=0`` (hash randomisation moves the count by about 1 %); two runs of the same
+code then agree within about 0.1 %.
 
 Each run presses on a copy of one register built beforehand (the same as ``api_load.py``
 and ``press_cpu.py``: completed applications of abonents owing nothing), in-process
 (``services.portal.press_print``, no HTTP), at a fixed moment; the first application is
-pressed twice before counting starts (fonts parsed, statements compiled, ``gc.freeze``),
-as in a running worker. Needs ``valgrind`` on the PATH; a run takes about a minute.
+pressed twice first (fonts parsed, statements compiled, then ``gc.freeze``, as in a running
+worker: the same in both runs, so it cancels out). It measures the ``arayis_cli`` of the
+checkout it is in (named in its output), whatever the virtualenv has installed. Needs
+``valgrind`` on the PATH; a run takes about a minute.
 """
 
 from __future__ import annotations
@@ -25,12 +28,17 @@ import json
 import os
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+#: The runs' environment: the same string hashes in every run (see the docstring), and the
+#: arayis_cli of this checkout first on the path.
+FIXED = {"PYTHONHASHSEED": "0", "PYTHONPATH": os.pathsep.join([str(REPO), str(HERE)])}
 
 
 def main() -> None:
@@ -41,6 +49,7 @@ def main() -> None:
     parser.add_argument("--child", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--register", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # temporary folders removed
     if args.child is not None:
         child(args.child, Path(args.register), render_only=args.render)
         return
@@ -57,7 +66,7 @@ def main() -> None:
             capture_output=True,
             text=True,
             check=False,
-            env={**os.environ, "ARAYIS_BENCH_BUILD": str(args.large + 1)},
+            env={**os.environ, **FIXED, "ARAYIS_BENCH_BUILD": str(args.large + 1)},
         )
         if built.returncode != 0:
             raise SystemExit(f"press_instructions: building the register failed\n{built.stderr}")
@@ -65,7 +74,10 @@ def main() -> None:
         large = count(register, args.large, render=args.render)
         what = "one certificate drawn" if args.render else "one subscriber, both presses"
         per = (large - small) / (args.large - args.small) / 1e6
-        print(f'"Çap et" in instructions (valgrind, Python {sys.version.split()[0]})')
+        print(
+            f'"Çap et" in instructions (valgrind, Python {sys.version.split()[0]}, '
+            f"arayis_cli of {REPO} at {revision()})"
+        )
         print(f"  {what}: {per:.2f} M instructions")
         print(
             f"  (runs of {args.small} and {args.large}: "
@@ -75,6 +87,16 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
+def revision() -> str:
+    """The checkout's commit (and ``+changes`` when its files differ from it)."""
+    git = ["git", "-C", str(REPO)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    if head.returncode != 0:
+        return "an unknown revision"
+    dirty = subprocess.run([*git, "diff", "--quiet", "HEAD"], capture_output=True).returncode
+    return head.stdout.strip() + ("+changes" if dirty else "")
+
+
 def count(register: Path, n: int, *, render: bool) -> int:
     """Instructions of one child run pressing ``n`` subscribers (or drawing ``n``)."""
     command = [
@@ -82,7 +104,9 @@ def count(register: Path, n: int, *, render: bool) -> int:
         *(sys.executable, __file__, "--child", str(n), "--register", str(register)),
         *(["--render"] if render else []),
     ]
-    run = subprocess.run(command, capture_output=True, text=True, check=False)
+    run = subprocess.run(
+        command, capture_output=True, text=True, check=False, env={**os.environ, **FIXED}
+    )
     found = re.search(r"I\s+refs:\s+([\d,]+)", run.stderr)
     if run.returncode != 0 or found is None:
         raise SystemExit(f"press_instructions: the counted run failed\n{run.stderr[-3000:]}")
@@ -93,8 +117,7 @@ def child(n: int, register: Path, *, render_only: bool) -> None:
     """Build the register (``n`` = 0), or press ``n`` subscribers twice on a copy of it."""
     build = os.environ.get("ARAYIS_BENCH_BUILD")
     if n == 0 and build:
-        sys.path.insert(0, str(HERE))
-        from api_load import build_register
+        from api_load import build_register  # this folder (on the path: FIXED)
 
         env, url, _key, ids = build_register(register, int(build))
         meta = {"env": {k: v for k, v in env.items() if k.startswith("ARAYIS_")}, "ids": ids}

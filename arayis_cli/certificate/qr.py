@@ -101,7 +101,8 @@ def _encode(data: bytes, version: int, level: int) -> tuple[bytes, ...]:
 
 def _interleave(blocks: list[bytes]) -> bytes:
     """The i-th byte of every block, for i = 0, 1, …: the columns every block has, by
-    slices; then the longer blocks' last bytes (a symbol's blocks differ by one at most)."""
+    slices; then the longer blocks' further bytes, column by column (any lengths; a
+    symbol's blocks differ by one at most, so that is one column)."""
     count, short = len(blocks), min(len(b) for b in blocks)
     out = bytearray(count * short)
     for j, block in enumerate(blocks):

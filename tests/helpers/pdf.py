@@ -1,7 +1,8 @@
-"""A sample certificate's data and the text of a rendered PDF."""
+"""A sample certificate's data, the text of a rendered PDF, and the QR modules it covers."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from io import BytesIO
@@ -39,3 +40,17 @@ def text_of(pdf: bytes) -> str:
 
     reader = PdfReader(BytesIO(pdf))
     return " ".join(" ".join(page.extract_text().split()) for page in reader.pages)
+
+
+def modules_covered(
+    rects: Iterable[tuple[int, int, int, int]], symbol: Sequence[bytes | bytearray]
+) -> list[list[int]]:
+    """How many of ``rects`` (column, row, width, height, in modules) cover each module of
+    the QR ``symbol``: the symbol itself (0/1) when every dark module is covered once and
+    no light one."""
+    covered = [[0] * len(row) for row in symbol]
+    for col, row, width, height in rects:
+        for r in range(row, row + height):
+            for c in range(col, col + width):
+                covered[r][c] += 1
+    return covered

@@ -9,7 +9,7 @@ import pytest
 
 from arayis_cli.certificate.pdf import CertificateData, render
 from arayis_cli.formats import fmt_date
-from tests.helpers.pdf import BASE, text_of
+from tests.helpers.pdf import BASE, modules_covered, text_of
 
 
 def test_batch_in_one_process_with_a_glyph_the_first_did_not_need() -> None:
@@ -215,11 +215,23 @@ def test_the_qr_code_is_one_vector_path_of_its_modules() -> None:
     assert "/XObject" not in page["/Resources"] and " BI " not in content
     paths = re.findall(r" cm\n((?:\d+ \d+ \d+ \d+ re\n)+)f Q", content)
     assert len(paths) == 1  # one path, one fill
+    rects = [tuple(map(int, line.split()[:4])) for line in paths[0].splitlines()]
     symbol = matrix(BASE.verify_url)
-    covered = [[0] * len(row) for row in symbol]
-    for line in paths[0].splitlines():
-        c, r, w, h = map(int, line.split()[:4])
-        for row in range(r, r + h):
-            for col in range(c, c + w):
-                covered[row][col] += 1
-    assert covered == [list(row) for row in symbol]  # each dark module once, no light one
+    assert modules_covered(rects, symbol) == [list(row) for row in symbol]
+
+
+@pytest.mark.parametrize("version", range(1, 41))
+def test_the_qr_path_covers_the_dark_modules_of_every_version(version: int) -> None:
+    """Every symbol size (segno's rows are bytearrays), and rows all light, all dark, or
+    dark at either end."""
+    import segno
+
+    from arayis_cli.certificate.pdf import qr_path
+
+    symbol = segno.make(f"v{version}", version=version, error="l", mask=0).matrix
+    width = len(symbol)
+    made_up = [bytes(width), bytes([1]) * width, bytes([1] + [0] * (width - 2) + [1])]
+    for rows in (symbol, [bytes(row) for row in symbol], made_up):
+        rects = [tuple(map(int, line.split()[:4])) for line in qr_path(rows).splitlines()]
+        assert all(line.endswith(" 1 re") for line in qr_path(rows).splitlines())
+        assert modules_covered(rects, rows) == [list(row) for row in rows]

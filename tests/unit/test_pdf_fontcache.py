@@ -14,7 +14,7 @@ import pytest
 
 from arayis_cli.certificate import fontcache
 from arayis_cli.certificate.pdf import FACES, FONT_DIR, render
-from tests.helpers.pdf import BASE, text_of
+from tests.helpers.pdf import BASE, modules_covered, text_of
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -76,6 +76,38 @@ def test_the_public_path_gives_the_same_certificate_text(monkeypatch) -> None:
     monkeypatch.setattr(fontcache, "supported", lambda: False)
     public = render(data)
     assert text_of(public) == text_of(cached)
+
+
+def test_the_public_path_draws_the_same_qr_modules(monkeypatch) -> None:
+    """With fpdf2's public API only, the QR code is one rect() per run of dark modules:
+    every dark module of the symbol once, no light one."""
+    from fpdf import FPDF
+
+    from arayis_cli.certificate.qr import matrix
+
+    drawn: list[tuple[float, float, float, float]] = []
+    real_rect = FPDF.rect
+
+    def rect(self: FPDF, x: float, y: float, w: float, h: float, *a: object, **k: object) -> None:
+        drawn.append((x, y, w, h))
+        real_rect(self, x, y, w, h, *a, **k)
+
+    monkeypatch.setattr(fontcache, "supported", lambda: False)
+    monkeypatch.setattr(FPDF, "rect", rect)
+    render(BASE)
+    module = min(h for _x, _y, _w, h in drawn)  # every rectangle is one module high
+    left, top = min(x for x, *_ in drawn), min(y for _x, y, *_ in drawn)  # the finder's corner
+    rects = [
+        (
+            round((x - left) / module),
+            round((y - top) / module),
+            round(w / module),
+            round(h / module),
+        )
+        for x, y, w, h in drawn
+    ]
+    symbol = matrix(BASE.verify_url)
+    assert modules_covered(rects, symbol) == [list(row) for row in symbol]
 
 
 def test_other_fonts_are_subset_by_fonttools_as_before() -> None:
