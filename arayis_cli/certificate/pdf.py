@@ -435,7 +435,7 @@ def qr_path(matrix: Sequence[bytes | bytearray]) -> str:
 
 def _draw_qr(pdf: Any, content: str, *, x: float, y: float, size: float) -> None:
     """The QR code as filled vector rectangles (crisp at any zoom, no image)."""
-    from fpdf.enums import RenderStyle
+    from fpdf.enums import PathPaintRule
 
     from arayis_cli.certificate.qr import matrix
 
@@ -447,11 +447,14 @@ def _draw_qr(pdf: Any, content: str, *, x: float, y: float, size: float) -> None
     left, top = x + border * module, y + border * module
     pdf.set_fill_color(0, 0, 0)
     path = qr_path(modules)
-    if not fontcache.supported():  # an fpdf2 this module does not know: its public API
-        fill = RenderStyle.F
-        for rect in path.splitlines():
-            col, row, w = map(int, rect.split()[:3])
-            pdf.rect(left + col * module, top + row * module, w * module, module, style=fill)
+    if not fontcache.supported():  # an fpdf2 this module does not know: its public API,
+        # with the same rectangles in one path filled once (no seams between rows)
+        with pdf.new_path(paint_rule=PathPaintRule.FILL_NONZERO) as shape:
+            shape.style.fill_color = "#000000"
+            shape.style.stroke_color = None
+            for rect in path.splitlines():
+                col, row, w = map(int, rect.split()[:3])
+                shape.rectangle(left + col * module, top + row * module, w * module, module)
         return
     # One path in module units (a transformation puts module (0, 0) at the symbol's top
     # left corner, a unit per module, rows downwards), filled once: the rectangles meet

@@ -79,23 +79,21 @@ def test_the_public_path_gives_the_same_certificate_text(monkeypatch) -> None:
 
 
 def test_the_public_path_draws_the_same_qr_modules(monkeypatch) -> None:
-    """With fpdf2's public API only, the QR code is one rect() per run of dark modules:
-    every dark module of the symbol once, no light one."""
-    from fpdf import FPDF
+    """With fpdf2's public API only, the QR code is still one path filled once (no seams
+    between rows), a rectangle per run of dark modules: every dark module of the symbol
+    once, no light one."""
+    from pypdf import PdfReader
 
     from arayis_cli.certificate.qr import matrix
 
-    drawn: list[tuple[float, float, float, float]] = []
-    real_rect = FPDF.rect
-
-    def rect(self: FPDF, x: float, y: float, w: float, h: float, *a: object, **k: object) -> None:
-        drawn.append((x, y, w, h))
-        real_rect(self, x, y, w, h, *a, **k)
-
     monkeypatch.setattr(fontcache, "supported", lambda: False)
-    monkeypatch.setattr(FPDF, "rect", rect)
-    render(BASE)
-    module = min(h for _x, _y, _w, h in drawn)  # every rectangle is one module high
+    page = PdfReader(BytesIO(render(BASE))).pages[0]
+    content = page.get_contents().get_data().decode("latin-1")
+    rectangle = r"(-?[\d.]+) (-?[\d.]+) (-?[\d.]+) (-?[\d.]+) re"
+    paths = re.findall(r" 0 g ((?:[\d. ]+ m [\d. -]+ re )+)f Q", content)
+    assert len(paths) == 1  # one path, one fill
+    drawn = [tuple(map(float, found)) for found in re.findall(rectangle, paths[0])]
+    module = min(h for *_xyw, h in drawn)  # every rectangle is one module high (mm)
     left, top = min(x for x, *_ in drawn), min(y for _x, y, *_ in drawn)  # the finder's corner
     rects = [
         (
