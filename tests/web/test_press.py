@@ -14,6 +14,16 @@ from tests.helpers import CODE, Cli, app_in
 from tests.helpers.pdf import text_of
 
 
+def _ledger_file(folder: Path, kind: str, amount: str, reference: str) -> Path:
+    """A ledger import of one entry for the test abonent, dated the tests' today."""
+    path = folder / f"{reference}.csv"
+    path.write_text(
+        f"abonent_code,date,kind,amount,reference\n{CODE},2026-11-25,{kind},{amount},{reference}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
 def _while_drawing(monkeypatch: pytest.MonkeyPatch, meanwhile: Callable[[], None]) -> list[int]:
     """Run ``meanwhile`` (another operator's command) as the first PDF is being drawn."""
     import arayis_cli.certificate.pdf as pdf_module
@@ -55,11 +65,7 @@ def test_a_charge_while_the_pdf_is_drawn_refuses_the_press(
     loaded: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     app_id = app_in(loaded, "completed")
-    bill = tmp_path / "bill.csv"
-    bill.write_text(
-        f"abonent_code,date,kind,amount,reference\n{CODE},2026-11-25,charge,9.15,BF-X\n",
-        encoding="utf-8",
-    )
+    bill = _ledger_file(tmp_path, "charge", "9.15", "BF-X")
     drawn = _while_drawing(monkeypatch, lambda: loaded("ledger", "import", str(bill)))
     with pytest.raises(DebtOutstanding):
         _press(loaded, app_id)
@@ -223,11 +229,7 @@ def test_a_charge_after_the_look_refuses_the_copy(
         pytest.skip("PostgreSQL checks and hands out in one transaction: no look")
     app_id = app_in(loaded, "completed")
     _press(loaded, app_id)
-    bill = tmp_path / "bill.csv"
-    bill.write_text(
-        f"abonent_code,date,kind,amount,reference\n{CODE},2026-11-25,charge,4.20,BF-Y\n",
-        encoding="utf-8",
-    )
+    bill = _ledger_file(tmp_path, "charge", "4.20", "BF-Y")
     real = portal._look
 
     def look_then_charge(*args: Any, **kwargs: Any) -> Any:
@@ -361,11 +363,7 @@ def test_a_payment_while_it_is_drawn_is_on_the_certificate(
     and drawn again, the new balance on the registered paper."""
     signed = _counting_signatures(monkeypatch)
     app_id = app_in(loaded, "completed")
-    receipt = tmp_path / "receipt.csv"
-    receipt.write_text(
-        f"abonent_code,date,kind,amount,reference\n{CODE},2026-11-25,payment,7.40,RC-1\n",
-        encoding="utf-8",
-    )
+    receipt = _ledger_file(tmp_path, "payment", "7.40", "RC-1")
     drawn = _while_drawing(monkeypatch, lambda: loaded("ledger", "import", str(receipt)))
     pressed = _press(loaded, app_id)
     assert drawn == [int(app_id), int(app_id)] and len(signed) == 2
